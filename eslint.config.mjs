@@ -1,0 +1,40 @@
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+export default [
+  { ignores: ['**/dist', '**/node_modules', '**/*.js', '**/*.mjs', 'tmp/**'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          depConstraints: [
+            // libs/api is the root of the graph: it imports nothing of ours.
+            { sourceTag: 'scope:api', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:api', 'scope:shared'] },
+            // The data plane never reaches into the control plane.
+            {
+              sourceTag: 'scope:data-plane',
+              onlyDependOnLibsWithTags: ['scope:api', 'scope:shared', 'scope:data-plane', 'scope:testing'],
+            },
+            {
+              sourceTag: 'scope:control-plane',
+              onlyDependOnLibsWithTags: ['scope:api', 'scope:shared', 'scope:control-plane', 'scope:testing'],
+            },
+            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:api', 'scope:shared', 'scope:data-plane'] },
+            // Apps are shells over libs, never over other apps.
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+          ],
+        },
+      ],
+    },
+  },
+];

@@ -1,0 +1,39 @@
+// Shared Jest settings: swc transpiles TypeScript (with decorator metadata for NestJS),
+// and the tsconfig path aliases map to each lib's source.
+const path = require('node:path');
+const { compilerOptions } = require('./tsconfig.base.json');
+
+const moduleNameMapper = {};
+for (const [alias, [target]] of Object.entries(compilerOptions.paths)) {
+  moduleNameMapper[`^${alias.replace('/', '\\/')}$`] = path.join(__dirname, target);
+}
+
+/** Builds a Jest config for one project folder. */
+function projectConfig(dir, overrides = {}) {
+  const name = path.relative(__dirname, dir).replace(/[\\/]/g, '-');
+  return {
+    displayName: name,
+    rootDir: dir,
+    testEnvironment: 'node',
+    testMatch: ['<rootDir>/**/*.spec.ts'],
+    moduleFileExtensions: ['ts', 'js', 'json'],
+    moduleNameMapper,
+    transform: {
+      '^.+\\.ts$': [
+        '@swc/jest',
+        {
+          jsc: {
+            target: 'es2023',
+            parser: { syntax: 'typescript', decorators: true },
+            transform: { legacyDecorator: true, decoratorMetadata: true },
+          },
+          module: { type: 'commonjs' },
+          sourceMaps: 'inline',
+        },
+      ],
+    },
+    ...overrides,
+  };
+}
+
+module.exports = { projectConfig };
