@@ -1,0 +1,53 @@
+import type { CloudEvent } from '@eventing/cloudevents';
+
+/** Names one channel: the broker's or a Channel resource's backing store. */
+export interface ChannelRef {
+  namespace: string;
+  name: string;
+}
+
+/** Outcome of an append: accepted, or refused with the HTTP status ingress should answer. */
+export type AppendResult =
+  | { ok: true }
+  | { ok: false; status: 429 | 500 | 503; reason: string; retryAfterSeconds?: number };
+
+/** One event handed to a subscription's consumer. */
+export interface ChannelMessage {
+  event: CloudEvent;
+  /** Passthrough HTTP headers captured at ingress (x-request-id, knative-*, x-b3-*, retry-after, traceparent...). */
+  headers: Record<string, string>;
+  /** How many times this message was handed out before (0 on the first delivery). */
+  redeliveries: number;
+}
+
+/** What the consumer says about a message: done (delivered or dead-lettered) or hand it back for later. */
+export type Ack = 'ack' | 'nack';
+
+export type MessageHandler = (message: ChannelMessage) => Promise<Ack>;
+
+export interface SubscriptionOptions {
+  /** Unique id of the subscription (Trigger or Subscription uid). */
+  id: string;
+  /** Most messages handed to the handler at once. */
+  maxInFlight: number;
+}
+
+export interface Consumer {
+  /** Stops handing out messages; resolves once in-flight handlers have settled. */
+  close(): Promise<void>;
+}
+
+/**
+ * The seam between the broker/channel logic and where events are stored.
+ * Implementations: in-memory (here), Kafka and NATS JetStream (later), and a remote HTTP channel.
+ */
+export interface ChannelBackend {
+  readonly kind: string;
+  ensureChannel(channel: ChannelRef): Promise<void>;
+  deleteChannel(channel: ChannelRef): Promise<void>;
+  /** Stores one event; resolves only once the backend has accepted it. */
+  append(channel: ChannelRef, event: CloudEvent, headers: Record<string, string>): Promise<AppendResult>;
+  /** Starts a consumer that receives every event appended after it started. */
+  subscribe(channel: ChannelRef, options: SubscriptionOptions, handler: MessageHandler): Promise<Consumer>;
+  close(): Promise<void>;
+}
