@@ -1,1 +1,2 @@
-export {};
+export * from './contract';
+export * from './io';

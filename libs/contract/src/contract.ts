@@ -1,0 +1,67 @@
+/**
+ * The data-plane contract: everything broker-ingress, broker-filter and the standalone data plane
+ * need, compiled by the control plane from the resources. One JSON document, versioned; in
+ * Kubernetes it is a mounted ConfigMap, in standalone it is handed over in memory.
+ */
+export const CONTRACT_VERSION = 1;
+
+export interface Contract {
+  version: typeof CONTRACT_VERSION;
+  /** Increases with every change; lets the data plane skip stale documents. */
+  generation: number;
+  brokers: BrokerEntry[];
+  triggers: TriggerEntry[];
+}
+
+export interface BrokerEntry {
+  uid: string;
+  namespace: string;
+  name: string;
+  /** Where ingress stores events when the channel is remote (channel-based broker in Kubernetes). */
+  channelAddress?: string;
+}
+
+/** Retry policy in milliseconds, compiled from a DeliverySpec. */
+export interface RetryPolicy {
+  retry: number;
+  backoffPolicy: 'linear' | 'exponential';
+  backoffDelayMs: number;
+  timeoutMs?: number;
+  retryAfterMaxMs?: number;
+}
+
+export interface AttributesFilter {
+  attributes?: Record<string, string>;
+}
+
+/** One element of a Trigger's `spec.filters` (CloudEvents Subscriptions API dialects). */
+export interface DialectFilter {
+  exact?: Record<string, string>;
+  prefix?: Record<string, string>;
+  suffix?: Record<string, string>;
+  all?: DialectFilter[];
+  any?: DialectFilter[];
+  not?: DialectFilter;
+  cesql?: string;
+}
+
+export interface TriggerEntry {
+  uid: string;
+  namespace: string;
+  name: string;
+  /** Name of the broker, in the trigger's namespace. */
+  broker: string;
+  filter?: AttributesFilter;
+  filters?: DialectFilter[];
+  subscriberUri: string;
+  deadLetterUri?: string;
+  policy: RetryPolicy;
+  format: 'binary' | 'json';
+  /** Most deliveries in flight for this trigger at once. */
+  maxInFlight?: number;
+}
+
+/** An empty contract: no brokers, no triggers. */
+export function emptyContract(): Contract {
+  return { version: CONTRACT_VERSION, generation: 0, brokers: [], triggers: [] };
+}
