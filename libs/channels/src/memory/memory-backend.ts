@@ -1,0 +1,273 @@
+import type { CloudEvent } from '@eventing/cloudevents';
+import type {
+  Ack,
+  AppendResult,
+  ChannelBackend,
+  ChannelMessage,
+  ChannelRef,
+  Consumer,
+  MessageHandler,
+  SubscriptionOptions,
+} from '../backend';
+import { Deque } from './deque';
+
+export interface MemoryChannelBackendOptions {
+  /** Most undelivered events (queued + in flight + awaiting redelivery) per subscription. Default 10 000. */
+  capacityPerSubscription?: number;
+  /** How long a nacked message waits before it is handed out again. Default 1000 ms. */
+  nackDelayMs?: number;
+}
+
+/** Counts for one subscription, for metrics and tests. */
+export interface SubscriptionStats {
+  /** Waiting to be handed out, including nacked messages waiting for their redelivery delay. */
+  queued: number;
+  /** Handed to the handler and not settled yet. */
+  inFlight: number;
+}
+
+const ACCEPTED: AppendResult = Object.freeze({ ok: true }) as AppendResult;
+
+const channelKey = (ref: ChannelRef): string => `${ref.namespace}/${ref.name}`;
+
+/** Backend-wide bookkeeping a subscription reports to (drain accounting). */
+interface Ledger {
+  release(count: number): void;
+}
+
+interface ChannelState {
+  ref: ChannelRef;
+  /** Kept as an array for a tight loop in append; rebuilt on (un)subscribe, which is rare. */
+  subscriptions: SubscriptionQueue[];
+}
+
+/** One subscription's bounded FIFO and its dispatch loop. */
+class SubscriptionQueue implements Consumer {
+  private readonly queue = new Deque<ChannelMessage>();
+  private inFlight = 0;
+  /** Nacked messages waiting for their redelivery timer; still count against capacity. */
+  private delayed = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private scheduled = false;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private onIdle: (() => void) | undefined;
+  private readonly pumpTask = (): void => this.pump();
+
+  constructor(
+    readonly id: string,
+    private readonly maxInFlight: number,
+    private readonly handler: MessageHandler,
+    private readonly nackDelayMs: number,
+    private readonly ledger: Ledger,
+    private readonly detach: (sub: SubscriptionQueue) => void,
+  ) {}
+
+  /** Undelivered events held for this subscription. */
+  get undelivered(): number {
+    return this.queue.length + this.inFlight + this.delayed;
+  }
+
+  stats(): SubscriptionStats {
+    return { queued: this.queue.length + this.delayed, inFlight: this.inFlight };
+  }
+
+  enqueue(message: ChannelMessage): void {
+    this.queue.push(message);
+    this.schedule();
+  }
+
+  /** Stops dispatching, discards undelivered messages, and waits for in-flight handlers. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closed = true;
+    this.detach(this);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    const discarded = this.queue.clear() + this.delayed;
+    this.delayed = 0;
+    this.ledger.release(discarded);
+    this.closing =
+      this.inFlight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            this.onIdle = resolve;
+          });
+    return this.closing;
+  }
+
+  /** One microtask per burst of appends, not one per event. */
+  private schedule(): void {
+    if (this.scheduled || this.closed || this.inFlight >= this.maxInFlight) return;
+    this.scheduled = true;
+    queueMicrotask(this.pumpTask);
+  }
+
+  private pump(): void {
+    this.scheduled = false;
+    while (!this.closed && this.inFlight < this.maxInFlight) {
+      const message = this.queue.shift();
+      if (message === undefined) return;
+      this.inFlight++;
+      void this.run(message);
+    }
+  }
+
+  private async run(message: ChannelMessage): Promise<void> {
+    let ack: Ack;
+    try {
+      ack = await this.handler(message);
+    } catch {
+      // A throwing handler is a bug in the handler; keep the message rather than lose it.
+      ack = 'nack';
+    }
+    this.settle(message, ack);
+  }
+
+  private settle(message: ChannelMessage, ack: Ack): void {
+    this.inFlight--;
+    if (this.closed) {
+      this.ledger.release(1);
+      if (this.inFlight === 0) this.onIdle?.();
+      return;
+    }
+    if (ack === 'nack') {
+      this.delayed++;
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.delayed--;
+        this.queue.unshift({ event: message.event, headers: message.headers, redeliveries: message.redeliveries + 1 });
+        this.pump();
+      }, this.nackDelayMs);
+      this.timers.add(timer);
+    } else {
+      this.ledger.release(1);
+    }
+    this.pump();
+  }
+}
+
+/**
+ * In-memory channel storage: each subscription has its own bounded FIFO; nothing survives a restart
+ * (the in-memory channel's contract). Appends are all-or-nothing across a channel's subscriptions.
+ */
+export class MemoryChannelBackend implements ChannelBackend {
+  readonly kind = 'memory';
+  private readonly capacity: number;
+  private readonly nackDelayMs: number;
+  private readonly channels = new Map<string, ChannelState>();
+  /** Messages enqueued anywhere and not yet acked or discarded. */
+  private outstanding = 0;
+  private drainWaiters: (() => void)[] = [];
+  private closed = false;
+  private readonly ledger: Ledger = { release: (count) => this.release(count) };
+
+  constructor(options: MemoryChannelBackendOptions = {}) {
+    this.capacity = options.capacityPerSubscription ?? 10_000;
+    this.nackDelayMs = options.nackDelayMs ?? 1000;
+    if (!Number.isInteger(this.capacity) || this.capacity < 1) {
+      throw new RangeError(`capacityPerSubscription must be a positive integer, got ${this.capacity}`);
+    }
+    if (!(this.nackDelayMs >= 0)) throw new RangeError(`nackDelayMs must be >= 0, got ${this.nackDelayMs}`);
+  }
+
+  /** Creates the channel if it does not exist yet (idempotent). */
+  async ensureChannel(channel: ChannelRef): Promise<void> {
+    if (this.closed) throw new Error('channel backend is closed');
+    const key = channelKey(channel);
+    if (!this.channels.has(key)) {
+      this.channels.set(key, { ref: { namespace: channel.namespace, name: channel.name }, subscriptions: [] });
+    }
+  }
+
+  /** Removes the channel and closes its consumers (their undelivered messages are discarded). */
+  async deleteChannel(channel: ChannelRef): Promise<void> {
+    const state = this.channels.get(channelKey(channel));
+    if (!state) return;
+    this.channels.delete(channelKey(channel));
+    await Promise.all(state.subscriptions.map((sub) => sub.close()));
+  }
+
+  /** Hands the event to every current subscription of the channel, or to none if any is full. */
+  async append(channel: ChannelRef, event: CloudEvent, headers: Record<string, string>): Promise<AppendResult> {
+    if (this.closed) return { ok: false, status: 503, reason: 'channel backend is closed', retryAfterSeconds: 1 };
+    const state = this.channels.get(channelKey(channel));
+    if (state === undefined) {
+      return { ok: false, status: 500, reason: `channel ${channel.namespace}/${channel.name} does not exist` };
+    }
+    const subscriptions = state.subscriptions;
+    const count = subscriptions.length;
+    for (let i = 0; i < count; i++) {
+      const sub = subscriptions[i] as SubscriptionQueue;
+      const undelivered = sub.undelivered;
+      if (undelivered >= this.capacity) {
+        return {
+          ok: false,
+          status: 503,
+          reason: `channel ${channel.namespace}/${channel.name} is full (subscription ${sub.id} has ${undelivered} undelivered events)`,
+          retryAfterSeconds: 1,
+        };
+      }
+    }
+    for (let i = 0; i < count; i++) {
+      (subscriptions[i] as SubscriptionQueue).enqueue({ event, headers, redeliveries: 0 });
+    }
+    this.outstanding += count;
+    return ACCEPTED;
+  }
+
+  /** Starts a consumer for events appended from now on; the id must be unique within the channel. */
+  async subscribe(channel: ChannelRef, options: SubscriptionOptions, handler: MessageHandler): Promise<Consumer> {
+    if (this.closed) throw new Error('channel backend is closed');
+    const state = this.channels.get(channelKey(channel));
+    if (!state) throw new Error(`channel ${channel.namespace}/${channel.name} does not exist`);
+    if (!Number.isInteger(options.maxInFlight) || options.maxInFlight < 1) {
+      throw new RangeError(`maxInFlight must be a positive integer, got ${options.maxInFlight}`);
+    }
+    if (state.subscriptions.some((sub) => sub.id === options.id)) {
+      throw new Error(`subscription ${options.id} already consumes channel ${channel.namespace}/${channel.name}`);
+    }
+    const sub = new SubscriptionQueue(options.id, options.maxInFlight, handler, this.nackDelayMs, this.ledger, (s) => {
+      state.subscriptions = state.subscriptions.filter((other) => other !== s);
+    });
+    state.subscriptions = [...state.subscriptions, sub];
+    return { close: () => sub.close() };
+  }
+
+  /** Per-subscription counts of a channel, keyed by subscription id; undefined for an unknown channel. */
+  stats(channel: ChannelRef): Record<string, SubscriptionStats> | undefined {
+    const state = this.channels.get(channelKey(channel));
+    if (!state) return undefined;
+    const result: Record<string, SubscriptionStats> = {};
+    for (const sub of state.subscriptions) result[sub.id] = sub.stats();
+    return result;
+  }
+
+  /**
+   * Resolves once every queue is empty and nothing is in flight or awaiting redelivery.
+   * A handler that never settles keeps this pending; callers bound it with their own timeout.
+   */
+  drain(): Promise<void> {
+    if (this.outstanding === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Closes every consumer of every channel; later appends are refused with 503. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.channels.values()].flatMap((state) => state.subscriptions);
+    this.channels.clear();
+    await Promise.all(all.map((sub) => sub.close()));
+  }
+
+  /** Called by subscriptions when messages leave the system (acked or discarded). */
+  private release(count: number): void {
+    if (count === 0) return;
+    this.outstanding -= count;
+    if (this.outstanding === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+}
