@@ -1,0 +1,105 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { Broker, PingSource, Resource, Trigger } from '@eventing/api';
+import { CONTRACT_VERSION, type BrokerEntry, type Contract, type TriggerEntry } from '@eventing/contract';
+import type { ResourceStore } from '../store/memory-store';
+import { AddressResolver, type AddressBook } from '../resolver/address-resolver';
+import { brokerConditions, reconcileBroker } from '../broker/reconcile';
+import { reconcileTrigger } from '../trigger/reconcile';
+import { reconcilePingSource, type PingSchedule } from '../pingsource/reconcile';
+
+/** The Ready condition of one resource, for printing. */
+export interface ReadyReport {
+  kind: string;
+  namespace: string;
+  name: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+}
+
+export interface ReconcileOutput {
+  contract: Contract;
+  schedules: PingSchedule[];
+  ready: ReadyReport[];
+}
+
+export interface ControllerOptions {
+  ingressUrl(namespace: string, name: string): string;
+  addressBook: AddressBook;
+}
+
+const EVENTING = 'eventing.knative.dev';
+const SOURCES = 'sources.knative.dev';
+
+/**
+ * Reconciles every resource in the store: Brokers first (their addresses feed Triggers and
+ * sinks), then Triggers and PingSources. Writes statuses back and compiles the data-plane contract.
+ */
+export class Controller {
+  private readonly resolver: AddressResolver;
+  private generation = 0;
+  private lastContract: Omit<Contract, 'generation'> | undefined;
+
+  constructor(
+    private readonly store: ResourceStore,
+    options: ControllerOptions,
+  ) {
+    this.resolver = new AddressResolver(store, options.addressBook);
+    this.ingressUrl = options.ingressUrl;
+  }
+
+  private readonly ingressUrl: (namespace: string, name: string) => string;
+
+  reconcile(): ReconcileOutput {
+    const ready: ReadyReport[] = [];
+    const brokers: BrokerEntry[] = [];
+    const triggers: TriggerEntry[] = [];
+    const schedules: PingSchedule[] = [];
+
+    for (const resource of this.store.list('Broker', EVENTING)) {
+      const broker = resource as Broker;
+      const status = reconcileBroker(broker, { ingressUrl: this.ingressUrl, resolver: this.resolver });
+      this.store.updateStatus(resource, status);
+      ready.push(report(resource, status.conditions));
+      if (brokerConditions.isReady(status.conditions)) {
+        brokers.push({ uid: broker.metadata.uid ?? '', namespace: broker.metadata.namespace ?? 'default', name: broker.metadata.name ?? '' });
+      }
+    }
+    for (const resource of this.store.list('Trigger', EVENTING)) {
+      const trigger = resource as Trigger;
+      const namespace = trigger.metadata.namespace ?? 'default';
+      const brokerName = trigger.spec.broker ?? trigger.spec.brokerRef?.name ?? '';
+      const broker = this.store.get(EVENTING, 'Broker', trigger.spec.brokerRef?.namespace ?? namespace, brokerName) as Broker | undefined;
+      const result = reconcileTrigger(trigger, broker, this.resolver);
+      this.store.updateStatus(resource, result.status);
+      ready.push(report(resource, result.status.conditions));
+      if (result.egress) triggers.push(result.egress);
+    }
+    for (const resource of this.store.list('PingSource', SOURCES)) {
+      const result = reconcilePingSource(resource as PingSource, this.resolver);
+      this.store.updateStatus(resource, result.status);
+      ready.push(report(resource, result.status.conditions));
+      if (result.schedule) schedules.push(result.schedule);
+    }
+
+    const body = { version: CONTRACT_VERSION, brokers, triggers } as const;
+    if (!isDeepStrictEqual(body, this.lastContract)) {
+      this.generation++;
+      this.lastContract = body;
+    }
+    return { contract: { ...body, generation: this.generation }, schedules, ready };
+  }
+}
+
+function report(resource: Resource, conditions: { type: string; status: 'True' | 'False' | 'Unknown'; reason?: string; message?: string }[] | undefined): ReadyReport {
+  const readyCond = conditions?.find((c) => c.type === 'Ready');
+  const out: ReadyReport = {
+    kind: resource.kind,
+    namespace: resource.metadata.namespace ?? 'default',
+    name: resource.metadata.name ?? '',
+    status: readyCond?.status ?? 'Unknown',
+  };
+  if (readyCond?.reason) out.reason = readyCond.reason;
+  if (readyCond?.message) out.message = readyCond.message;
+  return out;
+}

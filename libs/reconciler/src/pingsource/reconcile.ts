@@ -1,0 +1,55 @@
+import { ConditionSet, type PingSource, type PingSourceStatus } from '@eventing/api';
+import type { AddressResolver } from '../resolver/address-resolver';
+
+/** Conditions of a PingSource (CONFORMANCE 1.1). */
+export const pingSourceConditions = new ConditionSet('Ready', ['Deployed', 'OIDCIdentityCreated', 'SinkProvided']);
+
+export const PING_EVENT_TYPE = 'dev.knative.sources.ping';
+
+/** What the ping runner needs to schedule one PingSource. */
+export interface PingSchedule {
+  namespace: string;
+  name: string;
+  schedule: string;
+  timezone?: string;
+  contentType?: string;
+  data?: string;
+  dataBase64?: string;
+  ceOverrides?: { extensions?: Record<string, string> };
+  sinkUri: string;
+}
+
+export interface PingSourceResult {
+  status: PingSourceStatus;
+  schedule?: PingSchedule;
+}
+
+/** Computes a PingSource's status (sink, ceAttributes, conditions) and its schedule when ready. */
+export function reconcilePingSource(source: PingSource, resolver: AddressResolver): PingSourceResult {
+  const { namespace = 'default', name = '' } = source.metadata;
+  let conds = pingSourceConditions.initialize(source.status?.conditions ?? []);
+  const status: PingSourceStatus = {
+    observedGeneration: source.metadata.generation ?? 1,
+    ceAttributes: [{ type: PING_EVENT_TYPE, source: `/apis/v1/namespaces/${namespace}/pingsources/${name}` }],
+  };
+  conds = pingSourceConditions.markTrue(conds, 'OIDCIdentityCreated', 'authentication-oidc feature disabled');
+  const sink = resolver.resolve(source.spec.sink, namespace);
+  if (!sink.ok) {
+    conds = pingSourceConditions.markFalse(conds, 'SinkProvided', 'NotFound', sink.reason);
+    conds = pingSourceConditions.markUnknown(conds, 'Deployed', 'SinkNotResolved', 'waiting for the sink');
+    status.conditions = conds;
+    return { status };
+  }
+  status.sinkUri = sink.uri;
+  conds = pingSourceConditions.markTrue(conds, 'SinkProvided');
+  conds = pingSourceConditions.markTrue(conds, 'Deployed', 'Scheduled', 'scheduled by the in-process ping runner');
+  status.conditions = conds;
+  const spec = source.spec;
+  const schedule: PingSchedule = { namespace, name, schedule: spec.schedule ?? '* * * * *', sinkUri: sink.uri };
+  if (spec.timezone) schedule.timezone = spec.timezone;
+  if (spec.contentType) schedule.contentType = spec.contentType;
+  if (spec.data !== undefined) schedule.data = spec.data;
+  if (spec.dataBase64 !== undefined) schedule.dataBase64 = spec.dataBase64;
+  if (spec.ceOverrides) schedule.ceOverrides = spec.ceOverrides;
+  return { status, schedule };
+}
