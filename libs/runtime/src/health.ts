@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, HttpException, HttpStatus, Module, type DynamicModule } from '@nestjs/common';
+import { Controller, Get, Inject, HttpException, HttpStatus } from '@nestjs/common';
 
 /** Token of the readiness check every service provides. */
 export const READINESS = Symbol('READINESS');
@@ -7,8 +7,9 @@ export interface Readiness {
   ready(): { ready: boolean; reason?: string };
 }
 
+/** `/healthz` (process alive) and `/readyz` (serving) endpoints for probes; the app module provides READINESS. */
 @Controller()
-class HealthController {
+export class HealthController {
   constructor(@Inject(READINESS) private readonly readiness: Readiness) {}
 
   @Get('healthz')
@@ -24,14 +25,3 @@ class HealthController {
   }
 }
 
-/** `/healthz` (process alive) and `/readyz` (serving) endpoints, for probes. */
-@Module({})
-export class HealthModule {
-  static forReadiness(readinessToken: symbol | string = READINESS): DynamicModule {
-    return {
-      module: HealthModule,
-      controllers: [HealthController],
-      providers: readinessToken === READINESS ? [] : [{ provide: READINESS, useExisting: readinessToken }],
-    };
-  }
-}

@@ -1,0 +1,50 @@
+import { startService, closeOnSignals } from '@eventing/runtime';
+import { parseOptions, USAGE, UsageError, type StandaloneOptions } from './options';
+import { StandaloneModule, STANDALONE_RUNTIME } from './standalone.module';
+import type { StandaloneRuntime } from './standalone-runtime';
+import { SINKS_PREFIX, createBuiltinSinks } from './builtin-sinks';
+
+/** Starts standalone mode; resolves once the folder is loaded and the port is open. */
+export async function runStandalone(options: StandaloneOptions, print: (line: string) => void = (l) => console.log(l)) {
+  let runtime: StandaloneRuntime | undefined;
+  const sinks = createBuiltinSinks(print);
+  const service = await startService({
+    module: StandaloneModule.register(options, print),
+    port: options.port,
+    host: options.host,
+    fastPath: (app) => {
+      runtime = app.get<StandaloneRuntime>(STANDALONE_RUNTIME);
+      const ingress = runtime.dataPlane.handler;
+      return (req, res) => {
+        if (req.url?.startsWith(SINKS_PREFIX)) void sinks(req, res);
+        else ingress(req, res);
+      };
+    },
+  });
+  print(`eventing standalone: serving on ${service.url}, resources from ${options.configDir}${options.watch ? ' (watching for edits)' : ''}`);
+  await runtime!.start(service.url);
+  return { service, runtime: runtime! };
+}
+
+if (require.main === module) {
+  let options: ReturnType<typeof parseOptions>;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    const message = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (err as Error).message : String(err);
+    console.error(`error: ${message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (options === 'help') {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  runStandalone(options).then(
+    ({ service }) => closeOnSignals(service, (m) => console.log(m)),
+    (err: Error & { code?: string }) => {
+      const hint = err.code === 'EADDRINUSE' ? ` (port ${options.port} is taken: pass --port with a free one, or 0)` : '';
+      console.error(`error: could not start: ${err.message}${hint}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,40 @@
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { HealthController, READINESS, createLogger, type Readiness } from '@eventing/runtime';
+import type { StandaloneOptions } from './options';
+import { StandaloneRuntime } from './standalone-runtime';
+
+export const STANDALONE_RUNTIME = Symbol('STANDALONE_RUNTIME');
+
+/** Stops the runtime when the application shuts down (SIGTERM): in-flight deliveries finish first. */
+class RuntimeLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(STANDALONE_RUNTIME) private readonly runtime: StandaloneRuntime) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.runtime.stop();
+  }
+}
+
+/** Wires the standalone process: one runtime object built at start-up, probes, shutdown. */
+@Module({})
+export class StandaloneModule {
+  static register(options: StandaloneOptions, print: (line: string) => void): DynamicModule {
+    const runtimeProvider = {
+      provide: STANDALONE_RUNTIME,
+      useFactory: () =>
+        new StandaloneRuntime(options, createLogger({ service: 'standalone', format: options.logFormat }), print),
+    };
+    const readiness = {
+      provide: READINESS,
+      useFactory: (runtime: StandaloneRuntime): Readiness => ({
+        ready: () => (runtime.ready ? { ready: true } : { ready: false, reason: 'loading resources' }),
+      }),
+      inject: [STANDALONE_RUNTIME],
+    };
+    return {
+      module: StandaloneModule,
+      controllers: [HealthController],
+      providers: [runtimeProvider, readiness, RuntimeLifecycle],
+      exports: [STANDALONE_RUNTIME],
+    };
+  }
+}
