@@ -5,3 +5,5 @@ export * from './ingress/respond';
 export * from './ingress/handler';
 export * from './egress/trigger-router';
 export * from './data-plane';
+export * from './filter/filter-handler';
+export * from './remote-ingress';

@@ -1,0 +1,124 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseHttp, toBinary } from '@eventing/cloudevents';
+import type { TriggerEntry } from '@eventing/contract';
+import { pickPassthroughHeaders, type Dispatcher } from '@eventing/delivery';
+import { compileTriggerFilter, type CompiledFilter } from '@eventing/filters';
+import { readBody } from '../ingress/body';
+import { respond } from '../ingress/respond';
+import { TTL_EXTENSION } from '../ingress/ttl';
+
+/** A trigger as broker-filter serves it: its contract entry and compiled filter. */
+export interface FilterTrigger {
+  entry: TriggerEntry;
+  filter: CompiledFilter;
+}
+
+/** Builds the lookup table broker-filter serves from the contract's triggers. */
+export function indexTriggers(entries: TriggerEntry[]): Map<string, FilterTrigger> {
+  const map = new Map<string, FilterTrigger>();
+  for (const entry of entries) {
+    map.set(`${entry.namespace}/${entry.name}`, { entry, filter: compileTriggerFilter(entry.filter, entry.filters) });
+  }
+  return map;
+}
+
+export interface FilterHandlerOptions {
+  lookup(namespace: string, name: string): FilterTrigger | undefined;
+  dispatcher: Dispatcher;
+  maxBodyBytes: number;
+  onResult?: (result: { trigger?: string; status: number; reason?: string }) => void;
+}
+
+type TriggerPath = { ok: true; namespace: string; name: string; uid: string } | { ok: false; reason: string };
+
+/** Splits `/triggers/<namespace>/<trigger>/<uid>` (T1). */
+export function parseTriggerPath(url: string): TriggerPath {
+  const path = url.split('?')[0]!.replace(/\/$/, '');
+  const parts = path.split('/');
+  if (parts.length !== 5 || parts[0] !== '' || parts[1] !== 'triggers' || parts.slice(2).some((p) => p === '')) {
+    return { ok: false, reason: `malformed path '${path}': expected /triggers/<namespace>/<trigger>/<uid>` };
+  }
+  return { ok: true, namespace: parts[2]!, name: parts[3]!, uid: parts[4]! };
+}
+
+const ALLOW_POST = { allow: 'POST' };
+
+/**
+ * broker-filter: receives an event for one trigger from the trigger channel, filters it, and makes
+ * one delivery attempt to the subscriber; the channel dispatcher in front does retries and dead
+ * letters (CONFORMANCE 2.3, T1–T14).
+ */
+export function createFilterHandler(options: FilterHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const report = options.onResult ?? (() => undefined);
+  const finish = (res: ServerResponse, status: number, reason?: string, trigger?: string, headers?: Record<string, string>) => {
+    respond(res, status, reason, headers);
+    report({ status, reason, trigger });
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (req.method !== 'POST') {
+      req.resume();
+      return finish(res, 405, `method ${req.method} not allowed`, undefined, ALLOW_POST);
+    }
+    const path = parseTriggerPath(req.url ?? '/');
+    if (!path.ok) {
+      req.resume();
+      return finish(res, 400, path.reason);
+    }
+    const key = `${path.namespace}/${path.name}`;
+    const trigger = options.lookup(path.namespace, path.name);
+    if (trigger === undefined) {
+      req.resume();
+      return finish(res, 404, `trigger ${key} not found`, key);
+    }
+    if (trigger.entry.uid !== path.uid) {
+      req.resume();
+      return finish(res, 400, `trigger ${key} has uid ${trigger.entry.uid}, not ${path.uid}`, key);
+    }
+    const body = await readBody(req, options.maxBodyBytes);
+    if (!body.ok) return finish(res, body.status, body.reason, key);
+    const parsed = parseHttp(req.headers, body.body);
+    if (!parsed.ok) return finish(res, 400, parsed.reason, key);
+    const event = parsed.event;
+    const ttl = event.attributes[TTL_EXTENSION];
+    if (ttl === undefined) return finish(res, 400, `event has no ${TTL_EXTENSION}: it was not sent by a broker`, key);
+    if (!trigger.filter.match(event)) return finish(res, 200, undefined, key);
+
+    delete event.attributes[TTL_EXTENSION];
+    const { entry } = trigger;
+    const sent = await options.dispatcher.send(entry.subscriberUri, event, pickPassthroughHeaders(req.headers), {
+      format: entry.format,
+      timeoutMs: entry.policy.timeoutMs,
+      preferReply: true,
+      namespace: entry.namespace,
+    });
+    if (!sent.ok) {
+      // T12/T13: the subscriber's status, and where it failed, so dead letters name the real subscriber.
+      const errorBody = JSON.stringify({ errdestination: entry.subscriberUri, errresponsebody: sent.body.toString('base64') });
+      res.statusCode = sent.status;
+      res.setHeader('content-type', 'application/json');
+      res.setHeader('content-length', Buffer.byteLength(errorBody));
+      res.end(errorBody);
+      return report({ status: sent.status, reason: sent.reason, trigger: key });
+    }
+    if (sent.body.length === 0) return finish(res, sent.status, undefined, key);
+    const reply = parseHttp(sent.headers, sent.body);
+    if (!reply.ok) return finish(res, 502, `subscriber answered ${sent.status} with a body that is not a CloudEvent: ${reply.reason}`, key);
+    // T11: the reply carries the same TTL; the broker's ingress decrements it.
+    reply.event.attributes[TTL_EXTENSION] = ttl;
+    const message = toBinary(reply.event);
+    for (const name in message.headers) res.setHeader(name, message.headers[name]!);
+    res.statusCode = sent.status;
+    res.setHeader('content-length', message.body ? message.body.length : 0);
+    res.end(message.body);
+    report({ status: sent.status, trigger: key });
+  };
+
+  return (req, res) => {
+    handle(req, res).catch((err: Error) => {
+      if (!res.headersSent) respond(res, 500, `internal error: ${err.message}`);
+      else res.destroy(err);
+      report({ status: 500, reason: err.message });
+    });
+  };
+}

@@ -1,0 +1,27 @@
+import type { BrokerEntry } from '@eventing/contract';
+import type { Dispatcher } from '@eventing/delivery';
+import type { IngressTarget } from './ingress/handler';
+
+/**
+ * Ingress targets for brokers whose channel is remote (channel-based broker in Kubernetes): one
+ * POST to the channel's address, no retries; any failure answers 500 so the producer retries (B12).
+ */
+export function remoteIngressTargets(
+  brokers: BrokerEntry[],
+  dispatcher: Dispatcher,
+  timeoutMs: number,
+): Map<string, IngressTarget> {
+  const targets = new Map<string, IngressTarget>();
+  for (const broker of brokers) {
+    const address = broker.channelAddress;
+    if (address === undefined) continue;
+    targets.set(`${broker.namespace}/${broker.name}`, {
+      append: async (event, headers) => {
+        const sent = await dispatcher.send(address, event, headers, { format: 'binary', timeoutMs });
+        if (sent.ok) return { ok: true };
+        return { ok: false, status: 500, reason: `the broker's channel refused the event: ${sent.reason}` };
+      },
+    });
+  }
+  return targets;
+}
