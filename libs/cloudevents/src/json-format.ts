@@ -1,0 +1,294 @@
+// The JSON event format (formats/json-format.md) on our CloudEvent value: attributes are JSON
+// members; `data` is bytes in memory and rendered per datacontenttype as a JSON value, a string,
+// or `data_base64` (`data` + `datacontentencoding: base64` in 0.3).
+
+import { isUtf8 } from 'node:buffer';
+import { isAttributeName, validateEvent } from './attributes';
+import { type AttributeValue, type CloudEvent } from './event';
+import { DataKind, dataKindOf } from './media-type';
+
+/** Result of reading an event: the validated event, or why not and which attribute is at fault. */
+export type ParseResult = { ok: true; event: CloudEvent } | { ok: false; reason: string; attribute?: string };
+
+/** Media type of structured-mode bodies written by this library. */
+export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=utf-8';
+
+// Data buffers known to hold valid JSON text (sliced from a body JSON.parse accepted), so writing them
+// back as a raw JSON member needs no second parse.
+const validJson = new WeakSet<Buffer>();
+
+function isValidJson(data: Buffer): boolean {
+  if (validJson.has(data)) return true;
+  if (!isUtf8(data)) return false;
+  try {
+    JSON.parse(data.toString('utf8'));
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+// ---- locating the raw bytes of the top-level "data" member of a JSON text JSON.parse accepted ----
+
+const isWs = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** Index just past the string whose opening quote is at `i`. */
+function skipString(b: Uint8Array, i: number): number {
+  const n = b.length;
+  for (i++; i < n; i++) {
+    const c = b[i]!;
+    if (c === 0x22) return i + 1;
+    if (c === 0x5c) i++;
+  }
+  return n;
+}
+
+/** Index just past the JSON value starting at `i`. */
+function skipValue(b: Uint8Array, i: number): number {
+  const n = b.length;
+  const first = b[i]!;
+  if (first === 0x22) return skipString(b, i);
+  if (first === 0x7b || first === 0x5b) {
+    let depth = 0;
+    for (; i < n; i++) {
+      const c = b[i]!;
+      if (c === 0x22) {
+        i = skipString(b, i) - 1;
+      } else if (c === 0x7b || c === 0x5b) {
+        depth++;
+      } else if (c === 0x7d || c === 0x5d) {
+        if (--depth === 0) return i + 1;
+      }
+    }
+    return n;
+  }
+  while (i < n) {
+    const c = b[i]!;
+    if (c === 0x2c || c === 0x7d || c === 0x5d || isWs(c)) break;
+    i++;
+  }
+  return i;
+}
+
+const KEY_DATA = [0x22, 0x64, 0x61, 0x74, 0x61, 0x22]; // "data"
+
+function isDataKey(b: Uint8Array, start: number, end: number): boolean {
+  if (end - start === 6) {
+    for (let k = 0; k < 6; k++) if (b[start + k] !== KEY_DATA[k]) return false;
+    return true;
+  }
+  // Only an escaped spelling such as "d\u0061ta" can still name "data".
+  if (b.indexOf(0x5c, start) === -1 || b.indexOf(0x5c, start) >= end) return false;
+  return JSON.parse(Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8')) === 'data';
+}
+
+/**
+ * The raw bytes of the last top-level `data` member of a JSON object (the one JSON.parse keeps), as a
+ * view into `body`. `body` must already be known to be valid JSON.
+ */
+function rawDataMember(body: Buffer): Buffer | undefined {
+  const n = body.length;
+  let i = 0;
+  while (i < n && isWs(body[i]!)) i++;
+  if (body[i] !== 0x7b) return undefined;
+  i++;
+  let start = -1;
+  let end = -1;
+  while (i < n) {
+    while (i < n && isWs(body[i]!)) i++;
+    if (body[i] !== 0x22) break; // '}' of an empty object
+    const keyStart = i;
+    i = skipString(body, i);
+    const data = isDataKey(body, keyStart, i);
+    while (i < n && body[i] !== 0x3a) i++;
+    i++;
+    while (i < n && isWs(body[i]!)) i++;
+    const valueStart = i;
+    i = skipValue(body, i);
+    if (data) {
+      start = valueStart;
+      end = i;
+    }
+    while (i < n && isWs(body[i]!)) i++;
+    if (body[i] !== 0x2c) break;
+    i++;
+  }
+  return start === -1 ? undefined : body.subarray(start, end);
+}
+
+// ---- reading ----
+
+const failure = (reason: string, attribute?: string): ParseResult =>
+  attribute === undefined ? { ok: false, reason } : { ok: false, reason, attribute };
+
+/**
+ * Builds an event from a parsed JSON-format object. With `body` (the bytes `json` was parsed from),
+ * JSON data is kept as the exact bytes of the `data` member; without, it is re-serialised.
+ */
+export function eventFromJson(json: unknown, body: Buffer | undefined): ParseResult {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return failure('a CloudEvent in the JSON format must be a JSON object');
+  }
+  const members = json as Record<string, unknown>;
+  const attributes: Record<string, AttributeValue> = {};
+  let hasData = false;
+  let dataValue: unknown;
+  let base64: unknown;
+  for (const key in members) {
+    const value = members[key];
+    if (key === 'data') {
+      hasData = true;
+      dataValue = value;
+      continue;
+    }
+    if (key === 'data_base64') {
+      base64 = value;
+      continue;
+    }
+    if (value === null) continue; // null means unset (JSON format section 2.2)
+    if (!isAttributeName(key)) {
+      return failure(
+        `attribute "${key}" has an invalid name: attribute names are lower-case ASCII letters and digits`,
+        key,
+      );
+    }
+    const t = typeof value;
+    if (t !== 'string' && t !== 'number' && t !== 'boolean') {
+      return failure(`attribute "${key}" must be a string, boolean or integer, got ${Array.isArray(value) ? 'array' : t}`, key);
+    }
+    attributes[key] = value as AttributeValue;
+  }
+  const event: CloudEvent = { attributes, data: undefined };
+  const err = validateEvent(event);
+  if (err !== undefined) return { ok: false, reason: err.reason, attribute: err.attribute };
+
+  if (base64 !== undefined && base64 !== null) {
+    if (hasData) return failure('attribute "data" must not be present together with "data_base64"', 'data');
+    if (typeof base64 !== 'string') return failure('attribute "data_base64" must be a base64 string', 'data_base64');
+    event.data = Buffer.from(base64, 'base64');
+    return { ok: true, event };
+  }
+  if (!hasData) return { ok: true, event };
+
+  if (attributes.specversion === '0.3' && attributes.datacontentencoding === 'base64') {
+    if (typeof dataValue !== 'string') {
+      return failure('attribute "data" must be a base64 string when datacontentencoding is base64', 'data');
+    }
+    event.data = Buffer.from(dataValue, 'base64');
+    return { ok: true, event };
+  }
+  const kind = dataKindOf(attributes.datacontenttype);
+  if (kind !== DataKind.Json) {
+    if (typeof dataValue === 'string') {
+      event.data = Buffer.from(dataValue, 'utf8');
+      return { ok: true, event };
+    }
+    if (dataValue === null) return { ok: true, event };
+  }
+  // JSON data (or a non-string value under a non-JSON type): the JSON text of the member.
+  let raw = body === undefined ? undefined : rawDataMember(body);
+  if (raw === undefined) raw = Buffer.from(JSON.stringify(dataValue), 'utf8');
+  validJson.add(raw);
+  event.data = raw;
+  return { ok: true, event };
+}
+
+/** Reads a structured-mode body (`application/cloudevents+json`). */
+export function parseStructuredBody(body: Buffer | undefined): ParseResult {
+  if (body === undefined || body.length === 0) return failure('structured mode: the body is empty');
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    return failure(`structured mode: the body is not valid JSON (${(e as Error).message})`);
+  }
+  return eventFromJson(json, body);
+}
+
+/** Reads an event in the JSON event format from an already parsed JSON value, validated. */
+export function fromJsonFormat(json: unknown): ParseResult {
+  return eventFromJson(json, undefined);
+}
+
+// ---- writing ----
+
+const enum DataMember {
+  None,
+  RawJson,
+  Text,
+  Base64,
+  Base64In03Data,
+}
+
+/** How an event's data is rendered, and whether a 0.3 event needs `datacontentencoding: base64` added. */
+function dataMember(event: CloudEvent): { member: DataMember; addEncoding: boolean } {
+  const data = event.data;
+  if (data === undefined) return { member: DataMember.None, addEncoding: false };
+  const a = event.attributes;
+  const v03 = a.specversion === '0.3';
+  if (v03 && a.datacontentencoding === 'base64') return { member: DataMember.Base64In03Data, addEncoding: false };
+  const kind = dataKindOf(a.datacontenttype);
+  if (kind === DataKind.Json && isValidJson(data)) return { member: DataMember.RawJson, addEncoding: false };
+  if (kind === DataKind.Text && isUtf8(data)) return { member: DataMember.Text, addEncoding: false };
+  if (!v03) return { member: DataMember.Base64, addEncoding: false };
+  // 0.3 has no data_base64: UTF-8 goes as a string, anything else needs datacontentencoding.
+  return isUtf8(data)
+    ? { member: DataMember.Text, addEncoding: false }
+    : { member: DataMember.Base64In03Data, addEncoding: true };
+}
+
+const CLOSE_BRACE = 0x7d;
+
+/** Renders an event as a JSON-format body (structured mode), copying data bytes once at most. */
+export function structuredBody(event: CloudEvent): Buffer {
+  const { member, addEncoding } = dataMember(event);
+  const attrs = JSON.stringify(
+    addEncoding ? Object.assign({}, event.attributes, { datacontentencoding: 'base64' }) : event.attributes,
+  );
+  if (member === DataMember.None) return Buffer.from(attrs, 'utf8');
+  const data = event.data!;
+  // `attrs` ends with '}'; reopen it to append the data member.
+  const head = attrs.length > 2 ? attrs.slice(0, -1) + ',' : '{';
+  switch (member) {
+    case DataMember.RawJson: {
+      const prefix = head + '"data":';
+      const headLen = Buffer.byteLength(prefix, 'utf8');
+      const out = Buffer.allocUnsafe(headLen + data.length + 1);
+      out.write(prefix, 0, 'utf8');
+      data.copy(out, headLen);
+      out[headLen + data.length] = CLOSE_BRACE;
+      return out;
+    }
+    case DataMember.Text:
+      return Buffer.from(head + '"data":' + JSON.stringify(data.toString('utf8')) + '}', 'utf8');
+    case DataMember.Base64:
+      return Buffer.from(head + '"data_base64":"' + data.toString('base64') + '"}', 'utf8');
+    default:
+      return Buffer.from(head + '"data":"' + data.toString('base64') + '"}', 'utf8');
+  }
+}
+
+/** Renders an event as a JSON-format object (for files, CLIs and tests); data per datacontenttype. */
+export function toJsonFormat(event: CloudEvent): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const a = event.attributes;
+  for (const name in a) out[name] = a[name];
+  const { member, addEncoding } = dataMember(event);
+  const data = event.data;
+  if (data === undefined) return out;
+  if (addEncoding) out.datacontentencoding = 'base64';
+  switch (member) {
+    case DataMember.RawJson:
+      out.data = JSON.parse(data.toString('utf8'));
+      break;
+    case DataMember.Text:
+      out.data = data.toString('utf8');
+      break;
+    case DataMember.Base64:
+      out.data_base64 = data.toString('base64');
+      break;
+    default:
+      out.data = data.toString('base64');
+  }
+  return out;
+}
