@@ -1,0 +1,33 @@
+import type { BrokerDefaults } from './kind';
+
+/** Feature flags of `config-features` that change what the API accepts. */
+export interface FeatureFlags {
+  'delivery-timeout': boolean;
+  'delivery-retryafter': boolean;
+  'cross-namespace-event-links': boolean;
+  'kreference-group': boolean;
+}
+
+/** Upstream's shipped flag values: only `delivery-timeout` is on. */
+export const defaultFeatureFlags: FeatureFlags = Object.freeze({
+  'delivery-timeout': true,
+  'delivery-retryafter': false,
+  'cross-namespace-event-links': false,
+  'kreference-group': false,
+});
+
+/** What validation may depend on besides the object itself. */
+export interface ValidationContext {
+  features?: Partial<FeatureFlags>;
+  /** The stored object when validating an update (enables immutability checks). */
+  original?: unknown;
+  /** `config-br-defaults`, for the Broker `disallowDifferentNamespaceConfig` rule. */
+  brokerDefaults?: BrokerDefaults;
+  /** `config-ping-defaults` `data-max-size`; -1 or absent = unlimited. */
+  pingDataMaxSize?: number;
+}
+
+/** Resolves a flag against the defaults. */
+export function isEnabled(flags: Partial<FeatureFlags> | undefined, flag: keyof FeatureFlags): boolean {
+  return flags?.[flag] ?? defaultFeatureFlags[flag];
+}

@@ -1,0 +1,103 @@
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { TSchema } from '@sinclair/typebox';
+import { FieldError } from './errors';
+
+// One compiler for every kind; strict mode off because typebox adds its own keywords.
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+const compiled = new WeakMap<TSchema, ValidateFunction>();
+
+type JsonSchema = {
+  $id?: string;
+  $ref?: string;
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  additionalProperties?: boolean | JsonSchema;
+  patternProperties?: Record<string, JsonSchema>;
+};
+
+/** Checks `value` against the shape of `schema`; returns field-path errors (empty when it fits). */
+export function validateShape(schema: TSchema, value: unknown): FieldError[] {
+  let validate = compiled.get(schema);
+  if (validate === undefined) {
+    validate = ajv.compile(schema);
+    compiled.set(schema, validate);
+  }
+  if (validate(value)) return [];
+  const ids = collectIds(schema as JsonSchema);
+  const seen = new Set<string>();
+  const out: FieldError[] = [];
+  for (const e of validate.errors ?? []) {
+    const fe = toFieldError(schema as JsonSchema, ids, e);
+    const key = fe.toString();
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(fe);
+    }
+  }
+  return out;
+}
+
+function collectIds(schema: JsonSchema, ids = new Map<string, JsonSchema>()): Map<string, JsonSchema> {
+  if (typeof schema !== 'object' || schema === null) return ids;
+  if (schema.$id !== undefined) {
+    if (ids.has(schema.$id)) return ids;
+    ids.set(schema.$id, schema);
+  }
+  for (const value of Object.values(schema)) {
+    if (Array.isArray(value)) value.forEach((v) => collectIds(v as JsonSchema, ids));
+    else if (typeof value === 'object' && value !== null) collectIds(value as JsonSchema, ids);
+  }
+  return ids;
+}
+
+/** Renders an ajv instance path as a Knative field path, using the schema to tell properties from map keys. */
+function renderPath(root: JsonSchema, ids: Map<string, JsonSchema>, instancePath: string): string {
+  const segments = instancePath === '' ? [] : instancePath.slice(1).split('/').map(unescapePointer);
+  let schema: JsonSchema | undefined = root;
+  let path = '';
+  for (const seg of segments) {
+    while (schema?.$ref !== undefined) schema = ids.get(schema.$ref);
+    if (schema?.properties?.[seg] !== undefined) {
+      path = path === '' ? seg : `${path}.${seg}`;
+      schema = schema.properties[seg];
+    } else if (schema?.items !== undefined) {
+      path = `${path}[${seg}]`;
+      schema = schema.items;
+    } else {
+      path = `${path}[${seg}]`;
+      const extra: JsonSchema | boolean | undefined = schema?.additionalProperties ?? Object.values(schema?.patternProperties ?? {})[0];
+      schema = typeof extra === 'object' ? extra : undefined;
+    }
+  }
+  return path;
+}
+
+function unescapePointer(segment: string): string {
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function toFieldError(root: JsonSchema, ids: Map<string, JsonSchema>, e: ErrorObject): FieldError {
+  const path = renderPath(root, ids, e.instancePath);
+  const child = (name: string) => (path === '' ? name : `${path}.${name}`);
+  switch (e.keyword) {
+    case 'required':
+      return new FieldError(child(String(e.params['missingProperty'])), 'missing field(s)');
+    case 'additionalProperties':
+      return new FieldError(child(String(e.params['additionalProperty'])), 'unknown field');
+    case 'enum':
+      return new FieldError(
+        path,
+        `invalid value: ${String(e.data)}: must be one of ${(e.params['allowedValues'] as unknown[]).map(String).join(', ')}`,
+      );
+    case 'type':
+      return new FieldError(path, `expected ${String(e.params['type'])}, got ${describeType(e.data)}`);
+    default:
+      return new FieldError(path, e.message ?? 'invalid value');
+  }
+}
