@@ -32,7 +32,7 @@ export class AddressResolver {
       return { ok: true, uri };
     }
     const namespace = ref.namespace ?? parentNamespace;
-    const base = this.resolveRef(ref.apiVersion, ref.kind, namespace, ref.name);
+    const base = this.resolveRef(ref.apiVersion ?? '', ref.kind, namespace, ref.name);
     if (!base.ok || uri === undefined || uri === '') return base;
     try {
       return { ok: true, uri: new URL(uri, base.uri).toString() };
