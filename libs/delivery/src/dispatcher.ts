@@ -1,0 +1,493 @@
+import { Agent, type Dispatcher as UndiciDispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { type CloudEvent, parseHttp, toBinary, toStructured } from '@eventing/cloudevents';
+import { withErrorExtensions } from './dead-letter';
+import { pickPassthroughHeaders } from './headers';
+import { type DeliveryPolicy, isRetryableStatus, parseRetryAfter, retryWait } from './policy';
+
+/** The answer to one HTTP POST: a 2xx, or a failure saying whether another attempt may help. */
+export type SendResult =
+  | { ok: true; status: number; headers: Record<string, string>; body: Buffer }
+  | {
+      ok: false;
+      status: number;
+      headers: Record<string, string>;
+      body: Buffer;
+      reason: string;
+      retryable: boolean;
+      retryAfterMs?: number;
+    };
+
+/** Where replies of a delivery are stored when they are not POSTed to a URL. */
+export interface ReplySink {
+  /** Stores a reply; ok:false fails the original delivery (R4). */
+  send(
+    event: CloudEvent,
+    headers: Record<string, string>,
+  ): Promise<{ ok: true } | { ok: false; status: number; reason: string }>;
+}
+
+/** Everything needed to deliver one event to one subscriber. */
+export interface DeliveryRequest {
+  event: CloudEvent;
+  /** Passthrough headers to forward (already filtered by the caller). */
+  headers: Record<string, string>;
+  subscriberUri: string;
+  /** Sent as Kn-Namespace. */
+  namespace: string;
+  /** Outbound content mode (T8); also used for reply-by-URL and the dead letter sink. */
+  format: 'binary' | 'json';
+  policy: DeliveryPolicy;
+  deadLetterUri?: string;
+  /** Absent ⇒ replies are dropped (R5). */
+  reply?: ReplySink | { uri: string };
+  /** Broker: a non-empty non-CloudEvent 2xx body fails with 502 (T10); channel: ignored (C8). */
+  malformedReply: 'fail' | 'ignore';
+  /** Graceful shutdown: stop waiting between retries. */
+  signal?: AbortSignal;
+}
+
+/** How a delivery ended. */
+export type DeliveryOutcome =
+  | { kind: 'delivered'; status: number; attempts: number; replied: boolean }
+  | { kind: 'dead-lettered'; status: number; attempts: number; deadLetterStatus: number }
+  | { kind: 'failed'; status: number; attempts: number; reason: string };
+
+/** Connection and size limits of a Dispatcher. */
+export interface DispatcherOptions {
+  /** Keep-alive connections per origin; default 100. */
+  connectionsPerOrigin?: number;
+  /** How long an idle connection is kept; default 4000 ms. */
+  keepAliveTimeoutMs?: number;
+  /** Largest response body read; default 4 MiB. A bigger 2xx (reply) body is a failure (502). */
+  maxResponseBytes?: number;
+  /** Sent as User-Agent when set. */
+  userAgent?: string;
+}
+
+/** Options of one send. */
+export interface SendOptions {
+  format: 'binary' | 'json';
+  timeoutMs?: number;
+  preferReply?: boolean;
+  namespace?: string;
+}
+
+const DEFAULT_CONNECTIONS = 100;
+const DEFAULT_KEEP_ALIVE_MS = 4_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+/** Parsed targets kept; the set of subscriber URLs is small, so a full cache is simply cleared. */
+const TARGET_CACHE_LIMIT = 4096;
+const EMPTY = Buffer.alloc(0);
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+/** Stands for a reply stored in a ReplySink in `knativeerrordest`. */
+const REPLY_SINK_DESTINATION = 'reply';
+
+interface Target {
+  origin: string;
+  path: string;
+}
+
+/** Why the previous attempt failed; becomes the dead-letter extensions. */
+interface Failure {
+  status: number;
+  body: Buffer;
+  reason: string;
+  retryable: boolean;
+  retryAfterMs: number | undefined;
+  /** The URL that failed: the subscriber, or the reply target. */
+  destination: string;
+}
+
+/**
+ * Sends events over HTTP with undici: one keep-alive pool per origin (pipelining 1), reused by every
+ * delivery, each response read up to a size limit and always consumed so its socket can be reused.
+ */
+export class Dispatcher {
+  private readonly agent: Agent;
+  private readonly maxResponseBytes: number;
+  private readonly userAgent: string | undefined;
+  private readonly targets = new Map<string, Target | null>();
+
+  constructor(options: DispatcherOptions = {}) {
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.userAgent = options.userAgent;
+    this.agent = new Agent({
+      connections: options.connectionsPerOrigin ?? DEFAULT_CONNECTIONS,
+      pipelining: 1,
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_MS,
+    });
+  }
+
+  /** One HTTP POST of the event, no retries. */
+  send(
+    uri: string,
+    event: CloudEvent,
+    headers: Record<string, string>,
+    opts: SendOptions,
+  ): Promise<SendResult> {
+    const target = this.target(uri);
+    if (target === null) {
+      return Promise.resolve(failure(500, NO_HEADERS, EMPTY, `invalid target URL "${uri}"`, false));
+    }
+    const message = opts.format === 'json' ? toStructured(event) : toBinary(event);
+    const requestHeaders: string[] = [];
+    for (const name in message.headers) requestHeaders.push(name, message.headers[name] as string);
+    for (const name in headers) requestHeaders.push(name, headers[name] as string);
+    if (opts.preferReply) requestHeaders.push('prefer', 'reply');
+    if (opts.namespace !== undefined) requestHeaders.push('kn-namespace', opts.namespace);
+    if (this.userAgent !== undefined) requestHeaders.push('user-agent', this.userAgent);
+    const dispatchOptions: UndiciDispatcher.DispatchOptions = {
+      origin: target.origin,
+      path: target.path,
+      method: 'POST',
+      headers: requestHeaders,
+      body: message.body ?? null,
+    };
+    const agent = this.agent;
+    const maxBytes = this.maxResponseBytes;
+    const timeoutMs = opts.timeoutMs ?? 0;
+    return new Promise<SendResult>((resolve) => {
+      const attempt = new Attempt(resolve, maxBytes, timeoutMs);
+      try {
+        agent.dispatch(dispatchOptions, attempt);
+      } catch (err) {
+        attempt.fail(err);
+      }
+    });
+  }
+
+  /** The whole delivery: attempts, backoff, reply handling, dead-lettering. Never throws. */
+  async deliver(request: DeliveryRequest): Promise<DeliveryOutcome> {
+    try {
+      return await this.deliverToSubscriber(request);
+    } catch (err) {
+      return { kind: 'failed', status: 500, attempts: 0, reason: `internal error: ${describe(err)}` };
+    }
+  }
+
+  /** Closes every pooled connection once in-flight requests finish. */
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private async deliverToSubscriber(request: DeliveryRequest): Promise<DeliveryOutcome> {
+    const { policy, signal } = request;
+    const maxAttempts = attemptsAllowed(policy);
+    const opts: SendOptions = {
+      format: request.format,
+      timeoutMs: policy.timeoutMs,
+      preferReply: true,
+      namespace: request.namespace,
+    };
+    let attempts = 0;
+    let last: Failure;
+    for (;;) {
+      attempts++;
+      const result = await this.send(request.subscriberUri, request.event, request.headers, opts);
+      if (result.ok) {
+        const handled = await this.handleSuccess(request, result);
+        if (handled === true || handled === false) {
+          return { kind: 'delivered', status: result.status, attempts, replied: handled };
+        }
+        last = handled;
+      } else {
+        last = {
+          status: result.status,
+          body: result.body,
+          reason: result.reason,
+          retryable: result.retryable,
+          retryAfterMs: result.retryAfterMs,
+          destination: request.subscriberUri,
+        };
+      }
+      if (!last.retryable || attempts >= maxAttempts) break;
+      if (!(await pause(retryWait(policy, attempts, last.retryAfterMs), signal))) {
+        return {
+          kind: 'failed',
+          status: last.status,
+          attempts,
+          reason: `${last.reason}; retries stopped: shutting down`,
+        };
+      }
+    }
+    return this.deadLetter(request, last, attempts);
+  }
+
+  /** A 2xx from the subscriber: true = reply stored, false = nothing to store, or why it failed. */
+  private async handleSuccess(
+    request: DeliveryRequest,
+    result: { status: number; headers: Record<string, string>; body: Buffer },
+  ): Promise<boolean | Failure> {
+    // An empty body without ce-specversion carries no event; a binary reply may have no data (T9).
+    if (result.body.length === 0 && result.headers['ce-specversion'] === undefined) return false;
+    const parsed = parseHttp(result.headers, result.body);
+    if (!parsed.ok) {
+      if (request.malformedReply === 'ignore') return false;
+      return {
+        status: 502,
+        body: result.body,
+        reason: `subscriber answered ${result.status} with a body that is not a CloudEvent: ${parsed.reason}`,
+        retryable: true,
+        retryAfterMs: undefined,
+        destination: request.subscriberUri,
+      };
+    }
+    const reply = request.reply;
+    if (reply === undefined) return false;
+    const replyHeaders = pickPassthroughHeaders(result.headers);
+    if ('uri' in reply) {
+      const sent = await this.send(reply.uri, parsed.event, replyHeaders, {
+        format: request.format,
+        timeoutMs: request.policy.timeoutMs,
+        namespace: request.namespace,
+      });
+      if (sent.ok) return true;
+      return {
+        status: sent.status,
+        body: sent.body,
+        reason: `reply to ${reply.uri} failed: ${sent.reason}`,
+        retryable: true,
+        retryAfterMs: sent.retryAfterMs,
+        destination: reply.uri,
+      };
+    }
+    replyHeaders['kn-namespace'] = request.namespace;
+    let stored: Awaited<ReturnType<ReplySink['send']>>;
+    try {
+      stored = await reply.send(parsed.event, replyHeaders);
+    } catch (err) {
+      stored = { ok: false, status: 500, reason: describe(err) };
+    }
+    if (stored.ok) return true;
+    return {
+      status: stored.status,
+      body: EMPTY,
+      reason: `storing the reply failed: ${stored.reason}`,
+      retryable: true,
+      retryAfterMs: undefined,
+      destination: REPLY_SINK_DESTINATION,
+    };
+  }
+
+  /** Sends the original event with the error extensions to the dead letter sink, same retry policy (D1–D6). */
+  private async deadLetter(
+    request: DeliveryRequest,
+    last: Failure,
+    attempts: number,
+  ): Promise<DeliveryOutcome> {
+    const dls = request.deadLetterUri;
+    if (dls === undefined) return { kind: 'failed', status: last.status, attempts, reason: last.reason };
+    const { policy, signal } = request;
+    const event = withErrorExtensions(request.event, last.destination, last.status, last.body);
+    const opts: SendOptions = {
+      format: request.format,
+      timeoutMs: policy.timeoutMs,
+      namespace: request.namespace,
+    };
+    const maxAttempts = attemptsAllowed(policy);
+    for (let k = 1; ; k++) {
+      const result = await this.send(dls, event, request.headers, opts);
+      if (result.ok)
+        return { kind: 'dead-lettered', status: last.status, attempts, deadLetterStatus: result.status };
+      const reason = `${last.reason}; dead letter sink ${dls} failed: ${result.reason}`;
+      if (!result.retryable || k >= maxAttempts)
+        return { kind: 'failed', status: last.status, attempts, reason };
+      if (!(await pause(retryWait(policy, k, result.retryAfterMs), signal))) {
+        return {
+          kind: 'failed',
+          status: last.status,
+          attempts,
+          reason: `${reason}; retries stopped: shutting down`,
+        };
+      }
+    }
+  }
+
+  private target(uri: string): Target | null {
+    let target = this.targets.get(uri);
+    if (target !== undefined) return target;
+    target = parseTarget(uri);
+    if (this.targets.size >= TARGET_CACHE_LIMIT) this.targets.clear();
+    this.targets.set(uri, target);
+    return target;
+  }
+}
+
+/**
+ * One HTTP exchange as an undici dispatch handler: collects the response body up to a limit and
+ * resolves exactly once, on the response end, an error, the size limit or the attempt timeout.
+ */
+class Attempt implements UndiciDispatcher.DispatchHandler {
+  private controller: UndiciDispatcher.DispatchController | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private settled = false;
+  private status = 0;
+  private headers: Record<string, string> = NO_HEADERS;
+  private chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly resolve: (result: SendResult) => void,
+    private readonly maxBytes: number,
+    private readonly timeoutMs: number,
+  ) {
+    if (timeoutMs > 0) this.timer = setTimeout(onAttemptTimeout, timeoutMs, this);
+  }
+
+  onRequestStart(controller: UndiciDispatcher.DispatchController): void {
+    this.controller = controller;
+    // Timed out while waiting for a connection: do not send it at all.
+    if (this.settled) controller.abort(new Error('attempt already timed out'));
+  }
+
+  onResponseStart(
+    _c: UndiciDispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    this.status = statusCode;
+    this.headers = flattenHeaders(headers);
+  }
+
+  onResponseData(controller: UndiciDispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    this.size += chunk.length;
+    if (this.size > this.maxBytes) {
+      this.settleOversized();
+      controller.abort(new Error(`response body larger than ${this.maxBytes} bytes`));
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    this.settle(this.response(this.body()));
+  }
+
+  onResponseError(_c: UndiciDispatcher.DispatchController, error: Error): void {
+    this.fail(error);
+  }
+
+  /** A network error (or a dispatch that could not start): status 500, retryable (2.1). */
+  fail(error: unknown): void {
+    if (this.settled) return;
+    this.settle(failure(500, this.headers, EMPTY, `network error: ${describe(error)}`, true));
+  }
+
+  timeout(): void {
+    this.timer = undefined;
+    if (this.settled) return;
+    this.settle(failure(500, this.headers, EMPTY, `timed out after ${this.timeoutMs} ms`, true));
+    this.controller?.abort(new Error(`timed out after ${this.timeoutMs} ms`));
+  }
+
+  private settleOversized(): void {
+    const reason = `response body larger than ${this.maxBytes} bytes`;
+    const status = this.status;
+    // A too-large reply is a failed delivery like a malformed one (502); an error body is cut.
+    if (status >= 200 && status < 300) this.settle(failure(502, this.headers, EMPTY, reason, true));
+    else this.settle(this.response(this.body()));
+  }
+
+  private response(body: Buffer): SendResult {
+    const status = this.status;
+    if (status >= 200 && status < 300) return { ok: true, status, headers: this.headers, body };
+    const result = failure(
+      status,
+      this.headers,
+      body,
+      `subscriber answered ${status}`,
+      isRetryableStatus(status),
+    );
+    if (status === 429 || status === 503) {
+      const retryAfterMs = parseRetryAfter(this.headers['retry-after']);
+      if (retryAfterMs !== undefined) result.retryAfterMs = retryAfterMs;
+    }
+    return result;
+  }
+
+  private body(): Buffer {
+    const chunks = this.chunks;
+    if (chunks.length === 0) return EMPTY;
+    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.size);
+  }
+
+  private settle(result: SendResult): void {
+    this.settled = true;
+    this.chunks = [];
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.resolve(result);
+  }
+}
+
+function onAttemptTimeout(attempt: Attempt): void {
+  attempt.timeout();
+}
+
+function failure(
+  status: number,
+  headers: Record<string, string>,
+  body: Buffer,
+  reason: string,
+  retryable: boolean,
+): Extract<SendResult, { ok: false }> {
+  return { ok: false, status, headers, body, reason, retryable };
+}
+
+/** undici's header object with repeated values joined, converted in place (it is ours). */
+function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  for (const name in headers) {
+    const value = headers[name];
+    if (typeof value !== 'string') {
+      if (value === undefined) delete headers[name];
+      else (headers as Record<string, string>)[name] = value.join(', ');
+    }
+  }
+  return headers as Record<string, string>;
+}
+
+function parseTarget(uri: string): Target | null {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
+  return { origin: url.origin, path: `${url.pathname}${url.search}` };
+}
+
+function attemptsAllowed(policy: DeliveryPolicy): number {
+  const retry = Math.floor(policy.retry);
+  return retry > 0 ? retry + 1 : 1;
+}
+
+/** Waits ms; resolves false at once, or as soon as the signal aborts (shutdown). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  if (!(ms > 0)) return Promise.resolve(true);
+  return new Promise<boolean>((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}
