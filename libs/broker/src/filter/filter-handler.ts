@@ -101,7 +101,8 @@ export function createFilterHandler(options: FilterHandlerOptions): (req: Incomi
       res.end(errorBody);
       return report({ status: sent.status, reason: sent.reason, trigger: key });
     }
-    if (sent.body.length === 0) return finish(res, sent.status, undefined, key);
+    // An empty body without ce-* headers carries no reply (T9); a binary event may have no data.
+    if (sent.body.length === 0 && sent.headers['ce-specversion'] === undefined) return finish(res, sent.status, undefined, key);
     const reply = parseHttp(sent.headers, sent.body);
     if (!reply.ok) return finish(res, 502, `subscriber answered ${sent.status} with a body that is not a CloudEvent: ${reply.reason}`, key);
     // T11: the reply carries the same TTL; the broker's ingress decrements it.
