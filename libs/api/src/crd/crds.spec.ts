@@ -1,0 +1,108 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { kindFor } from '../registry';
+import { renderCrds } from './crd';
+
+const CRD_DIR = join(__dirname, '..', '..', '..', '..', 'charts', 'eventing', 'crds');
+
+type Json = Record<string, unknown>;
+
+/** Walks a structural schema and returns the paths of nodes Kubernetes would refuse. */
+function structuralProblems(node: Json, path: string, out: string[] = []): string[] {
+  for (const banned of ['$id', '$ref', '$schema', 'const', 'anyOf', 'oneOf', 'allOf', 'patternProperties']) {
+    if (banned in node) out.push(`${path}: ${banned}`);
+  }
+  if (node['additionalProperties'] === false) out.push(`${path}: additionalProperties false`);
+  if (typeof node['type'] !== 'string') out.push(`${path}: no type`);
+  if ('properties' in node && 'additionalProperties' in node) out.push(`${path}: properties and additionalProperties`);
+  for (const [k, v] of Object.entries((node['properties'] as Record<string, Json>) ?? {})) structuralProblems(v, `${path}.${k}`, out);
+  if (node['items']) structuralProblems(node['items'] as Json, `${path}[]`, out);
+  if (typeof node['additionalProperties'] === 'object') structuralProblems(node['additionalProperties'] as Json, `${path}{}`, out);
+  return out;
+}
+
+describe('CRDs (1.1, 1.5)', () => {
+  const rendered = renderCrds();
+
+  it('committed CRDs match the definitions', () => {
+    const committed = new Map(readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml')).map((f) => [f, readFileSync(join(CRD_DIR, f), 'utf8')]));
+    const stale = [...rendered].filter(([f, text]) => committed.get(f) !== text).map(([f]) => f);
+    const extra = [...committed.keys()].filter((f) => !rendered.has(f));
+    if (stale.length > 0 || extra.length > 0) {
+      throw new Error(`CRDs are stale: run node tools/crdgen/run.mjs (differs: ${[...stale, ...extra].join(', ')})`);
+    }
+  });
+
+  it.each([...renderCrds().keys()])('%s is a structural schema', (file) => {
+    const crd = parse(rendered.get(file) as string) as Json;
+    for (const v of (crd['spec'] as Json)['versions'] as Json[]) {
+      const schema = (v['schema'] as Json)['openAPIV3Schema'] as Json;
+      expect(structuralProblems(schema, 'openAPIV3Schema')).toEqual([]);
+    }
+  });
+
+  it('Broker CRD: names, labels, printer columns as upstream', () => {
+    const crd = parse(rendered.get('broker.yaml') as string) as Json;
+    expect(crd['metadata']).toMatchObject({
+      name: 'brokers.eventing.knative.dev',
+      labels: { 'knative.dev/crd-install': 'true', 'duck.knative.dev/addressable': 'true' },
+    });
+    const spec = crd['spec'] as Json;
+    expect(spec['scope']).toBe('Namespaced');
+    expect(spec['names']).toEqual({ kind: 'Broker', plural: 'brokers', singular: 'broker', categories: ['all', 'knative', 'eventing'] });
+    const v1 = (spec['versions'] as Json[])[0] as Json;
+    expect(v1).toMatchObject({ name: 'v1', served: true, storage: true, subresources: { status: {} } });
+    expect((v1['additionalPrinterColumns'] as Json[]).map((c) => c['name'])).toEqual(['URL', 'Age', 'Ready', 'Reason', 'Class']);
+  });
+
+  it('Trigger CRD: recursive filters cut with x-kubernetes-preserve-unknown-fields', () => {
+    const crd = parse(rendered.get('trigger.yaml') as string) as Json;
+    const v1 = ((crd['spec'] as Json)['versions'] as Json[])[0] as Json;
+    const filters = (((v1['schema'] as Json)['openAPIV3Schema'] as Json)['properties'] as Record<string, Json>)['spec'] as Json;
+    const item = ((filters['properties'] as Record<string, Json>)['filters'] as Json)['items'] as Json;
+    const props = item['properties'] as Record<string, Json>;
+    expect(props['not']).toEqual({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
+    expect(props['all']).toEqual({ type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } });
+    expect(props['exact']).toEqual({ type: 'object', additionalProperties: { type: 'string' } });
+    expect((v1['additionalPrinterColumns'] as Json[]).map((c) => c['name'])).toEqual(['Broker', 'Subscriber_URI', 'Age', 'Ready', 'Reason']);
+  });
+
+  it('PingSource CRD: v1 storage, v1beta2 served, source labels', () => {
+    const crd = parse(rendered.get('pingsource.yaml') as string) as Json;
+    expect((crd['metadata'] as Json)['labels']).toMatchObject({ 'duck.knative.dev/source': 'true', 'eventing.knative.dev/source': 'true' });
+    const versions = (crd['spec'] as Json)['versions'] as Json[];
+    expect(versions.map((v) => [v['name'], v['served'], v['storage']])).toEqual([
+      ['v1', true, true],
+      ['v1beta2', true, false],
+    ]);
+    expect((versions[0] as Json)['additionalPrinterColumns']).toHaveLength(5);
+  });
+});
+
+describe('kindFor', () => {
+  it.each([
+    ['eventing.knative.dev/v1', 'Broker', 'Broker'],
+    ['eventing.knative.dev/v1', 'Trigger', 'Trigger'],
+    ['sources.knative.dev/v1', 'PingSource', 'PingSource'],
+    ['sources.knative.dev/v1beta2', 'PingSource', 'PingSource'],
+  ])('%s %s', (apiVersion, kind, expected) => {
+    expect(kindFor(apiVersion, kind)?.kind).toBe(expected);
+  });
+
+  it.each([
+    ['eventing.knative.dev/v1beta1', 'Broker'],
+    ['v1', 'Broker'],
+    ['eventing.knative.dev/v1', 'PingSource'],
+    ['messaging.knative.dev/v1', 'Channel'],
+  ])('unknown: %s %s', (apiVersion, kind) => {
+    expect(kindFor(apiVersion, kind)).toBeUndefined();
+  });
+
+  it('exposes defaults, validation and conditions through the definition', () => {
+    const def = kindFor('eventing.knative.dev/v1', 'Trigger');
+    const obj = def?.setDefaults({ apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 't', namespace: 'n' }, spec: { broker: 'b', subscriber: { uri: 'http://x.y' } } });
+    expect(def?.validate(obj)).toEqual([]);
+    expect(def?.conditionTypes).toEqual(['Ready', 'BrokerReady', 'DeadLetterSinkResolved', 'DependencyReady', 'OIDCIdentityCreated', 'SubscriberResolved', 'SubscriptionReady']);
+  });
+});
