@@ -1,0 +1,42 @@
+import { dialectOf } from './dialect';
+import type { SubscriptionsApiFilter, TriggerAttributesFilter, TriggerIndexKeys } from './types';
+
+const INDEXED = ['type', 'source'] as const;
+
+/** Collects exact values from the AND spine: `exact` elements directly under the (implicit) `all`. */
+function collect(filters: SubscriptionsApiFilter[], keys: TriggerIndexKeys): void {
+  for (const filter of filters) {
+    const dialect = dialectOf(filter);
+    if (dialect.kind === 'exact') {
+      for (const [name, value] of dialect.entries) {
+        if ((name === 'type' || name === 'source') && keys[name] === undefined) keys[name] = value;
+      }
+    } else if (dialect.kind === 'all') {
+      collect(dialect.filters, keys);
+    }
+    // any / not / prefix / suffix / cesql constrain nothing exactly: conservatively ignored.
+  }
+}
+
+/**
+ * Exact `type`/`source` values that every event matching the Trigger must have (compared against the
+ * stringified attribute), for a routing index; a key is omitted when the filter does not pin it.
+ */
+export function triggerIndexKeys(
+  filter: TriggerAttributesFilter | undefined,
+  filters: SubscriptionsApiFilter[] | undefined,
+): TriggerIndexKeys {
+  const keys: TriggerIndexKeys = {};
+  if (filters != null && filters.length > 0) {
+    collect(filters, keys);
+    return keys;
+  }
+  const attributes = filter?.attributes;
+  if (attributes == null) return keys;
+  for (const name of INDEXED) {
+    const value = Object.prototype.hasOwnProperty.call(attributes, name) ? attributes[name] : undefined;
+    // "" means "any non-empty value": no exact key.
+    if (typeof value === 'string' && value !== '') keys[name] = value;
+  }
+  return keys;
+}
