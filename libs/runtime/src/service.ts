@@ -3,14 +3,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
-import type { INestApplication, LogLevel as NestLogLevel, Type } from '@nestjs/common';
+import type { DynamicModule, INestApplication, LogLevel as NestLogLevel, Type } from '@nestjs/common';
 
 /** Paths served by the NestJS application (probes, metrics, admin); everything else is the fast path. */
 export const ADMIN_PATHS = ['/healthz', '/readyz', '/metrics'];
 
 export interface ServiceOptions {
   /** The service's root NestJS module. */
-  module: Type<unknown> | import('@nestjs/common').DynamicModule;
+  module: Type<unknown> | DynamicModule;
   port: number;
   host?: string;
   /** Picks the plain per-event request handler out of the started application. */
