@@ -99,7 +99,10 @@ export class StandaloneRuntime {
     this.watcher?.close();
     this.ping.stop();
     await this.reloading.catch(() => undefined);
-    await this.dataPlane.close();
+    const queued = this.backend.pending();
+    if (queued > 0) this.print(`…  delivering ${queued} queued event(s) before exiting (up to 30 s)`);
+    const drained = await this.dataPlane.close(30_000);
+    if (!drained) this.print(`✗  ${this.backend.pending()} event(s) were still undelivered when the grace period ended`);
     await this.backend.close();
     await this.dispatcher.close();
   }

@@ -76,11 +76,23 @@ export class BrokerDataPlane {
     return this.brokers.has(`${namespace}/${name}`);
   }
 
-  /** Stops delivering: consumers close after their in-flight deliveries settle. */
-  async close(): Promise<void> {
-    this.abort.abort();
+  /**
+   * Graceful stop: waits up to `graceMs` for every accepted event to be delivered or
+   * dead-lettered, then stops retrying and closes the consumers. Returns whether all drained.
+   */
+  async close(graceMs = 30_000): Promise<boolean> {
     await this.applying;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = this.options.backend.drain
+      ? await Promise.race([
+          this.options.backend.drain().then(() => true),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
+        ])
+      : true;
+    if (timer) clearTimeout(timer);
+    this.abort.abort();
     await this.router.close();
+    return drained;
   }
 
   private async applyNow(contract: Contract): Promise<void> {

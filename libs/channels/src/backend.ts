@@ -34,6 +34,8 @@ export interface SubscriptionOptions {
 
 export interface Consumer {
   /** Stops handing out messages; resolves once in-flight handlers have settled. */
+  /** Resolves once every accepted event has been acknowledged (graceful shutdown). */
+  drain?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,5 +51,7 @@ export interface ChannelBackend {
   append(channel: ChannelRef, event: CloudEvent, headers: Record<string, string>): Promise<AppendResult>;
   /** Starts a consumer that receives every event appended after it started. */
   subscribe(channel: ChannelRef, options: SubscriptionOptions, handler: MessageHandler): Promise<Consumer>;
+  /** Resolves once every accepted event has been acknowledged (graceful shutdown). */
+  drain?(): Promise<void>;
   close(): Promise<void>;
 }

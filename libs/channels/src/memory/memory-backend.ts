@@ -252,6 +252,11 @@ export class MemoryChannelBackend implements ChannelBackend {
     return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
 
+  /** Events accepted but not yet acknowledged, across all subscriptions. */
+  pending(): number {
+    return this.outstanding;
+  }
+
   /** Closes every consumer of every channel; later appends are refused with 503. */
   async close(): Promise<void> {
     this.closed = true;
