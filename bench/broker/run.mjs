@@ -1,0 +1,483 @@
+#!/usr/bin/env node
+// Broker benchmark: throughput and latency of the standalone broker (ingress -> memory channel ->
+// trigger filter -> delivery) next to a bare Node.js pass-through, in one run on one machine.
+//
+//   node bench/broker/run.mjs [--events N] [--connections C] [--rounds R] [--size BYTES]
+//                             [--warmup N] [--timeout SECONDS] [--only baseline|broker]
+//                             [--out FILE] [--profile DIR]
+// See bench/broker/README.md for what is measured and how to read the table.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool, request } from 'undici';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..', '..');
+const standaloneMain = join(root, 'dist', 'apps', 'standalone', 'main.js');
+const guard = join(here, 'parent-guard.mjs');
+
+const USAGE = `Usage: node bench/broker/run.mjs [options]
+  --events N        measured events per round and path (default 20000)
+  --connections C   concurrent keep-alive connections = requests in flight (default 64)
+  --rounds R        rounds; each round runs baseline then broker (default 2)
+  --size BYTES      JSON body size (default 256)
+  --warmup N        events sent before each measurement, not measured (default 2000)
+  --timeout S       seconds to wait for the subscriber to receive everything (default 30)
+  --only PATH       run only "baseline" or "broker"
+  --out FILE        also write the result table (Markdown) to FILE
+  --profile DIR     run the broker under --cpu-prof, writing the .cpuprofile into DIR
+  --help            show this help`;
+
+// ---------------------------------------------------------------------------------------------
+// options
+
+function parseOptions() {
+  const { values } = parseArgs({
+    strict: true,
+    options: {
+      events: { type: 'string', default: '20000' },
+      connections: { type: 'string', default: '64' },
+      rounds: { type: 'string', default: '2' },
+      size: { type: 'string', default: '256' },
+      warmup: { type: 'string', default: '2000' },
+      timeout: { type: 'string', default: '30' },
+      only: { type: 'string' },
+      out: { type: 'string' },
+      profile: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const int = (flag, text, min, max) => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) {
+      console.error(`error: --${flag} ${text}: expected an integer from ${min} to ${max}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    return n;
+  };
+  if (values.only !== undefined && values.only !== 'baseline' && values.only !== 'broker') {
+    console.error(`error: --only ${values.only}: expected baseline or broker\n\n${USAGE}`);
+    process.exit(2);
+  }
+  return {
+    events: int('events', values.events, 1, 10_000_000),
+    connections: int('connections', values.connections, 1, 4096),
+    rounds: int('rounds', values.rounds, 1, 100),
+    size: int('size', values.size, 32, 4 * 1024 * 1024 - 1),
+    warmup: int('warmup', values.warmup, 0, 10_000_000),
+    timeoutMs: int('timeout', values.timeout, 1, 3600) * 1000,
+    only: values.only,
+    out: values.out,
+    profile: values.profile ? resolve(values.profile) : undefined,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// child processes: every one is tracked and killed on exit, error or signal
+
+const children = new Set();
+
+/** Starts `node --import parent-guard <args>`; resolves once `ready(line)` returns a value. */
+function startChild(name, nodeArgs, { ready, timeoutMs = 30_000, cwd = root }) {
+  const proc = spawn(process.execPath, ['--import', guard, ...nodeArgs], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = { name, proc, tail: [], stopping: { value: false } };
+  children.add(child);
+  const remember = (line) => {
+    child.tail.push(line);
+    if (child.tail.length > 40) child.tail.shift();
+  };
+  const stderr = createInterface({ input: proc.stderr });
+  stderr.on('line', remember);
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => fail(new Error(`${name} not ready within ${timeoutMs} ms`)), timeoutMs);
+    let settled = false;
+    function fail(err) {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      err.message += `\n--- last output of ${name} ---\n${child.tail.join('\n')}`;
+      reject(err);
+    }
+    const stdout = createInterface({ input: proc.stdout });
+    stdout.on('line', (line) => {
+      remember(line);
+      if (settled) return;
+      let value;
+      try {
+        value = ready(line);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      if (value !== undefined) {
+        settled = true;
+        clearTimeout(timer);
+        resolvePromise({ ...child, value });
+      }
+    });
+    proc.on('error', fail);
+    proc.on('exit', (code, signal) => {
+      children.delete(child);
+      if (settled && !child.stopping.value) loud(`${name} exited during the run (code ${code}, signal ${signal}):\n${child.tail.join('\n')}`);
+      fail(new Error(`${name} exited early (code ${code}, signal ${signal})`));
+    });
+  });
+}
+
+/** Stops a child with SIGTERM (so a --cpu-prof profile gets written), SIGKILL after `graceMs`. */
+async function stopChild(child, graceMs = 5_000) {
+  child.stopping.value = true;
+  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
+  const exited = new Promise((r) => child.proc.once('exit', r));
+  child.proc.kill('SIGTERM');
+  const timer = setTimeout(() => child.proc.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+function killAllNow() {
+  for (const child of children) if (child.proc.exitCode === null) child.proc.kill('SIGKILL');
+}
+process.on('exit', killAllNow);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping children`);
+    killAllNow();
+    process.exit(130);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// the three servers
+
+async function startSubscriber(capacity) {
+  const child = await startChild('subscriber', [join(here, 'subscriber.mjs'), '--capacity', String(capacity)], {
+    ready: (line) => line.match(/^subscriber listening on (\d+)$/)?.[1],
+  });
+  return { ...child, url: `http://127.0.0.1:${child.value}` };
+}
+
+async function startPassthrough(subscriberUrl) {
+  const child = await startChild('passthrough', [join(here, 'passthrough.mjs'), '--target', `${subscriberUrl}/`, '--connections', '128'], {
+    ready: (line) => line.match(/^passthrough listening on (\d+)$/)?.[1],
+  });
+  return { ...child, url: `http://127.0.0.1:${child.value}/` };
+}
+
+async function startBroker(subscriberUrl, profileDir) {
+  if (!existsSync(standaloneMain)) throw new Error(`${standaloneMain} is missing: run \`node tools/build/build.mjs\` first (or \`npm run bench:broker\`)`);
+  const configDir = mkdtempSync(join(tmpdir(), 'bench-broker-'));
+  writeFileSync(
+    join(configDir, 'bench.yaml'),
+    `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: default, namespace: default }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: bench, namespace: default }
+spec:
+  broker: default
+  filter: { attributes: { type: bench.event } }
+  subscriber: { uri: ${subscriberUrl}/ }
+`,
+  );
+  const profileArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  let port;
+  const waiting = new Set(['Broker default/default', 'Trigger default/bench']);
+  try {
+    const child = await startChild(
+      'standalone',
+      [...profileArgs, standaloneMain, '--config', configDir, '--port', '0', '--no-watch', '--log-format', 'json'],
+      {
+        ready: (line) => {
+          const serving = line.match(/serving on http:\/\/127\.0\.0\.1:(\d+)/);
+          if (serving) port = Number(serving[1]);
+          if (line.startsWith('✗')) throw new Error(`standalone rejected the benchmark config: ${line}`);
+          const ok = line.match(/^✓\s+(\w+ [\w-]+\/[\w-]+) Ready/);
+          if (ok) waiting.delete(ok[1]);
+          return port !== undefined && waiting.size === 0 ? port : undefined;
+        },
+      },
+    );
+    return { ...child, url: `http://127.0.0.1:${port}/default/default`, configDir };
+  } catch (err) {
+    rmSync(configDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// measurement
+
+const now = () => performance.timeOrigin + performance.now();
+
+async function getJson(url) {
+  const res = await request(url, { headersTimeout: 10_000, bodyTimeout: 10_000 });
+  if (res.statusCode !== 200) throw new Error(`GET ${url}: ${res.statusCode}`);
+  return res.body.json();
+}
+
+function makeBody(size) {
+  const head = '{"bench":"broker","pad":"';
+  const tail = '"}';
+  return Buffer.from(head + 'x'.repeat(Math.max(0, size - head.length - tail.length)) + tail);
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/**
+ * Sends `count` events to `url` with exactly `connections` requests in flight on as many
+ * keep-alive connections. Returns the start time, ack latencies, and rejected/failed counts.
+ */
+async function send(url, { count, connections, body, idPrefix }) {
+  const target = new URL(url);
+  const pool = new Pool(target.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  const acks = new Float64Array(count);
+  const statuses = new Map();
+  let errors = 0;
+  let firstError;
+  let next = 0;
+  let lastAck = 0;
+  const start = now();
+  async function worker() {
+    while (next < count) {
+      const i = next++;
+      const sent = now();
+      try {
+        const res = await pool.request({
+          path: target.pathname,
+          method: 'POST',
+          headers: {
+            'ce-specversion': '1.0',
+            'ce-id': `${idPrefix}-${i}`,
+            'ce-source': '/bench/loadgen',
+            'ce-type': 'bench.event',
+            'ce-benchsent': String(sent),
+            'content-type': 'application/json',
+          },
+          body,
+        });
+        await res.body.dump();
+        if (res.statusCode < 200 || res.statusCode > 299) statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+      } catch (err) {
+        errors++;
+        firstError ??= err;
+      }
+      lastAck = now();
+      acks[i] = lastAck - sent;
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(connections, count) }, worker));
+  await pool.close();
+  return { start, lastAck, acks: acks.sort(), statuses, errors, firstError };
+}
+
+/**
+ * Polls the subscriber until it has `expected` distinct events, nothing arrives for `stallMs`,
+ * or `timeoutMs` passes. Bounded by the deadline either way.
+ */
+async function waitForSubscriber(subscriberUrl, expected, timeoutMs, stallMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  let seen = -1;
+  let progressAt = Date.now();
+  for (;;) {
+    const { unique } = await getJson(`${subscriberUrl}/count`);
+    if (unique >= expected) return { complete: true, unique };
+    if (unique !== seen) {
+      seen = unique;
+      progressAt = Date.now();
+    }
+    const t = Date.now();
+    if (t >= deadline) return { complete: false, unique, why: `timed out after ${timeoutMs} ms` };
+    if (t - progressAt >= stallMs) return { complete: false, unique, why: `nothing new for ${stallMs} ms` };
+    await sleep(20);
+  }
+}
+
+async function runPath(path, url, subscriberUrl, options, round) {
+  const body = makeBody(options.size);
+  await getJson(`${subscriberUrl}/stats?reset=1`);
+  if (options.warmup > 0) {
+    const warm = await send(url, { count: options.warmup, connections: options.connections, body, idPrefix: `warm-${path}-${round}` });
+    const arrived = await waitForSubscriber(subscriberUrl, options.warmup, options.timeoutMs);
+    if (warm.errors || warm.statuses.size || !arrived.complete) {
+      loud(`${path} round ${round}: warm-up incomplete: ${arrived.unique}/${options.warmup} received, ${describeFailures(warm)}`);
+    }
+  }
+  await getJson(`${subscriberUrl}/stats?reset=1`);
+  const sent = await send(url, { count: options.events, connections: options.connections, body, idPrefix: `${path}-${round}` });
+  const arrived = await waitForSubscriber(subscriberUrl, options.events, options.timeoutMs);
+  const stats = await getJson(`${subscriberUrl}/stats?reset=1`);
+  const lost = Math.max(0, options.events - stats.unique);
+  if (lost > 0) {
+    loud(
+      `${path} round ${round}: LOST ${lost} of ${options.events} events (subscriber received ${stats.unique}; ${arrived.why ?? 'complete'}); ${describeFailures(sent)}`,
+    );
+  } else if (sent.errors || sent.statuses.size) {
+    loud(`${path} round ${round}: all events arrived but some sends failed: ${describeFailures(sent)}`);
+  }
+  if (stats.duplicates > 0) loud(`${path} round ${round}: subscriber saw ${stats.duplicates} duplicate deliveries`);
+  const elapsedMs = (stats.last || sent.lastAck) - sent.start;
+  return {
+    path,
+    round,
+    events: options.events,
+    throughput: (stats.unique / elapsedMs) * 1000,
+    ingressRate: (options.events / (sent.lastAck - sent.start)) * 1000,
+    e2eP50: stats.p50,
+    e2eP99: stats.p99,
+    e2eMax: stats.max,
+    ackP50: percentile(sent.acks, 50),
+    ackP99: percentile(sent.acks, 99),
+    lost,
+    failedSends: sent.errors + [...sent.statuses.values()].reduce((a, b) => a + b, 0),
+  };
+}
+
+function describeFailures(sent) {
+  const parts = [];
+  if (sent.errors) parts.push(`${sent.errors} request errors (first: ${sent.firstError?.message})`);
+  for (const [status, n] of sent.statuses) parts.push(`${n} answered ${status}`);
+  return parts.length ? parts.join(', ') : 'every send was acknowledged 2xx';
+}
+
+const problems = [];
+function loud(message) {
+  problems.push(message);
+  console.error(`\n!!! ${message}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// report
+
+const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+
+function table(rows) {
+  const lines = [
+    '| path | events | events/s | e2e p50 ms | e2e p99 ms | ack p50 ms | ack p99 ms | lost |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const name = r.round === undefined ? r.path : `${r.path} #${r.round}`;
+    lines.push(
+      `| ${name} | ${r.events} | ${fmt(r.throughput, 0)} | ${fmt(r.e2eP50)} | ${fmt(r.e2eP99)} | ${fmt(r.ackP50)} | ${fmt(r.ackP99)} | ${r.lost}${r.lost ? ' ‼' : ''} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function best(results, path) {
+  const mine = results.filter((r) => r.path === path);
+  if (mine.length === 0) return undefined;
+  return { ...mine.reduce((a, b) => (b.throughput > a.throughput ? b : a)), lost: mine.reduce((n, r) => n + r.lost, 0), round: undefined };
+}
+
+function memoryOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key) => Number(status.match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm'))?.[1] ?? NaN);
+    return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// main
+
+async function main() {
+  const options = parseOptions();
+  const cores = availableParallelism();
+  const machine = `machine: ${cores} cores (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}, ${process.platform}/${process.arch}`;
+  const processes = `processes: load generator (this one), subscriber, pass-through, standalone broker — only one of pass-through/broker is loaded at a time, so 3 busy processes share ${cores} cores`;
+  console.log(machine);
+  console.log(processes);
+  console.log(
+    `load: ${options.events} events × ${options.rounds} rounds per path, ${options.connections} connections (= requests in flight), ${options.size} B JSON body, ${options.warmup} warm-up events per round`,
+  );
+  if (options.profile) {
+    mkdirSync(options.profile, { recursive: true });
+    console.log(`profiling: standalone runs with --cpu-prof, profile goes to ${options.profile}`);
+  }
+
+  const subscriber = await startSubscriber(Math.max(options.events, options.warmup) + 1000);
+  const passthrough = options.only === 'broker' ? undefined : await startPassthrough(subscriber.url);
+  const broker = options.only === 'baseline' ? undefined : await startBroker(subscriber.url, options.profile);
+  console.log(
+    `subscriber ${subscriber.url}${passthrough ? `, baseline ${passthrough.url}` : ''}${broker ? `, broker ${broker.url} (pid ${broker.proc.pid})` : ''}\n`,
+  );
+
+  const results = [];
+  try {
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const [path, server] of [
+        ['baseline', passthrough],
+        ['broker', broker],
+      ]) {
+        if (!server) continue;
+        const r = await runPath(path, server.url, subscriber.url, options, round);
+        results.push(r);
+        console.log(
+          `round ${round} ${path.padEnd(8)} ${fmt(r.throughput, 0).padStart(7)} events/s (ingress ${fmt(r.ingressRate, 0)}/s), e2e p50 ${fmt(r.e2eP50)} p99 ${fmt(r.e2eP99)} max ${fmt(r.e2eMax)} ms, ack p50 ${fmt(r.ackP50)} p99 ${fmt(r.ackP99)} ms, lost ${r.lost}`,
+        );
+      }
+    }
+    const brokerMemory = broker ? memoryOf(broker.proc.pid) : undefined;
+
+    const summary = [best(results, 'baseline'), best(results, 'broker')].filter(Boolean);
+    const lines = [
+      `## Broker benchmark`,
+      '',
+      machine,
+      processes,
+      `load: ${options.events} events per round, ${options.connections} connections, ${options.size} B body, ${options.warmup} warm-up, ${options.rounds} rounds`,
+      '',
+      `Best round per path (highest events/s; "lost" sums all rounds):`,
+      '',
+      table(summary),
+      '',
+    ];
+    const base = summary.find((r) => r.path === 'baseline');
+    const brk = summary.find((r) => r.path === 'broker');
+    if (base && brk) {
+      const ratio = brk.throughput / base.throughput;
+      lines.push(`broker/baseline throughput ratio: ${ratio.toFixed(2)} (target ≥ 0.70)${ratio < 0.7 ? ' — below target' : ''}`, '');
+    }
+    if (brokerMemory) lines.push(`broker memory after the run: rss ${fmt(brokerMemory.rssMb, 0)} MB, peak ${fmt(brokerMemory.peakMb, 0)} MB`, '');
+    lines.push('All rounds:', '', table(results), '');
+    if (problems.length) lines.push('**Problems:**', '', ...problems.map((p) => `- ${p}`), '');
+    const report = lines.join('\n');
+    console.log(`\n${report}`);
+    if (options.out) {
+      writeFileSync(options.out, report);
+      console.log(`(written to ${options.out})`);
+    }
+  } finally {
+    await Promise.all([subscriber, passthrough, broker].filter(Boolean).map((c) => stopChild(c)));
+    if (broker) rmSync(broker.configDir, { recursive: true, force: true });
+    if (options.profile) console.log(`profile: ${options.profile}`);
+  }
+  if (problems.length) {
+    console.error(`\n!!! ${problems.length} problem(s), see above; exiting with status 1`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err) => {
+  console.error(`\nbench failed: ${err.stack ?? err}`);
+  killAllNow();
+  process.exit(1);
+});
