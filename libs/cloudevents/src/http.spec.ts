@@ -208,6 +208,9 @@ describe('structured mode read (E1)', () => {
 
   it.each([
     ['invalid JSON', '{"specversion":', undefined],
+    ['malformed JSON data', '{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"a":[1,}}', 'data'],
+    ['a number with a leading zero as data', '{"specversion":"1.0","id":"1","source":"/s","type":"t","data":01}', undefined],
+    ['a body that is not UTF-8', Buffer.from([0x7b, 0xff, 0x7d]), undefined],
     ['a JSON array', '[]', undefined],
     ['an empty body', '', undefined],
     ['both data and data_base64', JSON.stringify({ ...attrs, data: 1, data_base64: 'AA==' }), 'data'],
@@ -220,8 +223,8 @@ describe('structured mode read (E1)', () => {
     ['missing type (B4)', JSON.stringify({ ...attrs, type: undefined }), 'type'],
     ['specversion 0.2 (B4)', JSON.stringify({ ...attrs, specversion: '0.2' }), 'specversion'],
     ['non-string 0.3 base64 data', JSON.stringify({ ...attrs, specversion: '0.3', datacontentencoding: 'base64', data: 1 }), 'data'],
-  ])('rejects %s', (_, body, attribute) => {
-    const r = parseHttp(structured('').headers, Buffer.from(body));
+  ] as Array<[string, string | Buffer, string | undefined]>)('rejects %s', (_, body, attribute) => {
+    const r = parseHttp(structured('').headers, Buffer.isBuffer(body) ? body : Buffer.from(body));
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.attribute).toBe(attribute);

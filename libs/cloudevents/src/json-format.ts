@@ -5,6 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import { isAttributeName, validateEvent } from './attributes';
 import { type AttributeValue, type CloudEvent } from './event';
+import { findDataMember, isJsonValue } from './json-scan';
 import { DataKind, dataKindOf } from './media-type';
 
 /** Result of reading an event: the validated event, or why not and which attribute is at fault. */
@@ -18,102 +19,7 @@ export const STRUCTURED_CONTENT_TYPE = 'application/cloudevents+json; charset=ut
 const validJson = new WeakSet<Buffer>();
 
 function isValidJson(data: Buffer): boolean {
-  if (validJson.has(data)) return true;
-  if (!isUtf8(data)) return false;
-  try {
-    JSON.parse(data.toString('utf8'));
-  } catch {
-    return false;
-  }
-  return true;
-}
-
-// ---- locating the raw bytes of the top-level "data" member of a JSON text JSON.parse accepted ----
-
-const isWs = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-
-/** Index just past the string whose opening quote is at `i`. */
-function skipString(b: Uint8Array, i: number): number {
-  const n = b.length;
-  for (i++; i < n; i++) {
-    const c = b[i]!;
-    if (c === 0x22) return i + 1;
-    if (c === 0x5c) i++;
-  }
-  return n;
-}
-
-/** Index just past the JSON value starting at `i`. */
-function skipValue(b: Uint8Array, i: number): number {
-  const n = b.length;
-  const first = b[i]!;
-  if (first === 0x22) return skipString(b, i);
-  if (first === 0x7b || first === 0x5b) {
-    let depth = 0;
-    for (; i < n; i++) {
-      const c = b[i]!;
-      if (c === 0x22) {
-        i = skipString(b, i) - 1;
-      } else if (c === 0x7b || c === 0x5b) {
-        depth++;
-      } else if (c === 0x7d || c === 0x5d) {
-        if (--depth === 0) return i + 1;
-      }
-    }
-    return n;
-  }
-  while (i < n) {
-    const c = b[i]!;
-    if (c === 0x2c || c === 0x7d || c === 0x5d || isWs(c)) break;
-    i++;
-  }
-  return i;
-}
-
-const KEY_DATA = [0x22, 0x64, 0x61, 0x74, 0x61, 0x22]; // "data"
-
-function isDataKey(b: Uint8Array, start: number, end: number): boolean {
-  if (end - start === 6) {
-    for (let k = 0; k < 6; k++) if (b[start + k] !== KEY_DATA[k]) return false;
-    return true;
-  }
-  // Only an escaped spelling such as "d\u0061ta" can still name "data".
-  if (b.indexOf(0x5c, start) === -1 || b.indexOf(0x5c, start) >= end) return false;
-  return JSON.parse(Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8')) === 'data';
-}
-
-/**
- * The raw bytes of the last top-level `data` member of a JSON object (the one JSON.parse keeps), as a
- * view into `body`. `body` must already be known to be valid JSON.
- */
-function rawDataMember(body: Buffer): Buffer | undefined {
-  const n = body.length;
-  let i = 0;
-  while (i < n && isWs(body[i]!)) i++;
-  if (body[i] !== 0x7b) return undefined;
-  i++;
-  let start = -1;
-  let end = -1;
-  while (i < n) {
-    while (i < n && isWs(body[i]!)) i++;
-    if (body[i] !== 0x22) break; // '}' of an empty object
-    const keyStart = i;
-    i = skipString(body, i);
-    const data = isDataKey(body, keyStart, i);
-    while (i < n && body[i] !== 0x3a) i++;
-    i++;
-    while (i < n && isWs(body[i]!)) i++;
-    const valueStart = i;
-    i = skipValue(body, i);
-    if (data) {
-      start = valueStart;
-      end = i;
-    }
-    while (i < n && isWs(body[i]!)) i++;
-    if (body[i] !== 0x2c) break;
-    i++;
-  }
-  return start === -1 ? undefined : body.subarray(start, end);
+  return validJson.has(data) || (isUtf8(data) && isJsonValue(data));
 }
 
 // ---- reading ----
@@ -122,10 +28,11 @@ const failure = (reason: string, attribute?: string): ParseResult =>
   attribute === undefined ? { ok: false, reason } : { ok: false, reason, attribute };
 
 /**
- * Builds an event from a parsed JSON-format object. With `body` (the bytes `json` was parsed from),
- * JSON data is kept as the exact bytes of the `data` member; without, it is re-serialised.
+ * Builds an event from a parsed JSON-format object. With `rawData` (the exact, already checked bytes of
+ * the `data` member, whose value in `json` is a placeholder), JSON data is kept byte for byte;
+ * without, it is re-serialised from `json.data`.
  */
-export function eventFromJson(json: unknown, body: Buffer | undefined): ParseResult {
+function eventFromJson(json: unknown, rawData: Buffer | undefined): ParseResult {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     return failure('a CloudEvent in the JSON format must be a JSON object');
   }
@@ -170,14 +77,23 @@ export function eventFromJson(json: unknown, body: Buffer | undefined): ParseRes
   }
   if (!hasData) return { ok: true, event };
 
-  if (attributes.specversion === '0.3' && attributes.datacontentencoding === 'base64') {
+  const kind = dataKindOf(attributes.datacontenttype);
+  const base64In03 = attributes.specversion === '0.3' && attributes.datacontentencoding === 'base64';
+  if (rawData !== undefined) {
+    if (kind === DataKind.Json && !base64In03) {
+      validJson.add(rawData);
+      event.data = rawData;
+      return { ok: true, event };
+    }
+    dataValue = JSON.parse(rawData.toString('utf8'));
+  }
+  if (base64In03) {
     if (typeof dataValue !== 'string') {
       return failure('attribute "data" must be a base64 string when datacontentencoding is base64', 'data');
     }
     event.data = Buffer.from(dataValue, 'base64');
     return { ok: true, event };
   }
-  const kind = dataKindOf(attributes.datacontenttype);
   if (kind !== DataKind.Json) {
     if (typeof dataValue === 'string') {
       event.data = Buffer.from(dataValue, 'utf8');
@@ -185,24 +101,38 @@ export function eventFromJson(json: unknown, body: Buffer | undefined): ParseRes
     }
     if (dataValue === null) return { ok: true, event };
   }
-  // JSON data (or a non-string value under a non-JSON type): the JSON text of the member.
-  let raw = body === undefined ? undefined : rawDataMember(body);
-  if (raw === undefined) raw = Buffer.from(JSON.stringify(dataValue), 'utf8');
-  validJson.add(raw);
-  event.data = raw;
+  // JSON data, or a non-string value under a non-JSON type: the JSON text of the value.
+  const text = rawData ?? Buffer.from(JSON.stringify(dataValue), 'utf8');
+  validJson.add(text);
+  event.data = text;
   return { ok: true, event };
 }
 
-/** Reads a structured-mode body (`application/cloudevents+json`). */
+/**
+ * Reads a structured-mode body (`application/cloudevents+json`). The `data` member is found and checked
+ * in one pass of a byte scanner and kept as a view into `body`; only the attributes go through JSON.parse.
+ */
 export function parseStructuredBody(body: Buffer | undefined): ParseResult {
   if (body === undefined || body.length === 0) return failure('structured mode: the body is empty');
+  if (!isUtf8(body)) return failure('structured mode: the body is not UTF-8');
+  const span = findDataMember(body);
+  let rawData: Buffer | undefined;
+  let text: string;
+  if (span === undefined) {
+    text = body.toString('utf8');
+  } else {
+    if (span[1] < 0) return failure('structured mode: attribute "data" is not a well-formed JSON value', 'data');
+    rawData = body.subarray(span[0], span[1]);
+    // The members around `data` are parsed with a placeholder in its place.
+    text = body.toString('utf8', 0, span[0]) + 'null' + body.toString('utf8', span[1]);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(body.toString('utf8'));
+    json = JSON.parse(text);
   } catch (e) {
     return failure(`structured mode: the body is not valid JSON (${(e as Error).message})`);
   }
-  return eventFromJson(json, body);
+  return eventFromJson(json, rawData);
 }
 
 /** Reads an event in the JSON event format from an already parsed JSON value, validated. */
