@@ -1,1 +1,10 @@
-export {};
+export type { PingSpec } from './ping/types';
+export { buildPingEvent, pingEventSource, PING_EVENT_TYPE } from './ping/event';
+export { nextRuns, validateSchedule, DEFAULT_TIMEZONE } from './ping/schedule';
+export {
+  PingScheduler,
+  InvalidScheduleError,
+  type PingSchedulerOptions,
+  type PingSend,
+  type PingLogger,
+} from './ping/scheduler';
