@@ -145,6 +145,8 @@ describe('compileTriggerFilter', () => {
       { name: 'empty exact map falls through to the next dialect', filters: [{ exact: {}, prefix: { type: 'nope' } }], event: event(), match: false },
       { name: 'several dialects: exact is evaluated first', filters: [{ exact: { type: 'com.a' }, prefix: { type: 'nope' } }], event: event(), match: true },
       { name: 'several dialects: all before any', filters: [{ any: [{ exact: { type: 'nope' } }], all: [{ exact: { type: 'com.a' } }] }], event: event(), match: true },
+      { name: 'a null element is skipped', filters: [null as unknown as SubscriptionsApiFilter, { exact: { type: 'com.a' } }], event: event(), match: true },
+      { name: 'a non-string legacy value is compared as text', filter: { attributes: { seq: 5 as unknown as string } }, event: event({ seq: '5' }), match: true },
       { name: 'empty all array falls through (skipped)', filters: [{ all: [] }], event: event(), match: true },
       { name: 'cesql true', filters: [{ cesql: 'TRUE' }], event: event(), match: true },
       { name: 'cesql false', filters: [{ cesql: 'FALSE' }], event: event(), match: false },

@@ -299,7 +299,9 @@ export function compileTriggerFilter(
     const { children, notes } = compileList(filters, 'filters', options);
     root = children.length === 1 && notes.length === 0 ? children[0] : new AllNode(children, notes);
   } else if (filter?.attributes != null && Object.keys(filter.attributes).length > 0) {
-    root = new AttributeMatch('filter.attributes', 'legacy', Object.entries(filter.attributes));
+    // Values are strings by type; coerce defensively in case a loosely typed object gets here.
+    const entries = Object.entries(filter.attributes).map(([name, value]): [string, string] => [name, String(value)]);
+    root = new AttributeMatch('filter.attributes', 'legacy', entries);
   }
 
   const match = matcherFor(root);

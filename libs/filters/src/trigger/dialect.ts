@@ -16,7 +16,8 @@ const nonEmptyMap = (map: Record<string, string> | undefined): map is Record<str
  * order exact, prefix, suffix, all, any, not, cesql (the webhook rejects objects with several).
  * An element with no dialect, or an attribute dialect with an empty key or value, is skipped.
  */
-export function dialectOf(filter: SubscriptionsApiFilter): Dialect {
+export function dialectOf(filter: SubscriptionsApiFilter | null | undefined): Dialect {
+  if (filter == null || typeof filter !== 'object') return { kind: 'skip', reason: 'no dialect set' };
   for (const kind of ['exact', 'prefix', 'suffix'] as const) {
     const map = filter[kind];
     if (nonEmptyMap(map)) {
