@@ -144,8 +144,12 @@ async function stopChild(child, graceMs = 5_000) {
   clearTimeout(timer);
 }
 
+const tempDirs = new Set();
+
 function killAllNow() {
   for (const child of children) if (child.proc.exitCode === null) child.proc.kill('SIGKILL');
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
 }
 process.on('exit', killAllNow);
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -176,6 +180,7 @@ async function startPassthrough(subscriberUrl) {
 async function startBroker(subscriberUrl, profileDir) {
   if (!existsSync(standaloneMain)) throw new Error(`${standaloneMain} is missing: run \`node tools/build/build.mjs\` first (or \`npm run bench:broker\`)`);
   const configDir = mkdtempSync(join(tmpdir(), 'bench-broker-'));
+  tempDirs.add(configDir);
   writeFileSync(
     join(configDir, 'bench.yaml'),
     `apiVersion: eventing.knative.dev/v1
@@ -212,6 +217,7 @@ spec:
     return { ...child, url: `http://127.0.0.1:${port}/default/default`, configDir };
   } catch (err) {
     rmSync(configDir, { recursive: true, force: true });
+    tempDirs.delete(configDir);
     throw err;
   }
 }
@@ -323,8 +329,11 @@ async function runPath(path, url, subscriberUrl, options, round) {
   const stats = await getJson(`${subscriberUrl}/stats?reset=1`);
   const lost = Math.max(0, options.events - stats.unique);
   if (lost > 0) {
+    const refused = sent.errors + [...sent.statuses.values()].reduce((a, b) => a + b, 0);
+    const vanished = Math.max(0, options.events - refused - stats.unique);
     loud(
-      `${path} round ${round}: LOST ${lost} of ${options.events} events (subscriber received ${stats.unique}; ${arrived.why ?? 'complete'}); ${describeFailures(sent)}`,
+      `${path} round ${round}: LOST ${lost} of ${options.events} events (subscriber received ${stats.unique}; wait ended: ${arrived.why ?? 'complete'}): ` +
+        `${vanished} acknowledged 2xx but never delivered, ${refused} not accepted (${describeFailures(sent)})`,
     );
   } else if (sent.errors || sent.statuses.size) {
     loud(`${path} round ${round}: all events arrived but some sends failed: ${describeFailures(sent)}`);
@@ -402,7 +411,8 @@ async function main() {
   const options = parseOptions();
   const cores = availableParallelism();
   const machine = `machine: ${cores} cores (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}, ${process.platform}/${process.arch}`;
-  const processes = `processes: load generator (this one), subscriber, pass-through, standalone broker — only one of pass-through/broker is loaded at a time, so 3 busy processes share ${cores} cores`;
+  const paths = [options.only !== 'broker' && 'pass-through', options.only !== 'baseline' && 'standalone broker'].filter(Boolean);
+  const processes = `processes: load generator (this one), subscriber, ${paths.join(', ')} — one path is loaded at a time, so 3 busy processes share ${cores} cores`;
   console.log(machine);
   console.log(processes);
   console.log(
@@ -468,6 +478,7 @@ async function main() {
   } finally {
     await Promise.all([subscriber, passthrough, broker].filter(Boolean).map((c) => stopChild(c)));
     if (broker) rmSync(broker.configDir, { recursive: true, force: true });
+    if (broker) tempDirs.delete(broker.configDir);
     if (options.profile) console.log(`profile: ${options.profile}`);
   }
   if (problems.length) {
