@@ -1,0 +1,55 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadResourceDir } from './yaml-loader';
+
+describe('YAML loader', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'loader-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('loads valid documents, reports invalid ones with file, kind, name and field path, and keeps going', () => {
+    mkdirSync(join(dir, 'nested'));
+    writeFileSync(
+      join(dir, 'a.yaml'),
+      `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: { name: good }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: bad-delivery, namespace: ns1 }
+spec:
+  broker: good
+  subscriber: { uri: http://x.local/ }
+  delivery: { backoffDelay: soon }
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: { name: w }
+`,
+    );
+    writeFileSync(join(dir, 'nested', 'b.yml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: address-book }\ndata:\n  svc: builtin:display\n  bad: ftp://nope\n');
+    writeFileSync(join(dir, 'broken.yaml'), 'kind: [unclosed');
+    writeFileSync(join(dir, 'dup.yaml'), 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: { name: good }\n');
+    const result = loadResourceDir(dir);
+    expect(result.resources.map((r) => `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`)).toEqual(['Broker/default/good']);
+    // Defaults applied (broker class annotation).
+    expect(result.resources[0]!.metadata.annotations?.['eventing.knative.dev/broker.class']).toBe('MTChannelBasedBroker');
+    expect(result.addresses.get('default/svc')).toBe('builtin:display');
+    const problems = result.problems.map((p) => [p.file.replace(dir, '').replace(/^.*?(?=[a-z]+\.ya?ml)/, ''), p.kind, p.name, p.path, p.message]);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        ['a.yaml#2', 'Trigger', 'ns1/bad-delivery', 'spec.delivery.backoffDelay', expect.any(String)],
+        ['a.yaml#3', 'Widget', 'default/w', undefined, 'unsupported kind Widget (example.com/v1): skipped'],
+        ['b.yml', 'ConfigMap', 'default/address-book', 'data.bad', expect.stringContaining('neither')],
+        ['broken.yaml', undefined, undefined, undefined, expect.stringContaining('YAML error')],
+        ['dup.yaml', 'Broker', 'default/good', undefined, expect.stringContaining('duplicate')],
+      ]),
+    );
+  });
+
+  it('explains a missing folder', () => {
+    expect(loadResourceDir(join(dir, 'nope')).problems[0]?.message).toContain('not a folder');
+  });
+});

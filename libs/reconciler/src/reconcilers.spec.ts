@@ -1,0 +1,165 @@
+import type { Broker, PingSource, Resource, Trigger } from '@eventing/api';
+import { MemoryResourceStore } from './store/memory-store';
+import { AddressResolver } from './resolver/address-resolver';
+import { reconcileBroker } from './broker/reconcile';
+import { reconcileTrigger } from './trigger/reconcile';
+import { reconcilePingSource } from './pingsource/reconcile';
+import { compileRetryPolicy } from './contract/delivery';
+import { Controller } from './controller/controller';
+
+const book = new Map([['default/display', 'http://display.local/']]);
+const ingressUrl = (ns: string, name: string) => `http://ingress.local/${ns}/${name}`;
+
+function setup(resources: Resource[] = []) {
+  const store = new MemoryResourceStore();
+  for (const r of resources) store.apply(r);
+  const resolver = new AddressResolver(store, { lookup: (ns, name) => book.get(`${ns}/${name}`) });
+  return { store, resolver };
+}
+
+const broker = (spec: Broker['spec'] = {}): Broker =>
+  ({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'default', namespace: 'default', generation: 2 }, spec }) as Broker;
+const trigger = (spec: Partial<Trigger['spec']> = {}): Trigger =>
+  ({
+    apiVersion: 'eventing.knative.dev/v1',
+    kind: 'Trigger',
+    metadata: { name: 't', namespace: 'default', uid: 'tu', generation: 1 },
+    spec: { broker: 'default', subscriber: { uri: 'http://sub.local/x' }, ...spec },
+  }) as Trigger;
+const cond = (status: { conditions?: { type: string; status: string; reason?: string }[] }, type: string) =>
+  status.conditions?.find((c) => c.type === type);
+
+describe('Broker reconciler', () => {
+  it('1.6-1: publishes its address and is Ready; DeadLetterSinkResolved True with DeadLetterSinkNotConfigured', () => {
+    const { resolver } = setup();
+    const status = reconcileBroker(broker(), { ingressUrl, resolver });
+    expect(status.address).toEqual({ name: 'http', url: 'http://ingress.local/default/default' });
+    expect(status.addresses).toEqual([{ name: 'http', url: 'http://ingress.local/default/default' }]);
+    expect(status.observedGeneration).toBe(2);
+    expect(cond(status, 'Ready')?.status).toBe('True');
+    expect(cond(status, 'DeadLetterSinkResolved')).toMatchObject({ status: 'True', reason: 'DeadLetterSinkNotConfigured' });
+  });
+
+  it('1.6-2: resolves the dead-letter sink into status before Ready', () => {
+    const { resolver } = setup();
+    const ok = reconcileBroker(broker({ delivery: { deadLetterSink: { ref: { apiVersion: 'v1', kind: 'Service', name: 'display' } } } }), { ingressUrl, resolver });
+    expect(ok.deadLetterSinkUri).toBe('http://display.local/');
+    expect(cond(ok, 'Ready')?.status).toBe('True');
+    const bad = reconcileBroker(broker({ delivery: { deadLetterSink: { ref: { apiVersion: 'v1', kind: 'Service', name: 'missing' } } } }), { ingressUrl, resolver });
+    expect(cond(bad, 'Ready')?.status).toBe('False');
+    expect(bad.address).toBeUndefined();
+    expect(cond(bad, 'DeadLetterSinkResolved')?.status).toBe('False');
+  });
+});
+
+describe('Trigger reconciler', () => {
+  const readyBroker = (spec: Broker['spec'] = {}) => {
+    const b = broker(spec);
+    const { resolver } = setup();
+    return { ...b, status: reconcileBroker(b, { ingressUrl, resolver }) } as Broker;
+  };
+
+  it('1.6-3: a trigger before its broker is not Ready with BrokerDoesNotExist', () => {
+    const { resolver } = setup();
+    const r = reconcileTrigger(trigger(), undefined, resolver);
+    expect(cond(r.status, 'Ready')).toMatchObject({ status: 'False', reason: 'BrokerDoesNotExist' });
+    expect(r.egress).toBeUndefined();
+  });
+
+  it('1.6-4: an unresolvable subscriber leaves subscriberUri empty and the trigger not Ready', () => {
+    const { resolver } = setup();
+    const r = reconcileTrigger(trigger({ subscriber: { ref: { apiVersion: 'v1', kind: 'Service', name: 'nowhere' } } }), readyBroker(), resolver);
+    expect(r.status.subscriberUri).toBeUndefined();
+    expect(cond(r.status, 'SubscriberResolved')?.status).toBe('False');
+    expect(cond(r.status, 'Ready')?.status).toBe('False');
+  });
+
+  it('resolves ref + relative uri, is Ready, and compiles its data-plane entry', () => {
+    const { resolver } = setup();
+    const r = reconcileTrigger(
+      trigger({ subscriber: { ref: { apiVersion: 'v1', kind: 'Service', name: 'display' }, uri: '/path' }, filter: { attributes: { type: 'x' } } }),
+      readyBroker(),
+      resolver,
+    );
+    expect(r.status.subscriberUri).toBe('http://display.local/path');
+    expect(cond(r.status, 'Ready')?.status).toBe('True');
+    expect(r.egress).toMatchObject({ uid: 'tu', broker: 'default', subscriberUri: 'http://display.local/path', filter: { attributes: { type: 'x' } }, format: 'binary' });
+  });
+
+  it('1.6-8: the trigger delivery replaces the broker one as a whole; DLS falls back to the broker', () => {
+    const { resolver } = setup();
+    const parent = readyBroker({
+      delivery: { retry: 5, backoffDelay: 'PT1S', deadLetterSink: { uri: 'http://dls.local/' } },
+    });
+    const inherit = reconcileTrigger(trigger(), parent, resolver);
+    expect(inherit.egress?.policy).toEqual({ retry: 5, backoffPolicy: 'exponential', backoffDelayMs: 1000 });
+    expect(inherit.egress?.deadLetterUri).toBe('http://dls.local/');
+    expect(inherit.status.deadLetterSinkUri).toBe('http://dls.local/');
+    const own = reconcileTrigger(trigger({ delivery: { retry: 1, backoffPolicy: 'linear', format: 'json' } }), parent, resolver);
+    expect(own.egress?.policy).toEqual({ retry: 1, backoffPolicy: 'linear', backoffDelayMs: 0 });
+    expect(own.egress?.format).toBe('json');
+    expect(own.egress?.deadLetterUri).toBe('http://dls.local/');
+  });
+});
+
+describe('delivery compilation', () => {
+  it.each([
+    [undefined, { retry: 0, backoffPolicy: 'exponential', backoffDelayMs: 0 }],
+    [{ retry: 3 }, { retry: 3, backoffPolicy: 'exponential', backoffDelayMs: 0 }],
+    [{ retry: 2, backoffPolicy: 'linear', backoffDelay: 'PT0.5S', timeout: 'PT10S' }, { retry: 2, backoffPolicy: 'linear', backoffDelayMs: 500, timeoutMs: 10_000 }],
+    [{ retryAfterMax: 'PT2M' }, { retry: 0, backoffPolicy: 'exponential', backoffDelayMs: 0, retryAfterMaxMs: 120_000 }],
+  ])('Y2/Y3: %j', (spec, expected) => {
+    expect(compileRetryPolicy(spec as never)).toEqual(expected);
+  });
+});
+
+describe('PingSource reconciler', () => {
+  const ping = (sink: PingSource['spec']['sink']): PingSource =>
+    ({
+      apiVersion: 'sources.knative.dev/v1',
+      kind: 'PingSource',
+      metadata: { name: 'p', namespace: 'default', generation: 1 },
+      spec: { schedule: '*/5 * * * *', data: 'hi', sink },
+    }) as PingSource;
+
+  it('resolves the sink, reports ceAttributes and is Ready; an unknown sink is SinkProvided False', () => {
+    const { resolver } = setup();
+    const ok = reconcilePingSource(ping({ uri: 'http://sink.local/' }), resolver);
+    expect(ok.status.sinkUri).toBe('http://sink.local/');
+    expect(ok.status.ceAttributes).toEqual([{ type: 'dev.knative.sources.ping', source: '/apis/v1/namespaces/default/pingsources/p' }]);
+    expect(cond(ok.status, 'Ready')?.status).toBe('True');
+    expect(ok.schedule).toMatchObject({ schedule: '*/5 * * * *', data: 'hi', sinkUri: 'http://sink.local/' });
+    const bad = reconcilePingSource(ping({ ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'none' } }), resolver);
+    expect(cond(bad.status, 'SinkProvided')).toMatchObject({ status: 'False', reason: 'NotFound' });
+    expect(bad.schedule).toBeUndefined();
+  });
+});
+
+describe('Controller', () => {
+  it('reconciles brokers before their triggers and sources, and bumps the contract generation only on change', () => {
+    const b = broker();
+    const t = trigger({ subscriber: { ref: { apiVersion: 'v1', kind: 'Service', name: 'display' } } });
+    const p = { ...(({ apiVersion: 'sources.knative.dev/v1', kind: 'PingSource', metadata: { name: 'p', namespace: 'default' }, spec: { schedule: '* * * * *', sink: { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'default' } } } }) as Resource) };
+    const { store } = setup([t, p, b]);
+    const controller = new Controller(store, { ingressUrl, addressBook: { lookup: (ns, name) => book.get(`${ns}/${name}`) } });
+    const first = controller.reconcile();
+    expect(first.ready.every((r) => r.status === 'True')).toBe(true);
+    expect(first.contract.brokers).toHaveLength(1);
+    expect(first.contract.triggers).toHaveLength(1);
+    expect(first.schedules[0]?.sinkUri).toBe('http://ingress.local/default/default');
+    expect(controller.reconcile().contract.generation).toBe(first.contract.generation);
+    store.delete('eventing.knative.dev', 'Broker', 'default', 'default');
+    const after = controller.reconcile();
+    expect(after.contract.generation).toBe(first.contract.generation + 1);
+    expect(after.ready.find((r) => r.kind === 'Trigger')).toMatchObject({ status: 'False', reason: 'BrokerDoesNotExist' });
+  });
+
+  it('keeps uid across updates and bumps generation only when the spec changes', () => {
+    const store = new MemoryResourceStore();
+    const a = store.apply(broker());
+    const same = store.apply(broker());
+    const changed = store.apply(broker({ delivery: { retry: 1 } }));
+    expect(same.metadata.uid).toBe(a.metadata.uid);
+    expect([a.metadata.generation, same.metadata.generation, changed.metadata.generation]).toEqual([1, 1, 2]);
+  });
+});
