@@ -51,6 +51,8 @@ describe('standalone broker over HTTP', () => {
   let dls: TestSubscriber;
   let replier: TestSubscriber;
   let replies: TestSubscriber;
+  let slow: TestSubscriber;
+  let linear: TestSubscriber;
   let app: Awaited<ReturnType<typeof runStandalone>>;
   let ingress: string;
 
@@ -66,6 +68,8 @@ describe('standalone broker over HTTP', () => {
       body: 'reply body',
     }));
     replies = await startSubscriber();
+    slow = await startSubscriber(() => ({ status: 202, delayMs: 1_500 }));
+    linear = await startSubscriber((_req, i) => ({ status: i < 2 ? 500 : 202 }));
     writeFileSync(join(dir, 'broker.yaml'), BROKER);
     writeFileSync(
       join(dir, 'triggers.yaml'),
@@ -84,6 +88,27 @@ describe('standalone broker over HTTP', () => {
 `,
         ) +
         trigger('replier', 'com.example.ask', replier.url) +
+        trigger(
+          'slow',
+          'com.example.slow',
+          slow.url,
+          `  delivery:
+    retry: 1
+    timeout: PT0.3S
+    deadLetterSink:
+      uri: ${dls.url}/timeouts
+`,
+        ) +
+        trigger(
+          'linear',
+          'com.example.linear',
+          linear.url,
+          `  delivery:
+    retry: 4
+    backoffPolicy: linear
+    backoffDelay: PT0.15S
+`,
+        ) +
         trigger('replies', 'com.example.reply', replies.url),
     );
     writeFileSync(
@@ -119,7 +144,7 @@ spec:
 
   afterAll(async () => {
     await app?.service.close();
-    await Promise.all([orders, others, failing, dls, replier, replies].map((s) => s?.close()));
+    await Promise.all([orders, others, failing, dls, replier, replies, slow, linear].map((s) => s?.close()));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -237,6 +262,26 @@ spec:
     expect(Buffer.from(String(dead!.headers['ce-knativeerrordata']), 'base64').toString()).toBe('overloaded, try later');
     expect(dead!.body.toString()).toBe('{"will":"fail"}');
     expect(dead!.headers['prefer']).toBeUndefined();
+  });
+
+  it('Y8: a subscriber that does not answer is cut at the per-attempt timeout, retried, then dead-lettered', async () => {
+    const started = performance.now();
+    expect((await fetch(ingress, { method: 'POST', headers: binaryHeaders('com.example.slow', 'slow1'), body: '{}' })).status).toBe(202);
+    const dead = await eventually(() => dls.requests.find((r) => r.url === '/timeouts'), 10_000, 'the dead letter');
+    // Two attempts of 0.3 s each, far less than the subscriber's 1.5 s.
+    expect(dead.at - started).toBeLessThan(1_400);
+    expect(slow.requests.filter((r) => r.headers['ce-id'] === 'slow1')).toHaveLength(2);
+    expect(dead.headers['ce-knativeerrordest']).toBe(slow.url);
+    expect(dead.headers['ce-knativeerrorcode']).toBe('500');
+  });
+
+  it('Y4 (§7 choice): linear backoff waits d·k before retry k, and stops once the subscriber succeeds', async () => {
+    expect((await fetch(ingress, { method: 'POST', headers: binaryHeaders('com.example.linear', 'lin1'), body: '{}' })).status).toBe(202);
+    const attempts = await linear.waitFor(3);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(linear.requests).toHaveLength(3);
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(140);
+    expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(290);
   });
 
   it('R3/T11: a reply from a subscriber is routed back into the broker to matching triggers', async () => {
