@@ -12,8 +12,8 @@ import {
   groupOf,
   type LoadProblem,
   type ReadyReport,
-  type PingSchedule,
 } from '@eventing/reconciler';
+import type { PingSchedule } from '@eventing/contract';
 import type { Logger } from '@eventing/runtime';
 import type { StandaloneOptions } from './options';
 import { SINKS_PREFIX } from './builtin-sinks';

@@ -26,7 +26,7 @@ export class StandaloneModule {
     const readiness = {
       provide: READINESS,
       useFactory: (runtime: StandaloneRuntime): Readiness => ({
-        ready: () => (runtime.ready ? { ready: true } : { ready: false, reason: 'loading resources' }),
+        readiness: () => (runtime.ready ? { ready: true } : { ready: false, reason: 'loading resources' }),
       }),
       inject: [STANDALONE_RUNTIME],
     };

@@ -61,6 +61,23 @@ export interface TriggerEntry {
   maxInFlight?: number;
 }
 
+/** One PingSource as the ping runner schedules it: the sink is already resolved to a URI. */
+export interface PingSchedule {
+  namespace: string;
+  name: string;
+  /** Cron: 5 fields, 6 with leading seconds, or a descriptor (`@hourly`, `@daily`…); `@every` is refused. */
+  schedule: string;
+  /** IANA time zone the schedule is read in; UTC when absent. */
+  timezone?: string;
+  contentType?: string;
+  /** Payload as text (sent as its UTF-8 bytes); ignored when `dataBase64` is set. */
+  data?: string;
+  /** Payload as base64 (decoded and sent as raw bytes). */
+  dataBase64?: string;
+  ceOverrides?: { extensions?: Record<string, string> };
+  sinkUri: string;
+}
+
 /** An empty contract: no brokers, no triggers. */
 export function emptyContract(): Contract {
   return { version: CONTRACT_VERSION, generation: 0, brokers: [], triggers: [] };

@@ -4,7 +4,7 @@ import { Controller, Get, Inject, HttpException, HttpStatus } from '@nestjs/comm
 export const READINESS = Symbol('READINESS');
 /** Tells whether the service is ready to take traffic, and why not. */
 export interface Readiness {
-  ready(): { ready: boolean; reason?: string };
+  readiness(): { ready: boolean; reason?: string };
 }
 
 /** `/healthz` (process alive) and `/readyz` (serving) endpoints for probes; the app module provides READINESS. */
@@ -19,7 +19,7 @@ export class HealthController {
 
   @Get('readyz')
   readyz() {
-    const state = this.readiness.ready();
+    const state = this.readiness.readiness();
     if (!state.ready) throw new HttpException({ status: 'not ready', reason: state.reason }, HttpStatus.SERVICE_UNAVAILABLE);
     return { status: 'ready' };
   }

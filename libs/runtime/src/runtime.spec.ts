@@ -27,7 +27,7 @@ describe('logger', () => {
 
 describe('service shell', () => {
   let ready = false;
-  @Module({ controllers: [HealthController], providers: [{ provide: READINESS, useValue: { ready: () => ({ ready, reason: 'warming up' }) } }] })
+  @Module({ controllers: [HealthController], providers: [{ provide: READINESS, useValue: { readiness: () => ({ ready, reason: 'warming up' }) } }] })
   class TestModule {}
 
   it('sends probes to NestJS and every other request to the plain handler', async () => {

@@ -1,15 +1,8 @@
-import { ConditionSet, type Broker, type BrokerStatus } from '@eventing/api';
+import { BrokerConditionSet, type Broker, type BrokerStatus } from '@eventing/api';
 import type { AddressResolver } from '../resolver/address-resolver';
 
-/** Conditions of a channel-based broker (CONFORMANCE 1.1). */
-export const brokerConditions = new ConditionSet('Ready', [
-  'Addressable',
-  'DeadLetterSinkResolved',
-  'EventPoliciesReady',
-  'FilterReady',
-  'IngressReady',
-  'TriggerChannelReady',
-]);
+/** Conditions of a channel-based broker (CONFORMANCE 1.1), as defined with the kind. */
+export const brokerConditions = BrokerConditionSet;
 
 export interface BrokerContext {
   /** The URL at which the data plane serves this broker. */

@@ -1,11 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Broker, PingSource, Resource, Trigger } from '@eventing/api';
-import { CONTRACT_VERSION, type BrokerEntry, type Contract, type TriggerEntry } from '@eventing/contract';
+import { CONTRACT_VERSION, type BrokerEntry, type Contract, type PingSchedule, type TriggerEntry } from '@eventing/contract';
 import type { ResourceStore } from '../store/memory-store';
 import { AddressResolver, type AddressBook } from '../resolver/address-resolver';
 import { brokerConditions, reconcileBroker } from '../broker/reconcile';
 import { reconcileTrigger } from '../trigger/reconcile';
-import { reconcilePingSource, type PingSchedule } from '../pingsource/reconcile';
+import { reconcilePingSource } from '../pingsource/reconcile';
 
 /** The Ready condition of one resource, for printing. */
 export interface ReadyReport {

@@ -1,23 +1,11 @@
-import { ConditionSet, type PingSource, type PingSourceStatus } from '@eventing/api';
+import { PingSourceConditionSet, type PingSource, type PingSourceStatus } from '@eventing/api';
+import type { PingSchedule } from '@eventing/contract';
 import type { AddressResolver } from '../resolver/address-resolver';
 
 /** Conditions of a PingSource (CONFORMANCE 1.1). */
-export const pingSourceConditions = new ConditionSet('Ready', ['Deployed', 'OIDCIdentityCreated', 'SinkProvided']);
+export const pingSourceConditions = PingSourceConditionSet;
 
 export const PING_EVENT_TYPE = 'dev.knative.sources.ping';
-
-/** What the ping runner needs to schedule one PingSource. */
-export interface PingSchedule {
-  namespace: string;
-  name: string;
-  schedule: string;
-  timezone?: string;
-  contentType?: string;
-  data?: string;
-  dataBase64?: string;
-  ceOverrides?: { extensions?: Record<string, string> };
-  sinkUri: string;
-}
 
 export interface PingSourceResult {
   status: PingSourceStatus;

@@ -1,18 +1,11 @@
-import { ConditionSet, type Broker, type Trigger, type TriggerStatus } from '@eventing/api';
+import { TriggerConditionSet, type Broker, type Trigger, type TriggerStatus } from '@eventing/api';
 import type { TriggerEntry } from '@eventing/contract';
 import type { AddressResolver } from '../resolver/address-resolver';
 import { brokerConditions } from '../broker/reconcile';
 import { compileRetryPolicy, effectiveDelivery } from '../contract/delivery';
 
-/** Conditions of a Trigger (CONFORMANCE 1.1). */
-export const triggerConditions = new ConditionSet('Ready', [
-  'BrokerReady',
-  'DeadLetterSinkResolved',
-  'DependencyReady',
-  'OIDCIdentityCreated',
-  'SubscriberResolved',
-  'SubscriptionReady',
-]);
+/** Conditions of a Trigger (CONFORMANCE 1.1), as defined with the kind. */
+export const triggerConditions = TriggerConditionSet;
 
 export interface TriggerResult {
   status: TriggerStatus;
