@@ -3,6 +3,8 @@ import type { CloudEvent } from '@eventing/cloudevents';
 import type { ChannelBackend, ChannelRef } from '@eventing/channels';
 import type { BrokerEntry, Contract, TriggerEntry } from '@eventing/contract';
 import type { DeliveryOutcome, Dispatcher } from '@eventing/delivery';
+import { compileTriggerFilter, triggerIndexKeys } from '@eventing/filters';
+import { TriggerIndex } from './routing/trigger-index';
 import { createIngressHandler, ingest, type IngressResult, type IngressTarget } from './ingress/handler';
 import { DEFAULT_MAX_TTL } from './ingress/ttl';
 import { TriggerRouter } from './egress/trigger-router';
@@ -22,7 +24,12 @@ interface BrokerState {
   entry: BrokerEntry;
   channel: ChannelRef;
   target: IngressTarget;
+  /** Which of this broker's triggers an event matches; swapped on every contract change. */
+  index: TriggerIndex;
 }
+
+const ACCEPTED = { ok: true } as const;
+const NO_TRIGGERS = new TriggerIndex([]);
 
 /** The channel backing a broker, named as upstream's trigger channel. */
 export function brokerChannel(entry: { namespace: string; name: string }): ChannelRef {
@@ -114,12 +121,31 @@ export class BrokerDataPlane {
       }
       const channel = brokerChannel(entry);
       await backend.ensureChannel(channel);
-      this.brokers.set(key, {
-        entry,
-        channel,
-        target: { append: (event, headers) => backend.append(channel, event, headers) },
-      });
+      const state: BrokerState = { entry, channel, index: NO_TRIGGERS, target: { append: () => Promise.resolve(ACCEPTED) } };
+      state.target = {
+        append: backend.targetedAppend
+          ? (event, headers) => {
+              // Route once at ingress: only the matching triggers' queues receive the event.
+              const targets = state.index.match(event);
+              return targets.length === 0 ? Promise.resolve(ACCEPTED) : backend.append(channel, event, headers, targets);
+            }
+          : (event, headers) => backend.append(channel, event, headers),
+      };
+      this.brokers.set(key, state);
     }
-    await this.router.apply(contract.triggers, (t) => this.brokers.get(`${t.namespace}/${t.broker}`)?.channel);
+    const compiled = contract.triggers.map((entry) => ({
+      entry,
+      filter: compileTriggerFilter(entry.filter, entry.filters),
+      keys: triggerIndexKeys(entry.filter, entry.filters),
+    }));
+    await this.router.apply(compiled, (t) => this.brokers.get(`${t.namespace}/${t.broker}`)?.channel);
+    for (const state of this.brokers.values()) {
+      const { namespace, name } = state.entry;
+      state.index = new TriggerIndex(
+        compiled
+          .filter((t) => t.entry.namespace === namespace && t.entry.broker === name)
+          .map((t) => ({ id: t.entry.uid, filter: t.filter, keys: t.keys })),
+      );
+    }
   }
 }

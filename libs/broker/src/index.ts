@@ -7,3 +7,4 @@ export * from './egress/trigger-router';
 export * from './data-plane';
 export * from './filter/filter-handler';
 export * from './remote-ingress';
+export * from './routing/trigger-index';

@@ -45,10 +45,23 @@ export interface Consumer {
  */
 export interface ChannelBackend {
   readonly kind: string;
+  /**
+   * True when `append` honours `targets`: only the named subscriptions receive the event, so their
+   * consumers need not filter it again. Backends without it hand every event to every subscription.
+   */
+  readonly targetedAppend: boolean;
   ensureChannel(channel: ChannelRef): Promise<void>;
   deleteChannel(channel: ChannelRef): Promise<void>;
-  /** Stores one event; resolves only once the backend has accepted it. */
-  append(channel: ChannelRef, event: CloudEvent, headers: Record<string, string>): Promise<AppendResult>;
+  /**
+   * Stores one event; resolves only once the backend has accepted it. `targets` (subscription ids)
+   * narrows who receives it when the backend supports targeted appends.
+   */
+  append(
+    channel: ChannelRef,
+    event: CloudEvent,
+    headers: Record<string, string>,
+    targets?: readonly string[],
+  ): Promise<AppendResult>;
   /** Starts a consumer that receives every event appended after it started. */
   subscribe(channel: ChannelRef, options: SubscriptionOptions, handler: MessageHandler): Promise<Consumer>;
   /** Resolves once every accepted event has been acknowledged (graceful shutdown). */

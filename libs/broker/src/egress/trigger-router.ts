@@ -2,7 +2,7 @@ import type { CloudEvent } from '@eventing/cloudevents';
 import type { ChannelBackend, ChannelMessage, ChannelRef, Consumer, Ack } from '@eventing/channels';
 import type { TriggerEntry } from '@eventing/contract';
 import type { DeliveryOutcome, Dispatcher, ReplySink } from '@eventing/delivery';
-import { compileTriggerFilter, type CompiledFilter } from '@eventing/filters';
+import type { CompiledFilter } from '@eventing/filters';
 import { TTL_EXTENSION } from '../ingress/ttl';
 
 /** Stores a reply coming from a trigger's subscriber back into its broker. */
@@ -22,6 +22,12 @@ export interface TriggerRouterOptions {
   signal?: AbortSignal;
 }
 
+/** A trigger with its filter compiled once per contract change. */
+export interface CompiledTrigger {
+  entry: TriggerEntry;
+  filter: CompiledFilter;
+}
+
 /** The live configuration of one trigger; swapped in place when the trigger changes. */
 interface TriggerState {
   entry: TriggerEntry;
@@ -39,16 +45,15 @@ export class TriggerRouter {
 
   constructor(private readonly options: TriggerRouterOptions) {}
 
-  /** Makes the running consumers match `entries`; `channelOf` gives each trigger's broker channel. */
-  async apply(entries: TriggerEntry[], channelOf: (t: TriggerEntry) => ChannelRef | undefined): Promise<void> {
+  /** Makes the running consumers match `triggers`; `channelOf` gives each trigger's broker channel. */
+  async apply(triggers: CompiledTrigger[], channelOf: (t: TriggerEntry) => ChannelRef | undefined): Promise<void> {
     const wanted = new Set<string>();
-    for (const entry of entries) {
+    for (const { entry, filter } of triggers) {
       const channel = channelOf(entry);
       if (channel === undefined) continue;
       wanted.add(entry.uid);
       const channelKey = `${channel.namespace}/${channel.name}`;
       const current = this.triggers.get(entry.uid);
-      const filter = compileTriggerFilter(entry.filter, entry.filters);
       if (current && current.channelKey === channelKey && current.consumer) {
         current.entry = entry;
         current.filter = filter;
@@ -85,7 +90,8 @@ export class TriggerRouter {
   private async handle(state: TriggerState, message: ChannelMessage): Promise<Ack> {
     const { entry, filter } = state;
     const original = message.event;
-    if (!filter.match(original)) return 'ack';
+    // A backend with targeted appends only hands out events the routing index matched already.
+    if (!this.options.backend.targetedAppend && !filter.match(original)) return 'ack';
     const ttl = original.attributes[TTL_EXTENSION];
     const event = withoutAttribute(original, TTL_EXTENSION);
     const reply: ReplySink = {

@@ -375,4 +375,35 @@ describe('MemoryChannelBackend', () => {
     console.log(`memory backend: ${n} events x 2 subscriptions in ${ms.toFixed(0)} ms (${Math.round(n / (ms / 1000))} events/s)`);
     expect(ms).toBeLessThan(5000);
   });
+
+  it('a targeted append reaches only the named subscriptions and checks only their capacity', async () => {
+    const backend = new MemoryChannelBackend({ capacityPerSubscription: 2 });
+    const ref = { namespace: 'ns', name: 'targeted' };
+    await backend.ensureChannel(ref);
+    const seen: Record<string, string[]> = { a: [], b: [] };
+    const hold: (() => void)[] = [];
+    for (const id of ['a', 'b']) {
+      await backend.subscribe(ref, { id, maxInFlight: 1 }, async (m) => {
+        seen[id]!.push(String(m.event.attributes.id));
+        if (id === 'b') await new Promise<void>((r) => hold.push(r));
+        return 'ack';
+      });
+    }
+    const ev = (id: string) => ({ attributes: { specversion: '1.0', id, source: '/s', type: 't' }, data: undefined });
+    expect(backend.targetedAppend).toBe(true);
+    expect(await backend.append(ref, ev('1'), {}, ['b'])).toEqual({ ok: true });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(await backend.append(ref, ev('2'), {}, ['b'])).toEqual({ ok: true });
+    // b holds two undelivered events (one in flight, one queued) and is full; a is empty:
+    const full = await backend.append(ref, ev('3'), {}, ['a', 'b']);
+    expect(full.ok).toBe(false);
+    expect(await backend.append(ref, ev('4'), {}, ['a'])).toEqual({ ok: true });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(seen['a']).toEqual(['4']);
+    expect(seen['b']).toEqual(['1']);
+    hold.splice(0).forEach((r) => r());
+    await new Promise((r) => setTimeout(r, 10));
+    hold.splice(0).forEach((r) => r());
+    await backend.close();
+  });
 });

@@ -39,6 +39,8 @@ interface ChannelState {
   ref: ChannelRef;
   /** Kept as an array for a tight loop in append; rebuilt on (un)subscribe, which is rare. */
   subscriptions: SubscriptionQueue[];
+  /** The same subscriptions by id, for targeted appends. */
+  byId: Map<string, SubscriptionQueue>;
 }
 
 /** One subscription's bounded FIFO and its dispatch loop. */
@@ -153,6 +155,7 @@ class SubscriptionQueue implements Consumer {
  */
 export class MemoryChannelBackend implements ChannelBackend {
   readonly kind = 'memory';
+  readonly targetedAppend = true;
   private readonly capacity: number;
   private readonly nackDelayMs: number;
   private readonly channels = new Map<string, ChannelState>();
@@ -176,7 +179,7 @@ export class MemoryChannelBackend implements ChannelBackend {
     if (this.closed) throw new Error('channel backend is closed');
     const key = channelKey(channel);
     if (!this.channels.has(key)) {
-      this.channels.set(key, { ref: { namespace: channel.namespace, name: channel.name }, subscriptions: [] });
+      this.channels.set(key, { ref: { namespace: channel.namespace, name: channel.name }, subscriptions: [], byId: new Map() });
     }
   }
 
@@ -188,14 +191,22 @@ export class MemoryChannelBackend implements ChannelBackend {
     await Promise.all(state.subscriptions.map((sub) => sub.close()));
   }
 
-  /** Hands the event to every current subscription of the channel, or to none if any is full. */
-  async append(channel: ChannelRef, event: CloudEvent, headers: Record<string, string>): Promise<AppendResult> {
+  /**
+   * Hands the event to every current subscription of the channel (or to the `targets` among them),
+   * or to none if any of those is full.
+   */
+  async append(
+    channel: ChannelRef,
+    event: CloudEvent,
+    headers: Record<string, string>,
+    targets?: readonly string[],
+  ): Promise<AppendResult> {
     if (this.closed) return { ok: false, status: 503, reason: 'channel backend is closed', retryAfterSeconds: 1 };
     const state = this.channels.get(channelKey(channel));
     if (state === undefined) {
       return { ok: false, status: 500, reason: `channel ${channel.namespace}/${channel.name} does not exist` };
     }
-    const subscriptions = state.subscriptions;
+    const subscriptions = targets === undefined ? state.subscriptions : pick(state.byId, targets);
     const count = subscriptions.length;
     for (let i = 0; i < count; i++) {
       const sub = subscriptions[i] as SubscriptionQueue;
@@ -229,8 +240,10 @@ export class MemoryChannelBackend implements ChannelBackend {
     }
     const sub = new SubscriptionQueue(options.id, options.maxInFlight, handler, this.nackDelayMs, this.ledger, (s) => {
       state.subscriptions = state.subscriptions.filter((other) => other !== s);
+      if (state.byId.get(s.id) === s) state.byId.delete(s.id);
     });
     state.subscriptions = [...state.subscriptions, sub];
+    state.byId.set(sub.id, sub);
     return { close: () => sub.close() };
   }
 
@@ -275,4 +288,14 @@ export class MemoryChannelBackend implements ChannelBackend {
       for (const resolve of waiters) resolve();
     }
   }
+}
+
+/** The subscriptions named by `ids`; unknown ids are ignored. */
+function pick(byId: Map<string, SubscriptionQueue>, ids: readonly string[]): SubscriptionQueue[] {
+  const out: SubscriptionQueue[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const sub = byId.get(ids[i] as string);
+    if (sub !== undefined) out.push(sub);
+  }
+  return out;
 }

@@ -266,12 +266,14 @@ describe('triggerIndexKeys', () => {
     ['no filter', undefined, undefined, {}],
     ['legacy type and source', { attributes: { type: 't', source: 's', myext: 'x' } }, undefined, { type: 't', source: 's' }],
     ['legacy "" pins nothing', { attributes: { type: '' } }, undefined, {}],
-    ['filters win over legacy', { attributes: { type: 'legacy' } }, [{ prefix: { type: 'x' } }], {}],
+    ['filters win over legacy', { attributes: { type: 'legacy' } }, [{ prefix: { type: 'x' } }], { typePrefix: 'x' }],
     ['empty filters fall back to legacy', { attributes: { type: 'legacy' } }, [], { type: 'legacy' }],
     ['top-level exact', undefined, [{ exact: { type: 't' } }, { exact: { source: 's' } }], { type: 't', source: 's' }],
     ['exact nested in all', undefined, [{ all: [{ all: [{ exact: { source: 's' } }] }] }], { source: 's' }],
     ['exact under any or not pins nothing', undefined, [{ any: [{ exact: { type: 't' } }] }, { not: { exact: { source: 's' } } }], {}],
-    ['prefix/suffix/cesql pin nothing', undefined, [{ prefix: { type: 't' } }, { suffix: { source: 's' } }, { cesql: "type = 't'" }], {}],
+    ['suffix/cesql pin nothing; a type prefix is kept', undefined, [{ prefix: { type: 't' } }, { suffix: { source: 's' } }, { cesql: "type = 't'" }], { typePrefix: 't' }],
+    ['the longest type prefix on the AND spine is kept', undefined, [{ prefix: { type: 'com.' } }, { all: [{ prefix: { type: 'com.example.' } }] }], { typePrefix: 'com.example.' }],
+    ['a prefix under any pins nothing', undefined, [{ any: [{ prefix: { type: 'a' } }, { prefix: { type: 'b' } }] }], {}],
     ['an element whose exact is shadowed by precedence still counts', undefined, [{ exact: { type: 't' }, any: [{}] }], { type: 't' }],
     ['an exact with an empty value is skipped', undefined, [{ exact: { type: 't', source: '' } }], {}],
   ] as const)('%s', (_name, filter, filters, expected) => {
@@ -437,6 +439,7 @@ describe('compileTriggerFilter property', () => {
             if (!compiled.match(e)) continue;
             if (keys.type !== undefined) expect(String(e.attributes['type'])).toBe(keys.type);
             if (keys.source !== undefined) expect(String(e.attributes['source'])).toBe(keys.source);
+            if (keys.typePrefix !== undefined) expect(String(e.attributes['type']).startsWith(keys.typePrefix)).toBe(true);
           }
         },
       ),

@@ -3,7 +3,7 @@ import type { SubscriptionsApiFilter, TriggerAttributesFilter, TriggerIndexKeys 
 
 const INDEXED = ['type', 'source'] as const;
 
-/** Collects exact values from the AND spine: `exact` elements directly under the (implicit) `all`. */
+/** Collects exact values and type prefixes from the AND spine: elements directly under the (implicit) `all`. */
 function collect(filters: SubscriptionsApiFilter[], keys: TriggerIndexKeys): void {
   for (const filter of filters) {
     const dialect = dialectOf(filter);
@@ -11,10 +11,14 @@ function collect(filters: SubscriptionsApiFilter[], keys: TriggerIndexKeys): voi
       for (const [name, value] of dialect.entries) {
         if ((name === 'type' || name === 'source') && keys[name] === undefined) keys[name] = value;
       }
+    } else if (dialect.kind === 'prefix') {
+      for (const [name, value] of dialect.entries) {
+        if (name === 'type' && value.length > (keys.typePrefix?.length ?? 0)) keys.typePrefix = value;
+      }
     } else if (dialect.kind === 'all') {
       collect(dialect.filters, keys);
     }
-    // any / not / prefix / suffix / cesql constrain nothing exactly: conservatively ignored.
+    // any / not / suffix / cesql constrain nothing exactly: conservatively ignored.
   }
 }
 

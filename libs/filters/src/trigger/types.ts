@@ -36,4 +36,6 @@ export interface CompiledFilter {
 export interface TriggerIndexKeys {
   type?: string;
   source?: string;
+  /** A prefix every matching event's `type` starts with (the longest one found). */
+  typePrefix?: string;
 }
