@@ -1,0 +1,83 @@
+import type { CesqlCompiler } from '@eventing/filters';
+import type { StdinReader } from './event-input';
+import { filterTest } from './filter-test';
+import { InvalidTriggerError } from './trigger-input';
+import { CESQL_USAGE, FILTER_TEST_USAGE, FILTER_USAGE, MAIN_USAGE, UsageError } from './usage';
+
+/** Where the CLI reads and writes; main.ts passes the process's streams. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  readStdin: StdinReader;
+}
+
+/** Optional engines the commands use. */
+export interface CliEngines {
+  cesql?: CesqlCompiler;
+}
+
+/** A subcommand returns what to print on stdout, or throws UsageError / a parseArgs error. */
+interface Subcommand {
+  usage: string;
+  run(argv: string[], io: CliIo, engines: CliEngines): Promise<string>;
+}
+
+const COMMANDS: Record<string, { usage: string; subcommands: Record<string, Subcommand> }> = {
+  filter: {
+    usage: FILTER_USAGE,
+    subcommands: {
+      test: { usage: FILTER_TEST_USAGE, run: (argv, io, engines) => filterTest(argv, { readStdin: io.readStdin, cesql: engines.cesql }) },
+    },
+  },
+  cesql: { usage: CESQL_USAGE, subcommands: {} },
+};
+
+const isHelp = (arg: string | undefined): boolean => arg === '--help' || arg === '-h' || arg === 'help';
+
+/** Runs one command line; returns the exit code (0 done, 2 bad usage or bad input, 1 a bug). */
+export async function runCli(argv: string[], io: CliIo, engines: CliEngines = {}): Promise<number> {
+  const [group, sub, ...rest] = argv;
+  try {
+    if (isHelp(group)) {
+      io.stdout(MAIN_USAGE + '\n');
+      return 0;
+    }
+    if (group === undefined) throw new UsageError('missing command', MAIN_USAGE);
+    const command = COMMANDS[group];
+    if (command === undefined) throw new UsageError(`unknown command '${group}'`, MAIN_USAGE);
+    if (isHelp(sub)) {
+      io.stdout(command.usage + '\n');
+      return 0;
+    }
+    if (sub === undefined) throw new UsageError(`missing subcommand of '${group}'`, command.usage);
+    const subcommand = command.subcommands[sub];
+    if (subcommand === undefined) throw new UsageError(`unknown subcommand '${group} ${sub}'`, command.usage);
+    io.stdout(await subcommand.run(rest, io, engines));
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`eventing: ${err.message}\n${err.usage === undefined ? '' : `\n${err.usage}\n`}`);
+      return 2;
+    }
+    if (err instanceof InvalidTriggerError) {
+      io.stderr(`eventing: ${err.message}\n`);
+      return 2;
+    }
+    if (isParseArgsError(err)) {
+      io.stderr(`eventing: ${(err as Error).message}\n\n${usageOf(group, sub)}\n`);
+      return 2;
+    }
+    io.stderr(`eventing: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
+
+function isParseArgsError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
+function usageOf(group: string | undefined, sub: string | undefined): string {
+  const command = group === undefined ? undefined : COMMANDS[group];
+  return (sub === undefined ? undefined : command?.subcommands[sub]?.usage) ?? command?.usage ?? MAIN_USAGE;
+}

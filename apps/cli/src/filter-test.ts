@@ -1,0 +1,37 @@
+import { parseArgs } from 'node:util';
+import { type CesqlCompiler, type SubscriptionsApiFilter, compileTriggerFilter } from '@eventing/filters';
+import { type StdinReader, readEvent } from './event-input';
+import { readTrigger } from './trigger-input';
+import { FILTER_TEST_USAGE, UsageError } from './usage';
+
+/** What `filter test` needs besides its arguments. */
+export interface FilterTestDeps {
+  readStdin: StdinReader;
+  cesql: CesqlCompiler | undefined;
+}
+
+/** `eventing filter test`: returns the text to print on stdout. */
+export async function filterTest(argv: string[], deps: FilterTestDeps): Promise<string> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      trigger: { type: 'string' },
+      event: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) return FILTER_TEST_USAGE + '\n';
+  if (values.trigger === undefined) throw new UsageError('missing --trigger FILE', FILTER_TEST_USAGE);
+  if (values.event === undefined) throw new UsageError('missing --event FILE', FILTER_TEST_USAGE);
+
+  const trigger = await readTrigger('--trigger', values.trigger);
+  const event = await readEvent('--event', values.event, deps.readStdin);
+  const spec = trigger.spec;
+  const compiled = compileTriggerFilter(spec.filter, spec.filters as SubscriptionsApiFilter[] | undefined, { cesql: deps.cesql });
+  const { matched, reasons } = compiled.explain(event);
+  if (values.json) return JSON.stringify({ match: matched, reasons }) + '\n';
+  return [`match: ${matched ? 'yes' : 'no'}`, ...reasons.map((r) => `  - ${r}`)].join('\n') + '\n';
+}
