@@ -6,20 +6,17 @@
 //                             [--warmup N] [--timeout SECONDS] [--only baseline|broker]
 //                             [--out FILE] [--profile DIR]
 // See bench/broker/README.md for what is measured and how to read the table.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool, request } from 'undici';
+import { killAllNow, removeTempDir, startChild, stopChild } from '../lib/children.mjs';
+import { describeFailures, getJson, makeBody, percentile, refusedCount, send, waitForSubscriber } from '../lib/load.mjs';
+import { fmt, loud, machineLine, memoryOf, problems } from '../lib/report.mjs';
+import { startStandalone, startSubscriber } from '../lib/servers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..', '..');
-const standaloneMain = join(root, 'dist', 'apps', 'standalone', 'main.js');
-const guard = join(here, 'parent-guard.mjs');
 
 const USAGE = `Usage: node bench/broker/run.mjs [options]
   --events N        measured events per round and path (default 20000)
@@ -82,93 +79,7 @@ function parseOptions() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// child processes: every one is tracked and killed on exit, error or signal
-
-const children = new Set();
-
-/** Starts `node --import parent-guard <args>`; resolves once `ready(line)` returns a value. */
-function startChild(name, nodeArgs, { ready, timeoutMs = 30_000, cwd = root }) {
-  const proc = spawn(process.execPath, ['--import', guard, ...nodeArgs], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  const child = { name, proc, tail: [], stopping: { value: false } };
-  children.add(child);
-  const remember = (line) => {
-    child.tail.push(line);
-    if (child.tail.length > 40) child.tail.shift();
-  };
-  const stderr = createInterface({ input: proc.stderr });
-  stderr.on('line', remember);
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => fail(new Error(`${name} not ready within ${timeoutMs} ms`)), timeoutMs);
-    let settled = false;
-    function fail(err) {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      err.message += `\n--- last output of ${name} ---\n${child.tail.join('\n')}`;
-      reject(err);
-    }
-    const stdout = createInterface({ input: proc.stdout });
-    stdout.on('line', (line) => {
-      remember(line);
-      if (settled) return;
-      let value;
-      try {
-        value = ready(line);
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      if (value !== undefined) {
-        settled = true;
-        clearTimeout(timer);
-        resolvePromise({ ...child, value });
-      }
-    });
-    proc.on('error', fail);
-    proc.on('exit', (code, signal) => {
-      children.delete(child);
-      if (settled && !child.stopping.value) loud(`${name} exited during the run (code ${code}, signal ${signal}):\n${child.tail.join('\n')}`);
-      fail(new Error(`${name} exited early (code ${code}, signal ${signal})`));
-    });
-  });
-}
-
-/** Stops a child with SIGTERM (so a --cpu-prof profile gets written), SIGKILL after `graceMs`. */
-async function stopChild(child, graceMs = 5_000) {
-  child.stopping.value = true;
-  if (child.proc.exitCode !== null || child.proc.signalCode !== null) return;
-  const exited = new Promise((r) => child.proc.once('exit', r));
-  child.proc.kill('SIGTERM');
-  const timer = setTimeout(() => child.proc.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
-
-const tempDirs = new Set();
-
-function killAllNow() {
-  for (const child of children) if (child.proc.exitCode === null) child.proc.kill('SIGKILL');
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  tempDirs.clear();
-}
-process.on('exit', killAllNow);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping children`);
-    killAllNow();
-    process.exit(130);
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// the three servers
-
-async function startSubscriber(capacity) {
-  const child = await startChild('subscriber', [join(here, 'subscriber.mjs'), '--capacity', String(capacity)], {
-    ready: (line) => line.match(/^subscriber listening on (\d+)$/)?.[1],
-  });
-  return { ...child, url: `http://127.0.0.1:${child.value}` };
-}
+// the servers: subscriber and standalone come from bench/lib, the pass-through is this benchmark's own
 
 async function startPassthrough(subscriberUrl) {
   const child = await startChild('passthrough', [join(here, 'passthrough.mjs'), '--target', `${subscriberUrl}/`, '--connections', '128'], {
@@ -177,13 +88,11 @@ async function startPassthrough(subscriberUrl) {
   return { ...child, url: `http://127.0.0.1:${child.value}/` };
 }
 
-async function startBroker(subscriberUrl, profileDir) {
-  if (!existsSync(standaloneMain)) throw new Error(`${standaloneMain} is missing: run \`node tools/build/build.mjs\` first (or \`npm run bench:broker\`)`);
-  const configDir = mkdtempSync(join(tmpdir(), 'bench-broker-'));
-  tempDirs.add(configDir);
-  writeFileSync(
-    join(configDir, 'bench.yaml'),
-    `apiVersion: eventing.knative.dev/v1
+function startBroker(subscriberUrl, profileDir) {
+  return startStandalone({
+    profileDir,
+    ready: ['Broker default/default', 'Trigger default/bench'],
+    yaml: `apiVersion: eventing.knative.dev/v1
 kind: Broker
 metadata: { name: default, namespace: default }
 ---
@@ -195,123 +104,11 @@ spec:
   filter: { attributes: { type: bench.event } }
   subscriber: { uri: ${subscriberUrl}/ }
 `,
-  );
-  const profileArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  let port;
-  const waiting = new Set(['Broker default/default', 'Trigger default/bench']);
-  try {
-    const child = await startChild(
-      'standalone',
-      [...profileArgs, standaloneMain, '--config', configDir, '--port', '0', '--no-watch', '--log-format', 'json'],
-      {
-        ready: (line) => {
-          const serving = line.match(/serving on http:\/\/127\.0\.0\.1:(\d+)/);
-          if (serving) port = Number(serving[1]);
-          if (line.startsWith('✗')) throw new Error(`standalone rejected the benchmark config: ${line}`);
-          const ok = line.match(/^✓\s+(\w+ [\w-]+\/[\w-]+) Ready/);
-          if (ok) waiting.delete(ok[1]);
-          return port !== undefined && waiting.size === 0 ? port : undefined;
-        },
-      },
-    );
-    return { ...child, url: `http://127.0.0.1:${port}/default/default`, configDir };
-  } catch (err) {
-    rmSync(configDir, { recursive: true, force: true });
-    tempDirs.delete(configDir);
-    throw err;
-  }
+  }).then((child) => ({ ...child, url: `http://127.0.0.1:${child.port}/default/default` }));
 }
 
 // ---------------------------------------------------------------------------------------------
 // measurement
-
-const now = () => performance.timeOrigin + performance.now();
-
-async function getJson(url) {
-  const res = await request(url, { headersTimeout: 10_000, bodyTimeout: 10_000 });
-  if (res.statusCode !== 200) throw new Error(`GET ${url}: ${res.statusCode}`);
-  return res.body.json();
-}
-
-function makeBody(size) {
-  const head = '{"bench":"broker","pad":"';
-  const tail = '"}';
-  return Buffer.from(head + 'x'.repeat(Math.max(0, size - head.length - tail.length)) + tail);
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-/**
- * Sends `count` events to `url` with exactly `connections` requests in flight on as many
- * keep-alive connections. Returns the start time, ack latencies, and rejected/failed counts.
- */
-async function send(url, { count, connections, body, idPrefix }) {
-  const target = new URL(url);
-  const pool = new Pool(target.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
-  const acks = new Float64Array(count);
-  const statuses = new Map();
-  let errors = 0;
-  let firstError;
-  let next = 0;
-  let lastAck = 0;
-  const start = now();
-  async function worker() {
-    while (next < count) {
-      const i = next++;
-      const sent = now();
-      try {
-        const res = await pool.request({
-          path: target.pathname,
-          method: 'POST',
-          headers: {
-            'ce-specversion': '1.0',
-            'ce-id': `${idPrefix}-${i}`,
-            'ce-source': '/bench/loadgen',
-            'ce-type': 'bench.event',
-            'ce-benchsent': String(sent),
-            'content-type': 'application/json',
-          },
-          body,
-        });
-        await res.body.dump();
-        if (res.statusCode < 200 || res.statusCode > 299) statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
-      } catch (err) {
-        errors++;
-        firstError ??= err;
-      }
-      lastAck = now();
-      acks[i] = lastAck - sent;
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(connections, count) }, worker));
-  await pool.close();
-  return { start, lastAck, acks: acks.sort(), statuses, errors, firstError };
-}
-
-/**
- * Polls the subscriber until it has `expected` distinct events, nothing arrives for `stallMs`,
- * or `timeoutMs` passes. Bounded by the deadline either way.
- */
-async function waitForSubscriber(subscriberUrl, expected, timeoutMs, stallMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  let seen = -1;
-  let progressAt = Date.now();
-  for (;;) {
-    const { unique } = await getJson(`${subscriberUrl}/count`);
-    if (unique >= expected) return { complete: true, unique };
-    if (unique !== seen) {
-      seen = unique;
-      progressAt = Date.now();
-    }
-    const t = Date.now();
-    if (t >= deadline) return { complete: false, unique, why: `timed out after ${timeoutMs} ms` };
-    if (t - progressAt >= stallMs) return { complete: false, unique, why: `nothing new for ${stallMs} ms` };
-    await sleep(20);
-  }
-}
 
 async function runPath(path, url, subscriberUrl, options, round) {
   const body = makeBody(options.size);
@@ -329,7 +126,7 @@ async function runPath(path, url, subscriberUrl, options, round) {
   const stats = await getJson(`${subscriberUrl}/stats?reset=1`);
   const lost = Math.max(0, options.events - stats.unique);
   if (lost > 0) {
-    const refused = sent.errors + [...sent.statuses.values()].reduce((a, b) => a + b, 0);
+    const refused = refusedCount(sent);
     const vanished = Math.max(0, options.events - refused - stats.unique);
     loud(
       `${path} round ${round}: LOST ${lost} of ${options.events} events (subscriber received ${stats.unique}; wait ended: ${arrived.why ?? 'complete'}): ` +
@@ -352,27 +149,12 @@ async function runPath(path, url, subscriberUrl, options, round) {
     ackP50: percentile(sent.acks, 50),
     ackP99: percentile(sent.acks, 99),
     lost,
-    failedSends: sent.errors + [...sent.statuses.values()].reduce((a, b) => a + b, 0),
+    failedSends: refusedCount(sent),
   };
-}
-
-function describeFailures(sent) {
-  const parts = [];
-  if (sent.errors) parts.push(`${sent.errors} request errors (first: ${sent.firstError?.message})`);
-  for (const [status, n] of sent.statuses) parts.push(`${n} answered ${status}`);
-  return parts.length ? parts.join(', ') : 'every send was acknowledged 2xx';
-}
-
-const problems = [];
-function loud(message) {
-  problems.push(message);
-  console.error(`\n!!! ${message}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
 // report
-
-const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 
 function table(rows) {
   const lines = [
@@ -394,23 +176,13 @@ function best(results, path) {
   return { ...mine.reduce((a, b) => (b.throughput > a.throughput ? b : a)), lost: mine.reduce((n, r) => n + r.lost, 0), round: undefined };
 }
 
-function memoryOf(pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key) => Number(status.match(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm'))?.[1] ?? NaN);
-    return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
-  } catch {
-    return undefined;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // main
 
 async function main() {
   const options = parseOptions();
   const cores = availableParallelism();
-  const machine = `machine: ${cores} cores (${cpus()[0]?.model ?? 'unknown cpu'}), node ${process.version}, ${process.platform}/${process.arch}`;
+  const machine = machineLine();
   const paths = [options.only !== 'broker' && 'pass-through', options.only !== 'baseline' && 'standalone broker'].filter(Boolean);
   const processes = `processes: load generator (this one), subscriber, ${paths.join(', ')} — one path is loaded at a time, so 3 busy processes share ${cores} cores`;
   console.log(machine);
@@ -477,8 +249,7 @@ async function main() {
     }
   } finally {
     await Promise.all([subscriber, passthrough, broker].filter(Boolean).map((c) => stopChild(c)));
-    if (broker) rmSync(broker.configDir, { recursive: true, force: true });
-    if (broker) tempDirs.delete(broker.configDir);
+    if (broker) removeTempDir(broker.configDir);
     if (options.profile) console.log(`profile: ${options.profile}`);
   }
   if (problems.length) {

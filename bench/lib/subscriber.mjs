@@ -1,11 +1,15 @@
-// Benchmark subscriber: answers every POST with 202 and records, per event, the end-to-end latency
-// (receive time minus the `ce-benchsent` header the load generator stamped on it).
+// Benchmark subscriber: answers every POST with 202 and records, per delivery, the end-to-end
+// latency (receive time minus the `ce-benchsent` header the load generator stamped on the event).
+// A delivery is identified by (ce-id, request path), so several triggers delivering the same event
+// to different paths count once each, and the same event on the same path twice is a duplicate.
 //
-//   node bench/broker/subscriber.mjs [--capacity N]
+//   node bench/lib/subscriber.mjs [--capacity N]
 // Prints `subscriber listening on <port>` once it listens on 127.0.0.1 (port picked by the OS).
 //   GET /count           {"count","unique","last"}         cheap, for polling
 //   GET /stats[?reset=1] {"count","unique","duplicates","missingStamp","first","last","p50","p90","p99","max","mean"}
+//   GET /per-id          {"<ce-id>": distinct deliveries, ...}   for checking every event's fan-out
 // Times are epoch milliseconds (performance.timeOrigin + performance.now()), latencies milliseconds.
+// `capacity` bounds the latencies kept; deliveries past it are counted but not in the percentiles.
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
@@ -19,7 +23,8 @@ let recorded = 0;
 let missingStamp = 0;
 let first = 0;
 let last = 0;
-let ids = new Set();
+let deliveries = new Set();
+let perId = new Map();
 
 function reset() {
   count = 0;
@@ -27,7 +32,8 @@ function reset() {
   missingStamp = 0;
   first = 0;
   last = 0;
-  ids = new Set();
+  deliveries = new Set();
+  perId = new Map();
 }
 
 function record(req) {
@@ -36,7 +42,13 @@ function record(req) {
   last = now;
   count++;
   const id = req.headers['ce-id'];
-  if (id !== undefined) ids.add(id);
+  if (id !== undefined) {
+    const key = `${id} ${req.url}`;
+    if (!deliveries.has(key)) {
+      deliveries.add(key);
+      perId.set(id, (perId.get(id) ?? 0) + 1);
+    }
+  }
   const sent = Number(req.headers['ce-benchsent']);
   if (sent > 0 && recorded < capacity) latencies[recorded++] = now - sent;
   else missingStamp++;
@@ -53,8 +65,8 @@ function stats() {
   for (let i = 0; i < sorted.length; i++) sum += sorted[i];
   return {
     count,
-    unique: ids.size,
-    duplicates: count - ids.size,
+    unique: deliveries.size,
+    duplicates: count - deliveries.size,
     missingStamp,
     first,
     last,
@@ -74,7 +86,8 @@ function json(res, body) {
 
 const server = createServer((req, res) => {
   if (req.method === 'GET') {
-    if (req.url === '/count') return json(res, { count, unique: ids.size, last });
+    if (req.url === '/count') return json(res, { count, unique: deliveries.size, last });
+    if (req.url === '/per-id') return json(res, Object.fromEntries(perId));
     if (req.url?.startsWith('/stats')) {
       const body = stats();
       if (req.url.includes('reset=1')) reset();
