@@ -1,5 +1,5 @@
 import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { createIngressHandler, remoteIngressTargets, type IngressTarget } from '@eventing/broker';
+import { brokerRoutes, createIngressHandler, remoteIngressTargets, type IngressTarget } from '@eventing/broker';
 import { ContractFollower } from '@eventing/contract';
 import { Dispatcher } from '@eventing/delivery';
 import { HealthController, READINESS, createLogger } from '@eventing/runtime';
@@ -20,14 +20,13 @@ export class IngressService implements OnApplicationShutdown {
   constructor(settings: IngressSettings) {
     this.contract = new ContractFollower(
       settings.contractPath,
-      (contract) => remoteIngressTargets(contract.brokers, this.dispatcher, settings.channelTimeoutMs),
+      (contract) => remoteIngressTargets(contract.brokers, this.dispatcher, settings.channelTimeoutMs, settings.maxTtl),
       new Map(),
       createLogger({ service: 'broker-ingress' }),
     );
     this.handler = createIngressHandler({
-      lookup: (namespace, name) => this.contract.current.get(`${namespace}/${name}`),
+      route: brokerRoutes((namespace, name) => this.contract.current.get(`${namespace}/${name}`)),
       maxBodyBytes: settings.maxBodyBytes,
-      maxTtl: settings.maxTtl,
     });
   }
 

@@ -1,23 +1,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CloudEvent } from '@eventing/cloudevents';
 import type { ChannelBackend, ChannelRef } from '@eventing/channels';
-import type { BrokerEntry, Contract, TriggerEntry } from '@eventing/contract';
+import type { BrokerEntry, ChannelEntry, Contract, SubscriptionEntry, TriggerEntry } from '@eventing/contract';
 import type { DeliveryOutcome, Dispatcher } from '@eventing/delivery';
 import { compileTriggerFilter, triggerIndexKeys } from '@eventing/filters';
-import { TriggerIndex } from './routing/trigger-index';
-import { createIngressHandler, ingest, type IngressResult, type IngressTarget } from './ingress/handler';
+import { brokerTarget, createIngressHandler, type IngressResult, type IngressRoute, type IngressTarget } from './ingress/handler';
+import { parseBrokerPath } from './ingress/path';
 import { DEFAULT_MAX_TTL } from './ingress/ttl';
 import { TriggerRouter } from './egress/trigger-router';
+import { SubscriptionRouter } from './egress/subscription-router';
+import { TriggerIndex } from './routing/trigger-index';
 
 export interface BrokerDataPlaneOptions {
   backend: ChannelBackend;
   dispatcher: Dispatcher;
   maxBodyBytes: number;
   maxTtl?: number;
-  /** In-flight deliveries per trigger unless the trigger says otherwise. */
+  /** In-flight deliveries per trigger or subscription unless it says otherwise. */
   defaultMaxInFlight?: number;
   onIngress?: (result: IngressResult) => void;
   onDelivery?: (trigger: TriggerEntry, event: CloudEvent, outcome: DeliveryOutcome) => void;
+  onChannelDelivery?: (subscription: SubscriptionEntry, event: CloudEvent, outcome: DeliveryOutcome) => void;
 }
 
 interface BrokerState {
@@ -28,51 +31,74 @@ interface BrokerState {
   index: TriggerIndex;
 }
 
+interface ChannelState {
+  entry: ChannelEntry;
+  channel: ChannelRef;
+  target: IngressTarget;
+}
+
 const ACCEPTED = { ok: true } as const;
 const NO_TRIGGERS = new TriggerIndex([]);
+
+/** Path prefix under which channels are served: `/channels/<namespace>/<name>`. */
+export const CHANNELS_PATH = '/channels/';
 
 /** The channel backing a broker, named as upstream's trigger channel. */
 export function brokerChannel(entry: { namespace: string; name: string }): ChannelRef {
   return { namespace: entry.namespace, name: `${entry.name}-kne-trigger` };
 }
 
+/** The store of a channel resource (kept apart from broker channels by its name). */
+export function channelStore(entry: { namespace: string; name: string }): ChannelRef {
+  return { namespace: entry.namespace, name: `${entry.name}-kn-channel` };
+}
+
 /**
- * Broker ingress and trigger delivery over a local ChannelBackend (memory now; Kafka and
- * JetStream later), driven by the data-plane contract.
+ * Brokers (ingress, routing index, trigger delivery) and channels (ingress, subscription delivery)
+ * over a local ChannelBackend — memory now, Kafka and JetStream later — driven by the contract.
  */
 export class BrokerDataPlane {
-  /** HTTP handler for `/<namespace>/<broker>`. */
+  /** HTTP handler for `/<namespace>/<broker>` and `/channels/<namespace>/<channel>`. */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   private readonly brokers = new Map<string, BrokerState>();
-  private readonly router: TriggerRouter;
+  private readonly channels = new Map<string, ChannelState>();
+  private readonly triggers: TriggerRouter;
+  private readonly subscriptions: SubscriptionRouter;
   private readonly abort = new AbortController();
   private readonly maxTtl: number;
   private applying: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: BrokerDataPlaneOptions) {
     this.maxTtl = options.maxTtl ?? DEFAULT_MAX_TTL;
+    const defaultMaxInFlight = options.defaultMaxInFlight ?? 100;
     this.handler = createIngressHandler({
-      lookup: (namespace, name) => this.brokers.get(`${namespace}/${name}`)?.target,
+      route: (url) => this.route(url),
       maxBodyBytes: options.maxBodyBytes,
-      maxTtl: this.maxTtl,
       onResult: options.onIngress,
     });
-    this.router = new TriggerRouter({
+    this.triggers = new TriggerRouter({
       backend: options.backend,
       dispatcher: options.dispatcher,
-      defaultMaxInFlight: options.defaultMaxInFlight ?? 100,
+      defaultMaxInFlight,
       signal: this.abort.signal,
       onOutcome: options.onDelivery,
       reply: async (trigger, event, headers) => {
         const broker = this.brokers.get(`${trigger.namespace}/${trigger.broker}`);
         if (!broker) return { ok: false, status: 404, reason: `broker ${trigger.namespace}/${trigger.broker} not found` };
-        const stored = await ingest(broker.target, event, headers, this.maxTtl);
+        const stored = await broker.target.append(event, headers);
         return stored.ok ? { ok: true } : { ok: false, status: stored.status, reason: stored.reason };
       },
     });
+    this.subscriptions = new SubscriptionRouter({
+      backend: options.backend,
+      dispatcher: options.dispatcher,
+      defaultMaxInFlight,
+      signal: this.abort.signal,
+      onOutcome: options.onChannelDelivery,
+    });
   }
 
-  /** Makes brokers and trigger consumers match the contract. Calls are serialised. */
+  /** Makes brokers, channels and their consumers match the contract. Calls are serialised. */
   apply(contract: Contract): Promise<void> {
     this.applying = this.applying.then(() => this.applyNow(contract));
     return this.applying;
@@ -98,11 +124,28 @@ export class BrokerDataPlane {
       : true;
     if (timer) clearTimeout(timer);
     this.abort.abort();
-    await this.router.close();
+    await Promise.all([this.triggers.close(), this.subscriptions.close()]);
     return drained;
   }
 
+  private route(url: string): IngressRoute {
+    if (url.startsWith(CHANNELS_PATH)) {
+      const path = parseBrokerPath(url.slice(CHANNELS_PATH.length - 1));
+      if (!path.ok) return { ok: false, status: 400, reason: `malformed path '${url}': expected /channels/<namespace>/<channel>` };
+      const target = this.channels.get(`${path.namespace}/${path.name}`)?.target;
+      return { ok: true, namespace: path.namespace, name: path.name, kind: 'channel', target };
+    }
+    const path = parseBrokerPath(url);
+    if (!path.ok) return path;
+    return { ok: true, namespace: path.namespace, name: path.name, kind: 'broker', target: this.brokers.get(`${path.namespace}/${path.name}`)?.target };
+  }
+
   private async applyNow(contract: Contract): Promise<void> {
+    await this.applyBrokers(contract);
+    await this.applyChannels(contract);
+  }
+
+  private async applyBrokers(contract: Contract): Promise<void> {
     const { backend } = this.options;
     const wanted = new Map<string, BrokerEntry>();
     for (const b of contract.brokers) wanted.set(`${b.namespace}/${b.name}`, b);
@@ -110,7 +153,7 @@ export class BrokerDataPlane {
       const next = wanted.get(key);
       if (next && next.uid === state.entry.uid) continue;
       this.brokers.delete(key);
-      this.router.forgetChannel(state.channel);
+      this.triggers.forgetChannel(state.channel);
       await backend.deleteChannel(state.channel);
     }
     for (const [key, entry] of wanted) {
@@ -122,7 +165,7 @@ export class BrokerDataPlane {
       const channel = brokerChannel(entry);
       await backend.ensureChannel(channel);
       const state: BrokerState = { entry, channel, index: NO_TRIGGERS, target: { append: () => Promise.resolve(ACCEPTED) } };
-      state.target = {
+      const store: IngressTarget = {
         append: backend.targetedAppend
           ? (event, headers) => {
               // Route once at ingress: only the matching triggers' queues receive the event.
@@ -131,6 +174,7 @@ export class BrokerDataPlane {
             }
           : (event, headers) => backend.append(channel, event, headers),
       };
+      state.target = brokerTarget(store, this.maxTtl);
       this.brokers.set(key, state);
     }
     const compiled = contract.triggers.map((entry) => ({
@@ -138,7 +182,7 @@ export class BrokerDataPlane {
       filter: compileTriggerFilter(entry.filter, entry.filters),
       keys: triggerIndexKeys(entry.filter, entry.filters),
     }));
-    await this.router.apply(compiled, (t) => this.brokers.get(`${t.namespace}/${t.broker}`)?.channel);
+    await this.triggers.apply(compiled, (t) => this.brokers.get(`${t.namespace}/${t.broker}`)?.channel);
     for (const state of this.brokers.values()) {
       const { namespace, name } = state.entry;
       state.index = new TriggerIndex(
@@ -147,5 +191,30 @@ export class BrokerDataPlane {
           .map((t) => ({ id: t.entry.uid, filter: t.filter, keys: t.keys })),
       );
     }
+  }
+
+  private async applyChannels(contract: Contract): Promise<void> {
+    const { backend } = this.options;
+    const wanted = new Map<string, ChannelEntry>();
+    for (const c of contract.channels ?? []) wanted.set(`${c.namespace}/${c.name}`, c);
+    for (const [key, state] of this.channels) {
+      const next = wanted.get(key);
+      if (next && next.uid === state.entry.uid) continue;
+      this.channels.delete(key);
+      this.subscriptions.forgetChannel(state.channel);
+      await backend.deleteChannel(state.channel);
+    }
+    for (const [key, entry] of wanted) {
+      const existing = this.channels.get(key);
+      if (existing) {
+        existing.entry = entry;
+        continue;
+      }
+      const channel = channelStore(entry);
+      await backend.ensureChannel(channel);
+      // C4: a channel stores the event exactly as received.
+      this.channels.set(key, { entry, channel, target: { append: (event, headers) => backend.append(channel, event, headers) } });
+    }
+    await this.subscriptions.apply(contract.subscriptions ?? [], (s) => this.channels.get(`${s.channel.namespace}/${s.channel.name}`)?.channel);
   }
 }

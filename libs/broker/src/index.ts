@@ -8,3 +8,5 @@ export * from './data-plane';
 export * from './filter/filter-handler';
 export * from './remote-ingress';
 export * from './routing/trigger-index';
+export * from './egress/consumer-set';
+export * from './egress/subscription-router';

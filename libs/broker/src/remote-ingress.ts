@@ -1,6 +1,6 @@
 import type { BrokerEntry } from '@eventing/contract';
 import type { Dispatcher } from '@eventing/delivery';
-import type { IngressTarget } from './ingress/handler';
+import { brokerTarget, type IngressTarget } from './ingress/handler';
 
 /**
  * Ingress targets for brokers whose channel is remote (channel-based broker in Kubernetes): one
@@ -10,18 +10,20 @@ export function remoteIngressTargets(
   brokers: BrokerEntry[],
   dispatcher: Dispatcher,
   timeoutMs: number,
+  maxTtl: number,
 ): Map<string, IngressTarget> {
   const targets = new Map<string, IngressTarget>();
   for (const broker of brokers) {
     const address = broker.channelAddress;
     if (address === undefined) continue;
-    targets.set(`${broker.namespace}/${broker.name}`, {
+    const channel: IngressTarget = {
       append: async (event, headers) => {
         const sent = await dispatcher.send(address, event, headers, { format: 'binary', timeoutMs });
         if (sent.ok) return { ok: true };
         return { ok: false, status: 500, reason: `the broker's channel refused the event: ${sent.reason}` };
       },
-    });
+    };
+    targets.set(`${broker.namespace}/${broker.name}`, brokerTarget(channel, maxTtl));
   }
   return targets;
 }

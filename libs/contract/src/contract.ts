@@ -11,6 +11,31 @@ export interface Contract {
   generation: number;
   brokers: BrokerEntry[];
   triggers: TriggerEntry[];
+  /** Channels served by the data plane (InMemoryChannel, or a Channel backed by one). */
+  channels?: ChannelEntry[];
+  subscriptions?: SubscriptionEntry[];
+}
+
+export interface ChannelEntry {
+  uid: string;
+  namespace: string;
+  name: string;
+}
+
+/** One subscriber of a channel (a Subscription, or a SubscriberSpec of the channel). */
+export interface SubscriptionEntry {
+  uid: string;
+  namespace: string;
+  name: string;
+  channel: { namespace: string; name: string };
+  /** Absent: the event goes straight to `replyUri`. */
+  subscriberUri?: string;
+  /** Where a subscriber's reply goes; absent ⇒ replies are dropped (R5). */
+  replyUri?: string;
+  deadLetterUri?: string;
+  policy: RetryPolicy;
+  format: 'binary' | 'json';
+  maxInFlight?: number;
 }
 
 export interface BrokerEntry {

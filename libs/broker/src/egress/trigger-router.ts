@@ -1,9 +1,10 @@
 import type { CloudEvent } from '@eventing/cloudevents';
-import type { ChannelBackend, ChannelMessage, ChannelRef, Consumer, Ack } from '@eventing/channels';
+import type { Ack, ChannelBackend, ChannelMessage, ChannelRef } from '@eventing/channels';
 import type { TriggerEntry } from '@eventing/contract';
 import type { DeliveryOutcome, Dispatcher, ReplySink } from '@eventing/delivery';
 import type { CompiledFilter } from '@eventing/filters';
 import { TTL_EXTENSION } from '../ingress/ttl';
+import { ConsumerSet } from './consumer-set';
 
 /** Stores a reply coming from a trigger's subscriber back into its broker. */
 export type BrokerReplyFn = (
@@ -28,67 +29,39 @@ export interface CompiledTrigger {
   filter: CompiledFilter;
 }
 
-/** The live configuration of one trigger; swapped in place when the trigger changes. */
-interface TriggerState {
-  entry: TriggerEntry;
-  filter: CompiledFilter;
-  channelKey: string;
-  consumer?: Consumer;
-}
-
 /**
  * Runs one consumer per Trigger on its broker's channel: filter, deliver, reply, dead-letter
  * (CONFORMANCE 2.3). A trigger update swaps the configuration without dropping queued events.
  */
 export class TriggerRouter {
-  private readonly triggers = new Map<string, TriggerState>();
+  private readonly consumers: ConsumerSet<CompiledTrigger>;
 
-  constructor(private readonly options: TriggerRouterOptions) {}
+  constructor(private readonly options: TriggerRouterOptions) {
+    this.consumers = new ConsumerSet(options.backend, (trigger, message) => this.handle(trigger, message));
+  }
 
   /** Makes the running consumers match `triggers`; `channelOf` gives each trigger's broker channel. */
-  async apply(triggers: CompiledTrigger[], channelOf: (t: TriggerEntry) => ChannelRef | undefined): Promise<void> {
-    const wanted = new Set<string>();
-    for (const { entry, filter } of triggers) {
-      const channel = channelOf(entry);
+  apply(triggers: CompiledTrigger[], channelOf: (t: TriggerEntry) => ChannelRef | undefined): Promise<void> {
+    const specs = [];
+    for (const trigger of triggers) {
+      const channel = channelOf(trigger.entry);
       if (channel === undefined) continue;
-      wanted.add(entry.uid);
-      const channelKey = `${channel.namespace}/${channel.name}`;
-      const current = this.triggers.get(entry.uid);
-      if (current && current.channelKey === channelKey && current.consumer) {
-        current.entry = entry;
-        current.filter = filter;
-        continue;
-      }
-      if (current?.consumer) await current.consumer.close();
-      const state: TriggerState = { entry, filter, channelKey };
-      this.triggers.set(entry.uid, state);
-      state.consumer = await this.options.backend.subscribe(
-        channel,
-        { id: entry.uid, maxInFlight: entry.maxInFlight ?? this.options.defaultMaxInFlight },
-        (message) => this.handle(state, message),
-      );
+      const maxInFlight = trigger.entry.maxInFlight ?? this.options.defaultMaxInFlight;
+      specs.push({ uid: trigger.entry.uid, channel, maxInFlight, config: trigger });
     }
-    for (const [uid, state] of this.triggers) {
-      if (wanted.has(uid)) continue;
-      this.triggers.delete(uid);
-      await state.consumer?.close();
-    }
+    return this.consumers.apply(specs);
   }
 
   /** Forgets the consumers of a channel that the backend already closed (broker deleted). */
   forgetChannel(channel: ChannelRef): void {
-    const key = `${channel.namespace}/${channel.name}`;
-    for (const [uid, state] of this.triggers) if (state.channelKey === key) this.triggers.delete(uid);
+    this.consumers.forgetChannel(channel);
   }
 
-  async close(): Promise<void> {
-    const closing = [...this.triggers.values()].map((s) => s.consumer?.close());
-    this.triggers.clear();
-    await Promise.all(closing);
+  close(): Promise<void> {
+    return this.consumers.close();
   }
 
-  private async handle(state: TriggerState, message: ChannelMessage): Promise<Ack> {
-    const { entry, filter } = state;
+  private async handle({ entry, filter }: CompiledTrigger, message: ChannelMessage): Promise<Ack> {
     const original = message.event;
     // A backend with targeted appends only hands out events the routing index matched already.
     if (!this.options.backend.targetedAppend && !filter.match(original)) return 'ack';
@@ -114,10 +87,16 @@ export class TriggerRouter {
       signal: this.options.signal,
     });
     this.options.onOutcome?.(entry, event, outcome);
-    // A dead-letter sink that failed too: hold the event and try again later rather than drop it.
-    if (outcome.kind === 'failed' && entry.deadLetterUri !== undefined && !this.options.signal?.aborted) return 'nack';
-    return 'ack';
+    return settle(outcome, entry.deadLetterUri, this.options.signal);
   }
+}
+
+/**
+ * What the backend is told after a delivery: done, unless a dead-letter sink exists and failed too —
+ * then the event is held and tried again later rather than dropped (not while shutting down).
+ */
+export function settle(outcome: DeliveryOutcome, deadLetterUri: string | undefined, signal?: AbortSignal): Ack {
+  return outcome.kind === 'failed' && deadLetterUri !== undefined && !signal?.aborted ? 'nack' : 'ack';
 }
 
 /** A shallow copy of the event without one attribute; data is shared, never copied. */

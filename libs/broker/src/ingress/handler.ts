@@ -5,12 +5,20 @@ import { pickPassthroughHeaders } from '@eventing/delivery';
 import { parseBrokerPath } from './path';
 import { readBody } from './body';
 import { respond } from './respond';
-import { ARRIVAL_TIME_EXTENSION, DEFAULT_MAX_TTL, applyIngressTtl } from './ttl';
+import { ARRIVAL_TIME_EXTENSION, applyIngressTtl } from './ttl';
 
-/** Where an accepted event goes: the broker's channel. */
+/** Why an ingress target refused an event: the backend's answer, or 400 for a used-up TTL. */
+export type IngestResult = AppendResult | { ok: false; status: 400; reason: string; retryAfterSeconds?: undefined };
+
+/** Where an accepted event goes: a broker (with its extensions stamped) or a channel. */
 export interface IngressTarget {
-  append(event: CloudEvent, headers: Record<string, string>): Promise<AppendResult>;
+  append(event: CloudEvent, headers: Record<string, string>): Promise<IngestResult>;
 }
+
+/** Where a request is addressed, or the status that says why it cannot be. */
+export type IngressRoute =
+  | { ok: true; namespace: string; name: string; kind: 'broker' | 'channel'; target: IngressTarget | undefined }
+  | { ok: false; status: 400 | 404; reason: string };
 
 /** What happened to one request; for metrics and logs. */
 export interface IngressResult {
@@ -22,12 +30,10 @@ export interface IngressResult {
 }
 
 export interface IngressOptions {
-  /** Finds the broker a request is addressed to. */
-  lookup(namespace: string, name: string): IngressTarget | undefined;
+  /** Maps a request URL to its target (undefined target ⇒ 404 once the event is known valid). */
+  route(url: string): IngressRoute;
   /** Largest body accepted; larger ones get 413. */
   maxBodyBytes: number;
-  /** Hops an event may make through brokers (knativebrokerttl). */
-  maxTtl?: number;
   onResult?: (result: IngressResult) => void;
 }
 
@@ -39,29 +45,36 @@ const OPTIONS_HEADERS = {
 const METHOD_NOT_ALLOWED_HEADERS = { allow: 'POST, OPTIONS' };
 
 /**
- * Stamps the broker extensions on an accepted event and stores it. Shared by HTTP ingress and
- * in-process replies, so both follow the same TTL and arrival-time rules (B9, B10).
+ * Wraps a broker's store with the broker extensions (B9, B10): the TTL loop guard (400 when used up)
+ * and `knativearrivaltime`. Used by HTTP ingress and by replies re-entering the broker alike.
  */
-export async function ingest(
-  target: IngressTarget,
-  event: CloudEvent,
-  headers: Record<string, string>,
-  maxTtl: number,
-): Promise<AppendResult | { ok: false; status: 400; reason: string }> {
-  if (!applyIngressTtl(event, maxTtl)) {
-    return { ok: false, status: 400, reason: 'knativebrokerttl exhausted: the event looped through brokers too often' };
-  }
-  event.attributes[ARRIVAL_TIME_EXTENSION] = new Date().toISOString();
-  return target.append(event, headers);
+export function brokerTarget(store: IngressTarget, maxTtl: number): IngressTarget {
+  return {
+    append(event, headers) {
+      if (!applyIngressTtl(event, maxTtl)) {
+        return Promise.resolve({ ok: false, status: 400, reason: 'knativebrokerttl exhausted: the event looped through brokers too often' });
+      }
+      event.attributes[ARRIVAL_TIME_EXTENSION] = new Date().toISOString();
+      return store.append(event, headers);
+    },
+  };
+}
+
+/** Routes `/<namespace>/<broker>` through a lookup table (broker-ingress). */
+export function brokerRoutes(lookup: (namespace: string, name: string) => IngressTarget | undefined): (url: string) => IngressRoute {
+  return (url) => {
+    const path = parseBrokerPath(url);
+    if (!path.ok) return path;
+    return { ok: true, namespace: path.namespace, name: path.name, kind: 'broker', target: lookup(path.namespace, path.name) };
+  };
 }
 
 /**
- * The broker ingress request handler (CONFORMANCE 2.2): plain code built once, no framework per
- * event. Order of checks follows upstream: OPTIONS, method, path, body, CloudEvent (before the
- * broker lookup), broker, TTL, then 202 only after the channel accepted the event.
+ * The ingress request handler of brokers and channels (CONFORMANCE 2.2, 2.4): plain code built
+ * once, no framework per event. Order of checks follows upstream: OPTIONS, method, path, body,
+ * CloudEvent (before the lookup), target, then 202 only after the store accepted the event.
  */
 export function createIngressHandler(options: IngressOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const maxTtl = options.maxTtl ?? DEFAULT_MAX_TTL;
   const report = options.onResult ?? (() => undefined);
 
   const finish = (res: ServerResponse, result: IngressResult, headers?: Record<string, string>) => {
@@ -76,18 +89,14 @@ export function createIngressHandler(options: IngressOptions): (req: IncomingMes
     }
     if (req.method !== 'POST') {
       req.resume();
-      return finish(
-        res,
-        { status: 405, reason: `method ${req.method} not allowed: send events with POST` },
-        METHOD_NOT_ALLOWED_HEADERS,
-      );
+      return finish(res, { status: 405, reason: `method ${req.method} not allowed: send events with POST` }, METHOD_NOT_ALLOWED_HEADERS);
     }
-    const path = parseBrokerPath(req.url ?? '/');
-    if (!path.ok) {
+    const route = options.route(req.url ?? '/');
+    if (!route.ok) {
       req.resume();
-      return finish(res, { status: path.status, reason: path.reason });
+      return finish(res, { status: route.status, reason: route.reason });
     }
-    const { namespace, name } = path;
+    const { namespace, name } = route;
     const body = await readBody(req, options.maxBodyBytes);
     if (!body.ok) return finish(res, { namespace, name, status: body.status, reason: body.reason });
 
@@ -96,16 +105,12 @@ export function createIngressHandler(options: IngressOptions): (req: IncomingMes
     const event = parsed.event;
     const eventType = event.attributes.type as string;
 
-    const target = options.lookup(namespace, name);
-    if (target === undefined) {
-      return finish(res, { namespace, name, eventType, status: 404, reason: `broker ${namespace}/${name} not found` });
+    if (route.target === undefined) {
+      return finish(res, { namespace, name, eventType, status: 404, reason: `${route.kind} ${namespace}/${name} not found` });
     }
-    const stored = await ingest(target, event, pickPassthroughHeaders(req.headers), maxTtl);
+    const stored = await route.target.append(event, pickPassthroughHeaders(req.headers));
     if (stored.ok) return finish(res, { namespace, name, eventType, status: 202 });
-    const retryAfter =
-      'retryAfterSeconds' in stored && stored.retryAfterSeconds !== undefined
-        ? { 'retry-after': String(stored.retryAfterSeconds) }
-        : undefined;
+    const retryAfter = stored.retryAfterSeconds !== undefined ? { 'retry-after': String(stored.retryAfterSeconds) } : undefined;
     return finish(res, { namespace, name, eventType, status: stored.status, reason: stored.reason }, retryAfter);
   };
 
