@@ -52,4 +52,24 @@ metadata: { name: w }
   it('explains a missing folder', () => {
     expect(loadResourceDir(join(dir, 'nope')).problems[0]?.message).toContain('not a folder');
   });
+
+  it('1.4: retryAfterMax is rejected until config-features enables delivery-retryafter', () => {
+    const trigger = `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: t }
+spec:
+  broker: default
+  subscriber: { uri: http://x.local/ }
+  delivery: { retry: 2, retryAfterMax: PT10S }
+`;
+    writeFileSync(join(dir, 'trigger.yaml'), trigger);
+    const without = loadResourceDir(dir);
+    expect(without.resources).toHaveLength(0);
+    expect(without.problems[0]).toMatchObject({ path: 'spec.delivery.retryAfterMax' });
+    writeFileSync(join(dir, 'features.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: config-features }\ndata:\n  delivery-retryafter: enabled\n  delivery-timeout: maybe\n');
+    const withFlag = loadResourceDir(dir);
+    expect(withFlag.resources.map((r) => r.metadata.name)).toEqual(['t']);
+    expect(withFlag.features).toEqual({ 'delivery-retryafter': true });
+    expect(withFlag.problems).toEqual([expect.objectContaining({ path: 'data.delivery-timeout', message: "'maybe' must be enabled, allowed or disabled" })]);
+  });
 });

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { kindFor, type DefaultsContext, type Resource, type ValidationContext } from '@eventing/api';
+import { defaultFeatureFlags, kindFor, type DefaultsContext, type FeatureFlags, type Resource, type ValidationContext } from '@eventing/api';
 import { resourceKey } from '../store/memory-store';
 
 /** Something wrong with one document; the document is skipped, the rest still runs. */
@@ -20,10 +20,14 @@ export interface LoadResult {
   addresses: Map<string, string>;
   problems: LoadProblem[];
   files: string[];
+  /** Flags from a ConfigMap named `config-features`. */
+  features: Partial<FeatureFlags>;
 }
 
 /** Name of the ConfigMap whose data maps Service names to URLs in standalone mode. */
 export const ADDRESS_BOOK_CONFIGMAP = 'address-book';
+/** Name of the ConfigMap holding feature flags, as upstream's. */
+export const FEATURES_CONFIGMAP = 'config-features';
 
 /** Every `.yaml`/`.yml` file under a folder, sorted, recursively. */
 export function listYamlFiles(dir: string): string[] {
@@ -40,17 +44,37 @@ export function listYamlFiles(dir: string): string[] {
   return out;
 }
 
+/** Feature flags read from a `config-features` ConfigMap: `enabled`/`allowed` on, `disabled` off. */
+export function parseFeatureFlags(data: Record<string, unknown>): { features: Partial<FeatureFlags>; problems: { path: string; message: string }[] } {
+  const features: Partial<FeatureFlags> = {};
+  const problems: { path: string; message: string }[] = [];
+  for (const flag of Object.keys(defaultFeatureFlags) as (keyof FeatureFlags)[]) {
+    const value = data[flag];
+    if (value === undefined) continue;
+    if (value === 'enabled' || value === 'allowed') features[flag] = true;
+    else if (value === 'disabled') features[flag] = false;
+    else problems.push({ path: `data.${flag}`, message: `'${String(value)}' must be enabled, allowed or disabled` });
+  }
+  return { features, problems };
+}
+
+interface Document {
+  value: Partial<Resource> & { data?: Record<string, unknown> };
+  file: string;
+}
+
 /**
- * Loads, defaults and validates every resource document under `dir`. Invalid documents are reported
- * with file, kind, name and field path, and left out.
+ * Loads, defaults and validates every resource document under `dir`. ConfigMaps that configure the
+ * process (`address-book`, `config-features`) are read first so that validation sees the flags.
+ * Invalid documents are reported with file, kind, name and field path, and left out.
  */
 export function loadResourceDir(dir: string, ctx: { defaults?: DefaultsContext; validation?: ValidationContext } = {}): LoadResult {
-  const result: LoadResult = { resources: [], addresses: new Map(), problems: [], files: [] };
+  const result: LoadResult = { resources: [], addresses: new Map(), problems: [], files: [], features: {} };
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
     result.problems.push({ file: dir, message: 'not a folder: pass --config <folder holding resource YAML>' });
     return result;
   }
-  const seen = new Map<string, string>();
+  const documents: Document[] = [];
   for (const path of listYamlFiles(dir)) {
     const file = relative(process.cwd(), path) || path;
     result.files.push(file);
@@ -71,46 +95,63 @@ export function loadResourceDir(dir: string, ctx: { defaults?: DefaultsContext; 
       }
       const value = doc.toJS() as unknown;
       if (value === null || value === undefined) return;
-      loadDocument(value, where, result, seen, ctx);
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        result.problems.push({ file: where, message: 'a resource must be a YAML mapping with apiVersion, kind and metadata' });
+        return;
+      }
+      const raw = value as Document['value'];
+      if (typeof raw.apiVersion !== 'string' || typeof raw.kind !== 'string') {
+        result.problems.push({ file: where, path: raw.apiVersion === undefined ? 'apiVersion' : 'kind', message: 'required' });
+        return;
+      }
+      documents.push({ value: raw, file: where });
     });
   }
+  const resources: Document[] = [];
+  for (const doc of documents) {
+    if (doc.value.apiVersion === 'v1' && doc.value.kind === 'ConfigMap') loadConfigMap(doc, result);
+    else resources.push(doc);
+  }
+  const validation: ValidationContext = { ...ctx.validation, features: { ...ctx.validation?.features, ...result.features } };
+  const seen = new Map<string, string>();
+  for (const doc of resources) loadResource(doc, result, seen, { defaults: ctx.defaults, validation });
   return result;
 }
 
-function loadDocument(
-  value: unknown,
-  file: string,
+function labelOf(raw: Document['value']): { kind: string; name?: string } {
+  const name = typeof raw.metadata?.name === 'string' ? raw.metadata.name : undefined;
+  return { kind: raw.kind as string, ...(name !== undefined ? { name: `${raw.metadata?.namespace ?? 'default'}/${name}` } : {}) };
+}
+
+function loadConfigMap({ value: raw, file }: Document, result: LoadResult): void {
+  const namespace = raw.metadata?.namespace ?? 'default';
+  const label = labelOf(raw);
+  const data = raw.data ?? {};
+  if (raw.metadata?.name === ADDRESS_BOOK_CONFIGMAP) {
+    for (const [key, url] of Object.entries(data)) {
+      if (typeof url !== 'string' || !isAddress(url)) {
+        result.problems.push({ file, ...label, path: `data.${key}`, message: `'${String(url)}' is neither an absolute http(s) URL nor builtin:<sink>` });
+        continue;
+      }
+      result.addresses.set(`${namespace}/${key}`, url);
+    }
+  } else if (raw.metadata?.name === FEATURES_CONFIGMAP) {
+    const parsed = parseFeatureFlags(data);
+    Object.assign(result.features, parsed.features);
+    for (const p of parsed.problems) result.problems.push({ file, ...label, ...p });
+  }
+}
+
+function loadResource(
+  { value: raw, file }: Document,
   result: LoadResult,
   seen: Map<string, string>,
   ctx: { defaults?: DefaultsContext; validation?: ValidationContext },
 ): void {
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    result.problems.push({ file, message: 'a resource must be a YAML mapping with apiVersion, kind and metadata' });
-    return;
-  }
-  const raw = value as Partial<Resource> & { data?: Record<string, unknown> };
-  if (typeof raw.apiVersion !== 'string' || typeof raw.kind !== 'string') {
-    result.problems.push({ file, path: raw.apiVersion === undefined ? 'apiVersion' : 'kind', message: 'required' });
-    return;
-  }
   const metadata = { ...(raw.metadata ?? {}) };
   metadata.namespace ??= 'default';
-  const name = typeof metadata.name === 'string' ? metadata.name : undefined;
-  const label = { kind: raw.kind, ...(name !== undefined ? { name: `${metadata.namespace}/${name}` } : {}) };
-
-  if (raw.apiVersion === 'v1' && raw.kind === 'ConfigMap') {
-    if (name === ADDRESS_BOOK_CONFIGMAP) {
-      for (const [key, url] of Object.entries(raw.data ?? {})) {
-        if (typeof url !== 'string' || !isAddress(url)) {
-          result.problems.push({ file, ...label, path: `data.${key}`, message: `'${String(url)}' is neither an absolute http(s) URL nor builtin:<sink>` });
-          continue;
-        }
-        result.addresses.set(`${metadata.namespace}/${key}`, url);
-      }
-    }
-    return;
-  }
-  const definition = kindFor(raw.apiVersion, raw.kind);
+  const label = labelOf(raw);
+  const definition = kindFor(raw.apiVersion as string, raw.kind as string);
   if (definition === undefined) {
     result.problems.push({ file, ...label, message: `unsupported kind ${raw.kind} (${raw.apiVersion}): skipped` });
     return;
