@@ -25,6 +25,11 @@ export interface ValidationContext {
   brokerDefaults?: BrokerDefaults;
   /** `config-ping-defaults` `data-max-size`; -1 or absent = unlimited. */
   pingDataMaxSize?: number;
+  /**
+   * The user making an update (admission request). When set with `original`, only the eventing
+   * controller's service account may change an InMemoryChannel's `spec.subscribers`.
+   */
+  user?: string;
 }
 
 /** Resolves a flag against the defaults. */

@@ -35,7 +35,7 @@ export {
   type DuckContext,
   type KReference,
 } from './duck';
-export type { BrokerConfigDefaults, BrokerDefaults, DefaultsContext, KindDefinition, PrinterColumn } from './kind';
+export type { BrokerConfigDefaults, BrokerDefaults, ChannelDefaults, DefaultsContext, KindDefinition, PrinterColumn } from './kind';
 export {
   BROKER_CLASS_ANNOTATION,
   BrokerConditionSet,
@@ -91,5 +91,74 @@ export {
   type PingSourceSpec,
   type PingSourceStatus,
 } from './pingsource';
+export {
+  ChannelTemplateSpecSchema,
+  ChannelableStatusSchema,
+  MESSAGING_GROUP,
+  SUBSCRIBABLE_ANNOTATION,
+  SUBSCRIBABLE_DUCK_VERSION,
+  SubscriberSpecSchema,
+  SubscriberStatusSchema,
+  validateSubscribers,
+  type ChannelTemplateSpec,
+  type ChannelableStatus,
+  type SubscriberSpec,
+  type SubscriberStatus,
+} from './messaging';
+export {
+  ChannelConditionSet,
+  ChannelKind,
+  ChannelSchema,
+  ChannelSpecSchema,
+  ChannelStatusSchema,
+  channelTemplateFor,
+  setDefaultsChannel,
+  shippedChannelDefaults,
+  validateChannel,
+  type Channel,
+  type ChannelSpec,
+  type ChannelStatus,
+} from './channel';
+export {
+  ASYNC_HANDLER_ANNOTATION,
+  EVENTING_CONTROLLER_USER,
+  InMemoryChannelConditionSet,
+  InMemoryChannelKind,
+  InMemoryChannelSchema,
+  InMemoryChannelSpecSchema,
+  InMemoryChannelStatusSchema,
+  SCOPE_ANNOTATION,
+  setDefaultsInMemoryChannel,
+  validateInMemoryChannel,
+  type InMemoryChannel,
+  type InMemoryChannelSpec,
+  type InMemoryChannelStatus,
+} from './inmemorychannel';
+export {
+  PhysicalSubscriptionSchema,
+  SubscriptionConditionSet,
+  SubscriptionKind,
+  SubscriptionSchema,
+  SubscriptionSpecSchema,
+  SubscriptionStatusSchema,
+  setDefaultsSubscription,
+  validateSubscription,
+  type PhysicalSubscription,
+  type Subscription,
+  type SubscriptionSpec,
+  type SubscriptionStatus,
+} from './subscription';
+export {
+  BROKER_DEFAULTS_CONFIGMAP,
+  BROKER_DEFAULTS_KEY,
+  BrokerConfigDefaultsSchema,
+  BrokerDefaultsSchema,
+  CHANNEL_DEFAULTS_CONFIGMAP,
+  CHANNEL_DEFAULTS_KEY,
+  ChannelDefaultsSchema,
+  parseBrokerDefaultsConfigMap,
+  parseChannelDefaultsConfigMap,
+  type ParsedDefaults,
+} from './config-maps';
 export { allKinds, kindFor } from './registry';
 export { crdFor, openApiSchemaFor, renderCrds, toStructural, type StructuralSchema } from './crd/crd';

@@ -3,6 +3,7 @@ import type { FieldError } from './errors';
 import type { ValidationContext } from './features';
 import type { DeliverySpec, KReference } from './duck';
 import type { ConditionSet } from './conditions';
+import type { ChannelTemplateSpec } from './messaging';
 
 /** One entry of a CRD's `additionalPrinterColumns`. */
 export interface PrinterColumn {
@@ -27,10 +28,18 @@ export interface BrokerDefaults {
   namespaceDefaults?: Record<string, BrokerConfigDefaults>;
 }
 
+/** The parsed `default-ch-config` of `default-ch-webhook`: the channel kind used when a template is absent. */
+export interface ChannelDefaults {
+  clusterDefault?: ChannelTemplateSpec;
+  namespaceDefaults?: Record<string, ChannelTemplateSpec>;
+}
+
 /** What defaulting may depend on besides the object itself. */
 export interface DefaultsContext {
   /** Defaults to `shippedBrokerDefaults`. */
   brokerDefaults?: BrokerDefaults;
+  /** Defaults to `shippedChannelDefaults`. */
+  channelDefaults?: ChannelDefaults;
   features?: ValidationContext['features'];
 }
 

@@ -1,10 +1,20 @@
 import { BrokerKind } from './broker';
+import { ChannelKind } from './channel';
+import { InMemoryChannelKind } from './inmemorychannel';
 import type { KindDefinition } from './kind';
 import { PingSourceKind } from './pingsource';
+import { SubscriptionKind } from './subscription';
 import { TriggerKind } from './trigger';
 
 /** Every kind this library defines. */
-export const allKinds: readonly KindDefinition[] = [BrokerKind, TriggerKind, PingSourceKind];
+export const allKinds: readonly KindDefinition[] = [
+  BrokerKind,
+  TriggerKind,
+  PingSourceKind,
+  ChannelKind,
+  InMemoryChannelKind,
+  SubscriptionKind,
+];
 
 /** Looks up the definition for apiVersion/kind, or undefined. */
 export function kindFor(apiVersion: string, kind: string): KindDefinition | undefined {

@@ -27,7 +27,7 @@ export function validateShape(schema: TSchema, value: unknown): FieldError[] {
   const seen = new Set<string>();
   const out: FieldError[] = [];
   for (const e of validate.errors ?? []) {
-    const fe = toFieldError(schema as JsonSchema, ids, e);
+    const fe = toFieldError(schema as JsonSchema, ids, e, value);
     const key = fe.toString();
     if (!seen.has(key)) {
       seen.add(key);
@@ -72,6 +72,17 @@ function renderPath(root: JsonSchema, ids: Map<string, JsonSchema>, instancePath
   return path;
 }
 
+/** The value at an ajv instance path (ajv leaves `data` out of errors unless verbose). */
+function valueAt(root: unknown, instancePath: string): unknown {
+  if (instancePath === '') return root;
+  let cur: unknown = root;
+  for (const seg of instancePath.slice(1).split('/').map(unescapePointer)) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[seg];
+  }
+  return cur;
+}
+
 function unescapePointer(segment: string): string {
   return segment.replace(/~1/g, '/').replace(/~0/g, '~');
 }
@@ -82,8 +93,9 @@ function describeType(value: unknown): string {
   return typeof value;
 }
 
-function toFieldError(root: JsonSchema, ids: Map<string, JsonSchema>, e: ErrorObject): FieldError {
+function toFieldError(root: JsonSchema, ids: Map<string, JsonSchema>, e: ErrorObject, value: unknown): FieldError {
   const path = renderPath(root, ids, e.instancePath);
+  const data = valueAt(value, e.instancePath);
   const child = (name: string) => (path === '' ? name : `${path}.${name}`);
   switch (e.keyword) {
     case 'required':
@@ -93,10 +105,10 @@ function toFieldError(root: JsonSchema, ids: Map<string, JsonSchema>, e: ErrorOb
     case 'enum':
       return new FieldError(
         path,
-        `invalid value: ${String(e.data)}: must be one of ${(e.params['allowedValues'] as unknown[]).map(String).join(', ')}`,
+        `invalid value: ${String(data)}: must be one of ${(e.params['allowedValues'] as unknown[]).map(String).join(', ')}`,
       );
     case 'type':
-      return new FieldError(path, `expected ${String(e.params['type'])}, got ${describeType(e.data)}`);
+      return new FieldError(path, `expected ${String(e.params['type'])}, got ${describeType(data)}`);
     default:
       return new FieldError(path, e.message ?? 'invalid value');
   }

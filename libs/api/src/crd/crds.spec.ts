@@ -80,12 +80,99 @@ describe('CRDs (1.1, 1.5)', () => {
   });
 });
 
+describe('messaging CRDs (1.1)', () => {
+  const rendered = renderCrds();
+  const load = (file: string) => parse(rendered.get(file) as string) as Json;
+  const v1Of = (crd: Json) => ((crd['spec'] as Json)['versions'] as Json[])[0] as Json;
+  const schemaOf = (crd: Json) => (v1Of(crd)['schema'] as Json)['openAPIV3Schema'] as Json;
+  const props = (node: Json) => node['properties'] as Record<string, Json>;
+
+  it.each<[string, string, string, string[], string[], Record<string, string>, string[]]>([
+    [
+      'channel.yaml',
+      'channels.messaging.knative.dev',
+      'Channel',
+      ['ch'],
+      ['all', 'knative', 'messaging', 'channel'],
+      { 'messaging.knative.dev/subscribable': 'true', 'duck.knative.dev/addressable': 'true' },
+      ['URL', 'Age', 'Ready', 'Reason'],
+    ],
+    [
+      'inmemorychannel.yaml',
+      'inmemorychannels.messaging.knative.dev',
+      'InMemoryChannel',
+      ['imc'],
+      ['all', 'knative', 'messaging', 'channel'],
+      { 'messaging.knative.dev/subscribable': 'true', 'duck.knative.dev/addressable': 'true' },
+      ['URL', 'Age', 'Ready', 'Reason'],
+    ],
+    ['subscription.yaml', 'subscriptions.messaging.knative.dev', 'Subscription', ['sub'], ['all', 'knative', 'messaging'], {}, ['Age', 'Ready', 'Reason']],
+  ])('%s: names, short names, categories, labels, printer columns as upstream', (file, name, kind, shortNames, categories, labels, columns) => {
+    const crd = load(file);
+    expect((crd['metadata'] as Json)['name']).toBe(name);
+    expect((crd['metadata'] as Json)['labels']).toEqual({ 'knative.dev/crd-install': 'true', ...labels, 'app.kubernetes.io/name': 'knative-eventing' });
+    const names = (crd['spec'] as Json)['names'] as Json;
+    expect(names).toMatchObject({ kind, shortNames, categories });
+    expect(v1Of(crd)).toMatchObject({ name: 'v1', served: true, storage: true, subresources: { status: {} } });
+    expect((v1Of(crd)['additionalPrinterColumns'] as Json[]).map((c) => c['name'])).toEqual(columns);
+  });
+
+  it('Channel: channelTemplate.spec is opaque; status mirrors the channelable duck and the backing channel ref', () => {
+    const schema = schemaOf(load('channel.yaml'));
+    const spec = props(schema)['spec'] as Json;
+    expect(props(props(spec)['channelTemplate'] as Json)['spec']).toEqual({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
+    const status = props(props(schema)['status'] as Json);
+    for (const field of ['address', 'addresses', 'subscribers', 'deadLetterSinkUri', 'deadLetterSinkCACerts', 'deadLetterSinkAudience', 'policies', 'channel', 'conditions', 'observedGeneration']) {
+      expect(status[field]).toBeDefined();
+    }
+    expect(Object.keys(props(status['subscribers']?.['items'] as Json))).toEqual(['uid', 'observedGeneration', 'ready', 'message', 'auth']);
+  });
+
+  it('InMemoryChannel: spec.subscribers[] carry the SubscriberSpec fields', () => {
+    const spec = props(schemaOf(load('inmemorychannel.yaml')))['spec'] as Json;
+    const item = (props(spec)['subscribers'] as Json)['items'] as Json;
+    expect(Object.keys(props(item))).toEqual([
+      'name',
+      'uid',
+      'generation',
+      'subscriberUri',
+      'subscriberCACerts',
+      'subscriberAudience',
+      'replyUri',
+      'replyCACerts',
+      'replyAudience',
+      'delivery',
+      'auth',
+    ]);
+  });
+
+  it('Subscription: spec requires channel and subscriber; status.physicalSubscription has the resolved URIs', () => {
+    const schema = schemaOf(load('subscription.yaml'));
+    expect((props(schema)['spec'] as Json)['required']).toEqual(['channel', 'subscriber']);
+    const physical = props(props(schema)['status'] as Json)['physicalSubscription'] as Json;
+    expect(Object.keys(props(physical))).toEqual([
+      'subscriberUri',
+      'subscriberCACerts',
+      'subscriberAudience',
+      'replyUri',
+      'replyCACerts',
+      'replyAudience',
+      'deadLetterSinkUri',
+      'deadLetterSinkCACerts',
+      'deadLetterSinkAudience',
+    ]);
+  });
+});
+
 describe('kindFor', () => {
   it.each([
     ['eventing.knative.dev/v1', 'Broker', 'Broker'],
     ['eventing.knative.dev/v1', 'Trigger', 'Trigger'],
     ['sources.knative.dev/v1', 'PingSource', 'PingSource'],
     ['sources.knative.dev/v1beta2', 'PingSource', 'PingSource'],
+    ['messaging.knative.dev/v1', 'Channel', 'Channel'],
+    ['messaging.knative.dev/v1', 'InMemoryChannel', 'InMemoryChannel'],
+    ['messaging.knative.dev/v1', 'Subscription', 'Subscription'],
   ])('%s %s', (apiVersion, kind, expected) => {
     expect(kindFor(apiVersion, kind)?.kind).toBe(expected);
   });
@@ -94,7 +181,8 @@ describe('kindFor', () => {
     ['eventing.knative.dev/v1beta1', 'Broker'],
     ['v1', 'Broker'],
     ['eventing.knative.dev/v1', 'PingSource'],
-    ['messaging.knative.dev/v1', 'Channel'],
+    ['messaging.knative.dev/v1beta1', 'Channel'],
+    ['eventing.knative.dev/v1', 'Subscription'],
   ])('unknown: %s %s', (apiVersion, kind) => {
     expect(kindFor(apiVersion, kind)).toBeUndefined();
   });

@@ -1,0 +1,114 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { StatusBaseProperties } from './conditions';
+import {
+  AddressableStatusProperties,
+  AppliedEventPolicySchema,
+  AuthStatusSchema,
+  DeliverySpecSchema,
+  DeliveryStatusProperties,
+  setDeliveryDefaults,
+  validateDeliverySpec,
+  type DuckContext,
+} from './duck';
+import { FieldError, indexPath, joinPath } from './errors';
+import type { ObjectMeta } from './meta';
+import { StringEnum } from './schema-helpers';
+
+/** Annotation naming the Subscribable duck version a channel implements; defaulted to `v1`. */
+export const SUBSCRIBABLE_ANNOTATION = 'messaging.knative.dev/subscribable';
+export const SUBSCRIBABLE_DUCK_VERSION = 'v1';
+export const MESSAGING_GROUP = 'messaging.knative.dev';
+
+/** Which channel kind backs a Channel (and later Sequence/Parallel): apiVersion, kind and an opaque spec. */
+export const ChannelTemplateSpecSchema = Type.Object(
+  {
+    apiVersion: Type.Optional(Type.String()),
+    kind: Type.Optional(Type.String()),
+    // Passed verbatim to the backing channel's spec.
+    spec: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: false },
+);
+export type ChannelTemplateSpec = Static<typeof ChannelTemplateSpecSchema>;
+
+/** One element of a channel's `spec.subscribers[]`, written by the Subscription controller (merge key `uid`). */
+export const SubscriberSpecSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String()),
+    uid: Type.Optional(Type.String()),
+    generation: Type.Optional(Type.Integer({ format: 'int64' })),
+    subscriberUri: Type.Optional(Type.String()),
+    subscriberCACerts: Type.Optional(Type.String()),
+    subscriberAudience: Type.Optional(Type.String()),
+    replyUri: Type.Optional(Type.String()),
+    replyCACerts: Type.Optional(Type.String()),
+    replyAudience: Type.Optional(Type.String()),
+    delivery: Type.Optional(DeliverySpecSchema),
+    auth: Type.Optional(AuthStatusSchema),
+  },
+  { additionalProperties: false },
+);
+export type SubscriberSpec = Static<typeof SubscriberSpecSchema>;
+
+/** One element of a channel's `status.subscribers[]`: whether its data plane has the subscriber. */
+export const SubscriberStatusSchema = Type.Object(
+  {
+    uid: Type.Optional(Type.String()),
+    observedGeneration: Type.Optional(Type.Integer({ format: 'int64' })),
+    ready: Type.Optional(StringEnum(['True', 'False', 'Unknown'])),
+    message: Type.Optional(Type.String()),
+    auth: Type.Optional(AuthStatusSchema),
+  },
+  { additionalProperties: false },
+);
+export type SubscriberStatus = Static<typeof SubscriberStatusSchema>;
+
+/** The Channelable duck spec fields: subscribers and the channel-wide delivery. */
+export const ChannelableSpecProperties = {
+  subscribers: Type.Optional(Type.Array(SubscriberSpecSchema)),
+  delivery: Type.Optional(DeliverySpecSchema),
+};
+
+/** The Channelable duck status fields: address(es), subscriber statuses, dead-letter sink, policies. */
+export const ChannelableStatusProperties = {
+  ...StatusBaseProperties,
+  ...AddressableStatusProperties,
+  subscribers: Type.Optional(Type.Array(SubscriberStatusSchema)),
+  ...DeliveryStatusProperties,
+  policies: Type.Optional(Type.Array(AppliedEventPolicySchema)),
+};
+
+/** The Channelable duck status on its own (what Channel mirrors from its backing channel). */
+export const ChannelableStatusSchema = Type.Object(ChannelableStatusProperties, { additionalProperties: false });
+export type ChannelableStatus = Static<typeof ChannelableStatusSchema>;
+
+/** Adds the subscribable annotation (`v1`) when absent; returns the same metadata when present. */
+export function withSubscribableAnnotation(meta: ObjectMeta): ObjectMeta {
+  const annotations = meta.annotations ?? {};
+  if (SUBSCRIBABLE_ANNOTATION in annotations) return meta;
+  return { ...meta, annotations: { ...annotations, [SUBSCRIBABLE_ANNOTATION]: SUBSCRIBABLE_DUCK_VERSION } };
+}
+
+/** Defaults the dead-letter sink ref namespace of a channel's delivery and of each subscriber's delivery. */
+export function setChannelableSpecDefaults<T extends { subscribers?: SubscriberSpec[]; delivery?: Static<typeof DeliverySpecSchema> }>(
+  spec: T,
+  namespace: string | undefined,
+): T {
+  const out = { ...spec };
+  if (out.delivery !== undefined) out.delivery = setDeliveryDefaults(out.delivery, namespace);
+  if (out.subscribers !== undefined) {
+    out.subscribers = out.subscribers.map((s) => (s.delivery === undefined ? s : { ...s, delivery: setDeliveryDefaults(s.delivery, namespace) }));
+  }
+  return out;
+}
+
+/** Validates `spec.subscribers[]` of a channel: each needs subscriberUri or replyUri; delivery valid. */
+export function validateSubscribers(subscribers: readonly SubscriberSpec[], path: string, ctx: DuckContext = {}): FieldError[] {
+  const errs: FieldError[] = [];
+  subscribers.forEach((s, i) => {
+    const at = indexPath(path, i);
+    if (!s.subscriberUri && !s.replyUri) errs.push(new FieldError(at, 'expected at least one, got none: subscriberUri, replyUri'));
+    if (s.delivery !== undefined) errs.push(...validateDeliverySpec(s.delivery, joinPath(at, 'delivery'), ctx));
+  });
+  return errs;
+}

@@ -1,0 +1,137 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ConditionSet, StatusBaseProperties } from './conditions';
+import {
+  AuthStatusSchema,
+  DeliverySpecSchema,
+  DeliveryStatusProperties,
+  DestinationSchema,
+  KReferenceSchema,
+  setDeliveryDefaults,
+  setDestinationDefaults,
+  validateDeliverySpec,
+  validateDestination,
+  validateKReference,
+  type Destination,
+} from './duck';
+import { jsonEqual } from './equality';
+import { FieldError } from './errors';
+import { isEnabled, type ValidationContext } from './features';
+import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
+import { MESSAGING_GROUP } from './messaging';
+import { ObjectMetaSchema, validateObjectMeta } from './meta';
+import { validateShape } from './structural';
+
+export const SubscriptionSpecSchema = Type.Object(
+  {
+    channel: KReferenceSchema,
+    subscriber: DestinationSchema,
+    reply: Type.Optional(DestinationSchema),
+    delivery: Type.Optional(DeliverySpecSchema),
+  },
+  { additionalProperties: false },
+);
+export type SubscriptionSpec = Static<typeof SubscriptionSpecSchema>;
+
+/** The resolved endpoints of a Subscription, as written into the channel's `spec.subscribers[]`. */
+export const PhysicalSubscriptionSchema = Type.Object(
+  {
+    subscriberUri: Type.Optional(Type.String()),
+    subscriberCACerts: Type.Optional(Type.String()),
+    subscriberAudience: Type.Optional(Type.String()),
+    replyUri: Type.Optional(Type.String()),
+    replyCACerts: Type.Optional(Type.String()),
+    replyAudience: Type.Optional(Type.String()),
+    ...DeliveryStatusProperties,
+  },
+  { additionalProperties: false },
+);
+export type PhysicalSubscription = Static<typeof PhysicalSubscriptionSchema>;
+
+export const SubscriptionStatusSchema = Type.Object(
+  {
+    ...StatusBaseProperties,
+    physicalSubscription: Type.Optional(PhysicalSubscriptionSchema),
+    auth: Type.Optional(AuthStatusSchema),
+  },
+  { additionalProperties: false },
+);
+export type SubscriptionStatus = Static<typeof SubscriptionStatusSchema>;
+
+export const SubscriptionSchema = Type.Object(
+  {
+    apiVersion: Type.String(),
+    kind: Type.String(),
+    metadata: ObjectMetaSchema,
+    spec: SubscriptionSpecSchema,
+    status: Type.Optional(SubscriptionStatusSchema),
+  },
+  { additionalProperties: false },
+);
+export type Subscription = Static<typeof SubscriptionSchema>;
+
+export const SubscriptionConditionSet = new ConditionSet('Ready', ['AddedToChannel', 'ChannelReady', 'OIDCIdentityCreated', 'ReferencesResolved']);
+
+/** Applies upstream's Subscription defaults (subscriber, reply and dead-letter sink ref namespaces). Pure. */
+export function setDefaultsSubscription(obj: Subscription, _ctx: DefaultsContext = {}): Subscription {
+  const namespace = obj.metadata.namespace;
+  const spec: SubscriptionSpec = { ...obj.spec };
+  // The channel ref is left alone: a namespace on it means a cross-namespace link, which is flag-gated.
+  if (spec.subscriber !== undefined) spec.subscriber = setDestinationDefaults(spec.subscriber, namespace);
+  if (spec.reply !== undefined) spec.reply = setDestinationDefaults(spec.reply, namespace);
+  if (spec.delivery !== undefined) spec.delivery = setDeliveryDefaults(spec.delivery, namespace);
+  return { ...obj, spec };
+}
+
+function isEmptyDestination(d: Destination | undefined): boolean {
+  return d === undefined || jsonEqual(d, {});
+}
+
+/** Validates a Subscription: channel, subscriber, reply, delivery, and on update spec.channel immutability. */
+export function validateSubscription(obj: unknown, ctx: ValidationContext = {}): FieldError[] {
+  const shape = validateShape(SubscriptionSchema, obj);
+  if (shape.length > 0) return shape;
+  const s = obj as Subscription;
+  const errs = validateObjectMeta(s.metadata);
+  const spec = s.spec;
+  const duck = { features: ctx.features };
+  const ch = spec.channel;
+  if (!ch.name && !ch.kind && !ch.apiVersion && !ch.namespace && !ch.group) {
+    errs.push(new FieldError('spec.channel', 'missing field(s): the Subscription must reference a channel'));
+  } else errs.push(...validateKReference(ch, 'spec.channel', duck));
+  if (spec.channel.namespace && !isEnabled(ctx.features, 'cross-namespace-event-links')) {
+    errs.push(
+      new FieldError(
+        'spec.channel.namespace',
+        'must not set the field(s): only name, apiVersion and kind are supported when feature cross-namespace-event-links is disabled',
+      ),
+    );
+  }
+  if (isEmptyDestination(spec.subscriber)) {
+    errs.push(new FieldError('spec.subscriber', 'missing field(s): the Subscription must reference a subscriber'));
+  } else errs.push(...validateDestination(spec.subscriber, 'spec.subscriber', duck));
+  if (!isEmptyDestination(spec.reply)) errs.push(...validateDestination(spec.reply as Destination, 'spec.reply', duck));
+  if (spec.delivery !== undefined) errs.push(...validateDeliverySpec(spec.delivery, 'spec.delivery', duck));
+  if (ctx.original !== undefined && ctx.original !== null) {
+    const before = (ctx.original as Subscription).spec?.channel;
+    if (!jsonEqual(before, spec.channel)) {
+      errs.push(new FieldError('spec.channel', `immutable field changed (-old +new): -${JSON.stringify(before)} +${JSON.stringify(spec.channel)}`));
+    }
+  }
+  return errs;
+}
+
+export const SubscriptionKind: KindDefinition = {
+  group: MESSAGING_GROUP,
+  versions: ['v1'],
+  kind: 'Subscription',
+  plural: 'subscriptions',
+  singular: 'subscription',
+  shortNames: ['sub'],
+  categories: ['all', 'knative', 'messaging'],
+  schema: SubscriptionSchema,
+  setDefaults: setDefaultsSubscription,
+  validate: validateSubscription,
+  conditionSet: SubscriptionConditionSet,
+  conditionTypes: SubscriptionConditionSet.types,
+  printerColumns: [AGE_COLUMN, ...readyColumns()],
+};
