@@ -9,6 +9,10 @@ export interface StandaloneOptions {
   services: Map<string, string>;
   maxBodyBytes: number;
   maxTtl: number;
+  /** Deliveries in flight at once per trigger or subscription. */
+  maxInFlight: number;
+  /** Undelivered events held per trigger or subscription before ingress answers 503. */
+  queueCapacity: number;
   logFormat: 'text' | 'json';
   watch: boolean;
 }
@@ -24,6 +28,9 @@ Options:
   --service NAME.NS=URL   address of a Service referenced by a sink or subscriber (repeatable)
   --max-body-bytes N      largest event accepted at ingress; larger ones get 413 (default: 4194304)
   --max-ttl N             broker hops before an event is dropped as a loop (default: 255)
+  --max-in-flight N       deliveries in flight at once per trigger or subscription (default: 100)
+  --queue-capacity N      undelivered events held per trigger or subscription; beyond it
+                          ingress answers 503 with Retry-After (default: 10000)
   --log-format text|json  log line format (default: text)
   --no-watch              load the folder once; do not apply later edits
   --help                  show this help`;
@@ -44,6 +51,8 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
       service: { type: 'string', multiple: true, default: [] },
       'max-body-bytes': { type: 'string', default: String(4 * 1024 * 1024) },
       'max-ttl': { type: 'string', default: '255' },
+      'max-in-flight': { type: 'string', default: '100' },
+      'queue-capacity': { type: 'string', default: '10000' },
       'log-format': { type: 'string', default: 'text' },
       'no-watch': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -70,6 +79,8 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
     services,
     maxBodyBytes: integer('--max-body-bytes', values['max-body-bytes'], 1, 2 ** 31),
     maxTtl: integer('--max-ttl', values['max-ttl'], 1, 10_000),
+    maxInFlight: integer('--max-in-flight', values['max-in-flight'], 1, 100_000),
+    queueCapacity: integer('--queue-capacity', values['queue-capacity'], 1, 10_000_000),
     logFormat,
     watch: !values['no-watch'],
   };

@@ -11,6 +11,8 @@ const base: Omit<StandaloneOptions, 'configDir'> = {
   services: new Map(),
   maxBodyBytes: 4 << 20,
   maxTtl: 255,
+  maxInFlight: 100,
+  queueCapacity: 10_000,
   logFormat: 'json',
   watch: false,
 };

@@ -23,7 +23,7 @@ import { SINKS_PREFIX } from './builtin-sinks';
  * with the memory channel, and applies edits to the folder while running.
  */
 export class StandaloneRuntime {
-  readonly backend = new MemoryChannelBackend({ capacityPerSubscription: 10_000 });
+  readonly backend: MemoryChannelBackend;
   readonly dispatcher = new Dispatcher({ connectionsPerOrigin: 128 });
   readonly dataPlane: BrokerDataPlane;
   private readonly store = new MemoryResourceStore();
@@ -43,11 +43,13 @@ export class StandaloneRuntime {
     private readonly log: Logger,
     private readonly print: (line: string) => void,
   ) {
+    this.backend = new MemoryChannelBackend({ capacityPerSubscription: options.queueCapacity });
     this.dataPlane = new BrokerDataPlane({
       backend: this.backend,
       dispatcher: this.dispatcher,
       maxBodyBytes: options.maxBodyBytes,
       maxTtl: options.maxTtl,
+      defaultMaxInFlight: options.maxInFlight,
       onDelivery: (trigger, event, outcome) => {
         const fields = { trigger: `${trigger.namespace}/${trigger.name}`, id: event.attributes.id, attempts: outcome.attempts, status: outcome.status };
         if (outcome.kind === 'dead-lettered') this.log.warn(fields, 'delivery failed; event sent to the dead-letter sink');

@@ -135,6 +135,8 @@ spec:
       services: new Map(),
       maxBodyBytes: 64 * 1024,
       maxTtl: 255,
+      maxInFlight: 100,
+      queueCapacity: 10_000,
       logFormat: 'json',
       watch: true,
     };
