@@ -25,15 +25,19 @@ export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
+const NO_RETRY = new Set();
 const BENCH_EVENT = { 'ce-specversion': '1.0', 'ce-source': '/bench/loadgen', 'ce-type': 'bench.event', 'content-type': 'application/json' };
 
 /**
  * Sends `count` binary-mode CloudEvents to `url` with exactly `connections` requests in flight on as
  * many keep-alive connections. Event i carries `headersFor(i)` (default: type bench.event) plus
- * `ce-id: <idPrefix>-<i>` and `ce-benchsent` (send time, epoch ms). Returns the start time, the last
- * acknowledgement time, sorted ack latencies, and non-2xx statuses / request errors.
+ * `ce-id: <idPrefix>-<i>` and `ce-benchsent` (first send time, epoch ms). An answer whose status is in
+ * `retryStatuses` (default none) is sent again, same id and stamp, after 5 ms × attempt (at most 100 ms,
+ * at most `maxAttempts`); `retries` counts those resends. Returns the start time, the last
+ * acknowledgement time, sorted ack latencies (first send to final answer), and non-2xx statuses /
+ * request errors of the final answers.
  */
-export async function send(url, { count, connections, body, idPrefix, headersFor = () => BENCH_EVENT }) {
+export async function send(url, { count, connections, body, idPrefix, headersFor = () => BENCH_EVENT, retryStatuses = NO_RETRY, maxAttempts = 200 }) {
   const target = new URL(url);
   const pool = new Pool(target.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
   const acks = new Float64Array(count);
@@ -42,20 +46,25 @@ export async function send(url, { count, connections, body, idPrefix, headersFor
   let firstError;
   let next = 0;
   let lastAck = 0;
+  let retries = 0;
   const start = now();
   async function worker() {
     while (next < count) {
       const i = next++;
       const sent = now();
+      const headers = { ...headersFor(i), 'ce-id': `${idPrefix}-${i}`, 'ce-benchsent': String(sent) };
       try {
-        const res = await pool.request({
-          path: target.pathname,
-          method: 'POST',
-          headers: { ...headersFor(i), 'ce-id': `${idPrefix}-${i}`, 'ce-benchsent': String(sent) },
-          body,
-        });
-        await res.body.dump();
-        if (res.statusCode < 200 || res.statusCode > 299) statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+        for (let attempt = 1; ; attempt++) {
+          const res = await pool.request({ path: target.pathname, method: 'POST', headers, body });
+          await res.body.dump();
+          if (retryStatuses.has(res.statusCode) && attempt < maxAttempts) {
+            retries++;
+            await sleep(Math.min(100, 5 * attempt));
+            continue;
+          }
+          if (res.statusCode < 200 || res.statusCode > 299) statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+          break;
+        }
       } catch (err) {
         errors++;
         firstError ??= err;
@@ -66,7 +75,7 @@ export async function send(url, { count, connections, body, idPrefix, headersFor
   }
   await Promise.all(Array.from({ length: Math.min(connections, count) }, worker));
   await pool.close();
-  return { start, lastAck, acks: acks.sort(), statuses, errors, firstError };
+  return { start, lastAck, acks: acks.sort(), statuses, errors, firstError, retries };
 }
 
 /** Number of sends that were not acknowledged 2xx. */
