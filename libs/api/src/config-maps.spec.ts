@@ -1,6 +1,9 @@
+import fc from 'fast-check';
+import { stringify } from 'yaml';
 import { setDefaultsBroker, shippedBrokerDefaults } from './broker';
 import { setDefaultsChannel, shippedChannelDefaults } from './channel';
 import { parseBrokerDefaultsConfigMap, parseChannelDefaultsConfigMap } from './config-maps';
+import type { BrokerConfigDefaults, BrokerDefaults, ChannelDefaults } from './kind';
 
 // The text upstream ships in config-br-defaults.
 const SHIPPED_BR = `
@@ -174,5 +177,72 @@ namespaceDefaults:
     const out = parseChannelDefaultsConfigMap({ 'default-ch-config': 'clusterDefault: {}' });
     expect(out.defaults).toBe(shippedChannelDefaults);
     expect(out.errors.map(String)).toEqual([`${R}.clusterDefault.apiVersion: missing field(s)`, `${R}.clusterDefault.kind: missing field(s)`]);
+  });
+});
+
+describe('defaults ConfigMaps: properties', () => {
+  const name = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,8}[a-z0-9])?$/);
+  const delivery = fc.record(
+    {
+      retry: fc.nat({ max: 1000 }),
+      backoffPolicy: fc.constantFrom('linear' as const, 'exponential' as const),
+      backoffDelay: fc.constantFrom('PT0.2S', 'PT1S', 'PT2M'),
+    },
+    { requiredKeys: [] },
+  );
+  const config = fc.record(
+    { apiVersion: fc.constant('v1'), kind: fc.constant('ConfigMap'), name, namespace: name, delivery },
+    { requiredKeys: [] },
+  );
+  const scoped: fc.Arbitrary<BrokerConfigDefaults> = fc.record(
+    {
+      brokerClass: fc.constantFrom('MTChannelBasedBroker', 'Kafka', 'yes', 'on'),
+      apiVersion: fc.constant('v1'),
+      kind: fc.constant('ConfigMap'),
+      name,
+      delivery,
+      brokerClasses: fc.dictionary(fc.constantFrom('Kafka', 'MTChannelBasedBroker', 'no'), config, { maxKeys: 2 }),
+      disallowDifferentNamespaceConfig: fc.boolean(),
+    },
+    { requiredKeys: [] },
+  );
+  const brokerDefaults: fc.Arbitrary<BrokerDefaults> = fc.record(
+    { clusterDefault: scoped, namespaceDefaults: fc.dictionary(name, scoped, { maxKeys: 3 }) },
+    { requiredKeys: [] },
+  );
+  const template = fc.record({ apiVersion: fc.constant('messaging.knative.dev/v1'), kind: fc.constantFrom('InMemoryChannel', 'KafkaChannel') });
+  const channelDefaults: fc.Arbitrary<ChannelDefaults> = fc.record(
+    { clusterDefault: template, namespaceDefaults: fc.dictionary(name, template, { maxKeys: 3 }) },
+    { requiredKeys: [] },
+  );
+
+  it('any valid broker defaults survive writing as YAML and parsing back', () => {
+    fc.assert(
+      fc.property(brokerDefaults, (defaults) => {
+        // Written as YAML 1.1 so that `yes`, `on`, `n`... stay strings, as a careful user would quote them.
+        const out = parseBrokerDefaultsConfigMap({ 'default-br-config': stringify(defaults, { version: '1.1' }) });
+        expect(out.errors).toEqual([]);
+        expect(out.defaults).toEqual(defaults);
+      }),
+    );
+  });
+
+  it('any valid channel defaults survive writing as YAML and parsing back', () => {
+    fc.assert(
+      fc.property(channelDefaults, (defaults) => {
+        const out = parseChannelDefaultsConfigMap({ 'default-ch-config': stringify(defaults, { version: '1.1' }) });
+        expect(out.errors).toEqual([]);
+        expect(out.defaults).toEqual(defaults);
+      }),
+    );
+  });
+
+  it('arbitrary text never throws and every error is under data.<key>', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => {
+        for (const e of parseBrokerDefaultsConfigMap({ 'default-br-config': text }).errors) expect(e.path.startsWith('data.default-br-config')).toBe(true);
+        for (const e of parseChannelDefaultsConfigMap({ 'default-ch-config': text }).errors) expect(e.path.startsWith('data.default-ch-config')).toBe(true);
+      }),
+    );
   });
 });

@@ -193,4 +193,20 @@ describe('kindFor', () => {
     expect(def?.validate(obj)).toEqual([]);
     expect(def?.conditionTypes).toEqual(['Ready', 'BrokerReady', 'DeadLetterSinkResolved', 'DependencyReady', 'OIDCIdentityCreated', 'SubscriberResolved', 'SubscriptionReady']);
   });
+
+  it('messaging kinds take channel defaults through the definition', () => {
+    const def = kindFor('messaging.knative.dev/v1', 'Channel');
+    const channelDefaults = { clusterDefault: { apiVersion: 'messaging.knative.dev/v1beta1', kind: 'KafkaChannel' } };
+    const obj = def?.setDefaults({ apiVersion: 'messaging.knative.dev/v1', kind: 'Channel', metadata: { name: 'c', namespace: 'n' } }, { channelDefaults });
+    expect(obj.spec.channelTemplate).toEqual(channelDefaults.clusterDefault);
+    expect(def?.validate(obj)).toEqual([]);
+    const sub = kindFor('messaging.knative.dev/v1', 'Subscription');
+    const s = sub?.setDefaults({
+      apiVersion: 'messaging.knative.dev/v1',
+      kind: 'Subscription',
+      metadata: { name: 's', namespace: 'n' },
+      spec: { channel: { apiVersion: 'messaging.knative.dev/v1', kind: 'Channel', name: 'c' }, subscriber: { uri: 'http://x.y' } },
+    });
+    expect(sub?.validate(s)).toEqual([]);
+  });
 });
