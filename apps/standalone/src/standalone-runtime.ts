@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { Resource } from '@eventing/api';
-import { BrokerDataPlane } from '@eventing/broker';
+import { BrokerDataPlane, CHANNELS_PATH } from '@eventing/broker';
 import { MemoryChannelBackend } from '@eventing/channels';
 import { Dispatcher } from '@eventing/delivery';
 import { PingScheduler, nextRuns } from '@eventing/sources';
@@ -58,6 +58,7 @@ export class StandaloneRuntime {
     });
     this.controller = new Controller(this.store, {
       ingressUrl: (namespace, name) => `${this.baseUrl}/${namespace}/${name}`,
+      channelUrl: (namespace, name) => `${this.baseUrl}${CHANNELS_PATH}${namespace}/${name}`,
       addressBook: { lookup: (namespace, name) => this.lookupAddress(namespace, name) },
     });
     this.ping = new PingScheduler({
@@ -158,7 +159,8 @@ export class StandaloneRuntime {
   private reportReady(reports: ReadyReport[]): void {
     for (const r of reports) {
       const resource = this.store.get(groupFor(r.kind), r.kind, r.namespace, r.name);
-      const detail = resource ? describe(resource, this.schedules.get(`${r.namespace}/${r.name}`)) : '';
+      const schedule = r.kind === 'PingSource' ? this.schedules.get(`${r.namespace}/${r.name}`) : undefined;
+      const detail = resource ? describe(resource, schedule) : '';
       const line =
         r.status === 'True'
           ? `✓  ${r.kind} ${r.namespace}/${r.name} Ready${detail}`
@@ -176,13 +178,18 @@ function printKey(r: Resource): string {
 }
 
 function groupFor(kind: string): string {
-  return kind === 'PingSource' ? 'sources.knative.dev' : 'eventing.knative.dev';
+  if (kind === 'PingSource') return 'sources.knative.dev';
+  if (kind === 'Channel' || kind === 'InMemoryChannel' || kind === 'Subscription') return 'messaging.knative.dev';
+  return 'eventing.knative.dev';
 }
 
 function describe(resource: Resource, schedule: PingSchedule | undefined): string {
-  const status = resource.status as { address?: { url?: string }; subscriberUri?: string; sinkUri?: string } | undefined;
+  const status = resource.status as
+    | { address?: { url?: string }; subscriberUri?: string; physicalSubscription?: { subscriberUri?: string } }
+    | undefined;
   if (status?.address?.url) return `  ${status.address.url}`;
-  if (status?.subscriberUri) return `  → ${status.subscriberUri}`;
+  const subscriber = status?.subscriberUri ?? status?.physicalSubscription?.subscriberUri;
+  if (subscriber) return `  → ${subscriber}`;
   if (schedule) {
     const [next] = nextRuns(schedule.schedule, schedule.timezone, 1);
     return `  → ${schedule.sinkUri}${next ? `  (next ping ${next.toISOString()})` : ''}`;

@@ -6,3 +6,5 @@ export * from './trigger/reconcile';
 export * from './pingsource/reconcile';
 export * from './controller/controller';
 export * from './loader/yaml-loader';
+export * from './channel/reconcile';
+export * from './subscription/reconcile';

@@ -1,7 +1,20 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { defaultFeatureFlags, kindFor, type DefaultsContext, type FeatureFlags, type Resource, type ValidationContext } from '@eventing/api';
+import {
+  BROKER_DEFAULTS_CONFIGMAP,
+  CHANNEL_DEFAULTS_CONFIGMAP,
+  defaultFeatureFlags,
+  kindFor,
+  parseBrokerDefaultsConfigMap,
+  parseChannelDefaultsConfigMap,
+  type BrokerDefaults,
+  type ChannelDefaults,
+  type DefaultsContext,
+  type FeatureFlags,
+  type Resource,
+  type ValidationContext,
+} from '@eventing/api';
 import { resourceKey } from '../store/memory-store';
 
 /** Something wrong with one document; the document is skipped, the rest still runs. */
@@ -22,6 +35,10 @@ export interface LoadResult {
   files: string[];
   /** Flags from a ConfigMap named `config-features`. */
   features: Partial<FeatureFlags>;
+  /** From `config-br-defaults` (broker class, config and delivery defaults), when given. */
+  brokerDefaults?: BrokerDefaults;
+  /** From `default-ch-webhook` (the channel template of Channels), when given. */
+  channelDefaults?: ChannelDefaults;
 }
 
 /** Name of the ConfigMap whose data maps Service names to URLs in standalone mode. */
@@ -65,7 +82,8 @@ interface Document {
 
 /**
  * Loads, defaults and validates every resource document under `dir`. ConfigMaps that configure the
- * process (`address-book`, `config-features`) are read first so that validation sees the flags.
+ * process (`address-book`, `config-features`, `config-br-defaults`, `default-ch-webhook`) are read
+ * first so that defaulting and validation see them.
  * Invalid documents are reported with file, kind, name and field path, and left out.
  */
 export function loadResourceDir(dir: string, ctx: { defaults?: DefaultsContext; validation?: ValidationContext } = {}): LoadResult {
@@ -112,9 +130,14 @@ export function loadResourceDir(dir: string, ctx: { defaults?: DefaultsContext; 
     if (doc.value.apiVersion === 'v1' && doc.value.kind === 'ConfigMap') loadConfigMap(doc, result);
     else resources.push(doc);
   }
-  const validation: ValidationContext = { ...ctx.validation, features: { ...ctx.validation?.features, ...result.features } };
+  const features = { ...ctx.validation?.features, ...result.features };
+  const validation: ValidationContext = { ...ctx.validation, features };
+  if (result.brokerDefaults) validation.brokerDefaults = result.brokerDefaults;
+  const defaults: DefaultsContext = { ...ctx.defaults, features };
+  if (result.brokerDefaults) defaults.brokerDefaults = result.brokerDefaults;
+  if (result.channelDefaults) defaults.channelDefaults = result.channelDefaults;
   const seen = new Map<string, string>();
-  for (const doc of resources) loadResource(doc, result, seen, { defaults: ctx.defaults, validation });
+  for (const doc of resources) loadResource(doc, result, seen, { defaults, validation });
   return result;
 }
 
@@ -139,6 +162,14 @@ function loadConfigMap({ value: raw, file }: Document, result: LoadResult): void
     const parsed = parseFeatureFlags(data);
     Object.assign(result.features, parsed.features);
     for (const p of parsed.problems) result.problems.push({ file, ...label, ...p });
+  } else if (raw.metadata?.name === BROKER_DEFAULTS_CONFIGMAP || raw.metadata?.name === CHANNEL_DEFAULTS_CONFIGMAP) {
+    const text = Object.fromEntries(Object.entries(data).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    const parsed = raw.metadata.name === BROKER_DEFAULTS_CONFIGMAP ? parseBrokerDefaultsConfigMap(text) : parseChannelDefaultsConfigMap(text);
+    for (const e of parsed.errors) result.problems.push({ file, ...label, path: e.path, message: e.message });
+    if (parsed.errors.length === 0) {
+      if (raw.metadata.name === BROKER_DEFAULTS_CONFIGMAP) result.brokerDefaults = parsed.defaults as BrokerDefaults;
+      else result.channelDefaults = parsed.defaults as ChannelDefaults;
+    }
   }
 }
 
