@@ -9,9 +9,26 @@ import { expectedMatches, groupCount, makeEvent, makeTriggers } from './workload
 
 /** Bundles @eventing/broker's TriggerIndex and @eventing/filters (one copy) and imports them. */
 export async function loadRoutingCode() {
-  const out = buildSync({
+  let out;
+  try {
+    out = bundle();
+  } catch (err) {
+    throw new Error(`bundling @eventing/broker + @eventing/filters from the working tree failed (is a lib mid-edit?): ${err.message}`);
+  }
+  const dir = makeTempDir('bench-filters-');
+  try {
+    const file = join(dir, 'routing.mjs');
+    writeFileSync(file, out.outputFiles[0].contents);
+    return await import(pathToFileURL(file).href);
+  } finally {
+    removeTempDir(dir);
+  }
+}
+
+function bundle() {
+  return buildSync({
     stdin: {
-      contents: "export { TriggerIndex } from '@eventing/broker';\nexport { compileTriggerFilter, triggerIndexKeys } from '@eventing/filters';\n",
+      contents: "export { TriggerIndex } from '@eventing/broker';\nexport * from '@eventing/filters';\n",
       resolveDir: root,
       sourcefile: 'bench-filters-entry.mjs',
     },
@@ -26,21 +43,30 @@ export async function loadRoutingCode() {
     // temp file cannot resolve node_modules; their CommonJS `require('node:…')` needs a require.
     banner: { js: "import { createRequire as benchCreateRequire } from 'node:module'; const require = benchCreateRequire(import.meta.url);" },
   });
-  const dir = makeTempDir('bench-filters-');
-  try {
-    const file = join(dir, 'routing.mjs');
-    writeFileSync(file, out.outputFiles[0].contents);
-    return await import(pathToFileURL(file).href);
-  } finally {
-    removeTempDir(dir);
-  }
 }
 
-/** The compiled routes of n triggers, as the broker's data plane builds them (filter + keys, id = name). */
-export function compileRoutes(code, triggers) {
+/**
+ * A CesqlCompiler built on the bundle's parseCesql, for `--pass-cesql-compiler`; undefined when the
+ * bundle has no parseCesql.
+ */
+export function cesqlCompilerOf(code) {
+  if (typeof code.parseCesql !== 'function') return undefined;
+  return (expression) => {
+    const parsed = code.parseCesql(expression);
+    if (!parsed.ok) throw new Error(parsed.errors[0]?.message ?? 'invalid CESQL');
+    return (event) => parsed.expression.matches(event);
+  };
+}
+
+/**
+ * The compiled routes of n triggers, as the broker's data plane builds them (filter + keys, id = name):
+ * `compileTriggerFilter(filter, filters)`, plus `{ cesql }` only when `cesql` is given.
+ */
+export function compileRoutes(code, triggers, cesql) {
+  const options = cesql ? { cesql } : undefined;
   return triggers.map((t) => ({
     id: t.name,
-    filter: code.compileTriggerFilter(t.filter, t.filters),
+    filter: code.compileTriggerFilter(t.filter, t.filters, options),
     keys: code.triggerIndexKeys(t.filter, t.filters),
   }));
 }
@@ -103,9 +129,9 @@ const sameSet = (a, b) => a.length === b.length && [...a].sort().join() === [...
  * of the pool (each disagreement goes to `report`), then alternates `rounds` timed rounds of `ms`
  * per side and keeps the best (lowest) ns/event of each.
  */
-export function measureRouting(code, n, { rounds, ms, poolSize, cesql, report }) {
+export function measureRouting(code, n, { rounds, ms, poolSize, cesql, cesqlCompiler, report }) {
   const triggers = makeTriggers(n);
-  const routes = compileRoutes(code, triggers);
+  const routes = compileRoutes(code, triggers, cesqlCompiler);
   const index = new code.TriggerIndex(routes);
   const groups = groupCount(n);
   const data = Buffer.from('{"order":42}');
