@@ -9,3 +9,11 @@ export type {
 export { compileTriggerFilter } from './trigger/compile';
 export { triggerIndexKeys } from './trigger/index-keys';
 export { CONTEXT_ATTRIBUTES, attributeText } from './trigger/attributes';
+export type {
+  CesqlError,
+  CesqlErrorKind,
+  CesqlExpression,
+  CesqlParseResult,
+  CesqlValue,
+} from './cesql/types';
+export { cesqlSyntaxError, parseCesql } from './cesql/parse';

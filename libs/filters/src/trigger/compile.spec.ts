@@ -150,20 +150,18 @@ describe('compileTriggerFilter', () => {
       { name: 'empty all array falls through (skipped)', filters: [{ all: [] }], event: event(), match: true },
       { name: 'cesql true', filters: [{ cesql: 'TRUE' }], event: event(), match: true },
       { name: 'cesql false', filters: [{ cesql: 'FALSE' }], event: event(), match: false },
-      { name: 'cesql that does not compile is skipped', filters: [{ cesql: 'a = (' }], event: event(), match: true },
+      { name: 'cesql that does not compile fails the element', filters: [{ cesql: 'a = (' }], event: event(), match: false },
+      { name: 'not(cesql that does not compile) matches', filters: [{ not: { cesql: 'a = (' } }], event: event(), match: true },
       { name: "cesql myext = 'x' matches", filters: [{ cesql: "myext = 'x'" }], event: event({ myext: 'x' }), match: true },
       { name: 'cesql runtime error inside any fails that branch', filters: [{ any: [{ cesql: "myext = 'x'" }, { exact: { type: 'com.a' } }] }], event: event(), match: true },
     ]);
   });
 
-  it('without a CESQL engine a cesql element cannot match', () => {
-    const compiled = compileTriggerFilter(undefined, [{ cesql: 'TRUE' }]);
-    expect(compiled.match(event())).toBe(false);
-    expect(compiled.explain(event()).reasons).toEqual([
-      'filters[0].cesql: no CESQL evaluator is configured, so the expression cannot match',
-    ]);
-    // ...and so its negation matches, like any failing expression.
-    expect(compileTriggerFilter(undefined, [{ not: { cesql: 'TRUE' } }]).match(event())).toBe(true);
+  it('without options.cesql the built-in CESQL engine evaluates cesql elements', () => {
+    const compiled = compileTriggerFilter(undefined, [{ cesql: "type = 'com.a' AND NOT EXISTS myext" }]);
+    expect(compiled.match(event())).toBe(true);
+    expect(compiled.match(event({ myext: 'x' }))).toBe(false);
+    expect(compiled.explain(event()).reasons).toEqual(['filters[0].cesql: expression is true']);
   });
 
   it('a non-boolean or throwing CESQL result fails', () => {
@@ -238,12 +236,12 @@ describe('compileTriggerFilter', () => {
         ['filters[0].cesql: evaluation error: missing attribute myext'],
       ],
       [
-        'invalid cesql is skipped',
+        'invalid cesql fails the element',
         undefined,
         [{ cesql: 'a = (' }],
         event(),
-        true,
-        ['filters[0]: skipped, invalid CESQL expression: unexpected token at 0 in "a = ("', 'no applicable filter: every event matches'],
+        false,
+        ['filters[0].cesql: invalid expression: unexpected token at 0 in "a = (", so it cannot match'],
       ],
       ['no filter', undefined, undefined, event(), true, ['no applicable filter: every event matches']],
       [
@@ -328,7 +326,8 @@ function referenceElement(f: SubscriptionsApiFilter, e: CloudEvent): Tri | 'skip
   }
   if (f.cesql) {
     const predicate = CESQL_EXPRESSIONS[f.cesql];
-    if (!predicate) return 'skip';
+    // An expression that does not compile fails its element (the built-in engine and overrides alike).
+    if (!predicate) return 'fail';
     try {
       return predicate(e) === true ? 'pass' : 'fail';
     } catch {

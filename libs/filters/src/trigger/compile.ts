@@ -1,5 +1,7 @@
 import type { CloudEvent } from '@eventing/cloudevents';
 import { type AttributeReader, attributeReader, attributeText } from './attributes';
+import { parseCesql } from '../cesql/parse';
+import type { CesqlExpression } from '../cesql/types';
 import { dialectOf } from './dialect';
 import type {
   CompileOptions,
@@ -179,36 +181,77 @@ class NotNode implements FilterNode {
   }
 }
 
-/** A CESQL expression: matches only when it evaluates to true; any evaluation error fails. */
+/**
+ * A CESQL expression (CONFORMANCE 3.2): matches only when it evaluates to true without any error.
+ * An expression that does not compile fails the element (validation rejects it before it gets here).
+ */
+type CesqlEngine =
+  | { kind: 'builtin'; expression: CesqlExpression }
+  | { kind: 'custom'; predicate: (event: CloudEvent) => boolean }
+  | { kind: 'invalid'; reason: string };
+
 class CesqlNode implements FilterNode {
   constructor(
     private readonly path: string,
-    private readonly predicate: ((event: CloudEvent) => boolean) | undefined,
+    private readonly engine: CesqlEngine,
   ) {}
 
   evaluate(event: CloudEvent): Outcome {
-    if (this.predicate === undefined) return FAIL;
-    try {
-      return this.predicate(event) === true ? PASS : FAIL;
-    } catch {
-      return FAIL;
+    const engine = this.engine;
+    switch (engine.kind) {
+      case 'builtin':
+        return engine.expression.matches(event) ? PASS : FAIL;
+      case 'custom':
+        try {
+          return engine.predicate(event) === true ? PASS : FAIL;
+        } catch {
+          return FAIL;
+        }
+      case 'invalid':
+        return FAIL;
     }
   }
 
   explain(event: CloudEvent, reasons: string[]): Outcome {
     const where = `${this.path}.cesql`;
-    if (this.predicate === undefined) {
-      reasons.push(`${where}: no CESQL evaluator is configured, so the expression cannot match`);
-      return FAIL;
+    const engine = this.engine;
+    switch (engine.kind) {
+      case 'builtin': {
+        const { value, errors } = engine.expression.evaluate(event);
+        if (errors.length > 0) {
+          for (const error of errors) reasons.push(`${where}: ${error.kind} error: ${error.message}`);
+          return FAIL;
+        }
+        const matched = engine.expression.matches(event);
+        reasons.push(`${where}: expression is ${matched ? 'true' : `not true (${JSON.stringify(value)})`}`);
+        return matched ? PASS : FAIL;
+      }
+      case 'custom':
+        try {
+          const value = engine.predicate(event);
+          reasons.push(`${where}: expression is ${value === true ? 'true' : 'not true'}`);
+          return value === true ? PASS : FAIL;
+        } catch (error) {
+          reasons.push(`${where}: evaluation error: ${error instanceof Error ? error.message : String(error)}`);
+          return FAIL;
+        }
+      case 'invalid':
+        reasons.push(`${where}: ${engine.reason}, so it cannot match`);
+        return FAIL;
     }
-    try {
-      const value = this.predicate(event);
-      reasons.push(`${where}: expression is ${value === true ? 'true' : 'not true'}`);
-      return value === true ? PASS : FAIL;
-    } catch (error) {
-      reasons.push(`${where}: evaluation error: ${error instanceof Error ? error.message : String(error)}`);
-      return FAIL;
-    }
+  }
+}
+
+function compileCesql(expression: string, options: CompileOptions): CesqlEngine {
+  if (options.cesql === undefined) {
+    const parsed = parseCesql(expression);
+    if (parsed.ok) return { kind: 'builtin', expression: parsed.expression };
+    return { kind: 'invalid', reason: `parse error: ${parsed.errors[0]?.message ?? 'invalid expression'}` };
+  }
+  try {
+    return { kind: 'custom', predicate: options.cesql(expression) };
+  } catch (error) {
+    return { kind: 'invalid', reason: `invalid expression: ${error instanceof Error ? error.message : String(error)}` };
   }
 }
 
@@ -235,16 +278,8 @@ function compileElement(filter: SubscriptionsApiFilter, path: string, options: C
         ? { node: new NotNode(path, inner.node, undefined) }
         : { node: new NotNode(path, undefined, inner.skipped) };
     }
-    case 'cesql': {
-      if (options.cesql === undefined) return { node: new CesqlNode(path, undefined) };
-      try {
-        return { node: new CesqlNode(path, options.cesql(dialect.expression)) };
-      } catch (error) {
-        // Upstream skips an element whose expression does not compile (the webhook should have refused it).
-        const message = error instanceof Error ? error.message : String(error);
-        return { skipped: `${path}: skipped, invalid CESQL expression: ${message}` };
-      }
-    }
+    case 'cesql':
+      return { node: new CesqlNode(path, compileCesql(dialect.expression, options)) };
     case 'skip':
       return { skipped: `${path}: skipped, ${dialect.reason}` };
   }

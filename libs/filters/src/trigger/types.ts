@@ -20,7 +20,7 @@ export interface SubscriptionsApiFilter {
 export type CesqlCompiler = (expression: string) => (event: CloudEvent) => boolean;
 
 export interface CompileOptions {
-  /** CESQL support; without it every `cesql` element fails to evaluate (and so does not match). */
+  /** Replaces the built-in CESQL v1 engine (`parseCesql`) for `cesql` elements. */
   cesql?: CesqlCompiler;
 }
 
