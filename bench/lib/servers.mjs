@@ -19,10 +19,10 @@ export async function startSubscriber(capacity) {
 /**
  * Starts `dist/apps/standalone/main.js` on port 0 with `yaml` as its only config file, and resolves
  * once it serves and has reported every resource in `ready` (e.g. "Broker default/default") Ready.
- * A `✗` line fails the start. The result carries `port` and `configDir` (remove it with
+ * A `✗` line fails the start. `extraArgs` go to standalone after the defaults. The result carries `port` and `configDir` (remove it with
  * removeTempDir after stopping the child).
  */
-export async function startStandalone({ yaml, ready, profileDir, timeoutMs = 60_000, name = 'standalone' }) {
+export async function startStandalone({ yaml, ready, profileDir, timeoutMs = 60_000, name = 'standalone', extraArgs = [] }) {
   if (!existsSync(standaloneMain)) throw new Error(`${standaloneMain} is missing: run \`node tools/build/build.mjs\` first`);
   const configDir = makeTempDir('bench-standalone-');
   writeFileSync(join(configDir, 'bench.yaml'), yaml);
@@ -32,7 +32,7 @@ export async function startStandalone({ yaml, ready, profileDir, timeoutMs = 60_
   try {
     const child = await startChild(
       name,
-      [...profileArgs, standaloneMain, '--config', configDir, '--port', '0', '--no-watch', '--log-format', 'json'],
+      [...profileArgs, standaloneMain, '--config', configDir, '--port', '0', '--no-watch', '--log-format', 'json', ...extraArgs],
       {
         timeoutMs,
         ready: (line) => {

@@ -15,6 +15,8 @@ import {
 } from '@eventing/reconciler';
 import type { PingSchedule } from '@eventing/contract';
 import type { Logger } from '@eventing/runtime';
+import { EventingMetrics, type DeliveryOutcomeKind } from '@eventing/observability';
+import type { DeliveryOutcome } from '@eventing/delivery';
 import type { StandaloneOptions } from './options';
 import { SINKS_PREFIX } from './builtin-sinks';
 
@@ -24,6 +26,7 @@ import { SINKS_PREFIX } from './builtin-sinks';
  */
 export class StandaloneRuntime {
   readonly backend: MemoryChannelBackend;
+  readonly metrics = new EventingMetrics();
   readonly dispatcher = new Dispatcher({ connectionsPerOrigin: 128 });
   readonly dataPlane: BrokerDataPlane;
   private readonly store = new MemoryResourceStore();
@@ -50,7 +53,17 @@ export class StandaloneRuntime {
       maxBodyBytes: options.maxBodyBytes,
       maxTtl: options.maxTtl,
       defaultMaxInFlight: options.maxInFlight,
+      onIngress: (r) => {
+        if (r.kind === 'broker' && r.namespace !== undefined && r.name !== undefined) {
+          this.metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status);
+        }
+      },
+      onChannelDelivery: (s, event, outcome) => {
+        this.metrics.subscriptionDelivery(s.namespace, s.name, outcome.status, outcomeKind(outcome, s.deadLetterUri));
+        if (outcome.kind === 'failed') this.log.error({ subscription: `${s.namespace}/${s.name}`, id: event.attributes.id, reason: outcome.reason }, 'delivery failed');
+      },
       onDelivery: (trigger, event, outcome) => {
+        this.metrics.triggerDelivery(trigger.namespace, trigger.broker, trigger.name, outcome.status, outcomeKind(outcome, trigger.deadLetterUri));
         const fields = { trigger: `${trigger.namespace}/${trigger.name}`, id: event.attributes.id, attempts: outcome.attempts, status: outcome.status };
         if (outcome.kind === 'dead-lettered') this.log.warn(fields, 'delivery failed; event sent to the dead-letter sink');
         else if (outcome.kind === 'failed') this.log.error({ ...fields, reason: outcome.reason }, 'delivery failed');
@@ -171,6 +184,13 @@ export class StandaloneRuntime {
       this.print(line);
     }
   }
+}
+
+/** The outcome label: a failure with a dead-letter sink is held and retried, without one it is final. */
+function outcomeKind(outcome: DeliveryOutcome, deadLetterUri: string | undefined): DeliveryOutcomeKind {
+  if (outcome.kind === 'delivered') return 'delivered';
+  if (outcome.kind === 'dead-lettered') return 'dead_lettered';
+  return deadLetterUri !== undefined ? 'held' : 'failed';
 }
 
 function printKey(r: Resource): string {

@@ -1,5 +1,6 @@
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { HealthController, READINESS, createLogger, type Readiness } from '@eventing/runtime';
+import { METRICS_REGISTRY, MetricsController } from '@eventing/observability';
 import type { StandaloneOptions } from './options';
 import { StandaloneRuntime } from './standalone-runtime';
 
@@ -32,8 +33,13 @@ export class StandaloneModule {
     };
     return {
       module: StandaloneModule,
-      controllers: [HealthController],
-      providers: [runtimeProvider, readiness, RuntimeLifecycle],
+      controllers: [HealthController, MetricsController],
+      providers: [
+        runtimeProvider,
+        readiness,
+        RuntimeLifecycle,
+        { provide: METRICS_REGISTRY, useFactory: (runtime: StandaloneRuntime) => runtime.metrics.registry, inject: [STANDALONE_RUNTIME] },
+      ],
       exports: [STANDALONE_RUNTIME],
     };
   }

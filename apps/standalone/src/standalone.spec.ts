@@ -316,4 +316,11 @@ spec:
     expect((await fetch(`${app.service.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${app.service.url}/readyz`)).status).toBe(200);
   });
+
+  it('5.2: counts ingress requests and delivery outcomes at /metrics, dead letters included', async () => {
+    const text = await (await fetch(`${app.service.url}/metrics`)).text();
+    expect(text).toMatch(/mt_broker_ingress_event_count\{broker_name="default",namespace_name="default",event_type="com.example.order",response_code="202",response_code_class="2xx"\} [1-9]/);
+    expect(text).toMatch(/eventing_delivery_outcomes_total\{namespace="default",kind="Trigger",name="failing",outcome="dead_lettered"\} 1/);
+    expect(text).toMatch(/mt_broker_filter_event_count\{broker_name="default",trigger_name="failing",namespace_name="default",response_code="503",response_code_class="5xx"\} 1/);
+  });
 });

@@ -22,6 +22,7 @@ export type IngressRoute =
 
 /** What happened to one request; for metrics and logs. */
 export interface IngressResult {
+  kind?: 'broker' | 'channel';
   namespace?: string;
   name?: string;
   status: number;
@@ -96,22 +97,22 @@ export function createIngressHandler(options: IngressOptions): (req: IncomingMes
       req.resume();
       return finish(res, { status: route.status, reason: route.reason });
     }
-    const { namespace, name } = route;
+    const { namespace, name, kind } = route;
     const body = await readBody(req, options.maxBodyBytes);
-    if (!body.ok) return finish(res, { namespace, name, status: body.status, reason: body.reason });
+    if (!body.ok) return finish(res, { kind, namespace, name, status: body.status, reason: body.reason });
 
     const parsed = parseHttp(req.headers, body.body);
-    if (!parsed.ok) return finish(res, { namespace, name, status: 400, reason: parsed.reason });
+    if (!parsed.ok) return finish(res, { kind, namespace, name, status: 400, reason: parsed.reason });
     const event = parsed.event;
     const eventType = event.attributes.type as string;
 
     if (route.target === undefined) {
-      return finish(res, { namespace, name, eventType, status: 404, reason: `${route.kind} ${namespace}/${name} not found` });
+      return finish(res, { kind, namespace, name, eventType, status: 404, reason: `${kind} ${namespace}/${name} not found` });
     }
     const stored = await route.target.append(event, pickPassthroughHeaders(req.headers));
-    if (stored.ok) return finish(res, { namespace, name, eventType, status: 202 });
+    if (stored.ok) return finish(res, { kind, namespace, name, eventType, status: 202 });
     const retryAfter = stored.retryAfterSeconds !== undefined ? { 'retry-after': String(stored.retryAfterSeconds) } : undefined;
-    return finish(res, { namespace, name, eventType, status: stored.status, reason: stored.reason }, retryAfter);
+    return finish(res, { kind, namespace, name, eventType, status: stored.status, reason: stored.reason }, retryAfter);
   };
 
   return (req, res) => {
