@@ -1,8 +1,13 @@
+import { registerCesqlValidator } from '@eventing/api';
+import { cesqlSyntaxError } from '@eventing/filters';
 import { startService, closeOnSignals } from '@eventing/runtime';
 import { parseOptions, USAGE, UsageError, type StandaloneOptions } from './options';
 import { StandaloneModule, STANDALONE_RUNTIME } from './standalone.module';
 import type { StandaloneRuntime } from './standalone-runtime';
 import { SINKS_PREFIX, createBuiltinSinks } from './builtin-sinks';
+
+// Trigger validation rejects a CESQL expression that does not parse, naming its position.
+registerCesqlValidator(cesqlSyntaxError);
 
 /** Starts standalone mode; resolves once the folder is loaded and the port is open. */
 export async function runStandalone(options: StandaloneOptions, print: (line: string) => void = (l) => console.log(l)) {

@@ -112,6 +112,21 @@ describe('standalone broker over HTTP', () => {
         trigger('replies', 'com.example.reply', replies.url),
     );
     writeFileSync(
+      join(dir, 'bad-cesql.yaml'),
+      `apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata:
+  name: bad-cesql
+  namespace: default
+spec:
+  broker: default
+  filters:
+    - cesql: "type = 'a' AND ("
+  subscriber:
+    uri: ${orders.url}
+`,
+    );
+    writeFileSync(
       join(dir, 'invalid.yaml'),
       `apiVersion: eventing.knative.dev/v1
 kind: Trigger
@@ -155,6 +170,9 @@ spec:
     expect(lines.some((l) => l.startsWith('✓  Trigger default/orders Ready'))).toBe(true);
     const invalid = lines.find((l) => l.includes('invalid.yaml'));
     expect(invalid).toMatch(/invalid\.yaml: Trigger default\/broken: spec\.filter\.attributes.*Bad-Key/);
+    // 4: a CESQL expression that does not parse is rejected with its position.
+    const cesql = lines.find((l) => l.includes('bad-cesql.yaml'));
+    expect(cesql).toMatch(/Trigger default\/bad-cesql: spec\.filters\[0\]\.cesql: .*\d/);
   });
 
   it('B4/E1: a binary-mode event gets 202 and reaches only the matching trigger', async () => {
