@@ -164,6 +164,42 @@ describe('compileTriggerFilter', () => {
     expect(compiled.explain(event()).reasons).toEqual(['filters[0].cesql: expression is true']);
   });
 
+  describe('cesql elements with the built-in engine (CONFORMANCE 3.2, 3.4 rows 7-9, 8 item 7)', () => {
+    it.each([
+      ["3.4 row 7: myext = 'x' with myext absent", [{ cesql: "myext = 'x'" }], event(), false],
+      ['3.4 row 8: EXISTS myext with myext absent', [{ cesql: 'EXISTS myext' }], event(), false],
+      ["3.4 row 9: not(myext = 'x') with myext absent (inner error fails, not passes)", [{ not: { cesql: "myext = 'x'" } }], event(), true],
+      ["myext = 'x' with myext x", [{ cesql: "myext = 'x'" }], event({ myext: 'x' }), true],
+      ['an error anywhere fails the element, even when the value is true', [{ cesql: "(myext = 'x') OR TRUE" }], event(), false],
+      ['NOT (erroring expression) inside CESQL still fails (error => no match)', [{ cesql: "NOT (myext = 'x')" }], event(), false],
+      ['a non-boolean result is cast: "true" passes', [{ cesql: 'flag' }], event({ flag: 'true' }), true],
+      ['a non-boolean result that does not cast fails', [{ cesql: 'type' }], event(), false],
+      ['division by zero fails', [{ cesql: 'seq / 0 = 0' }], event({ seq: 1 }), false],
+      ['unknown function fails', [{ cesql: 'NOPE(type)' }], event(), false],
+      ['keywords and functions are case-insensitive, strings are not', [{ cesql: "lower(type) = 'com.a' and type like 'com.%'" }], event(), true],
+      ['string comparison is case-sensitive', [{ cesql: "type = 'COM.A'" }], event(), false],
+      ['numeric extension compares with an integer literal', [{ cesql: 'seq >= 5' }], event({ seq: '5' }), true],
+      ['does not parse: the element fails', [{ cesql: 'type = (' }], event(), false],
+      ['does not parse under not: the not passes', [{ not: { cesql: 'type = (' } }], event(), true],
+      ['combined with other dialects', [{ exact: { type: 'com.a' } }, { cesql: "source LIKE '/s%'" }], event(), true],
+      ['inside any, an erroring branch is a failed branch', [{ any: [{ cesql: "myext = 'x'" }, { exact: { type: 'com.a' } }] }], event(), true],
+    ] as const)('%s', (_name, filters, e, expected) => {
+      const compiled = compileTriggerFilter(undefined, filters as unknown as SubscriptionsApiFilter[]);
+      expect(compiled.match(e)).toBe(expected);
+      expect(compiled.explain(e).matched).toBe(expected);
+    });
+
+    it.each([
+      ["myext = 'x'", event(), ['filters[0].cesql: missingAttribute error: missing attribute "myext" at 0']],
+      ['seq / 0 = 0', event({ seq: 1 }), ['filters[0].cesql: math error: division by zero at 4']],
+      ['type = (', event(), ["filters[0].cesql: parse error: unexpected end of expression at 8, so it cannot match"]],
+      ['type', event(), ['filters[0].cesql: expression is not true ("com.a")']],
+      ["type = 'com.a'", event(), ['filters[0].cesql: expression is true']],
+    ] as const)('explain names the CESQL error kind and message: %s', (expression, e, reasons) => {
+      expect(compileTriggerFilter(undefined, [{ cesql: expression }]).explain(e).reasons).toEqual(reasons);
+    });
+  });
+
   it('a non-boolean or throwing CESQL result fails', () => {
     const weird: CesqlCompiler = () => (() => 'yes' as unknown as boolean);
     expect(compileTriggerFilter(undefined, [{ cesql: 'x' }], { cesql: weird }).match(event())).toBe(false);
