@@ -51,7 +51,8 @@ function resourcesOf(yaml: string): ResourceId[] {
   const out: ResourceId[] = [];
   for (const doc of parseAllDocuments(yaml)) {
     const value = doc.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string } } | null;
-    if (value?.kind && value.metadata?.name) {
+    // ConfigMaps configure the process; they have no Ready condition and print nothing.
+    if (value?.kind && value.kind !== 'ConfigMap' && value.metadata?.name) {
       out.push({ kind: value.kind, namespace: value.metadata.namespace ?? 'default', name: value.metadata.name });
     }
   }
