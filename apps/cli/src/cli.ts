@@ -1,8 +1,8 @@
-import type { CesqlCompiler } from '@eventing/filters';
+import { cesqlEval } from './cesql-eval';
 import type { StdinReader } from './event-input';
 import { filterTest } from './filter-test';
 import { InvalidTriggerError } from './trigger-input';
-import { CESQL_USAGE, FILTER_TEST_USAGE, FILTER_USAGE, MAIN_USAGE, UsageError } from './usage';
+import { CESQL_EVAL_USAGE, CESQL_USAGE, FILTER_TEST_USAGE, FILTER_USAGE, MAIN_USAGE, UsageError } from './usage';
 
 /** Where the CLI reads and writes; main.ts passes the process's streams. */
 export interface CliIo {
@@ -11,31 +11,31 @@ export interface CliIo {
   readStdin: StdinReader;
 }
 
-/** Optional engines the commands use. */
-export interface CliEngines {
-  cesql?: CesqlCompiler;
-}
-
 /** A subcommand returns what to print on stdout, or throws UsageError / a parseArgs error. */
 interface Subcommand {
   usage: string;
-  run(argv: string[], io: CliIo, engines: CliEngines): Promise<string>;
+  run(argv: string[], io: CliIo): Promise<string>;
 }
 
 const COMMANDS: Record<string, { usage: string; subcommands: Record<string, Subcommand> }> = {
   filter: {
     usage: FILTER_USAGE,
     subcommands: {
-      test: { usage: FILTER_TEST_USAGE, run: (argv, io, engines) => filterTest(argv, { readStdin: io.readStdin, cesql: engines.cesql }) },
+      test: { usage: FILTER_TEST_USAGE, run: (argv, io) => filterTest(argv, io.readStdin) },
     },
   },
-  cesql: { usage: CESQL_USAGE, subcommands: {} },
+  cesql: {
+    usage: CESQL_USAGE,
+    subcommands: {
+      eval: { usage: CESQL_EVAL_USAGE, run: (argv, io) => cesqlEval(argv, io.readStdin) },
+    },
+  },
 };
 
 const isHelp = (arg: string | undefined): boolean => arg === '--help' || arg === '-h' || arg === 'help';
 
 /** Runs one command line; returns the exit code (0 done, 2 bad usage or bad input, 1 a bug). */
-export async function runCli(argv: string[], io: CliIo, engines: CliEngines = {}): Promise<number> {
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [group, sub, ...rest] = argv;
   try {
     if (isHelp(group)) {
@@ -52,7 +52,7 @@ export async function runCli(argv: string[], io: CliIo, engines: CliEngines = {}
     if (sub === undefined) throw new UsageError(`missing subcommand of '${group}'`, command.usage);
     const subcommand = command.subcommands[sub];
     if (subcommand === undefined) throw new UsageError(`unknown subcommand '${group} ${sub}'`, command.usage);
-    io.stdout(await subcommand.run(rest, io, engines));
+    io.stdout(await subcommand.run(rest, io));
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {

@@ -113,6 +113,43 @@ spec:
   });
 });
 
+describe('filter test: CESQL filters (3.2, 3.4)', () => {
+  it.each([
+    ["type LIKE 'order.%'", true, ['filters[0].cesql: expression is true']],
+    ["source = '/elsewhere'", false, ['filters[0].cesql: expression is not true (false)']],
+    ['EXISTS myext', false, ['filters[0].cesql: expression is not true (false)']],
+    ['LENGTH(type) - 13', false, ['filters[0].cesql: expression is not true (0)']],
+  ])('cesql %s => match %j', (expression, match, reasons) => {
+    const file = trigger(`  filters:\n    - cesql: ${JSON.stringify(expression)}\n`, 'cesql');
+    const run = runBuiltCli(['filter', 'test', '--trigger', file, '--event', event({}), '--json']);
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ match, reasons });
+  });
+
+  it('an evaluation error fails the filter and is given as the reason', () => {
+    const file = trigger(`  filters:\n    - cesql: "myext = 'x'"\n`, 'cesql-error');
+    const run = runBuiltCli(['filter', 'test', '--trigger', file, '--event', event({})]);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^match: no\n {2}- filters\[0\]\.cesql: missingAttribute error: .+\n$/);
+  });
+
+  it('not over an erroring expression matches (3.4)', () => {
+    const file = trigger(`  filters:\n    - not:\n        cesql: "myext = 'x'"\n`, 'cesql-not');
+    const run = runBuiltCli(['filter', 'test', '--trigger', file, '--event', event({}), '--json']);
+    const output = JSON.parse(run.stdout) as { match: boolean; reasons: string[] };
+    expect(output.match).toBe(true);
+    expect(output.reasons[output.reasons.length - 1]).toBe('filters[0].not: inner filter failed, so this matches');
+  });
+
+  it('a CESQL expression that does not parse makes the Trigger invalid, with its position (1.3)', () => {
+    const file = trigger(`  filters:\n    - exact:\n        type: order.created\n    - cesql: "type = = 'x'"\n`, 'cesql-invalid');
+    const run = runBuiltCli(['filter', 'test', '--trigger', file, '--event', event({})]);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/Trigger "default\/cesql-invalid" is invalid:\n {2}spec\.filters\[1\]\.cesql: .*\d/);
+  });
+});
+
 describe('filter test: invalid input exits 2', () => {
   it('reports every validation error of the Trigger with its field path (1.3)', () => {
     const file = trigger('  filters:\n    - exact:\n        Type: a\n      prefix:\n        type: b\n    - cesql: "  "\n', 'broken');

@@ -1,17 +1,11 @@
 import { parseArgs } from 'node:util';
-import { type CesqlCompiler, type SubscriptionsApiFilter, compileTriggerFilter } from '@eventing/filters';
+import { type SubscriptionsApiFilter, compileTriggerFilter } from '@eventing/filters';
 import { type StdinReader, readEvent } from './event-input';
 import { readTrigger } from './trigger-input';
 import { FILTER_TEST_USAGE, UsageError } from './usage';
 
-/** What `filter test` needs besides its arguments. */
-export interface FilterTestDeps {
-  readStdin: StdinReader;
-  cesql: CesqlCompiler | undefined;
-}
-
 /** `eventing filter test`: returns the text to print on stdout. */
-export async function filterTest(argv: string[], deps: FilterTestDeps): Promise<string> {
+export async function filterTest(argv: string[], readStdin: StdinReader): Promise<string> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -28,9 +22,9 @@ export async function filterTest(argv: string[], deps: FilterTestDeps): Promise<
   if (values.event === undefined) throw new UsageError('missing --event FILE', FILTER_TEST_USAGE);
 
   const trigger = await readTrigger('--trigger', values.trigger);
-  const event = await readEvent('--event', values.event, deps.readStdin);
+  const event = await readEvent('--event', values.event, readStdin);
   const spec = trigger.spec;
-  const compiled = compileTriggerFilter(spec.filter, spec.filters as SubscriptionsApiFilter[] | undefined, { cesql: deps.cesql });
+  const compiled = compileTriggerFilter(spec.filter, spec.filters as SubscriptionsApiFilter[] | undefined);
   const { matched, reasons } = compiled.explain(event);
   if (values.json) return JSON.stringify({ match: matched, reasons }) + '\n';
   return [`match: ${matched ? 'yes' : 'no'}`, ...reasons.map((r) => `  - ${r}`)].join('\n') + '\n';

@@ -1,4 +1,9 @@
+import { registerCesqlValidator } from '@eventing/api';
+import { cesqlSyntaxError } from '@eventing/filters';
 import { runCli } from './cli';
+
+// Trigger validation rejects a CESQL filter that does not parse, naming where it fails.
+registerCesqlValidator(cesqlSyntaxError);
 
 async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
