@@ -92,6 +92,11 @@ describe('cesql eval: the event', () => {
     expect(evaluate("CONCAT(type, '@', source)", ['--event', '-'], structured)).toEqual({ result: 'order.created@/orders', errors: [] });
   });
 
+  it('takes an expression starting with a dash as the value of --expression', () => {
+    const input = JSON.stringify({ specversion: '1.0', id: '1', source: '/s', type: 't', seq: '7' });
+    expect(evaluate('-seq', ['--event', '-'], input)).toEqual({ result: -7, errors: [] });
+  });
+
   it('an attribute absent from the given event is a missingAttribute error', () => {
     const output = evaluate('subject = "x"', ['--event', '-'], structured);
     expect(output).toMatchObject({ result: false, errors: [{ kind: 'missingAttribute' }] });
@@ -102,6 +107,7 @@ describe('cesql eval: bad usage exits 2', () => {
   it.each([
     [[], 'eventing: missing --expression EXPR'],
     [['--expression'], "eventing: Option '--expression <value>' argument missing"],
+    [['--expression', '--event', 'e.json'], "eventing: Option '--expression' argument is ambiguous"],
     [['--expression', 'true', '--evnt', 'x'], "eventing: Unknown option '--evnt'"],
     [['--expression', 'true', 'extra'], "eventing: Unexpected argument 'extra'"],
   ])('%j: names the flag and prints the usage', (args, message) => {

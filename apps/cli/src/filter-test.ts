@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type SubscriptionsApiFilter, compileTriggerFilter } from '@eventing/filters';
+import { compileTriggerFilter } from '@eventing/filters';
 import { type StdinReader, readEvent } from './event-input';
 import { readTrigger } from './trigger-input';
 import { FILTER_TEST_USAGE, UsageError } from './usage';
@@ -24,7 +24,7 @@ export async function filterTest(argv: string[], readStdin: StdinReader): Promis
   const trigger = await readTrigger('--trigger', values.trigger);
   const event = await readEvent('--event', values.event, readStdin);
   const spec = trigger.spec;
-  const compiled = compileTriggerFilter(spec.filter, spec.filters as SubscriptionsApiFilter[] | undefined);
+  const compiled = compileTriggerFilter(spec.filter, spec.filters);
   const { matched, reasons } = compiled.explain(event);
   if (values.json) return JSON.stringify({ match: matched, reasons }) + '\n';
   return [`match: ${matched ? 'yes' : 'no'}`, ...reasons.map((r) => `  - ${r}`)].join('\n') + '\n';
