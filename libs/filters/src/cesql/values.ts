@@ -38,13 +38,21 @@ export function zeroValue(type: CesqlType): CesqlValue {
   return type === 'String' ? '' : type === 'Integer' ? 0 : false;
 }
 
-const INTEGER_TEXT = /^[+-]?[0-9]+$/;
-
 /** String -> Integer (spec 3.7): base 10 with an optional sign, within 32 bits; undefined otherwise. */
 export function parseInteger(text: string): number | undefined {
-  if (!INTEGER_TEXT.test(text)) return undefined;
-  const value = Number(text);
-  return value >= INT32_MIN && value <= INT32_MAX ? value | 0 : undefined;
+  const length = text.length;
+  const first = text.charCodeAt(0);
+  const signed = first === 43 || first === 45; // + -
+  if (length === 0 || (signed && length === 1)) return undefined;
+  let magnitude = 0;
+  for (let i = signed ? 1 : 0; i < length; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    magnitude = magnitude * 10 + digit;
+    if (magnitude > 2147483648) return undefined;
+  }
+  const value = first === 45 ? -magnitude : magnitude;
+  return value <= INT32_MAX ? value | 0 : undefined;
 }
 
 /** String -> Boolean (spec 3.7): "true"/"false" in any case; undefined otherwise. */
