@@ -91,13 +91,23 @@ async function worker() {
 }
 
 const samples = [];
+/** The broker's V8 heap in use (MB), from its own /metrics. */
+async function heapUsedMb() {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${broker.port}/metrics`)).text();
+    return Number(text.match(/^nodejs_heap_size_used_bytes (\S+)$/m)?.[1]) / 1024 / 1024;
+  } catch {
+    return NaN;
+  }
+}
 const started = Date.now();
 const workers = Array.from({ length: connections }, worker);
 const sampler = setInterval(async () => {
   const mem = memoryOf(broker.proc.pid);
   const counts = await getJson(`${subUrl}/counts`).catch(() => ({}));
+  const heap = await heapUsedMb();
   const rejected = [...statuses.values()].reduce((a, b) => a + b, 0);
-  samples.push({ t: Math.round((Date.now() - started) / 1000), rss: mem?.rssMb ?? NaN, accepted: accepted.size, rejected, delivered: counts.delivered ?? 0, dead: counts.dead ?? 0 });
+  samples.push({ t: Math.round((Date.now() - started) / 1000), rss: mem?.rssMb ?? NaN, heap, accepted: accepted.size, rejected, delivered: counts.delivered ?? 0, dead: counts.dead ?? 0 });
 }, 1000);
 await sleep(seconds * 1000);
 sending = false;
@@ -122,8 +132,8 @@ const rejected = [...statuses.values()].reduce((a, b) => a + b, 0);
 const every = Math.max(1, Math.floor(samples.length / 15));
 const shown = samples.filter((s, i) => i % every === 0 || i === samples.length - 1);
 const rssTable = markdownTable(
-  ['t s', 'RSS MB', 'accepted', 'rejected (503)', 'delivered', 'dead-lettered'].map((t) => [t, 'r']),
-  shown.map((s) => [String(s.t), fmt(s.rss, 1), String(s.accepted), String(s.rejected), String(s.delivered), String(s.dead)]),
+  ['t s', 'RSS MB', 'heap used MB', 'accepted', 'rejected (503)', 'delivered', 'dead-lettered'].map((t) => [t, 'r']),
+  shown.map((s) => [String(s.t), fmt(s.rss, 1), fmt(s.heap, 1), String(s.accepted), String(s.rejected), String(s.delivered), String(s.dead)]),
 );
 const during = samples.filter((s) => s.t <= seconds);
 const third = Math.max(1, Math.floor(during.length / 3));
