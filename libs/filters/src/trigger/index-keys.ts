@@ -1,4 +1,5 @@
 import { dialectOf } from './dialect';
+import { cesqlIndexKeys } from '../cesql/index-keys';
 import type { SubscriptionsApiFilter, TriggerAttributesFilter, TriggerIndexKeys } from './types';
 
 const INDEXED = ['type', 'source'] as const;
@@ -17,8 +18,13 @@ function collect(filters: SubscriptionsApiFilter[], keys: TriggerIndexKeys): voi
       }
     } else if (dialect.kind === 'all') {
       collect(dialect.filters, keys);
+    } else if (dialect.kind === 'cesql') {
+      const implied = cesqlIndexKeys(dialect.expression);
+      if (keys.type === undefined && implied.type !== undefined) keys.type = implied.type;
+      if (keys.source === undefined && implied.source !== undefined) keys.source = implied.source;
+      if (implied.typePrefix !== undefined && implied.typePrefix.length > (keys.typePrefix?.length ?? 0)) keys.typePrefix = implied.typePrefix;
     }
-    // any / not / suffix / cesql constrain nothing exactly: conservatively ignored.
+    // any / not / suffix constrain nothing exactly: conservatively ignored.
   }
 }
 
