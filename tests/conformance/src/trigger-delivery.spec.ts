@@ -243,6 +243,17 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
       ['filters not', { filters: [{ not: { exact: { type: 'a' } } }] }, [{ id: 'a', headers: { 'ce-type': 'b' } }, { id: 'b', headers: { 'ce-type': 'a' } }], ['a']],
       ['filters list is an implicit all', { filters: [{ prefix: { type: 'com.' } }, { suffix: { type: '.v1' } }] }, [{ id: 'a', headers: { 'ce-type': 'com.a.v1' } }, { id: 'b', headers: { 'ce-type': 'com.a.v2' } }], ['a']],
       ['non-empty filters win over filter', { attributes: { type: 'b' }, filters: [{ exact: { type: 'a' } }] }, [{ id: 'a', headers: { 'ce-type': 'a' } }, { id: 'b', headers: { 'ce-type': 'b' } }], ['a']],
+      // CESQL (3.3, 3.4): evaluation errors (a missing attribute) make the expression fail.
+      ['cesql comparison, missing attribute fails', { filters: [{ cesql: "myext = 'x'" }] }, [{ id: 'a', headers: { 'ce-myext': 'x' } }, { id: 'b' }, { id: 'c', headers: { 'ce-myext': 'y' } }], ['a']],
+      ['cesql EXISTS', { filters: [{ cesql: 'EXISTS myext' }] }, [{ id: 'a', headers: { 'ce-myext': 'x' } }, { id: 'b' }], ['a']],
+      ['not around a failing cesql passes', { filters: [{ not: { cesql: "myext = 'x'" } }] }, [{ id: 'a' }, { id: 'b', headers: { 'ce-myext': 'x' } }], ['a']],
+      [
+        'cesql LIKE, AND, keywords case-insensitive',
+        { filters: [{ cesql: "type like 'com.%.v1' and source = '/s'" }] },
+        [{ id: 'a', headers: { 'ce-type': 'com.a.v1', 'ce-source': '/s' } }, { id: 'b', headers: { 'ce-type': 'com.a.v2', 'ce-source': '/s' } }, { id: 'c', headers: { 'ce-type': 'com.a.v1', 'ce-source': '/t' } }],
+        ['a'],
+      ],
+      ['cesql integer cast of a structured number', { filters: [{ cesql: 'seq > 3' }] }, [{ id: 'a', structured: { seq: 5 } }, { id: 'b', structured: { seq: 2 } }], ['a']],
       ['empty filters leave the legacy filter in charge', { attributes: { type: 'b' }, filters: [] }, [{ id: 'a', headers: { 'ce-type': 'a' } }, { id: 'b', headers: { 'ce-type': 'b' } }], ['b']],
     ];
 
