@@ -191,13 +191,13 @@ describe('replies and loops (2.5, 2.11)', () => {
       const looper = await loop('dev.conformance.loop10');
       expect((await postBinary(ingress, ceHeaders('dev.conformance.loop10-0', 'dev.conformance.loop10', { 'ce-knativebrokerttl': '10' }))).status).toBe(202);
       expect(await settled(looper, 9)).toBe(9);
-    });
+    }, 60_000);
 
     it(`B10/2.11: without a TTL the loop stops after the default ${MAX_TTL} deliveries`, async () => {
       const looper = await loop('dev.conformance.loopmax');
       expect((await postBinary(ingress, ceHeaders('dev.conformance.loopmax-0', 'dev.conformance.loopmax'))).status).toBe(202);
       expect(await settled(looper, MAX_TTL)).toBe(MAX_TTL);
       expect(looper.requests.every((r) => r.headers['ce-knativebrokerttl'] === undefined)).toBe(true);
-    });
+    }, 60_000);
   });
 });
