@@ -81,27 +81,33 @@ function linearMatch(routes, event) {
   return out;
 }
 
-/** How many filters the index evaluates for an event (its type bucket, source bucket, prefix hits, the unindexed list). */
+/** The first extension equality of a trigger's index keys, as the index picks it. */
+const firstExtension = (keys) => Object.entries(keys.extensions ?? {})[0];
+
+/** How many filters the index evaluates for an event (its type, source, prefix and extension buckets, the unindexed list). */
 function evaluatedByIndex(routes, event) {
   const type = String(event.attributes.type);
   const source = String(event.attributes.source);
   let n = 0;
   for (const { keys } of routes) {
+    const ext = firstExtension(keys);
     if (keys.type !== undefined) n += keys.type === type ? 1 : 0;
     else if (keys.source !== undefined) n += keys.source === source ? 1 : 0;
     else if (keys.typePrefix !== undefined && keys.typePrefix !== '') n += type.startsWith(keys.typePrefix) ? 1 : 0;
+    else if (ext !== undefined) n += String(event.attributes[ext[0]]) === ext[1] ? 1 : 0;
     else n++;
   }
   return n;
 }
 
-/** Where the index put the triggers: { type, source, prefix, unindexed }. */
+/** Where the index put the triggers: { type, source, prefix, extension, unindexed }. */
 function buckets(routes) {
-  const b = { type: 0, source: 0, prefix: 0, unindexed: 0 };
+  const b = { type: 0, source: 0, prefix: 0, extension: 0, unindexed: 0 };
   for (const { keys } of routes) {
     if (keys.type !== undefined) b.type++;
     else if (keys.source !== undefined) b.source++;
     else if (keys.typePrefix !== undefined && keys.typePrefix !== '') b.prefix++;
+    else if (firstExtension(keys) !== undefined) b.extension++;
     else b.unindexed++;
   }
   return b;

@@ -137,7 +137,7 @@ function tableA(results) {
       ['linear / index', 'r'],
       ['matches/event', 'r'],
       ['filters evaluated/event (index)', 'r'],
-      ['buckets type / source / prefix / unindexed', 'l'],
+      ['buckets type / source / prefix / extension / unindexed', 'l'],
     ],
     results.map((r) => [
       r.n,
@@ -148,7 +148,7 @@ function tableA(results) {
       `${fmt(r.linearNs / r.indexNs, 1)}×`,
       fmt(r.matches, 1),
       fmt(r.evaluated, 1),
-      `${r.buckets.type} / ${r.buckets.source} / ${r.buckets.prefix} / ${r.buckets.unindexed}`,
+      `${r.buckets.type} / ${r.buckets.source} / ${r.buckets.prefix} / ${r.buckets.extension} / ${r.buckets.unindexed}`,
     ]),
   );
 }

@@ -11,10 +11,21 @@ const arbLeaf: fc.Arbitrary<SubscriptionsApiFilter> = fc.oneof(
   fc.record({ exact: fc.record({ source: fc.constantFrom(...sources) }) }),
   fc.record({ prefix: fc.record({ type: fc.constantFrom('com.', 'com.a.', 'org', 'c', 'zzz') }) }),
   fc.record({ suffix: fc.record({ type: fc.constantFrom('.created', 'x') }) }),
+  fc.record({ exact: fc.record({ tenant: fc.constantFrom('a', 'b', '5') }) }),
+  fc.record({ cesql: fc.constantFrom("tenant = 'a'", "type LIKE 'com.%' AND tenant = '5'", "source = '/s1' OR tenant = 'b'", 'EXISTS tenant') }),
 );
 const arbFilters = fc.array(fc.oneof(arbLeaf, fc.record({ any: fc.array(arbLeaf, { minLength: 1, maxLength: 2 }) })), { maxLength: 3 });
 const arbEvent: fc.Arbitrary<CloudEvent> = fc.record({
-  attributes: fc.record({ specversion: fc.constant('1.0'), id: fc.constant('1'), type: fc.constantFrom(...types), source: fc.constantFrom(...sources) }),
+  attributes: fc.record(
+    {
+      specversion: fc.constant('1.0'),
+      id: fc.constant('1'),
+      type: fc.constantFrom(...types),
+      source: fc.constantFrom(...sources),
+      tenant: fc.constantFrom<string | number>('a', 'b', 5, '5'),
+    },
+    { requiredKeys: ['specversion', 'id', 'type', 'source'] },
+  ),
   data: fc.constant(undefined),
 });
 

@@ -20,13 +20,16 @@ interface CompiledRoute {
 
 /**
  * Finds the triggers an event matches without evaluating every trigger: each trigger sits in one
- * bucket — its exact `type`, else its exact `source`, else its `type` prefix, else the unindexed
- * list — and only the buckets an event can hit are evaluated. Built once per contract change.
+ * bucket — its exact `type`, else its exact `source`, else its `type` prefix, else one exact
+ * extension value, else the unindexed list — and only the buckets an event can hit are evaluated.
+ * Built once per contract change.
  */
 export class TriggerIndex {
   private readonly byType = new Map<string, CompiledRoute[]>();
   private readonly bySource = new Map<string, CompiledRoute[]>();
   private readonly prefixes: PrefixGroup[] = [];
+  /** Extension name → its value → routes. */
+  private readonly byExtension = new Map<string, Map<string, CompiledRoute[]>>();
   private readonly unindexed: CompiledRoute[] = [];
   readonly size: number;
 
@@ -41,6 +44,11 @@ export class TriggerIndex {
         let group = prefixGroups.get(keys.typePrefix.length);
         if (group === undefined) prefixGroups.set(keys.typePrefix.length, (group = new Map()));
         push(group, keys.typePrefix, route);
+      } else if (keys.extensions !== undefined && Object.keys(keys.extensions).length > 0) {
+        const [name, value] = Object.entries(keys.extensions)[0]!;
+        let byValue = this.byExtension.get(name);
+        if (byValue === undefined) this.byExtension.set(name, (byValue = new Map()));
+        push(byValue, value, route);
       } else this.unindexed.push(route);
     }
     for (const [length, byPrefix] of prefixGroups) this.prefixes.push({ length, byPrefix });
@@ -58,6 +66,12 @@ export class TriggerIndex {
       const group = this.prefixes[i] as PrefixGroup;
       if (group.length > type.length) break;
       matchAll(group.byPrefix.get(type.slice(0, group.length)), event, out);
+    }
+    if (this.byExtension.size > 0) {
+      for (const [name, byValue] of this.byExtension) {
+        const value = attributes[name];
+        if (value !== undefined) matchAll(byValue.get(String(value)), event, out);
+      }
     }
     matchAll(this.unindexed, event, out);
     return out;

@@ -4,7 +4,7 @@ import { parseTree } from './parser';
 
 /**
  * Routing-index keys implied by a CESQL expression: conjuncts of the top-level AND chain of the form
- * `type = '…'`, `source = '…'` or `type LIKE '<prefix>%…'`. For the expression to be true, every
+ * `<attribute> = '…'` or `type LIKE '<prefix>%…'`. For the expression to be true, every
  * conjunct must be true, so a matching event carries these values. Anything else pins nothing.
  */
 export function cesqlIndexKeys(expression: string): TriggerIndexKeys {
@@ -27,7 +27,13 @@ function collect(node: CesqlNode, keys: TriggerIndexKeys): void {
   }
   if (node.kind === 'binary' && node.operator === '=') {
     const pair = attributeAndString(node.left, node.right) ?? attributeAndString(node.right, node.left);
-    if (pair && (pair.name === 'type' || pair.name === 'source') && keys[pair.name] === undefined) keys[pair.name] = pair.value;
+    if (pair === undefined) return;
+    if (pair.name === 'type' || pair.name === 'source') {
+      if (keys[pair.name] === undefined) keys[pair.name] = pair.value;
+    } else {
+      keys.extensions ??= {};
+      keys.extensions[pair.name] ??= pair.value;
+    }
     return;
   }
   if (node.kind === 'like' && !node.negated && node.operand.kind === 'attribute' && node.operand.name === 'type') {

@@ -298,7 +298,7 @@ describe('compileTriggerFilter', () => {
 describe('triggerIndexKeys', () => {
   it.each([
     ['no filter', undefined, undefined, {}],
-    ['legacy type and source', { attributes: { type: 't', source: 's', myext: 'x' } }, undefined, { type: 't', source: 's' }],
+    ['legacy type, source and an extension', { attributes: { type: 't', source: 's', myext: 'x' } }, undefined, { type: 't', source: 's', extensions: { myext: 'x' } }],
     ['legacy "" pins nothing', { attributes: { type: '' } }, undefined, {}],
     ['filters win over legacy', { attributes: { type: 'legacy' } }, [{ prefix: { type: 'x' } }], { typePrefix: 'x' }],
     ['empty filters fall back to legacy', { attributes: { type: 'legacy' } }, [], { type: 'legacy' }],
@@ -306,7 +306,8 @@ describe('triggerIndexKeys', () => {
     ['exact nested in all', undefined, [{ all: [{ all: [{ exact: { source: 's' } }] }] }], { source: 's' }],
     ['exact under any or not pins nothing', undefined, [{ any: [{ exact: { type: 't' } }] }, { not: { exact: { source: 's' } } }], {}],
     ['suffix pins nothing; a type prefix and a CESQL type equality are kept', undefined, [{ prefix: { type: 't' } }, { suffix: { source: 's' } }, { cesql: "type = 't'" }], { type: 't', typePrefix: 't' }],
-    ['CESQL: conjuncts of the top-level AND', undefined, [{ cesql: "source = '/s' AND type LIKE 'com.x.%' AND seq > 3" }], { source: '/s', typePrefix: 'com.x.' }],
+    ['CESQL: conjuncts of the top-level AND', undefined, [{ cesql: "source = '/s' AND type LIKE 'com.x.%' AND seq > 3 AND tenant = 'a'" }], { source: '/s', typePrefix: 'com.x.', extensions: { tenant: 'a' } }],
+    ['extension equalities from exact and legacy attributes; context attributes other than type/source are not indexed', { attributes: { tenant: 'a', subject: 's' } }, undefined, { extensions: { tenant: 'a' } }],
     ['CESQL: an OR pins nothing', undefined, [{ cesql: "type = 'a' OR type = 'b'" }], {}],
     ['CESQL: LIKE without wildcards is an equality', undefined, [{ cesql: "type LIKE 'exact.type'" }], { type: 'exact.type' }],
     ['CESQL: NOT LIKE and escapes pin nothing beyond the literal part', undefined, [{ cesql: "type NOT LIKE 'a%' AND source LIKE 'x\\%y%'" }], {}],
@@ -479,6 +480,7 @@ describe('compileTriggerFilter property', () => {
             if (keys.type !== undefined) expect(String(e.attributes['type'])).toBe(keys.type);
             if (keys.source !== undefined) expect(String(e.attributes['source'])).toBe(keys.source);
             if (keys.typePrefix !== undefined) expect(String(e.attributes['type']).startsWith(keys.typePrefix)).toBe(true);
+            for (const [name, value] of Object.entries(keys.extensions ?? {})) expect(String(e.attributes[name])).toBe(value);
           }
         },
       ),

@@ -38,4 +38,6 @@ export interface TriggerIndexKeys {
   source?: string;
   /** A prefix every matching event's `type` starts with (the longest one found). */
   typePrefix?: string;
+  /** Extension values every matching event carries (compared as text), e.g. `{ tenant: 'a' }`. */
+  extensions?: Record<string, string>;
 }
