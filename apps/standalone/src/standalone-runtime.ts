@@ -53,6 +53,7 @@ export class StandaloneRuntime {
       maxBodyBytes: options.maxBodyBytes,
       maxTtl: options.maxTtl,
       defaultMaxInFlight: options.maxInFlight,
+      brokerUrl: (namespace, name) => `${this.baseUrl}/${namespace}/${name}`,
       onIngress: (r) => {
         if (r.kind === 'broker' && r.namespace !== undefined && r.name !== undefined) {
           this.metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status);

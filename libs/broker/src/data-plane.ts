@@ -21,6 +21,8 @@ export interface BrokerDataPlaneOptions {
   onIngress?: (result: IngressResult) => void;
   onDelivery?: (trigger: TriggerEntry, event: CloudEvent, outcome: DeliveryOutcome) => void;
   onChannelDelivery?: (subscription: SubscriptionEntry, event: CloudEvent, outcome: DeliveryOutcome) => void;
+  /** Public URL of a broker, for dead letters of replies that could not be stored. */
+  brokerUrl?: (namespace: string, name: string) => string;
 }
 
 interface BrokerState {
@@ -82,6 +84,7 @@ export class BrokerDataPlane {
       defaultMaxInFlight,
       signal: this.abort.signal,
       onOutcome: options.onDelivery,
+      brokerUrl: options.brokerUrl ? (t) => options.brokerUrl!(t.namespace, t.broker) : undefined,
       reply: async (trigger, event, headers) => {
         const broker = this.brokers.get(`${trigger.namespace}/${trigger.broker}`);
         if (!broker) return { ok: false, status: 404, reason: `broker ${trigger.namespace}/${trigger.broker} not found` };

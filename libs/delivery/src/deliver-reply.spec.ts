@@ -11,7 +11,10 @@ const retry2: DeliveryPolicy = { retry: 2, backoffPolicy: 'linear', backoffDelay
 class RecordingSink implements ReplySink {
   readonly stored: { event: CloudEvent; headers: Record<string, string> }[] = [];
   calls = 0;
-  constructor(private failures = 0) {}
+  constructor(
+    private failures = 0,
+    readonly destination?: string,
+  ) {}
   async send(event: CloudEvent, headers: Record<string, string>) {
     this.calls++;
     if (this.calls <= this.failures) return { ok: false as const, status: 503, reason: 'broker busy' };
@@ -124,7 +127,7 @@ describe('Dispatcher.deliver: replies (R1–R7, T9–T11)', () => {
     expect(outcome).toEqual({ kind: 'delivered', status: 200, attempts: 1, replied: false });
   });
 
-  it('R3: a reply goes to a ReplySink with response passthrough headers and Kn-Namespace', async () => {
+  it('R3/R6: a reply goes to a ReplySink with the response passthrough headers (the next hop adds Kn-Namespace)', async () => {
     subscriber.setScript([replyAnswer]);
     const sink = new RecordingSink();
     const outcome = await dispatcher.deliver(request({ reply: sink }));
@@ -135,7 +138,6 @@ describe('Dispatcher.deliver: replies (R1–R7, T9–T11)', () => {
     expect(sink.stored[0]?.headers).toEqual({
       'x-request-id': 'from-sub',
       'knative-hop': '2',
-      'kn-namespace': 'ns1',
     });
   });
 
@@ -192,6 +194,13 @@ describe('Dispatcher.deliver: replies (R1–R7, T9–T11)', () => {
       'ce-knativeerrordest': 'reply',
       'ce-knativeerrorcode': '503',
     });
+  });
+
+  it('R4/D2: a failing ReplySink that names its destination is named in knativeerrordest', async () => {
+    subscriber.setScript([replyAnswer]);
+    const sink = new RecordingSink(10, 'http://broker.local/ns/default');
+    await dispatcher.deliver(request({ reply: sink, deadLetterUri: dls.url, policy: { ...retry2, retry: 0 } }));
+    expect(dls.requests[0]?.headers).toMatchObject({ 'ce-knativeerrordest': 'http://broker.local/ns/default' });
   });
 
   it('T10/R7: broker mode fails a non-empty non-CloudEvent 2xx body as 502, retried then dead-lettered', async () => {

@@ -20,7 +20,9 @@ export type SendResult =
 
 /** Where replies of a delivery are stored when they are not POSTed to a URL. */
 export interface ReplySink {
-  /** Stores a reply; ok:false fails the original delivery (R4). */
+  /** Where the reply goes (e.g. the broker's URL); named in `knativeerrordest` when storing fails. */
+  readonly destination?: string;
+  /** Stores a reply with the passthrough headers of the response; ok:false fails the original delivery (R4). */
   send(
     event: CloudEvent,
     headers: Record<string, string>,
@@ -80,7 +82,7 @@ const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 const TARGET_CACHE_LIMIT = 4096;
 const EMPTY = Buffer.alloc(0);
 const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
-/** Stands for a reply stored in a ReplySink in `knativeerrordest`. */
+/** Stands for a reply stored in a ReplySink without a destination, in `knativeerrordest`. */
 const REPLY_SINK_DESTINATION = 'reply';
 
 interface Target {
@@ -252,7 +254,6 @@ export class Dispatcher {
         destination: reply.uri,
       };
     }
-    replyHeaders['kn-namespace'] = request.namespace;
     let stored: Awaited<ReturnType<ReplySink['send']>>;
     try {
       stored = await reply.send(parsed.event, replyHeaders);
@@ -266,7 +267,7 @@ export class Dispatcher {
       reason: `storing the reply failed: ${stored.reason}`,
       retryable: true,
       retryAfterMs: undefined,
-      destination: REPLY_SINK_DESTINATION,
+      destination: reply.destination ?? REPLY_SINK_DESTINATION,
     };
   }
 

@@ -141,6 +141,7 @@ describe('replies and loops (2.5, 2.11)', () => {
     expect(reply!.headers['x-request-id']).toBe('from-response');
     expect(reply!.headers['knative-answer']).toBe('yes');
     expect(reply!.headers['x-private']).toBeUndefined();
+    expect(reply!.headers['kn-namespace']).toBe(mesh.namespace);
   });
 
   it('R7/T10: a 2xx with a non-empty body that is not a CloudEvent fails the delivery (502): retried, then dead-lettered', async () => {
@@ -163,6 +164,7 @@ describe('replies and loops (2.5, 2.11)', () => {
     expect(dead!.headers['ce-type']).toBe('dev.conformance.r4.ask');
     expect(dead!.body.toString()).toBe('{"original":true}');
     expect(dead!.headers['ce-knativeerrorcode']).toBe('400');
+    expect(dead!.headers['ce-knativeerrordest']).toBe(ingress);
     expect(withId(replier, 'r4').length).toBeGreaterThanOrEqual(1);
     await quietPeriod();
     expect(withId(sink, 'r4-reply')).toHaveLength(0);

@@ -21,6 +21,8 @@ export interface TriggerRouterOptions {
   onOutcome?: (trigger: TriggerEntry, event: CloudEvent, outcome: DeliveryOutcome) => void;
   /** Aborted on shutdown: deliveries stop waiting between retries. */
   signal?: AbortSignal;
+  /** The public URL of a trigger's broker, named in dead letters when its reply cannot be stored. */
+  brokerUrl?: (trigger: TriggerEntry) => string;
 }
 
 /** A trigger with its filter compiled once per contract change. */
@@ -68,6 +70,7 @@ export class TriggerRouter {
     const ttl = original.attributes[TTL_EXTENSION];
     const event = withoutAttribute(original, TTL_EXTENSION);
     const reply: ReplySink = {
+      destination: this.options.brokerUrl?.(entry),
       send: (replyEvent, headers) => {
         // T11: the reply re-enters the broker with the TTL the original had; ingress decrements it.
         if (ttl !== undefined) replyEvent.attributes[TTL_EXTENSION] = ttl;
