@@ -53,6 +53,7 @@ describe('standalone broker over HTTP', () => {
   let replies: TestSubscriber;
   let slow: TestSubscriber;
   let linear: TestSubscriber;
+  let flakyDls: TestSubscriber;
   let app: Awaited<ReturnType<typeof runStandalone>>;
   let ingress: string;
 
@@ -70,6 +71,7 @@ describe('standalone broker over HTTP', () => {
     replies = await startSubscriber();
     slow = await startSubscriber(() => ({ status: 202, delayMs: 1_500 }));
     linear = await startSubscriber((_req, i) => ({ status: i < 2 ? 500 : 202 }));
+    flakyDls = await startSubscriber((_req, i) => ({ status: i < 2 ? 503 : 202 }));
     writeFileSync(join(dir, 'broker.yaml'), BROKER);
     writeFileSync(
       join(dir, 'triggers.yaml'),
@@ -97,6 +99,15 @@ describe('standalone broker over HTTP', () => {
     timeout: PT0.3S
     deadLetterSink:
       uri: ${dls.url}/timeouts
+`,
+        ) +
+        trigger(
+          'held',
+          'com.example.held',
+          failing.url + '/held',
+          `  delivery:
+    deadLetterSink:
+      uri: ${flakyDls.url}/dls
 `,
         ) +
         trigger(
@@ -161,7 +172,7 @@ spec:
 
   afterAll(async () => {
     await app?.service.close();
-    await Promise.all([orders, others, failing, dls, replier, replies, slow, linear].map((s) => s?.close()));
+    await Promise.all([orders, others, failing, dls, replier, replies, slow, linear, flakyDls].map((s) => s?.close()));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -302,6 +313,18 @@ spec:
     expect(linear.requests).toHaveLength(3);
     expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(140);
     expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(290);
+  });
+
+  it('D4: when the dead-letter sink fails too, the event is held and tried again later, never dropped, and counted', async () => {
+    expect((await fetch(ingress, { method: 'POST', headers: binaryHeaders('com.example.held', 'h1'), body: '{}' })).status).toBe(202);
+    // Each round: one attempt to the subscriber (retry 0 on this trigger), then the dead-letter sink,
+    // which refuses twice; the third round lands.
+    const [, , landed] = await flakyDls.waitFor(3, 15_000);
+    expect(landed!.headers['ce-id']).toBe('h1');
+    expect(failing.requests.filter((r) => r.headers['ce-id'] === 'h1')).toHaveLength(3);
+    const text = await (await fetch(`${app.service.url}/metrics`)).text();
+    expect(text).toMatch(/eventing_delivery_outcomes_total\{namespace="default",kind="Trigger",name="held",outcome="held"\} 2/);
+    expect(text).toMatch(/eventing_delivery_outcomes_total\{namespace="default",kind="Trigger",name="held",outcome="dead_lettered"\} 1/);
   });
 
   it('R3/T11: a reply from a subscriber is routed back into the broker to matching triggers', async () => {
