@@ -68,6 +68,7 @@ metadata: { name: replies }
         maxBodyBytes: 1 << 20,
         maxTtl: 255,
         maxInFlight: 10,
+        maxInFlightTotal: 1000,
         queueCapacity: 1000,
         logFormat: 'json',
         watch: false,

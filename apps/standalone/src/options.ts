@@ -11,6 +11,8 @@ export interface StandaloneOptions {
   maxTtl: number;
   /** Deliveries in flight at once per trigger or subscription. */
   maxInFlight: number;
+  /** Deliveries in flight at once across all triggers and subscriptions. */
+  maxInFlightTotal: number;
   /** Undelivered events held per trigger or subscription before ingress answers 503. */
   queueCapacity: number;
   logFormat: 'text' | 'json';
@@ -29,6 +31,7 @@ Options:
   --max-body-bytes N      largest event accepted at ingress; larger ones get 413 (default: 4194304)
   --max-ttl N             broker hops before an event is dropped as a loop (default: 255)
   --max-in-flight N       deliveries in flight at once per trigger or subscription (default: 100)
+  --max-in-flight-total N deliveries in flight at once in the whole process (default: 1000)
   --queue-capacity N      undelivered events held per trigger or subscription; beyond it
                           ingress answers 503 with Retry-After (default: 10000)
   --log-format text|json  log line format (default: text)
@@ -52,6 +55,7 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
       'max-body-bytes': { type: 'string', default: String(4 * 1024 * 1024) },
       'max-ttl': { type: 'string', default: '255' },
       'max-in-flight': { type: 'string', default: '100' },
+      'max-in-flight-total': { type: 'string', default: '1000' },
       'queue-capacity': { type: 'string', default: '10000' },
       'log-format': { type: 'string', default: 'text' },
       'no-watch': { type: 'boolean', default: false },
@@ -80,6 +84,7 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
     maxBodyBytes: integer('--max-body-bytes', values['max-body-bytes'], 1, 2 ** 31),
     maxTtl: integer('--max-ttl', values['max-ttl'], 1, 10_000),
     maxInFlight: integer('--max-in-flight', values['max-in-flight'], 1, 100_000),
+    maxInFlightTotal: integer('--max-in-flight-total', values['max-in-flight-total'], 1, 1_000_000),
     queueCapacity: integer('--queue-capacity', values['queue-capacity'], 1, 10_000_000),
     logFormat,
     watch: !values['no-watch'],

@@ -12,6 +12,7 @@ const base: Omit<StandaloneOptions, 'configDir'> = {
   maxBodyBytes: 4 << 20,
   maxTtl: 255,
   maxInFlight: 100,
+  maxInFlightTotal: 1000,
   queueCapacity: 10_000,
   logFormat: 'json',
   watch: false,

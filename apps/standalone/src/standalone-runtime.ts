@@ -53,6 +53,7 @@ export class StandaloneRuntime {
       maxBodyBytes: options.maxBodyBytes,
       maxTtl: options.maxTtl,
       defaultMaxInFlight: options.maxInFlight,
+      maxInFlightTotal: options.maxInFlightTotal,
       brokerUrl: (namespace, name) => `${this.baseUrl}/${namespace}/${name}`,
       onIngress: (r) => {
         if (r.kind === 'broker' && r.namespace !== undefined && r.name !== undefined) {

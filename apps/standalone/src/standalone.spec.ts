@@ -162,6 +162,7 @@ spec:
       maxBodyBytes: 64 * 1024,
       maxTtl: 255,
       maxInFlight: 100,
+      maxInFlightTotal: 1000,
       queueCapacity: 10_000,
       logFormat: 'json',
       watch: true,

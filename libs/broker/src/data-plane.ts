@@ -10,6 +10,7 @@ import { DEFAULT_MAX_TTL } from './ingress/ttl';
 import { TriggerRouter } from './egress/trigger-router';
 import { SubscriptionRouter } from './egress/subscription-router';
 import { TriggerIndex } from './routing/trigger-index';
+import { InFlightLimiter } from './egress/limiter';
 
 export interface BrokerDataPlaneOptions {
   backend: ChannelBackend;
@@ -18,6 +19,8 @@ export interface BrokerDataPlaneOptions {
   maxTtl?: number;
   /** In-flight deliveries per trigger or subscription unless it says otherwise. */
   defaultMaxInFlight?: number;
+  /** In-flight deliveries across every trigger and subscription (default 1,000). */
+  maxInFlightTotal?: number;
   onIngress?: (result: IngressResult) => void;
   onDelivery?: (trigger: TriggerEntry, event: CloudEvent, outcome: DeliveryOutcome) => void;
   onChannelDelivery?: (subscription: SubscriptionEntry, event: CloudEvent, outcome: DeliveryOutcome) => void;
@@ -73,6 +76,7 @@ export class BrokerDataPlane {
   constructor(private readonly options: BrokerDataPlaneOptions) {
     this.maxTtl = options.maxTtl ?? DEFAULT_MAX_TTL;
     const defaultMaxInFlight = options.defaultMaxInFlight ?? 100;
+    const limiter = new InFlightLimiter(options.maxInFlightTotal ?? 1000);
     this.handler = createIngressHandler({
       route: (url) => this.route(url),
       maxBodyBytes: options.maxBodyBytes,
@@ -82,6 +86,7 @@ export class BrokerDataPlane {
       backend: options.backend,
       dispatcher: options.dispatcher,
       defaultMaxInFlight,
+      limiter,
       signal: this.abort.signal,
       onOutcome: options.onDelivery,
       brokerUrl: options.brokerUrl ? (t) => options.brokerUrl!(t.namespace, t.broker) : undefined,
@@ -96,6 +101,7 @@ export class BrokerDataPlane {
       backend: options.backend,
       dispatcher: options.dispatcher,
       defaultMaxInFlight,
+      limiter,
       signal: this.abort.signal,
       onOutcome: options.onChannelDelivery,
     });

@@ -10,3 +10,4 @@ export * from './remote-ingress';
 export * from './routing/trigger-index';
 export * from './egress/consumer-set';
 export * from './egress/subscription-router';
+export * from './egress/limiter';

@@ -3,6 +3,7 @@ import type { Ack, ChannelBackend, ChannelMessage, ChannelRef } from '@eventing/
 import type { SubscriptionEntry } from '@eventing/contract';
 import type { DeliveryOutcome, Dispatcher } from '@eventing/delivery';
 import { ConsumerSet } from './consumer-set';
+import type { InFlightLimiter } from './limiter';
 import { settle } from './trigger-router';
 
 export interface SubscriptionRouterOptions {
@@ -11,6 +12,8 @@ export interface SubscriptionRouterOptions {
   defaultMaxInFlight: number;
   onOutcome?: (subscription: SubscriptionEntry, event: CloudEvent, outcome: DeliveryOutcome) => void;
   signal?: AbortSignal;
+  /** Shared cap on deliveries in flight across all triggers and subscriptions. */
+  limiter?: InFlightLimiter;
 }
 
 /**
@@ -21,15 +24,25 @@ export class SubscriptionRouter {
   private readonly consumers: ConsumerSet<SubscriptionEntry>;
 
   constructor(private readonly options: SubscriptionRouterOptions) {
-    this.consumers = new ConsumerSet(options.backend, (subscription, message) => this.handle(subscription, message));
+    this.consumers = new ConsumerSet(options.backend, (subscription, message) =>
+      this.handle(subscription, message),
+    );
   }
 
-  apply(subscriptions: SubscriptionEntry[], channelOf: (s: SubscriptionEntry) => ChannelRef | undefined): Promise<void> {
+  apply(
+    subscriptions: SubscriptionEntry[],
+    channelOf: (s: SubscriptionEntry) => ChannelRef | undefined,
+  ): Promise<void> {
     const specs = [];
     for (const s of subscriptions) {
       const channel = channelOf(s);
       if (channel === undefined) continue;
-      specs.push({ uid: s.uid, channel, maxInFlight: s.maxInFlight ?? this.options.defaultMaxInFlight, config: s });
+      specs.push({
+        uid: s.uid,
+        channel,
+        maxInFlight: s.maxInFlight ?? this.options.defaultMaxInFlight,
+        config: s,
+      });
     }
     return this.consumers.apply(specs);
   }
@@ -46,18 +59,26 @@ export class SubscriptionRouter {
     // A subscriber spec with only a reply forwards the event there.
     const target = s.subscriberUri ?? s.replyUri;
     if (target === undefined) return 'ack';
-    const outcome = await this.options.dispatcher.deliver({
-      event: message.event,
-      headers: message.headers,
-      subscriberUri: target,
-      namespace: s.namespace,
-      format: s.format,
-      policy: s.policy,
-      deadLetterUri: s.deadLetterUri,
-      reply: s.subscriberUri !== undefined && s.replyUri !== undefined ? { uri: s.replyUri } : undefined,
-      malformedReply: 'ignore',
-      signal: this.options.signal,
-    });
+    const limiter = this.options.limiter;
+    const slot = limiter?.acquire();
+    if (slot) await slot;
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await this.options.dispatcher.deliver({
+        event: message.event,
+        headers: message.headers,
+        subscriberUri: target,
+        namespace: s.namespace,
+        format: s.format,
+        policy: s.policy,
+        deadLetterUri: s.deadLetterUri,
+        reply: s.subscriberUri !== undefined && s.replyUri !== undefined ? { uri: s.replyUri } : undefined,
+        malformedReply: 'ignore',
+        signal: this.options.signal,
+      });
+    } finally {
+      limiter?.release();
+    }
     this.options.onOutcome?.(s, message.event, outcome);
     return settle(outcome, s.deadLetterUri, this.options.signal);
   }

@@ -5,6 +5,7 @@ import type { DeliveryOutcome, Dispatcher, ReplySink } from '@eventing/delivery'
 import type { CompiledFilter } from '@eventing/filters';
 import { TTL_EXTENSION } from '../ingress/ttl';
 import { ConsumerSet } from './consumer-set';
+import type { InFlightLimiter } from './limiter';
 
 /** Stores a reply coming from a trigger's subscriber back into its broker. */
 export type BrokerReplyFn = (
@@ -21,6 +22,8 @@ export interface TriggerRouterOptions {
   onOutcome?: (trigger: TriggerEntry, event: CloudEvent, outcome: DeliveryOutcome) => void;
   /** Aborted on shutdown: deliveries stop waiting between retries. */
   signal?: AbortSignal;
+  /** Shared cap on deliveries in flight across all triggers and subscriptions. */
+  limiter?: InFlightLimiter;
   /** The public URL of a trigger's broker, named in dead letters when its reply cannot be stored. */
   brokerUrl?: (trigger: TriggerEntry) => string;
 }
@@ -77,18 +80,26 @@ export class TriggerRouter {
         return this.options.reply(entry, replyEvent, headers);
       },
     };
-    const outcome = await this.options.dispatcher.deliver({
-      event,
-      headers: message.headers,
-      subscriberUri: entry.subscriberUri,
-      namespace: entry.namespace,
-      format: entry.format,
-      policy: entry.policy,
-      deadLetterUri: entry.deadLetterUri,
-      reply,
-      malformedReply: 'fail',
-      signal: this.options.signal,
-    });
+    const limiter = this.options.limiter;
+    const slot = limiter?.acquire();
+    if (slot) await slot;
+    let outcome: DeliveryOutcome;
+    try {
+      outcome = await this.options.dispatcher.deliver({
+        event,
+        headers: message.headers,
+        subscriberUri: entry.subscriberUri,
+        namespace: entry.namespace,
+        format: entry.format,
+        policy: entry.policy,
+        deadLetterUri: entry.deadLetterUri,
+        reply,
+        malformedReply: 'fail',
+        signal: this.options.signal,
+      });
+    } finally {
+      limiter?.release();
+    }
     this.options.onOutcome?.(entry, event, outcome);
     return settle(outcome, entry.deadLetterUri, this.options.signal);
   }
@@ -98,7 +109,11 @@ export class TriggerRouter {
  * What the backend is told after a delivery: done, unless a dead-letter sink exists and failed too —
  * then the event is held and tried again later rather than dropped (not while shutting down).
  */
-export function settle(outcome: DeliveryOutcome, deadLetterUri: string | undefined, signal?: AbortSignal): Ack {
+export function settle(
+  outcome: DeliveryOutcome,
+  deadLetterUri: string | undefined,
+  signal?: AbortSignal,
+): Ack {
   return outcome.kind === 'failed' && deadLetterUri !== undefined && !signal?.aborted ? 'nack' : 'ack';
 }
 
