@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { StringEnum } from './schema-helpers';
+import { StringEnum } from './string-enum';
 
 /** A status condition, as in Knative's duck `Conditions`. */
 export const ConditionSchema = Type.Object(

@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { FieldError, indexPath, joinPath } from './errors';
 import { isEnabled, type FeatureFlags } from './features';
 import { parseIsoDuration } from './duration';
-import { StringEnum } from './schema-helpers';
+import { StringEnum } from './string-enum';
 
 /** A reference to another Kubernetes object, as in Knative's duck `KReference`. */
 export const KReferenceSchema = Type.Object(

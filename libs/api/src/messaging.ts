@@ -12,7 +12,7 @@ import {
 } from './duck';
 import { FieldError, indexPath, joinPath } from './errors';
 import type { ObjectMeta } from './meta';
-import { StringEnum } from './schema-helpers';
+import { StringEnum } from './string-enum';
 
 /** Annotation naming the Subscribable duck version a channel implements; defaulted to `v1`. */
 export const SUBSCRIBABLE_ANNOTATION = 'messaging.knative.dev/subscribable';
