@@ -28,7 +28,10 @@ export default [
               sourceTag: 'scope:control-plane',
               onlyDependOnLibsWithTags: ['scope:api', 'scope:shared', 'scope:control-plane', 'scope:testing'],
             },
-            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:api', 'scope:shared', 'scope:data-plane'] },
+            {
+              sourceTag: 'scope:testing',
+              onlyDependOnLibsWithTags: ['scope:api', 'scope:shared', 'scope:data-plane'],
+            },
             // Apps are shells over libs, never over other apps.
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },

@@ -24,7 +24,18 @@ const pool = new Pool(target.origin, {
   bodyTimeout: 30_000,
 });
 // undici refuses hop-by-hop headers; host and content-length it sets itself.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect', 'proxy-connection', 'te', 'trailer']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+  'expect',
+  'proxy-connection',
+  'te',
+  'trailer',
+]);
 
 function forward(req, res, body) {
   const headers = {};

@@ -19,7 +19,12 @@ import { relative } from 'node:path';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: 'string', default: '25' }, by: { type: 'string', default: 'function' }, callers: { type: 'string' }, own: { type: 'boolean', default: false } },
+  options: {
+    top: { type: 'string', default: '25' },
+    by: { type: 'string', default: 'function' },
+    callers: { type: 'string' },
+    own: { type: 'boolean', default: false },
+  },
 });
 if (positionals.length !== 1) {
   console.error('usage: profile-top.mjs FILE.cpuprofile [--top N] [--by function|file|owner]');
@@ -42,7 +47,8 @@ function sourceMapFor(url) {
   if (!maps.has(url)) {
     let map;
     const file = url.startsWith('file://') ? fileURLToPath(url) : url;
-    if (file.endsWith('.js') && existsSync(`${file}.map`)) map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')));
+    if (file.endsWith('.js') && existsSync(`${file}.map`))
+      map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')));
     maps.set(url, map);
   }
   return maps.get(url);
@@ -54,7 +60,9 @@ function place(frame) {
   const map = sourceMapFor(url);
   const entry = map?.findEntry(lineNumber, columnNumber);
   if (entry?.originalSource) {
-    const src = entry.originalSource.startsWith('file://') ? fileURLToPath(entry.originalSource) : entry.originalSource;
+    const src = entry.originalSource.startsWith('file://')
+      ? fileURLToPath(entry.originalSource)
+      : entry.originalSource;
     return `${relative(process.cwd(), src).replace(/^(\.\.\/)+/, '')}:${entry.originalLine + 1}`;
   }
   const file = url.startsWith('file://') ? fileURLToPath(url) : url;
@@ -84,7 +92,9 @@ if (values.callers !== undefined) {
     stacks.set(key, (stacks.get(key) ?? 0) + us);
   }
   for (const [key, us] of [...stacks].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top))) {
-    console.log(`${(us / 1000).toFixed(0)} ms (${((us / total) * 100).toFixed(1)}%) ${values.callers}\n    <- ${key}`);
+    console.log(
+      `${(us / 1000).toFixed(0)} ms (${((us / total) * 100).toFixed(1)}%) ${values.callers}\n    <- ${key}`,
+    );
   }
   process.exit(0);
 }
@@ -94,14 +104,22 @@ for (const [id, us] of self) {
   const frame = values.by === 'owner' ? owner(id) : byId.get(id).callFrame;
   const where = place(frame);
   if (values.own && !ownFile.test(where)) continue;
-  const key = values.by === 'file' ? where.replace(/:\d+$/, '') : `${frame.functionName || '(anonymous)'}\t${where}`;
+  const key =
+    values.by === 'file' ? where.replace(/:\d+$/, '') : `${frame.functionName || '(anonymous)'}\t${where}`;
   groups.set(key, (groups.get(key) ?? 0) + us);
 }
 const rows = [...groups].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top));
 console.log(`total sampled ${(total / 1000).toFixed(0)} ms, ${profile.samples.length} samples`);
-if (values.by === 'owner') console.log('(time charged to the innermost apps/ or libs/ frame on the stack, including what it calls)');
-console.log(values.by === 'file' ? '| self ms | self % | file |\n|---:|---:|---|' : '| self ms | self % | function | where |\n|---:|---:|---|---|');
+if (values.by === 'owner')
+  console.log('(time charged to the innermost apps/ or libs/ frame on the stack, including what it calls)');
+console.log(
+  values.by === 'file'
+    ? '| self ms | self % | file |\n|---:|---:|---|'
+    : '| self ms | self % | function | where |\n|---:|---:|---|---|',
+);
 for (const [key, us] of rows) {
   const cells = key.split('\t');
-  console.log(`| ${(us / 1000).toFixed(0)} | ${((us / total) * 100).toFixed(1)} | ${cells.map((c) => (c.includes(':') || c.includes('/') ? `\`${c}\`` : c)).join(' | ')} |`);
+  console.log(
+    `| ${(us / 1000).toFixed(0)} | ${((us / total) * 100).toFixed(1)} | ${cells.map((c) => (c.includes(':') || c.includes('/') ? `\`${c}\`` : c)).join(' | ')} |`,
+  );
 }

@@ -12,7 +12,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { killAllNow, removeTempDir, startChild, stopChild } from '../lib/children.mjs';
-import { describeFailures, getJson, makeBody, percentile, refusedCount, send, waitForSubscriber } from '../lib/load.mjs';
+import {
+  describeFailures,
+  getJson,
+  makeBody,
+  percentile,
+  refusedCount,
+  send,
+  waitForSubscriber,
+} from '../lib/load.mjs';
 import { fmt, loud, machineLine, memoryOf, problems } from '../lib/report.mjs';
 import { startStandalone, startSubscriber } from '../lib/servers.mjs';
 
@@ -82,9 +90,13 @@ function parseOptions() {
 // the servers: subscriber and standalone come from bench/lib, the pass-through is this benchmark's own
 
 async function startPassthrough(subscriberUrl) {
-  const child = await startChild('passthrough', [join(here, 'passthrough.mjs'), '--target', `${subscriberUrl}/`, '--connections', '128'], {
-    ready: (line) => line.match(/^passthrough listening on (\d+)$/)?.[1],
-  });
+  const child = await startChild(
+    'passthrough',
+    [join(here, 'passthrough.mjs'), '--target', `${subscriberUrl}/`, '--connections', '128'],
+    {
+      ready: (line) => line.match(/^passthrough listening on (\d+)$/)?.[1],
+    },
+  );
   return { ...child, url: `http://127.0.0.1:${child.value}/` };
 }
 
@@ -114,14 +126,26 @@ async function runPath(path, url, subscriberUrl, options, round) {
   const body = makeBody(options.size);
   await getJson(`${subscriberUrl}/stats?reset=1`);
   if (options.warmup > 0) {
-    const warm = await send(url, { count: options.warmup, connections: options.connections, body, idPrefix: `warm-${path}-${round}` });
+    const warm = await send(url, {
+      count: options.warmup,
+      connections: options.connections,
+      body,
+      idPrefix: `warm-${path}-${round}`,
+    });
     const arrived = await waitForSubscriber(subscriberUrl, options.warmup, options.timeoutMs);
     if (warm.errors || warm.statuses.size || !arrived.complete) {
-      loud(`${path} round ${round}: warm-up incomplete: ${arrived.unique}/${options.warmup} received, ${describeFailures(warm)}`);
+      loud(
+        `${path} round ${round}: warm-up incomplete: ${arrived.unique}/${options.warmup} received, ${describeFailures(warm)}`,
+      );
     }
   }
   await getJson(`${subscriberUrl}/stats?reset=1`);
-  const sent = await send(url, { count: options.events, connections: options.connections, body, idPrefix: `${path}-${round}` });
+  const sent = await send(url, {
+    count: options.events,
+    connections: options.connections,
+    body,
+    idPrefix: `${path}-${round}`,
+  });
   const arrived = await waitForSubscriber(subscriberUrl, options.events, options.timeoutMs);
   const stats = await getJson(`${subscriberUrl}/stats?reset=1`);
   const lost = Math.max(0, options.events - stats.unique);
@@ -135,7 +159,8 @@ async function runPath(path, url, subscriberUrl, options, round) {
   } else if (sent.errors || sent.statuses.size) {
     loud(`${path} round ${round}: all events arrived but some sends failed: ${describeFailures(sent)}`);
   }
-  if (stats.duplicates > 0) loud(`${path} round ${round}: subscriber saw ${stats.duplicates} duplicate deliveries`);
+  if (stats.duplicates > 0)
+    loud(`${path} round ${round}: subscriber saw ${stats.duplicates} duplicate deliveries`);
   const elapsedMs = (stats.last || sent.lastAck) - sent.start;
   return {
     path,
@@ -173,7 +198,11 @@ function table(rows) {
 function best(results, path) {
   const mine = results.filter((r) => r.path === path);
   if (mine.length === 0) return undefined;
-  return { ...mine.reduce((a, b) => (b.throughput > a.throughput ? b : a)), lost: mine.reduce((n, r) => n + r.lost, 0), round: undefined };
+  return {
+    ...mine.reduce((a, b) => (b.throughput > a.throughput ? b : a)),
+    lost: mine.reduce((n, r) => n + r.lost, 0),
+    round: undefined,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,7 +212,10 @@ async function main() {
   const options = parseOptions();
   const cores = availableParallelism();
   const machine = machineLine();
-  const paths = [options.only !== 'broker' && 'pass-through', options.only !== 'baseline' && 'standalone broker'].filter(Boolean);
+  const paths = [
+    options.only !== 'broker' && 'pass-through',
+    options.only !== 'baseline' && 'standalone broker',
+  ].filter(Boolean);
   const processes = `processes: load generator (this one), subscriber, ${paths.join(', ')} — one path is loaded at a time, so 3 busy processes share ${cores} cores`;
   console.log(machine);
   console.log(processes);
@@ -236,9 +268,16 @@ async function main() {
     const brk = summary.find((r) => r.path === 'broker');
     if (base && brk) {
       const ratio = brk.throughput / base.throughput;
-      lines.push(`broker/baseline throughput ratio: ${ratio.toFixed(2)} (target ≥ 0.70)${ratio < 0.7 ? ' — below target' : ''}`, '');
+      lines.push(
+        `broker/baseline throughput ratio: ${ratio.toFixed(2)} (target ≥ 0.70)${ratio < 0.7 ? ' — below target' : ''}`,
+        '',
+      );
     }
-    if (brokerMemory) lines.push(`broker memory after the run: rss ${fmt(brokerMemory.rssMb, 0)} MB, peak ${fmt(brokerMemory.peakMb, 0)} MB`, '');
+    if (brokerMemory)
+      lines.push(
+        `broker memory after the run: rss ${fmt(brokerMemory.rssMb, 0)} MB, peak ${fmt(brokerMemory.peakMb, 0)} MB`,
+        '',
+      );
     lines.push('All rounds:', '', table(results), '');
     if (problems.length) lines.push('**Problems:**', '', ...problems.map((p) => `- ${p}`), '');
     const report = lines.join('\n');

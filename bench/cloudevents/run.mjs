@@ -66,7 +66,10 @@ function fixtures(size) {
 }
 
 let sink = 0;
-const toSdkMessage = (m) => ({ headers: m.headers, body: m.body.length === 0 ? undefined : m.body.toString('utf8') });
+const toSdkMessage = (m) => ({
+  headers: m.headers,
+  body: m.body.length === 0 ? undefined : m.body.toString('utf8'),
+});
 
 const operations = {
   'binary parse': {
@@ -145,7 +148,7 @@ for (const [name, op] of Object.entries(operations)) {
     const f = fixtures(size);
     // Alternate short rounds of both sides and keep each side's best: on a shared machine the
     // background load then hits both alike.
-    for (let i = 0; i < 2000; i++) op.ours(f), op.sdk(f);
+    for (let i = 0; i < 2000; i++) (op.ours(f), op.sdk(f));
     let a = 0;
     let b = 0;
     for (let round = 0; round < ROUNDS; round++) {
@@ -158,8 +161,11 @@ for (const [name, op] of Object.entries(operations)) {
 
 const header = ['operation', 'data', '@eventing/cloudevents ev/s', 'cloudevents SDK ev/s', 'ratio'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-const line = (cells) => `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
-console.log(`Node ${process.version}, best of ${ROUNDS} alternating rounds, ${MS} ms per cell and side, data = JSON (application/json)\n`);
+const line = (cells) =>
+  `| ${cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+console.log(
+  `Node ${process.version}, best of ${ROUNDS} alternating rounds, ${MS} ms per cell and side, data = JSON (application/json)\n`,
+);
 console.log(line(header));
 console.log(`|${widths.map((w, i) => (i < 2 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|')}|`);
 for (const r of rows) console.log(line(r));

@@ -13,7 +13,9 @@ export async function loadRoutingCode() {
   try {
     out = bundle();
   } catch (err) {
-    throw new Error(`bundling @eventing/broker + @eventing/filters from the working tree failed (is a lib mid-edit?): ${err.message}`);
+    throw new Error(
+      `bundling @eventing/broker + @eventing/filters from the working tree failed (is a lib mid-edit?): ${err.message}`,
+    );
   }
   const dir = makeTempDir('bench-filters-');
   try {
@@ -41,7 +43,9 @@ function bundle() {
     logLevel: 'silent',
     // npm packages (undici, pulled in by the rest of @eventing/broker) are bundled too, since the
     // temp file cannot resolve node_modules; their CommonJS `require('node:…')` needs a require.
-    banner: { js: "import { createRequire as benchCreateRequire } from 'node:module'; const require = benchCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as benchCreateRequire } from 'node:module'; const require = benchCreateRequire(import.meta.url);",
+    },
   });
 }
 
@@ -93,7 +97,8 @@ function evaluatedByIndex(routes, event) {
     const ext = firstExtension(keys);
     if (keys.type !== undefined) n += keys.type === type ? 1 : 0;
     else if (keys.source !== undefined) n += keys.source === source ? 1 : 0;
-    else if (keys.typePrefix !== undefined && keys.typePrefix !== '') n += type.startsWith(keys.typePrefix) ? 1 : 0;
+    else if (keys.typePrefix !== undefined && keys.typePrefix !== '')
+      n += type.startsWith(keys.typePrefix) ? 1 : 0;
     else if (ext !== undefined) n += String(event.attributes[ext[0]]) === ext[1] ? 1 : 0;
     else n++;
   }
@@ -151,7 +156,9 @@ export function measureRouting(code, n, { rounds, ms, poolSize, cesql, cesqlComp
     const byScan = linearMatch(routes, event);
     if (!sameSet(byIndex, byScan) || !sameSet(byScan, want)) {
       if (mismatches++ < 5) {
-        report(`routing N=${n}, event group ${g}: expected [${want.join(' ')}], linear scan [${byScan.join(' ')}], index [${byIndex.join(' ')}]`);
+        report(
+          `routing N=${n}, event group ${g}: expected [${want.join(' ')}], linear scan [${byScan.join(' ')}], index [${byIndex.join(' ')}]`,
+        );
       }
     }
   }

@@ -12,11 +12,27 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow, removeTempDir, stopChild } from '../lib/children.mjs';
-import { describeFailures, getJson, makeBody, percentile, refusedCount, send, waitForSubscriber } from '../lib/load.mjs';
+import {
+  describeFailures,
+  getJson,
+  makeBody,
+  percentile,
+  refusedCount,
+  send,
+  waitForSubscriber,
+} from '../lib/load.mjs';
 import { fmt, loud, machineLine, markdownTable, memoryOf, problems } from '../lib/report.mjs';
 import { startStandalone, startSubscriber } from '../lib/servers.mjs';
 import { cesqlCompilerOf, loadRoutingCode, measureRouting } from './routing.mjs';
-import { eventHeaders, expectedMatches, groupCount, groupOfEvent, kindCounts, makeTriggers, triggersYaml } from './workload.mjs';
+import {
+  eventHeaders,
+  expectedMatches,
+  groupCount,
+  groupOfEvent,
+  kindCounts,
+  makeTriggers,
+  triggersYaml,
+} from './workload.mjs';
 
 const USAGE = `Usage: node bench/filters/run.mjs [options]
   --triggers LIST   trigger counts to measure, comma-separated (default 1,10,100,1000)
@@ -70,7 +86,8 @@ function parseOptions() {
   };
   const int = (flag, text, min, max) => {
     const n = Number(text);
-    if (!/^\d+$/.test(text) || n < min || n > max) usage(`--${flag} ${text}: expected an integer from ${min} to ${max}`);
+    if (!/^\d+$/.test(text) || n < min || n > max)
+      usage(`--${flag} ${text}: expected an integer from ${min} to ${max}`);
     return n;
   };
   if (!['a', 'b', 'both'].includes(values.part)) usage(`--part ${values.part}: expected a, b or both`);
@@ -102,11 +119,15 @@ async function partA(options) {
   if (options.passCesqlCompiler) {
     cesqlCompiler = cesqlCompilerOf(code);
     if (!cesqlCompiler) throw new Error('--pass-cesql-compiler: @eventing/filters exports no parseCesql');
-    console.log('part A passes { cesql: parseCesql-based compiler } to compileTriggerFilter (the broker may not)');
+    console.log(
+      'part A passes { cesql: parseCesql-based compiler } to compileTriggerFilter (the broker may not)',
+    );
   } else if (options.cesql) {
     // Tell apart "CESQL engine missing" from "engine present but compileTriggerFilter(filter, filters) does not use it".
     const probe = code.compileTriggerFilter(undefined, [{ cesql: "type = 'x'" }]);
-    if (!probe.match({ attributes: { specversion: '1.0', id: '1', source: '/s', type: 'x' }, data: undefined })) {
+    if (
+      !probe.match({ attributes: { specversion: '1.0', id: '1', source: '/s', type: 'x' }, data: undefined })
+    ) {
       loud(
         typeof code.parseCesql === 'function'
           ? "compileTriggerFilter(filter, filters) does not evaluate CESQL: @eventing/filters has parseCesql, but without a { cesql } option every cesql element fails (the broker's data plane passes none). Use --pass-cesql-compiler for part A's figures."
@@ -116,7 +137,14 @@ async function partA(options) {
   }
   const results = [];
   for (const n of options.triggers) {
-    const r = measureRouting(code, n, { rounds: options.rounds, ms: options.ms, poolSize: 1024, cesql: options.cesql, cesqlCompiler, report: loud });
+    const r = measureRouting(code, n, {
+      rounds: options.rounds,
+      ms: options.ms,
+      poolSize: 1024,
+      cesql: options.cesql,
+      cesqlCompiler,
+      report: loud,
+    });
     results.push(r);
     console.log(
       `A  N=${String(n).padStart(4)}  index ${fmt(r.indexNs, 0).padStart(7)} ns/event   linear scan ${fmt(r.linearNs, 0).padStart(7)} ns/event   ` +
@@ -162,7 +190,10 @@ async function partB(options, subscriber) {
   for (const n of options.triggers) {
     const triggers = makeTriggers(n);
     const groups = groupCount(n);
-    const expectedPerGroup = Array.from({ length: groups }, (_, g) => expectedMatches(triggers, g, { cesql: options.cesql }).length);
+    const expectedPerGroup = Array.from(
+      { length: groups },
+      (_, g) => expectedMatches(triggers, g, { cesql: options.cesql }).length,
+    );
     const headersPerGroup = Array.from({ length: groups }, (_, g) => eventHeaders(g));
     const headersFor = (i) => headersPerGroup[groupOfEvent(i, n)];
     const expectedFor = (i) => expectedPerGroup[groupOfEvent(i, n)];
@@ -181,15 +212,29 @@ async function partB(options, subscriber) {
       name: `standalone (${n} triggers)`,
     });
     const url = `http://127.0.0.1:${broker.port}/default/default`;
-    console.log(`B  N=${String(n).padStart(4)}  standalone ready in ${Date.now() - startedAt} ms (pid ${broker.proc.pid}), ${url}`);
+    console.log(
+      `B  N=${String(n).padStart(4)}  standalone ready in ${Date.now() - startedAt} ms (pid ${broker.proc.pid}), ${url}`,
+    );
     try {
-      const sendOptions = { connections: options.connections, body, headersFor, retryStatuses: new Set([429, 503]) };
+      const sendOptions = {
+        connections: options.connections,
+        body,
+        headersFor,
+        retryStatuses: new Set([429, 503]),
+      };
       await getJson(`${subscriber.url}/stats?reset=1`);
       if (options.warmup > 0) {
         const warm = await send(url, { ...sendOptions, count: options.warmup, idPrefix: `warm-${n}` });
-        const arrived = await waitForSubscriber(subscriber.url, total(options.warmup), options.timeoutMs, 10_000);
+        const arrived = await waitForSubscriber(
+          subscriber.url,
+          total(options.warmup),
+          options.timeoutMs,
+          10_000,
+        );
         if (warm.errors || warm.statuses.size || !arrived.complete) {
-          loud(`N=${n}: warm-up incomplete: ${arrived.unique}/${total(options.warmup)} deliveries, ${describeFailures(warm)}`);
+          loud(
+            `N=${n}: warm-up incomplete: ${arrived.unique}/${total(options.warmup)} deliveries, ${describeFailures(warm)}`,
+          );
         }
       }
       await getJson(`${subscriber.url}/stats?reset=1`);
@@ -252,8 +297,10 @@ function checkDeliveries(n, events, expectedFor, perId, stats, sent, arrived) {
     );
   }
   if (extra > 0) loud(`N=${n}: ${extra} deliveries to triggers that should not have matched`);
-  if (stats.duplicates > 0) loud(`N=${n}: subscriber saw ${stats.duplicates} duplicate deliveries (same event, same trigger)`);
-  if (missing === 0 && (sent.errors || sent.statuses.size)) loud(`N=${n}: every delivery arrived but some sends failed: ${describeFailures(sent)}`);
+  if (stats.duplicates > 0)
+    loud(`N=${n}: subscriber saw ${stats.duplicates} duplicate deliveries (same event, same trigger)`);
+  if (missing === 0 && (sent.errors || sent.statuses.size))
+    loud(`N=${n}: every delivery arrived but some sends failed: ${describeFailures(sent)}`);
   return missing;
 }
 
@@ -311,13 +358,21 @@ async function main() {
     `triggers: ${options.triggers.join(', ')} on one broker; mix at N=${largest}: ${mix.exact} exact type, ${mix.prefix} type prefix, ${mix.cesql} CESQL; ` +
       `each event matches the 10 triggers of its group (all of them below 10)`,
   ];
-  if (!options.cesql) header.push('**--assume-no-cesql: CESQL triggers are expected never to match; these figures are not representative.**');
-  if (options.passCesqlCompiler) header.push('**--pass-cesql-compiler: part A compiles CESQL with parseCesql passed explicitly; part B uses whatever the broker does.**');
+  if (!options.cesql)
+    header.push(
+      '**--assume-no-cesql: CESQL triggers are expected never to match; these figures are not representative.**',
+    );
+  if (options.passCesqlCompiler)
+    header.push(
+      '**--pass-cesql-compiler: part A compiles CESQL with parseCesql passed explicitly; part B uses whatever the broker does.**',
+    );
   for (const line of header) console.log(line);
 
   const report = ['## Filters benchmark', '', ...header, ''];
   if (options.partA) {
-    console.log(`\nA. routing in process: ${options.rounds} alternating rounds × ${options.ms} ms per side, best kept\n`);
+    console.log(
+      `\nA. routing in process: ${options.rounds} alternating rounds × ${options.ms} ms per side, best kept\n`,
+    );
     const a = await partA(options);
     const worst = a.find((r) => r.n === 1000);
     report.push(
@@ -331,7 +386,10 @@ async function main() {
     );
     if (worst) {
       const us = worst.indexNs / 1000;
-      report.push(`target: routing < ${TARGET_ROUTING_US} µs/event with 1,000 triggers — measured ${fmt(us, 2)} µs: ${us < TARGET_ROUTING_US ? 'met' : '**not met**'}`, '');
+      report.push(
+        `target: routing < ${TARGET_ROUTING_US} µs/event with 1,000 triggers — measured ${fmt(us, 2)} µs: ${us < TARGET_ROUTING_US ? 'met' : '**not met**'}`,
+        '',
+      );
     }
   }
   if (options.partB) {
@@ -371,14 +429,20 @@ async function main() {
     const worst = b.find((r) => r.n === 1000);
     if (base && worst) {
       const ratio = worst.deliveriesPerSec / base.deliveriesPerSec;
-      const same = base10 ? `; against 10 triggers (same fan-out) ${fmt((worst.deliveriesPerSec / base10.deliveriesPerSec) * 100, 0)}%` : '';
+      const same = base10
+        ? `; against 10 triggers (same fan-out) ${fmt((worst.deliveriesPerSec / base10.deliveriesPerSec) * 100, 0)}%`
+        : '';
       report.push(
         `target: deliveries/s with 1,000 triggers ≥ ${TARGET_RATIO * 100}% of 1 trigger — measured ${fmt(ratio * 100, 0)}%: ${ratio >= TARGET_RATIO ? 'met' : '**not met**'}${same}`,
         `events/s with 1,000 triggers vs 1 trigger: ${fmt((worst.eventsPerSec / base.eventsPerSec) * 100, 0)}% (each event does 10× the delivery work)`,
         '',
       );
     }
-    if (options.profile) report.push(`profiles: ${options.profile} (one per trigger count; read with node bench/broker/profile-top.mjs)`, '');
+    if (options.profile)
+      report.push(
+        `profiles: ${options.profile} (one per trigger count; read with node bench/broker/profile-top.mjs)`,
+        '',
+      );
   }
   if (problems.length) report.push('**Problems:**', '', ...problems.map((p) => `- ${p}`), '');
   const text = report.join('\n');

@@ -12,15 +12,47 @@
 /** One role per position in a group of ten: [kind, description, (g, names) => { filter?, filters? }]. */
 const ROLES = [
   ['exact', 'filter.attributes type', (g, n) => ({ filter: { attributes: { type: n.type } } })],
-  ['exact', 'filter.attributes type+source', (g, n) => ({ filter: { attributes: { type: n.type, source: n.source } } })],
+  [
+    'exact',
+    'filter.attributes type+source',
+    (g, n) => ({ filter: { attributes: { type: n.type, source: n.source } } }),
+  ],
   ['exact', 'filters exact type', (g, n) => ({ filters: [{ exact: { type: n.type } }] })],
-  ['exact', 'filters exact type, suffix source', (g, n) => ({ filters: [{ exact: { type: n.type } }, { suffix: { source: '/eu' } }] })],
-  ['exact', 'filters exact type+tenant', (g, n) => ({ filters: [{ exact: { type: n.type, tenant: n.tenant } }] })],
-  ['exact', 'filters exact type, not subject', (g, n) => ({ filters: [{ exact: { type: n.type } }, { not: { exact: { subject: 'cancelled' } } }] })],
-  ['prefix', 'filters prefix type (group)', (g, n) => ({ filters: [{ prefix: { type: `com.example.g${g}.` } }] })],
-  ['prefix', 'filters prefix type (group.order)', (g, n) => ({ filters: [{ prefix: { type: `com.example.g${g}.order.` } }] })],
-  ['cesql', "cesql type = … AND source LIKE …", (g, n) => ({ filters: [{ cesql: `type = '${n.type}' AND source LIKE '/orders/%'` }] })],
-  ['cesql', 'cesql EXISTS … AND … > 5', (g, n) => ({ filters: [{ cesql: `EXISTS priority AND priority > 5 AND tenant = '${n.tenant}'` }] })],
+  [
+    'exact',
+    'filters exact type, suffix source',
+    (g, n) => ({ filters: [{ exact: { type: n.type } }, { suffix: { source: '/eu' } }] }),
+  ],
+  [
+    'exact',
+    'filters exact type+tenant',
+    (g, n) => ({ filters: [{ exact: { type: n.type, tenant: n.tenant } }] }),
+  ],
+  [
+    'exact',
+    'filters exact type, not subject',
+    (g, n) => ({ filters: [{ exact: { type: n.type } }, { not: { exact: { subject: 'cancelled' } } }] }),
+  ],
+  [
+    'prefix',
+    'filters prefix type (group)',
+    (g, n) => ({ filters: [{ prefix: { type: `com.example.g${g}.` } }] }),
+  ],
+  [
+    'prefix',
+    'filters prefix type (group.order)',
+    (g, n) => ({ filters: [{ prefix: { type: `com.example.g${g}.order.` } }] }),
+  ],
+  [
+    'cesql',
+    'cesql type = … AND source LIKE …',
+    (g, n) => ({ filters: [{ cesql: `type = '${n.type}' AND source LIKE '/orders/%'` }] }),
+  ],
+  [
+    'cesql',
+    'cesql EXISTS … AND … > 5',
+    (g, n) => ({ filters: [{ cesql: `EXISTS priority AND priority > 5 AND tenant = '${n.tenant}'` }] }),
+  ],
 ];
 
 /** The attribute values of group g's events. */
@@ -34,7 +66,13 @@ export function makeTriggers(n) {
   for (let i = 0; i < n; i++) {
     const group = Math.floor(i / ROLES.length);
     const [kind, , build] = ROLES[i % ROLES.length];
-    triggers.push({ index: i, name: `t-${String(i).padStart(4, '0')}`, group, kind, ...build(group, namesOf(group)) });
+    triggers.push({
+      index: i,
+      name: `t-${String(i).padStart(4, '0')}`,
+      group,
+      kind,
+      ...build(group, namesOf(group)),
+    });
   }
   return triggers;
 }
@@ -58,13 +96,28 @@ function extensionsOf(g) {
 /** An in-process CloudEvent of group g (string attribute values, as binary mode delivers them). */
 export function makeEvent(g, id, data) {
   const { type, source } = namesOf(g);
-  return { attributes: { specversion: '1.0', id, source, type, datacontenttype: 'application/json', ...extensionsOf(g) }, data };
+  return {
+    attributes: {
+      specversion: '1.0',
+      id,
+      source,
+      type,
+      datacontenttype: 'application/json',
+      ...extensionsOf(g),
+    },
+    data,
+  };
 }
 
 /** Binary-mode HTTP headers of group g's events, without ce-id (the load generator adds it). */
 export function eventHeaders(g) {
   const { type, source } = namesOf(g);
-  const headers = { 'ce-specversion': '1.0', 'ce-type': type, 'ce-source': source, 'content-type': 'application/json' };
+  const headers = {
+    'ce-specversion': '1.0',
+    'ce-type': type,
+    'ce-source': source,
+    'content-type': 'application/json',
+  };
   for (const [name, value] of Object.entries(extensionsOf(g))) headers[`ce-${name}`] = value;
   return headers;
 }
@@ -78,7 +131,9 @@ export function kindCounts(triggers) {
 
 /** Knative YAML: Broker default/default and one Trigger per entry, subscriber `<subscriberUrl>/t/<index>`. */
 export function triggersYaml(triggers, subscriberUrl) {
-  const docs = ['apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: { name: default, namespace: default }\n'];
+  const docs = [
+    'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: { name: default, namespace: default }\n',
+  ];
   for (const t of triggers) {
     const spec = { broker: 'default' };
     if (t.filter) spec.filter = t.filter;

@@ -23,7 +23,10 @@ const tempDirs = new Set();
  * child's last 40 lines) if `ready` throws, the child exits first, or `timeoutMs` passes.
  */
 export function startChild(name, nodeArgs, { ready, timeoutMs = 30_000, cwd = root }) {
-  const proc = spawn(process.execPath, ['--import', guard, ...nodeArgs], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', guard, ...nodeArgs], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const child = { name, proc, tail: [], stopping: { value: false } };
   children.add(child);
   const remember = (line) => {
@@ -62,7 +65,8 @@ export function startChild(name, nodeArgs, { ready, timeoutMs = 30_000, cwd = ro
     proc.on('error', fail);
     proc.on('exit', (code, signal) => {
       children.delete(child);
-      if (settled && !child.stopping.value) loud(`${name} exited during the run (code ${code}, signal ${signal}):\n${child.tail.join('\n')}`);
+      if (settled && !child.stopping.value)
+        loud(`${name} exited during the run (code ${code}, signal ${signal}):\n${child.tail.join('\n')}`);
       fail(new Error(`${name} exited early (code ${code}, signal ${signal})`));
     });
   });

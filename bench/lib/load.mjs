@@ -26,7 +26,12 @@ export function percentile(sorted, p) {
 }
 
 const NO_RETRY = new Set();
-const BENCH_EVENT = { 'ce-specversion': '1.0', 'ce-source': '/bench/loadgen', 'ce-type': 'bench.event', 'content-type': 'application/json' };
+const BENCH_EVENT = {
+  'ce-specversion': '1.0',
+  'ce-source': '/bench/loadgen',
+  'ce-type': 'bench.event',
+  'content-type': 'application/json',
+};
 
 /**
  * Sends `count` binary-mode CloudEvents to `url` with exactly `connections` requests in flight on as
@@ -37,9 +42,26 @@ const BENCH_EVENT = { 'ce-specversion': '1.0', 'ce-source': '/bench/loadgen', 'c
  * acknowledgement time, sorted ack latencies (first send to final answer), and non-2xx statuses /
  * request errors of the final answers.
  */
-export async function send(url, { count, connections, body, idPrefix, headersFor = () => BENCH_EVENT, retryStatuses = NO_RETRY, maxAttempts = 200 }) {
+export async function send(
+  url,
+  {
+    count,
+    connections,
+    body,
+    idPrefix,
+    headersFor = () => BENCH_EVENT,
+    retryStatuses = NO_RETRY,
+    maxAttempts = 200,
+  },
+) {
   const target = new URL(url);
-  const pool = new Pool(target.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
+  const pool = new Pool(target.origin, {
+    connections,
+    pipelining: 1,
+    keepAliveTimeout: 60_000,
+    headersTimeout: 30_000,
+    bodyTimeout: 30_000,
+  });
   const acks = new Float64Array(count);
   const statuses = new Map();
   let errors = 0;
@@ -62,7 +84,8 @@ export async function send(url, { count, connections, body, idPrefix, headersFor
             await sleep(Math.min(100, 5 * attempt));
             continue;
           }
-          if (res.statusCode < 200 || res.statusCode > 299) statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+          if (res.statusCode < 200 || res.statusCode > 299)
+            statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
           break;
         }
       } catch (err) {

@@ -10,9 +10,13 @@ export const standaloneMain = join(root, 'dist', 'apps', 'standalone', 'main.js'
 
 /** Starts bench/lib/subscriber.mjs keeping up to `capacity` latencies; `url` has no trailing slash. */
 export async function startSubscriber(capacity) {
-  const child = await startChild('subscriber', [join(here, 'subscriber.mjs'), '--capacity', String(capacity)], {
-    ready: (line) => line.match(/^subscriber listening on (\d+)$/)?.[1],
-  });
+  const child = await startChild(
+    'subscriber',
+    [join(here, 'subscriber.mjs'), '--capacity', String(capacity)],
+    {
+      ready: (line) => line.match(/^subscriber listening on (\d+)$/)?.[1],
+    },
+  );
   return { ...child, url: `http://127.0.0.1:${child.value}` };
 }
 
@@ -22,8 +26,16 @@ export async function startSubscriber(capacity) {
  * A `✗` line fails the start. `extraArgs` go to standalone after the defaults. The result carries `port` and `configDir` (remove it with
  * removeTempDir after stopping the child).
  */
-export async function startStandalone({ yaml, ready, profileDir, timeoutMs = 60_000, name = 'standalone', extraArgs = [] }) {
-  if (!existsSync(standaloneMain)) throw new Error(`${standaloneMain} is missing: run \`node tools/build/build.mjs\` first`);
+export async function startStandalone({
+  yaml,
+  ready,
+  profileDir,
+  timeoutMs = 60_000,
+  name = 'standalone',
+  extraArgs = [],
+}) {
+  if (!existsSync(standaloneMain))
+    throw new Error(`${standaloneMain} is missing: run \`node tools/build/build.mjs\` first`);
   const configDir = makeTempDir('bench-standalone-');
   writeFileSync(join(configDir, 'bench.yaml'), yaml);
   const profileArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
@@ -32,7 +44,18 @@ export async function startStandalone({ yaml, ready, profileDir, timeoutMs = 60_
   try {
     const child = await startChild(
       name,
-      [...profileArgs, standaloneMain, '--config', configDir, '--port', '0', '--no-watch', '--log-format', 'json', ...extraArgs],
+      [
+        ...profileArgs,
+        standaloneMain,
+        '--config',
+        configDir,
+        '--port',
+        '0',
+        '--no-watch',
+        '--log-format',
+        'json',
+        ...extraArgs,
+      ],
       {
         timeoutMs,
         ready: (line) => {

@@ -30,11 +30,19 @@ const { values: opt } = parseArgs({
 const seconds = Number(opt.seconds);
 const connections = Number(opt.connections);
 
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => { killAllNow(); process.exit(130); });
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+  process.on(signal, () => {
+    killAllNow();
+    process.exit(130);
+  });
 
-const subscriber = await startChild('subscriber', [join(root, 'bench/soak/slow-subscriber.mjs'), '--delay', opt.delay, '--fail-every', opt['fail-every']], {
-  ready: (line) => line.match(/^subscriber listening on (\d+)$/)?.[1],
-});
+const subscriber = await startChild(
+  'subscriber',
+  [join(root, 'bench/soak/slow-subscriber.mjs'), '--delay', opt.delay, '--fail-every', opt['fail-every']],
+  {
+    ready: (line) => line.match(/^subscriber listening on (\d+)$/)?.[1],
+  },
+);
 const subUrl = `http://127.0.0.1:${subscriber.value}`;
 const yaml = `apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -59,7 +67,9 @@ const broker = await startStandalone({
 });
 const ingress = `http://127.0.0.1:${broker.port}/default/default`;
 console.log(machineLine());
-console.log(`soak: ${seconds} s, ${connections} connections into ${ingress}; subscriber ${opt.delay} ms per event, ${opt['max-in-flight']} in flight per trigger (≈ ${Math.round((Number(opt['max-in-flight']) * 1000) / Number(opt.delay))} events/s it can absorb), queue capacity ${opt['queue-capacity']}, every ${opt['fail-every']}th event dead-lettered`);
+console.log(
+  `soak: ${seconds} s, ${connections} connections into ${ingress}; subscriber ${opt.delay} ms per event, ${opt['max-in-flight']} in flight per trigger (≈ ${Math.round((Number(opt['max-in-flight']) * 1000) / Number(opt.delay))} events/s it can absorb), queue capacity ${opt['queue-capacity']}, every ${opt['fail-every']}th event dead-lettered`,
+);
 
 const pool = new Pool(new URL(ingress).origin, { connections, pipelining: 1 });
 const accepted = new Set();
@@ -76,7 +86,13 @@ async function worker() {
       const res = await pool.request({
         path: '/default/default',
         method: 'POST',
-        headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/soak', 'ce-type': 'soak.event', 'content-type': 'application/json' },
+        headers: {
+          'ce-specversion': '1.0',
+          'ce-id': id,
+          'ce-source': '/soak',
+          'ce-type': 'soak.event',
+          'content-type': 'application/json',
+        },
         body,
       });
       await res.body.dump();
@@ -107,7 +123,15 @@ const sampler = setInterval(async () => {
   const counts = await getJson(`${subUrl}/counts`).catch(() => ({}));
   const heap = await heapUsedMb();
   const rejected = [...statuses.values()].reduce((a, b) => a + b, 0);
-  samples.push({ t: Math.round((Date.now() - started) / 1000), rss: mem?.rssMb ?? NaN, heap, accepted: accepted.size, rejected, delivered: counts.delivered ?? 0, dead: counts.dead ?? 0 });
+  samples.push({
+    t: Math.round((Date.now() - started) / 1000),
+    rss: mem?.rssMb ?? NaN,
+    heap,
+    accepted: accepted.size,
+    rejected,
+    delivered: counts.delivered ?? 0,
+    dead: counts.dead ?? 0,
+  });
 }, 1000);
 await sleep(seconds * 1000);
 sending = false;
@@ -132,8 +156,19 @@ const rejected = [...statuses.values()].reduce((a, b) => a + b, 0);
 const every = Math.max(1, Math.floor(samples.length / 15));
 const shown = samples.filter((s, i) => i % every === 0 || i === samples.length - 1);
 const rssTable = markdownTable(
-  ['t s', 'RSS MB', 'heap used MB', 'accepted', 'rejected (503)', 'delivered', 'dead-lettered'].map((t) => [t, 'r']),
-  shown.map((s) => [String(s.t), fmt(s.rss, 1), fmt(s.heap, 1), String(s.accepted), String(s.rejected), String(s.delivered), String(s.dead)]),
+  ['t s', 'RSS MB', 'heap used MB', 'accepted', 'rejected (503)', 'delivered', 'dead-lettered'].map((t) => [
+    t,
+    'r',
+  ]),
+  shown.map((s) => [
+    String(s.t),
+    fmt(s.rss, 1),
+    fmt(s.heap, 1),
+    String(s.accepted),
+    String(s.rejected),
+    String(s.delivered),
+    String(s.dead),
+  ]),
 );
 const during = samples.filter((s) => s.t <= seconds);
 const third = Math.max(1, Math.floor(during.length / 3));
@@ -142,8 +177,32 @@ const lastPeak = Math.max(...during.slice(2 * third).map((s) => s.rss));
 const growth = lastPeak / middlePeak - 1;
 const mem = memoryOf(broker.proc.pid);
 const summary = markdownTable(
-  ['accepted', 'delivered', 'dead-lettered', 'rejected', 'send errors', 'lost', 'in both', 'duplicates', 'peak RSS MB', 'drain s'].map((t) => [t, 'r']),
-  [[String(accepted.size), String(counts.delivered), String(counts.dead), `${rejected} (${[...statuses].map(([k, v]) => `${k}×${v}`).join(', ') || 'none'})`, String(errors), String(lost.length), String(both), String(counts.duplicates), fmt(mem?.peakMb ?? NaN, 1), fmt(drainSeconds, 1)]],
+  [
+    'accepted',
+    'delivered',
+    'dead-lettered',
+    'rejected',
+    'send errors',
+    'lost',
+    'in both',
+    'duplicates',
+    'peak RSS MB',
+    'drain s',
+  ].map((t) => [t, 'r']),
+  [
+    [
+      String(accepted.size),
+      String(counts.delivered),
+      String(counts.dead),
+      `${rejected} (${[...statuses].map(([k, v]) => `${k}×${v}`).join(', ') || 'none'})`,
+      String(errors),
+      String(lost.length),
+      String(both),
+      String(counts.duplicates),
+      fmt(mem?.peakMb ?? NaN, 1),
+      fmt(drainSeconds, 1),
+    ],
+  ],
 );
 const plateau = `RSS peak in the last third of the run vs the middle third: ${fmt(lastPeak, 1)} MB vs ${fmt(middlePeak, 1)} MB (${growth >= 0 ? '+' : ''}${fmt(growth * 100, 1)}%) — ${growth < 0.1 ? 'plateau' : 'STILL GROWING'}`;
 const balance = `accepted = delivered + dead-lettered: ${accepted.size} = ${counts.delivered} + ${counts.dead} → ${accepted.size === counts.delivered + counts.dead && lost.length === 0 ? 'holds, none lost' : 'DOES NOT HOLD'}`;

@@ -7,7 +7,9 @@
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { delay: { type: 'string', default: '10' }, 'fail-every': { type: 'string', default: '50' } } });
+const { values } = parseArgs({
+  options: { delay: { type: 'string', default: '10' }, 'fail-every': { type: 'string', default: '50' } },
+});
 const delay = Number(values.delay);
 const failEvery = Number(values['fail-every']);
 const delivered = new Set();

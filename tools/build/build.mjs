@@ -11,7 +11,8 @@ const quiet = process.argv.includes('--quiet');
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 
 const apps = readdirSync(join(root, 'apps')).filter(
-  (name) => existsSync(join(root, 'apps', name, 'src', 'main.ts')) && (only.length === 0 || only.includes(name)),
+  (name) =>
+    existsSync(join(root, 'apps', name, 'src', 'main.ts')) && (only.length === 0 || only.includes(name)),
 );
 const started = Date.now();
 await Promise.all(

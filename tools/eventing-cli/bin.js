@@ -10,6 +10,9 @@ const { dirname, join } = require('node:path');
 const root = join(dirname(realpathSync(__filename)), '..', '..');
 const bundle = join(root, 'dist', 'apps', 'cli', 'main.js');
 if (!existsSync(bundle)) {
-  execFileSync(process.execPath, [join(root, 'tools', 'build', 'build.mjs'), '--quiet', 'cli'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'tools', 'build', 'build.mjs'), '--quiet', 'cli'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
 }
 require(bundle);

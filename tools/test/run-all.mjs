@@ -16,12 +16,17 @@ const steps = [
   ['build', ['node', 'tools/build/build.mjs']],
   ['typecheck', ['npx', 'tsc', '-p', 'tsconfig.json', '--noEmit']],
   ['lint', ['npx', 'nx', 'run-many', '-t', 'lint', '--outputStyle=static']],
+  ['format', ['npx', 'prettier', '--check', '.']],
   ['test', ['npx', 'nx', 'run-many', '-t', 'test', '--parallel=2', '--outputStyle=stream', ...extra]],
 ];
 const failedSteps = [];
 for (const [name, [cmd, ...args]] of steps) {
   console.log(`\n=== ${name}: ${cmd} ${args.join(' ')}`);
-  const run = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, NX_DAEMON: 'false' } });
+  const run = spawnSync(cmd, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, NX_DAEMON: 'false' },
+  });
   if (run.status !== 0) failedSteps.push(name);
 }
 
@@ -33,7 +38,9 @@ for (const file of existsSync(results) ? readdirSync(results) : []) {
   const r = JSON.parse(readFileSync(join(results, file), 'utf8'));
   passed += r.numPassedTests;
   failed += r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0);
-  perProject.push(`${file.replace(/\.json$/, '').padEnd(28)} ${String(r.numPassedTests).padStart(5)} passed ${String(r.numFailedTests).padStart(4)} failed`);
+  perProject.push(
+    `${file.replace(/\.json$/, '').padEnd(28)} ${String(r.numPassedTests).padStart(5)} passed ${String(r.numFailedTests).padStart(4)} failed`,
+  );
 }
 // A step that failed outside Jest (build, typecheck, lint, a suite that crashed) counts as one failure each.
 const nonTestFailures = failedSteps.filter((s) => s !== 'test').length;

@@ -62,7 +62,12 @@ describe('broker-filter service', () => {
       ],
     };
     writeFileSync(join(dir, 'contract.json'), JSON.stringify(contract));
-    service = await startFilter({ port: 0, host: '127.0.0.1', contractPath: join(dir, 'contract.json'), maxBodyBytes: 1 << 20 });
+    service = await startFilter({
+      port: 0,
+      host: '127.0.0.1',
+      contractPath: join(dir, 'contract.json'),
+      maxBodyBytes: 1 << 20,
+    });
   });
 
   afterAll(async () => {
@@ -122,11 +127,21 @@ describe('broker-filter service', () => {
     ['T1 bad path → 400', 'POST', '/triggers/ns/ok', ce('match.me'), 400],
     ['T1 unknown trigger → 404', 'POST', '/triggers/ns/nope/uid', ce('match.me'), 404],
     ['T1 uid mismatch → 400', 'POST', '/triggers/ns/ok/other-uid', ce('match.me'), 400],
-    ['T3 no TTL → 400', 'POST', '/triggers/ns/ok/uid-ok', { ...ce('match.me'), 'ce-knativebrokerttl': '' }, 400],
+    [
+      'T3 no TTL → 400',
+      'POST',
+      '/triggers/ns/ok/uid-ok',
+      { ...ce('match.me'), 'ce-knativebrokerttl': '' },
+      400,
+    ],
     ['not a CloudEvent → 400', 'POST', '/triggers/ns/ok/uid-ok', { 'content-type': 'text/plain' }, 400],
   ])('%s', async (_name, method, path, headers, status) => {
     const h = Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== ''));
-    const res = await fetch(service.url + path, { method, headers: h, body: method === 'GET' ? undefined : 'x' });
+    const res = await fetch(service.url + path, {
+      method,
+      headers: h,
+      body: method === 'GET' ? undefined : 'x',
+    });
     expect(res.status).toBe(status);
     if (status === 405) expect(res.headers.get('allow')).toBe('POST');
   });

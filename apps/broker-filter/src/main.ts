@@ -23,11 +23,17 @@ export function startFilter(settings: FilterSettings & { port: number; host?: st
 if (require.main === module) {
   startFilter(settingsFromEnv(process.env)).then(
     (service) => {
-      console.log(JSON.stringify({ level: 'info', service: 'broker-filter', msg: `listening on ${service.url}` }));
-      closeOnSignals(service, (m) => console.log(JSON.stringify({ level: 'info', service: 'broker-filter', msg: m })));
+      console.log(
+        JSON.stringify({ level: 'info', service: 'broker-filter', msg: `listening on ${service.url}` }),
+      );
+      closeOnSignals(service, (m) =>
+        console.log(JSON.stringify({ level: 'info', service: 'broker-filter', msg: m })),
+      );
     },
     (err: Error) => {
-      console.error(JSON.stringify({ level: 'error', service: 'broker-filter', msg: `could not start: ${err.message}` }));
+      console.error(
+        JSON.stringify({ level: 'error', service: 'broker-filter', msg: `could not start: ${err.message}` }),
+      );
       process.exit(1);
     },
   );

@@ -1,5 +1,10 @@
 import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { brokerRoutes, createIngressHandler, remoteIngressTargets, type IngressTarget } from '@eventing/broker';
+import {
+  brokerRoutes,
+  createIngressHandler,
+  remoteIngressTargets,
+  type IngressTarget,
+} from '@eventing/broker';
 import { ContractFollower } from '@eventing/contract';
 import { Dispatcher } from '@eventing/delivery';
 import { HealthController, READINESS, createLogger } from '@eventing/runtime';
@@ -20,7 +25,8 @@ export class IngressService implements OnApplicationShutdown {
   constructor(settings: IngressSettings) {
     this.contract = new ContractFollower(
       settings.contractPath,
-      (contract) => remoteIngressTargets(contract.brokers, this.dispatcher, settings.channelTimeoutMs, settings.maxTtl),
+      (contract) =>
+        remoteIngressTargets(contract.brokers, this.dispatcher, settings.channelTimeoutMs, settings.maxTtl),
       new Map(),
       createLogger({ service: 'broker-ingress' }),
     );

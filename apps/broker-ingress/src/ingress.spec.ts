@@ -36,7 +36,14 @@ describe('broker-ingress service', () => {
       { uid: 'u1', namespace: 'ns', name: 'b', channelAddress: `${channel.url}/ns/b-kne-trigger` },
       { uid: 'u2', namespace: 'ns', name: 'down', channelAddress: `${broken.url}/ns/down` },
     ]);
-    service = await startIngress({ port: 0, host: '127.0.0.1', contractPath, maxBodyBytes: 1024, maxTtl: 255, channelTimeoutMs: 5_000 });
+    service = await startIngress({
+      port: 0,
+      host: '127.0.0.1',
+      contractPath,
+      maxBodyBytes: 1024,
+      maxTtl: 255,
+      channelTimeoutMs: 5_000,
+    });
   });
 
   afterAll(async () => {
@@ -64,7 +71,14 @@ describe('broker-ingress service', () => {
 
   it('B10: a TTL present is decremented', async () => {
     const before = channel.requests.length;
-    expect((await fetch(`${service.url}/ns/b`, { method: 'POST', headers: ce('t.a', { 'ce-knativebrokerttl': '7' }) })).status).toBe(202);
+    expect(
+      (
+        await fetch(`${service.url}/ns/b`, {
+          method: 'POST',
+          headers: ce('t.a', { 'ce-knativebrokerttl': '7' }),
+        })
+      ).status,
+    ).toBe(202);
     const got = await channel.waitFor(before + 1);
     expect(got[before]!.headers['ce-knativebrokerttl']).toBe('6');
   });
@@ -77,7 +91,14 @@ describe('broker-ingress service', () => {
   it.each([
     ['B3 GET → 405', 'GET', '/ns/b', {}, undefined, 405],
     ['B4 not a CloudEvent → 400', 'POST', '/ns/b', { 'content-type': 'application/json' }, '{}', 400],
-    ['B4 invalid event for an unknown broker → 400', 'POST', '/ns/unknown', { 'content-type': 'application/json' }, '{}', 400],
+    [
+      'B4 invalid event for an unknown broker → 400',
+      'POST',
+      '/ns/unknown',
+      { 'content-type': 'application/json' },
+      '{}',
+      400,
+    ],
     ['B5 unknown broker → 404', 'POST', '/ns/unknown', ce('t'), 'x', 404],
     ['B1 root → 404', 'POST', '/', ce('t'), 'x', 404],
     ['B1 three segments → 400', 'POST', '/a/b/c', ce('t'), 'x', 400],
@@ -90,7 +111,9 @@ describe('broker-ingress service', () => {
   it('applies a new contract without restarting', async () => {
     const other = await startSubscriber();
     try {
-      writeContract(contractPath, 2, [{ uid: 'u3', namespace: 'ns', name: 'new', channelAddress: other.url }]);
+      writeContract(contractPath, 2, [
+        { uid: 'u3', namespace: 'ns', name: 'new', channelAddress: other.url },
+      ]);
       let status = 0;
       for (let i = 0; i < 100 && status !== 202; i++) {
         status = (await fetch(`${service.url}/ns/new`, { method: 'POST', headers: ce('t') })).status;

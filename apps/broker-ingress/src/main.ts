@@ -25,11 +25,17 @@ export function startIngress(settings: IngressSettings & { port: number; host?: 
 if (require.main === module) {
   startIngress(settingsFromEnv(process.env)).then(
     (service) => {
-      console.log(JSON.stringify({ level: 'info', service: 'broker-ingress', msg: `listening on ${service.url}` }));
-      closeOnSignals(service, (m) => console.log(JSON.stringify({ level: 'info', service: 'broker-ingress', msg: m })));
+      console.log(
+        JSON.stringify({ level: 'info', service: 'broker-ingress', msg: `listening on ${service.url}` }),
+      );
+      closeOnSignals(service, (m) =>
+        console.log(JSON.stringify({ level: 'info', service: 'broker-ingress', msg: m })),
+      );
     },
     (err: Error) => {
-      console.error(JSON.stringify({ level: 'error', service: 'broker-ingress', msg: `could not start: ${err.message}` }));
+      console.error(
+        JSON.stringify({ level: 'error', service: 'broker-ingress', msg: `could not start: ${err.message}` }),
+      );
       process.exit(1);
     },
   );

@@ -15,19 +15,35 @@ export interface CliRun {
 
 /** Bundles apps/cli into dist/apps/cli/main.js. */
 export function buildCli(): void {
-  execFileSync(process.execPath, [join(repoRoot, 'tools/build/build.mjs'), '--quiet', 'cli'], { cwd: repoRoot });
+  execFileSync(process.execPath, [join(repoRoot, 'tools/build/build.mjs'), '--quiet', 'cli'], {
+    cwd: repoRoot,
+  });
 }
 
 /** Runs `node dist/apps/cli/main.js ...args` from the repo root, with `input` on stdin. */
 export function runBuiltCli(args: string[], input?: string): CliRun {
-  const run = spawnSync(process.execPath, ['dist/apps/cli/main.js', ...args], { cwd: repoRoot, input, encoding: 'utf8', timeout: 20_000 });
+  const run = spawnSync(process.execPath, ['dist/apps/cli/main.js', ...args], {
+    cwd: repoRoot,
+    input,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
 /** Runs `node_modules/.bin/eventing ...args` (what `npx eventing` runs), this Node first on PATH. */
 export function runNpmBin(args: string[], input?: string): CliRun {
-  const env = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}` };
-  const run = spawnSync(join(repoRoot, 'node_modules/.bin/eventing'), args, { cwd: repoRoot, input, env, encoding: 'utf8', timeout: 20_000 });
+  const env = {
+    ...process.env,
+    PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`,
+  };
+  const run = spawnSync(join(repoRoot, 'node_modules/.bin/eventing'), args, {
+    cwd: repoRoot,
+    input,
+    env,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 

@@ -80,7 +80,15 @@ describe('cesql eval: each error kind, with the zero value of the failing operat
 });
 
 describe('cesql eval: the event', () => {
-  const structured = JSON.stringify({ specversion: '1.0', id: 'e-7', source: '/orders', type: 'order.created', seq: 5, urgent: true, data: { n: 1 } });
+  const structured = JSON.stringify({
+    specversion: '1.0',
+    id: 'e-7',
+    source: '/orders',
+    type: 'order.created',
+    seq: 5,
+    urgent: true,
+    data: { n: 1 },
+  });
 
   it('reads the event from a file, extensions included (numbers and booleans keep their type)', () => {
     const file = fixtures.write('order.json', structured);
@@ -89,7 +97,10 @@ describe('cesql eval: the event', () => {
   });
 
   it('reads the event from stdin with --event -', () => {
-    expect(evaluate("CONCAT(type, '@', source)", ['--event', '-'], structured)).toEqual({ result: 'order.created@/orders', errors: [] });
+    expect(evaluate("CONCAT(type, '@', source)", ['--event', '-'], structured)).toEqual({
+      result: 'order.created@/orders',
+      errors: [],
+    });
   });
 
   it('takes an expression starting with a dash as the value of --expression', () => {
@@ -126,11 +137,31 @@ describe('cesql eval: bad usage exits 2', () => {
 
   it.each([
     ['not JSON', '{"specversion":', /^eventing: --event -: not valid JSON \(/],
-    ['a JSON array', '[]', /^eventing: --event -: not a valid CloudEvent: a CloudEvent in the JSON format must be a JSON object\n$/],
-    ['no id', '{"specversion":"1.0","source":"/s","type":"t"}', /^eventing: --event -: not a valid CloudEvent: attribute "id" is required\n$/],
-    ['an unknown specversion', '{"specversion":"2.0","id":"1","source":"/s","type":"t"}', /attribute "specversion" has unsupported value "2.0"/],
-    ['a bad time', '{"specversion":"1.0","id":"1","source":"/s","type":"t","time":"yesterday"}', /attribute "time" is not an RFC 3339 timestamp/],
-    ['an upper-case extension name', '{"specversion":"1.0","id":"1","source":"/s","type":"t","MyExt":"x"}', /attribute "MyExt" has an invalid name/],
+    [
+      'a JSON array',
+      '[]',
+      /^eventing: --event -: not a valid CloudEvent: a CloudEvent in the JSON format must be a JSON object\n$/,
+    ],
+    [
+      'no id',
+      '{"specversion":"1.0","source":"/s","type":"t"}',
+      /^eventing: --event -: not a valid CloudEvent: attribute "id" is required\n$/,
+    ],
+    [
+      'an unknown specversion',
+      '{"specversion":"2.0","id":"1","source":"/s","type":"t"}',
+      /attribute "specversion" has unsupported value "2.0"/,
+    ],
+    [
+      'a bad time',
+      '{"specversion":"1.0","id":"1","source":"/s","type":"t","time":"yesterday"}',
+      /attribute "time" is not an RFC 3339 timestamp/,
+    ],
+    [
+      'an upper-case extension name',
+      '{"specversion":"1.0","id":"1","source":"/s","type":"t","MyExt":"x"}',
+      /attribute "MyExt" has an invalid name/,
+    ],
   ])('an event that is %s is refused, naming what is wrong', (_case, input, message) => {
     const run = runBuiltCli(['cesql', 'eval', '--expression', 'true', '--event', '-'], input);
     expect(run.status).toBe(2);

@@ -17,7 +17,9 @@ export interface CesqlEvalOutput {
  */
 export function evaluateCesql(expression: string, event: CloudEvent): CesqlEvalOutput {
   const parsed = parseCesql(expression);
-  const { value, errors } = parsed.ok ? parsed.expression.evaluate(event) : { value: false, errors: parsed.errors };
+  const { value, errors } = parsed.ok
+    ? parsed.expression.evaluate(event)
+    : { value: false, errors: parsed.errors };
   return { result: value, errors: errors.map(({ kind, message }) => ({ kind, message })) };
 }
 
@@ -35,7 +37,10 @@ export async function cesqlEval(argv: string[], readStdin: StdinReader): Promise
   });
   if (values.help) return CESQL_EVAL_USAGE + '\n';
   if (values.expression === undefined) throw new UsageError('missing --expression EXPR', CESQL_EVAL_USAGE);
-  const event = values.event === undefined ? parseEvent('default event', DEFAULT_EVENT_JSON) : await readEvent('--event', values.event, readStdin);
+  const event =
+    values.event === undefined
+      ? parseEvent('default event', DEFAULT_EVENT_JSON)
+      : await readEvent('--event', values.event, readStdin);
   return JSON.stringify(evaluateCesql(values.expression, event)) + '\n';
 }
 

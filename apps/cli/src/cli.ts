@@ -2,7 +2,14 @@ import { cesqlEval } from './cesql-eval';
 import type { StdinReader } from './event-input';
 import { filterTest } from './filter-test';
 import { InvalidTriggerError } from './trigger-input';
-import { CESQL_EVAL_USAGE, CESQL_USAGE, FILTER_TEST_USAGE, FILTER_USAGE, MAIN_USAGE, UsageError } from './usage';
+import {
+  CESQL_EVAL_USAGE,
+  CESQL_USAGE,
+  FILTER_TEST_USAGE,
+  FILTER_USAGE,
+  MAIN_USAGE,
+  UsageError,
+} from './usage';
 
 /** Where the CLI reads and writes; main.ts passes the process's streams. */
 export interface CliIo {
@@ -67,7 +74,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`eventing: ${(err as Error).message}\n\n${usageOf(group, sub)}\n`);
       return 2;
     }
-    io.stderr(`eventing: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    io.stderr(
+      `eventing: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     return 1;
   }
 }

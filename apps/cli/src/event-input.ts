@@ -18,7 +18,9 @@ export async function readEvent(flag: string, source: string, readStdin: StdinRe
   try {
     text = source === '-' ? (await readStdin()).toString('utf8') : await readFile(source, 'utf8');
   } catch (err) {
-    throw new UsageError(`${where}: cannot read ${source === '-' ? 'standard input' : 'the file'} (${(err as Error).message})`);
+    throw new UsageError(
+      `${where}: cannot read ${source === '-' ? 'standard input' : 'the file'} (${(err as Error).message})`,
+    );
   }
   return parseEvent(where, text);
 }

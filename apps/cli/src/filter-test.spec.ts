@@ -20,7 +20,10 @@ ${spec}`,
 }
 
 function event(attributes: Record<string, unknown>, name = 'event.json'): string {
-  return fixtures.write(name, JSON.stringify({ specversion: '1.0', id: '1', source: '/shop', type: 'order.created', ...attributes }));
+  return fixtures.write(
+    name,
+    JSON.stringify({ specversion: '1.0', id: '1', source: '/shop', type: 'order.created', ...attributes }),
+  );
 }
 
 beforeAll(() => buildCli());
@@ -31,7 +34,9 @@ describe('filter test: match and no match', () => {
     const file = trigger('  filter:\n    attributes:\n      type: order.created\n');
     const run = runBuiltCli(['filter', 'test', '--trigger', file, '--event', event({})]);
     expect(run).toMatchObject({ status: 0, stderr: '' });
-    expect(run.stdout).toBe('match: yes\n  - filter.attributes.type: "order.created" matches "order.created"\n');
+    expect(run.stdout).toBe(
+      'match: yes\n  - filter.attributes.type: "order.created" matches "order.created"\n',
+    );
   });
 
   it('prints "match: no" and the failing filter with its path, exit 0 (3.2 exact)', () => {
@@ -42,23 +47,33 @@ describe('filter test: match and no match', () => {
   });
 
   it('--json prints {"match", "reasons"} on one line', () => {
-    const file = trigger('  filters:\n    - prefix:\n        source: /sh\n    - suffix:\n        type: .deleted\n');
+    const file = trigger(
+      '  filters:\n    - prefix:\n        source: /sh\n    - suffix:\n        type: .deleted\n',
+    );
     const run = runBuiltCli(['filter', 'test', '--trigger', file, '--event', event({}), '--json']);
     expect(run.status).toBe(0);
     expect(run.stdout.endsWith('\n')).toBe(true);
     expect(run.stdout.trim().split('\n')).toHaveLength(1);
     expect(JSON.parse(run.stdout)).toEqual({
       match: false,
-      reasons: ['filters[0].prefix.source: "/shop" matches "/sh"', 'filters[1].suffix.type: "order.created" does not end with ".deleted"'],
+      reasons: [
+        'filters[0].prefix.source: "/shop" matches "/sh"',
+        'filters[1].suffix.type: "order.created" does not end with ".deleted"',
+      ],
     });
   });
 
   it('filters win over filter.attributes and say so (3.4)', () => {
-    const file = trigger('  filter:\n    attributes:\n      type: other\n  filters:\n    - exact:\n        type: order.created\n');
+    const file = trigger(
+      '  filter:\n    attributes:\n      type: other\n  filters:\n    - exact:\n        type: order.created\n',
+    );
     const run = runBuiltCli(['filter', 'test', '--trigger', file, '--event', event({}), '--json']);
     expect(JSON.parse(run.stdout)).toEqual({
       match: true,
-      reasons: ['filter.attributes: ignored because filters is set', 'filters[0].exact.type: "order.created" matches "order.created"'],
+      reasons: [
+        'filter.attributes: ignored because filters is set',
+        'filters[0].exact.type: "order.created" matches "order.created"',
+      ],
     });
   });
 
@@ -68,11 +83,17 @@ describe('filter test: match and no match', () => {
   });
 
   it('an extension missing from the event fails with "attribute is absent" (3.4)', () => {
-    const file = trigger('  filters:\n    - any:\n        - exact:\n            myext: x\n        - exact:\n            type: nope\n');
+    const file = trigger(
+      '  filters:\n    - any:\n        - exact:\n            myext: x\n        - exact:\n            type: nope\n',
+    );
     const run = runBuiltCli(['filter', 'test', '--trigger', file, '--event', event({}), '--json']);
     expect(JSON.parse(run.stdout)).toEqual({
       match: false,
-      reasons: ['filters[0].any[0].exact.myext: attribute is absent', 'filters[0].any[1].exact.type: "order.created" != "nope"', 'filters[0].any: no alternative matched'],
+      reasons: [
+        'filters[0].any[0].exact.myext: attribute is absent',
+        'filters[0].any[1].exact.type: "order.created" != "nope"',
+        'filters[0].any: no alternative matched',
+      ],
     });
   });
 
@@ -138,21 +159,31 @@ describe('filter test: CESQL filters (3.2, 3.4)', () => {
     const run = runBuiltCli(['filter', 'test', '--trigger', file, '--event', event({}), '--json']);
     const output = JSON.parse(run.stdout) as { match: boolean; reasons: string[] };
     expect(output.match).toBe(true);
-    expect(output.reasons[output.reasons.length - 1]).toBe('filters[0].not: inner filter failed, so this matches');
+    expect(output.reasons[output.reasons.length - 1]).toBe(
+      'filters[0].not: inner filter failed, so this matches',
+    );
   });
 
   it('a CESQL expression that does not parse makes the Trigger invalid, with its position (1.3)', () => {
-    const file = trigger(`  filters:\n    - exact:\n        type: order.created\n    - cesql: "type = = 'x'"\n`, 'cesql-invalid');
+    const file = trigger(
+      `  filters:\n    - exact:\n        type: order.created\n    - cesql: "type = = 'x'"\n`,
+      'cesql-invalid',
+    );
     const run = runBuiltCli(['filter', 'test', '--trigger', file, '--event', event({})]);
     expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/Trigger "default\/cesql-invalid" is invalid:\n {2}spec\.filters\[1\]\.cesql: .*\d/);
+    expect(run.stderr).toMatch(
+      /Trigger "default\/cesql-invalid" is invalid:\n {2}spec\.filters\[1\]\.cesql: .*\d/,
+    );
   });
 });
 
 describe('filter test: invalid input exits 2', () => {
   it('reports every validation error of the Trigger with its field path (1.3)', () => {
-    const file = trigger('  filters:\n    - exact:\n        Type: a\n      prefix:\n        type: b\n    - cesql: "  "\n', 'broken');
+    const file = trigger(
+      '  filters:\n    - exact:\n        Type: a\n      prefix:\n        type: b\n    - cesql: "  "\n',
+      'broken',
+    );
     const run = runBuiltCli(['filter', 'test', '--trigger', file, '--event', event({})]);
     expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
@@ -165,28 +196,44 @@ describe('filter test: invalid input exits 2', () => {
   });
 
   it('reports a missing required field by its path', () => {
-    const file = fixtures.write('nosub.yaml', 'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata: {name: t}\nspec: {broker: default}\n');
+    const file = fixtures.write(
+      'nosub.yaml',
+      'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nmetadata: {name: t}\nspec: {broker: default}\n',
+    );
     const run = runBuiltCli(['filter', 'test', '--trigger', file, '--event', event({})]);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('spec.subscriber: missing field(s)');
   });
 
   it('reports a Trigger without metadata instead of crashing', () => {
-    const file = fixtures.write('nometa.yaml', 'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nspec: {broker: default}\n');
+    const file = fixtures.write(
+      'nometa.yaml',
+      'apiVersion: eventing.knative.dev/v1\nkind: Trigger\nspec: {broker: default}\n',
+    );
     const run = runBuiltCli(['filter', 'test', '--trigger', file, '--event', event({})]);
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/Trigger \(without metadata.name\) is invalid:\n {2}metadata: missing field/);
   });
 
   it('reports an apiVersion that does not serve Trigger', () => {
-    const file = fixtures.write('old.yaml', 'apiVersion: eventing.knative.dev/v1beta1\nkind: Trigger\nmetadata: {name: t}\nspec: {broker: default}\n');
+    const file = fixtures.write(
+      'old.yaml',
+      'apiVersion: eventing.knative.dev/v1beta1\nkind: Trigger\nmetadata: {name: t}\nspec: {broker: default}\n',
+    );
     const run = runBuiltCli(['filter', 'test', '--trigger', file, '--event', event({})]);
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain('apiVersion: "eventing.knative.dev/v1beta1" does not serve kind Trigger (expected "eventing.knative.dev/v1")');
+    expect(run.stderr).toContain(
+      'apiVersion: "eventing.knative.dev/v1beta1" does not serve kind Trigger (expected "eventing.knative.dev/v1")',
+    );
   });
 
   it.each([
-    ['no Trigger document', 'cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n', 'no document of kind Trigger in the file'],
+    [
+      'no Trigger document',
+      'cm.yaml',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n',
+      'no document of kind Trigger in the file',
+    ],
     ['broken YAML', 'bad.yaml', 'kind: Trigger\nmetadata: {name: [x\n', 'not valid YAML'],
   ])('names the file for %s', (_case, name, text, message) => {
     const file = fixtures.write(name, text);
@@ -224,12 +271,15 @@ describe('filter test: invalid input exits 2', () => {
 });
 
 describe('command line', () => {
-  it.each([[['--help']], [['filter', '--help']], [['filter', 'test', '--help']], [['cesql', '--help']]])('%j prints usage and exits 0', (args) => {
-    const run = runBuiltCli(args);
-    expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^Usage: eventing /);
-    expect(run.stderr).toBe('');
-  });
+  it.each([[['--help']], [['filter', '--help']], [['filter', 'test', '--help']], [['cesql', '--help']]])(
+    '%j prints usage and exits 0',
+    (args) => {
+      const run = runBuiltCli(args);
+      expect(run.status).toBe(0);
+      expect(run.stdout).toMatch(/^Usage: eventing /);
+      expect(run.stderr).toBe('');
+    },
+  );
 
   it.each([
     [[], 'eventing: missing command', 'Usage: eventing <command>'],
@@ -245,8 +295,14 @@ describe('command line', () => {
 
   it('runs through node_modules/.bin/eventing, the program `npx eventing` starts', () => {
     const file = trigger('  filters:\n    - exact:\n        type: order.created\n', 'via-bin');
-    const run = runNpmBin(['filter', 'test', '--trigger', file, '--event', '-', '--json'], JSON.stringify({ specversion: '1.0', id: '1', source: '/s', type: 'order.created' }));
+    const run = runNpmBin(
+      ['filter', 'test', '--trigger', file, '--event', '-', '--json'],
+      JSON.stringify({ specversion: '1.0', id: '1', source: '/s', type: 'order.created' }),
+    );
     expect(run).toMatchObject({ status: 0, stderr: '' });
-    expect(JSON.parse(run.stdout)).toEqual({ match: true, reasons: ['filters[0].exact.type: "order.created" matches "order.created"'] });
+    expect(JSON.parse(run.stdout)).toEqual({
+      match: true,
+      reasons: ['filters[0].exact.type: "order.created" matches "order.created"'],
+    });
   });
 });

@@ -36,7 +36,10 @@ export async function readTrigger(flag: string, file: string): Promise<Trigger> 
   const kind = typeof apiVersion === 'string' ? kindFor(apiVersion, 'Trigger') : undefined;
   if (kind === undefined) {
     throw new InvalidTriggerError(named, [
-      new FieldError('apiVersion', `${JSON.stringify(apiVersion ?? null)} does not serve kind Trigger (expected "${TRIGGER_API_VERSION}")`),
+      new FieldError(
+        'apiVersion',
+        `${JSON.stringify(apiVersion ?? null)} does not serve kind Trigger (expected "${TRIGGER_API_VERSION}")`,
+      ),
     ]);
   }
   // Defaulting assumes the shape is right; when it is not, validation reports what is wrong with it.
@@ -62,9 +65,15 @@ function firstTrigger(where: string, text: string): Record<string, unknown> {
   for (const document of documents) {
     // A broken document before the Trigger could have been the Trigger: report it.
     const problem = document.errors[0];
-    if (problem !== undefined) throw new UsageError(`${where}: not valid YAML (${problem.message.split('\n')[0]})`);
+    if (problem !== undefined)
+      throw new UsageError(`${where}: not valid YAML (${problem.message.split('\n')[0]})`);
     const value: unknown = document.toJS();
-    if (typeof value === 'object' && value !== null && !Array.isArray(value) && (value as Record<string, unknown>)['kind'] === 'Trigger') {
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      (value as Record<string, unknown>)['kind'] === 'Trigger'
+    ) {
       return value as Record<string, unknown>;
     }
   }

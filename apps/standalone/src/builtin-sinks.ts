@@ -15,7 +15,9 @@ export function formatEvent(label: string, event: CloudEvent): string {
   const a = event.attributes;
   const lines = [`☁  ${label}  ${new Date().toISOString()}`, '  Context Attributes,'];
   for (const k of [...REQUIRED, ...OPTIONAL]) if (a[k] !== undefined) lines.push(`    ${k}: ${String(a[k])}`);
-  const ext = Object.keys(a).filter((k) => !REQUIRED.includes(k) && !OPTIONAL.includes(k)).sort();
+  const ext = Object.keys(a)
+    .filter((k) => !REQUIRED.includes(k) && !OPTIONAL.includes(k))
+    .sort();
   if (ext.length) {
     lines.push('  Extensions,');
     for (const k of ext) lines.push(`    ${k}: ${String(a[k])}`);

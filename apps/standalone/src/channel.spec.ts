@@ -53,7 +53,12 @@ kind: InMemoryChannel
 metadata: { name: replies }
 ` +
         sub('first', 'orders', first.url + '/first') +
-        sub('asks', 'orders', replier.url, `  reply: { ref: { apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: replies } }\n`) +
+        sub(
+          'asks',
+          'orders',
+          replier.url,
+          `  reply: { ref: { apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: replies } }\n`,
+        ) +
         sub('text', 'orders', notCe.url) +
         sub('failing', 'orders', failing.url + '/f', '  delivery: { retry: 1 }\n') +
         sub('collect-replies', 'replies', replies.url),
@@ -94,7 +99,15 @@ metadata: { name: replies }
   it('C1/C2/C4/C5: 202, and every subscriber receives the event unchanged with Prefer: reply and Kn-Namespace', async () => {
     const res = await fetch(channelUrl, {
       method: 'POST',
-      headers: { 'ce-specversion': '1.0', 'ce-id': 'c1', 'ce-source': '/src', 'ce-type': 'order', 'ce-myext': 'v', 'content-type': 'text/plain', 'x-request-id': 'x1' },
+      headers: {
+        'ce-specversion': '1.0',
+        'ce-id': 'c1',
+        'ce-source': '/src',
+        'ce-type': 'order',
+        'ce-myext': 'v',
+        'content-type': 'text/plain',
+        'x-request-id': 'x1',
+      },
       body: 'payload',
     });
     expect(res.status).toBe(202);
@@ -130,12 +143,19 @@ metadata: { name: replies }
 
   it('C2/C3: unknown channel 404, malformed channel path 400, GET 405, OPTIONS 200', async () => {
     const ce = { 'ce-specversion': '1.0', 'ce-id': 'x', 'ce-source': '/s', 'ce-type': 't' };
-    expect((await fetch(`${app.service.url}/channels/default/nope`, { method: 'POST', headers: ce })).status).toBe(404);
-    expect((await fetch(`${app.service.url}/channels/default`, { method: 'POST', headers: ce })).status).toBe(400);
+    expect(
+      (await fetch(`${app.service.url}/channels/default/nope`, { method: 'POST', headers: ce })).status,
+    ).toBe(404);
+    expect((await fetch(`${app.service.url}/channels/default`, { method: 'POST', headers: ce })).status).toBe(
+      400,
+    );
     expect((await fetch(channelUrl)).status).toBe(405);
     const options = await fetch(channelUrl, { method: 'OPTIONS' });
     expect(options.status).toBe(200);
     expect(options.headers.get('allow')).toBe('POST, OPTIONS');
-    expect((await fetch(channelUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' })).status).toBe(400);
+    expect(
+      (await fetch(channelUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }))
+        .status,
+    ).toBe(400);
   });
 });

@@ -10,7 +10,10 @@ import { SINKS_PREFIX, createBuiltinSinks } from './builtin-sinks';
 registerCesqlValidator(cesqlSyntaxError);
 
 /** Starts standalone mode; resolves once the folder is loaded and the port is open. */
-export async function runStandalone(options: StandaloneOptions, print: (line: string) => void = (l) => console.log(l)) {
+export async function runStandalone(
+  options: StandaloneOptions,
+  print: (line: string) => void = (l) => console.log(l),
+) {
   let runtime: StandaloneRuntime | undefined;
   const sinks = createBuiltinSinks(print);
   const service = await startService({
@@ -26,7 +29,9 @@ export async function runStandalone(options: StandaloneOptions, print: (line: st
       };
     },
   });
-  print(`eventing standalone: serving on ${service.url}, resources from ${options.configDir}${options.watch ? ' (watching for edits)' : ''}`);
+  print(
+    `eventing standalone: serving on ${service.url}, resources from ${options.configDir}${options.watch ? ' (watching for edits)' : ''}`,
+  );
   await runtime!.start(service.url);
   return { service, runtime: runtime! };
 }
@@ -36,7 +41,10 @@ if (require.main === module) {
   try {
     options = parseOptions(process.argv.slice(2));
   } catch (err) {
-    const message = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? (err as Error).message : String(err);
+    const message =
+      err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+        ? (err as Error).message
+        : String(err);
     console.error(`error: ${message}\n\n${USAGE}`);
     process.exit(2);
   }
@@ -47,7 +55,10 @@ if (require.main === module) {
   runStandalone(options).then(
     ({ service }) => closeOnSignals(service, (m) => console.log(m)),
     (err: Error & { code?: string }) => {
-      const hint = err.code === 'EADDRINUSE' ? ` (port ${options.port} is taken: pass --port with a free one, or 0)` : '';
+      const hint =
+        err.code === 'EADDRINUSE'
+          ? ` (port ${options.port} is taken: pass --port with a free one, or 0)`
+          : '';
       console.error(`error: could not start: ${err.message}${hint}`);
       process.exit(1);
     },

@@ -69,13 +69,17 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
     const eq = entry.indexOf('=');
     const key = eq > 0 ? entry.slice(0, eq) : '';
     const url = eq > 0 ? entry.slice(eq + 1) : '';
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(key) || !/^https?:\/\/./.test(url)) {
+    if (
+      !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(key) ||
+      !/^https?:\/\/./.test(url)
+    ) {
       throw new UsageError(`--service ${entry}: expected NAME.NAMESPACE=http://host:port/path`);
     }
     services.set(key, url);
   }
   const logFormat = values['log-format'];
-  if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`--log-format ${logFormat}: expected text or json`);
+  if (logFormat !== 'text' && logFormat !== 'json')
+    throw new UsageError(`--log-format ${logFormat}: expected text or json`);
   return {
     configDir: values.config,
     port,
@@ -93,6 +97,7 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
 
 function integer(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < min || n > max) throw new UsageError(`${flag} ${text}: expected an integer from ${min} to ${max}`);
+  if (!/^\d+$/.test(text) || n < min || n > max)
+    throw new UsageError(`${flag} ${text}: expected an integer from ${min} to ${max}`);
   return n;
 }

@@ -10,17 +10,31 @@ const root = join(__dirname, '../../..');
 
 describe('standalone process', () => {
   beforeAll(() => {
-    execFileSync(process.execPath, [join(root, 'tools/build/build.mjs'), '--quiet', 'standalone'], { cwd: root });
+    execFileSync(process.execPath, [join(root, 'tools/build/build.mjs'), '--quiet', 'standalone'], {
+      cwd: root,
+    });
   });
 
   it('starts on the quickstart, serves, and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['dist/apps/standalone/main.js', '--config', 'examples/quickstart', '--port', '0'], { cwd: root });
+    const child = spawn(
+      process.execPath,
+      ['dist/apps/standalone/main.js', '--config', 'examples/quickstart', '--port', '0'],
+      { cwd: root },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     try {
-      const url = await eventually(() => /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], 15_000, 'the start-up line');
-      await eventually(() => out.includes('✓  PingSource default/heartbeat Ready'), 10_000, 'the resources to be ready');
+      const url = await eventually(
+        () => /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1],
+        15_000,
+        'the start-up line',
+      );
+      await eventually(
+        () => out.includes('✓  PingSource default/heartbeat Ready'),
+        10_000,
+        'the resources to be ready',
+      );
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
       const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
@@ -76,7 +90,11 @@ spec:
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const agent = new Agent({ connections: 32 });
     try {
-      const url = await eventually(() => /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], 15_000, 'the start-up line');
+      const url = await eventually(
+        () => /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1],
+        15_000,
+        'the start-up line',
+      );
       await eventually(() => out.includes('✓  Trigger default/all Ready'), 10_000, 'the trigger');
       const accepted = new Set<string>();
       let refused = 0;
@@ -87,7 +105,13 @@ spec:
           const res = await request(`${url}/default/default`, {
             method: 'POST',
             dispatcher: agent,
-            headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/burst', 'ce-type': 'burst', 'content-type': 'application/json' },
+            headers: {
+              'ce-specversion': '1.0',
+              'ce-id': id,
+              'ce-source': '/burst',
+              'ce-type': 'burst',
+              'content-type': 'application/json',
+            },
             body: '{"n":1}',
           });
           await res.body.dump();

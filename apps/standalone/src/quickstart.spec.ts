@@ -24,7 +24,9 @@ describe('the quickstart folder', () => {
 
   beforeAll(async () => {
     lines = [];
-    app = await runStandalone({ ...base, configDir: join(__dirname, '../../../examples/quickstart') }, (l) => lines.push(l));
+    app = await runStandalone({ ...base, configDir: join(__dirname, '../../../examples/quickstart') }, (l) =>
+      lines.push(l),
+    );
   });
   afterAll(() => app?.service.close());
 
@@ -54,9 +56,17 @@ describe('the quickstart folder', () => {
       body: '{"order": 42}',
     });
     expect(res.status).toBe(202);
-    const displayed = await eventually(() => lines.find((l) => l.includes('event-display') && l.includes('id: order-1')), 5_000, 'the display');
+    const displayed = await eventually(
+      () => lines.find((l) => l.includes('event-display') && l.includes('id: order-1')),
+      5_000,
+      'the display',
+    );
     expect(displayed).toContain('"order": 42');
-    const dead = await eventually(() => lines.find((l) => l.includes('dead-letters') && l.includes('order-1')), 10_000, 'the dead letter');
+    const dead = await eventually(
+      () => lines.find((l) => l.includes('dead-letters') && l.includes('order-1')),
+      10_000,
+      'the dead letter',
+    );
     expect(dead).toMatch(/knativeerrorcode: 500/);
     expect(dead).toMatch(/knativeerrordest: http:\/\/127\.0\.0\.1:\d+\/_sinks\/fail\/flaky-service/);
     expect(dead).toMatch(/knativeerrordata: \S+/);
@@ -95,7 +105,10 @@ spec:
     uri: /ping
 `,
     );
-    app = await runStandalone({ ...base, configDir: dir, services: new Map([['receiver.team-a', sink.url + '/base/']]) }, () => undefined);
+    app = await runStandalone(
+      { ...base, configDir: dir, services: new Map([['receiver.team-a', sink.url + '/base/']]) },
+      () => undefined,
+    );
   });
   afterAll(async () => {
     await app?.service.close();

@@ -61,14 +61,36 @@ export class StandaloneRuntime {
         }
       },
       onChannelDelivery: (s, event, outcome) => {
-        this.metrics.subscriptionDelivery(s.namespace, s.name, outcome.status, outcomeKind(outcome, s.deadLetterUri));
-        if (outcome.kind === 'failed') this.log.error({ subscription: `${s.namespace}/${s.name}`, id: event.attributes.id, reason: outcome.reason }, 'delivery failed');
+        this.metrics.subscriptionDelivery(
+          s.namespace,
+          s.name,
+          outcome.status,
+          outcomeKind(outcome, s.deadLetterUri),
+        );
+        if (outcome.kind === 'failed')
+          this.log.error(
+            { subscription: `${s.namespace}/${s.name}`, id: event.attributes.id, reason: outcome.reason },
+            'delivery failed',
+          );
       },
       onDelivery: (trigger, event, outcome) => {
-        this.metrics.triggerDelivery(trigger.namespace, trigger.broker, trigger.name, outcome.status, outcomeKind(outcome, trigger.deadLetterUri));
-        const fields = { trigger: `${trigger.namespace}/${trigger.name}`, id: event.attributes.id, attempts: outcome.attempts, status: outcome.status };
-        if (outcome.kind === 'dead-lettered') this.log.warn(fields, 'delivery failed; event sent to the dead-letter sink');
-        else if (outcome.kind === 'failed') this.log.error({ ...fields, reason: outcome.reason }, 'delivery failed');
+        this.metrics.triggerDelivery(
+          trigger.namespace,
+          trigger.broker,
+          trigger.name,
+          outcome.status,
+          outcomeKind(outcome, trigger.deadLetterUri),
+        );
+        const fields = {
+          trigger: `${trigger.namespace}/${trigger.name}`,
+          id: event.attributes.id,
+          attempts: outcome.attempts,
+          status: outcome.status,
+        };
+        if (outcome.kind === 'dead-lettered')
+          this.log.warn(fields, 'delivery failed; event sent to the dead-letter sink');
+        else if (outcome.kind === 'failed')
+          this.log.error({ ...fields, reason: outcome.reason }, 'delivery failed');
       },
     });
     this.controller = new Controller(this.store, {
@@ -79,7 +101,9 @@ export class StandaloneRuntime {
     this.ping = new PingScheduler({
       send: async (event, sinkUri) => {
         const sent = await this.dispatcher.send(sinkUri, event, {}, { format: 'binary', timeoutMs: 10_000 });
-        return sent.ok ? { ok: true, status: sent.status } : { ok: false, status: sent.status, reason: sent.reason };
+        return sent.ok
+          ? { ok: true, status: sent.status }
+          : { ok: false, status: sent.status, reason: sent.reason };
       },
       logger: this.log,
     });
@@ -120,14 +144,17 @@ export class StandaloneRuntime {
     const queued = this.backend.pending();
     if (queued > 0) this.print(`…  delivering ${queued} queued event(s) before exiting (up to 30 s)`);
     const drained = await this.dataPlane.close(30_000);
-    if (!drained) this.print(`✗  ${this.backend.pending()} event(s) were still undelivered when the grace period ended`);
+    if (!drained)
+      this.print(`✗  ${this.backend.pending()} event(s) were still undelivered when the grace period ended`);
     await this.backend.close();
     await this.dispatcher.close();
   }
 
   private lookupAddress(namespace: string, name: string): string | undefined {
-    const url = this.options.services.get(`${name}.${namespace}`) ?? this.addresses.get(`${namespace}/${name}`);
-    if (url?.startsWith('builtin:')) return `${this.baseUrl}${SINKS_PREFIX}${url.slice('builtin:'.length)}/${name}`;
+    const url =
+      this.options.services.get(`${name}.${namespace}`) ?? this.addresses.get(`${namespace}/${name}`);
+    if (url?.startsWith('builtin:'))
+      return `${this.baseUrl}${SINKS_PREFIX}${url.slice('builtin:'.length)}/${name}`;
     return url;
   }
 
@@ -201,13 +228,18 @@ function printKey(r: Resource): string {
 
 function groupFor(kind: string): string {
   if (kind === 'PingSource') return 'sources.knative.dev';
-  if (kind === 'Channel' || kind === 'InMemoryChannel' || kind === 'Subscription') return 'messaging.knative.dev';
+  if (kind === 'Channel' || kind === 'InMemoryChannel' || kind === 'Subscription')
+    return 'messaging.knative.dev';
   return 'eventing.knative.dev';
 }
 
 function describe(resource: Resource, schedule: PingSchedule | undefined): string {
   const status = resource.status as
-    | { address?: { url?: string }; subscriberUri?: string; physicalSubscription?: { subscriberUri?: string } }
+    | {
+        address?: { url?: string };
+        subscriberUri?: string;
+        physicalSubscription?: { subscriberUri?: string };
+      }
     | undefined;
   if (status?.address?.url) return `  ${status.address.url}`;
   const subscriber = status?.subscriberUri ?? status?.physicalSubscription?.subscriberUri;

@@ -22,7 +22,11 @@ export class StandaloneModule {
     const runtimeProvider = {
       provide: STANDALONE_RUNTIME,
       useFactory: () =>
-        new StandaloneRuntime(options, createLogger({ service: 'standalone', format: options.logFormat }), print),
+        new StandaloneRuntime(
+          options,
+          createLogger({ service: 'standalone', format: options.logFormat }),
+          print,
+        ),
     };
     const readiness = {
       provide: READINESS,
@@ -38,7 +42,11 @@ export class StandaloneModule {
         runtimeProvider,
         readiness,
         RuntimeLifecycle,
-        { provide: METRICS_REGISTRY, useFactory: (runtime: StandaloneRuntime) => runtime.metrics.registry, inject: [STANDALONE_RUNTIME] },
+        {
+          provide: METRICS_REGISTRY,
+          useFactory: (runtime: StandaloneRuntime) => runtime.metrics.registry,
+          inject: [STANDALONE_RUNTIME],
+        },
       ],
       exports: [STANDALONE_RUNTIME],
     };

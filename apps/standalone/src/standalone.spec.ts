@@ -65,7 +65,13 @@ describe('standalone broker over HTTP', () => {
     dls = await startSubscriber();
     replier = await startSubscriber(() => ({
       status: 200,
-      headers: { 'ce-specversion': '1.0', 'ce-id': 'r1', 'ce-source': '/replier', 'ce-type': 'com.example.reply', 'content-type': 'text/plain' },
+      headers: {
+        'ce-specversion': '1.0',
+        'ce-id': 'r1',
+        'ce-source': '/replier',
+        'ce-type': 'com.example.reply',
+        'content-type': 'text/plain',
+      },
       body: 'reply body',
     }));
     replies = await startSubscriber();
@@ -173,7 +179,9 @@ spec:
 
   afterAll(async () => {
     await app?.service.close();
-    await Promise.all([orders, others, failing, dls, replier, replies, slow, linear, flakyDls].map((s) => s?.close()));
+    await Promise.all(
+      [orders, others, failing, dls, replier, replies, slow, linear, flakyDls].map((s) => s?.close()),
+    );
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -188,7 +196,11 @@ spec:
   });
 
   it('B4/E1: a binary-mode event gets 202 and reaches only the matching trigger', async () => {
-    const res = await fetch(ingress, { method: 'POST', headers: binaryHeaders('com.example.order', 'b1'), body: '{"n":1}' });
+    const res = await fetch(ingress, {
+      method: 'POST',
+      headers: binaryHeaders('com.example.order', 'b1'),
+      body: '{"n":1}',
+    });
     expect(res.status).toBe(202);
     const [got] = await orders.waitFor(1);
     expect(got!.url).toBe('/orders');
@@ -208,7 +220,13 @@ spec:
     const res = await fetch(ingress, {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents+json' },
-      body: JSON.stringify({ specversion: '1.0', id: 's1', source: '/test', type: 'com.example.other', data: { k: 'v' } }),
+      body: JSON.stringify({
+        specversion: '1.0',
+        id: 's1',
+        source: '/test',
+        type: 'com.example.other',
+        data: { k: 'v' },
+      }),
     });
     expect(res.status).toBe(202);
     const got = await others.waitFor(before + 1);
@@ -239,7 +257,11 @@ spec:
   });
 
   it('B4/B7: bodies that are no CloudEvent get 400, before the broker lookup', async () => {
-    const plain = await fetch(ingress, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"hello":1}' });
+    const plain = await fetch(ingress, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"hello":1}',
+    });
     expect(plain.status).toBe(400);
     const missingId = await fetch(`${app.service.url}/default/no-such-broker`, {
       method: 'POST',
@@ -247,24 +269,50 @@ spec:
     });
     expect(missingId.status).toBe(400);
     expect(await missingId.text()).toContain('id');
-    const batch = await fetch(ingress, { method: 'POST', headers: { 'content-type': 'application/cloudevents-batch+json' }, body: '[]' });
+    const batch = await fetch(ingress, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents-batch+json' },
+      body: '[]',
+    });
     expect(batch.status).toBe(400);
-    const badVersion = await fetch(ingress, { method: 'POST', headers: { ...binaryHeaders('t'), 'ce-specversion': '2.0' } });
+    const badVersion = await fetch(ingress, {
+      method: 'POST',
+      headers: { ...binaryHeaders('t'), 'ce-specversion': '2.0' },
+    });
     expect(badVersion.status).toBe(400);
   });
 
   it('B1/B5: unknown broker 404, bare / 404, wrong segment count 400', async () => {
-    const unknown = await fetch(`${app.service.url}/default/nope`, { method: 'POST', headers: binaryHeaders('t'), body: '{}' });
+    const unknown = await fetch(`${app.service.url}/default/nope`, {
+      method: 'POST',
+      headers: binaryHeaders('t'),
+      body: '{}',
+    });
     expect(unknown.status).toBe(404);
-    expect((await fetch(`${app.service.url}/`, { method: 'POST', headers: binaryHeaders('t') })).status).toBe(404);
-    expect((await fetch(`${app.service.url}/a/b/c`, { method: 'POST', headers: binaryHeaders('t') })).status).toBe(400);
-    expect((await fetch(`${ingress}/`, { method: 'POST', headers: binaryHeaders('com.example.none'), body: '{}' })).status).toBe(202);
+    expect((await fetch(`${app.service.url}/`, { method: 'POST', headers: binaryHeaders('t') })).status).toBe(
+      404,
+    );
+    expect(
+      (await fetch(`${app.service.url}/a/b/c`, { method: 'POST', headers: binaryHeaders('t') })).status,
+    ).toBe(400);
+    expect(
+      (await fetch(`${ingress}/`, { method: 'POST', headers: binaryHeaders('com.example.none'), body: '{}' }))
+        .status,
+    ).toBe(202);
   });
 
   it('2.10: an oversized body gets 413 and the process keeps serving', async () => {
-    const big = await fetch(ingress, { method: 'POST', headers: binaryHeaders('com.example.order'), body: 'x'.repeat(100 * 1024) });
+    const big = await fetch(ingress, {
+      method: 'POST',
+      headers: binaryHeaders('com.example.order'),
+      body: 'x'.repeat(100 * 1024),
+    });
     expect(big.status).toBe(413);
-    const after = await fetch(ingress, { method: 'POST', headers: binaryHeaders('com.example.none', 'after'), body: '{}' });
+    const after = await fetch(ingress, {
+      method: 'POST',
+      headers: binaryHeaders('com.example.none', 'after'),
+      body: '{}',
+    });
     expect(after.status).toBe(202);
   });
 
@@ -279,7 +327,11 @@ spec:
   });
 
   it('Y1/Y4/D1/D2: a failing subscriber is tried 1 + retry times with backoff, then the event is dead-lettered', async () => {
-    const res = await fetch(ingress, { method: 'POST', headers: binaryHeaders('com.example.fail', 'f1'), body: '{"will":"fail"}' });
+    const res = await fetch(ingress, {
+      method: 'POST',
+      headers: binaryHeaders('com.example.fail', 'f1'),
+      body: '{"will":"fail"}',
+    });
     expect(res.status).toBe(202);
     const [dead] = await dls.waitFor(1, 15_000);
     const attempts = failing.requests.filter((r) => r.headers['ce-id'] === 'f1');
@@ -291,15 +343,29 @@ spec:
     expect(dead!.headers['ce-id']).toBe('f1');
     expect(dead!.headers['ce-knativeerrordest']).toBe(`${failing.url}/hook`);
     expect(dead!.headers['ce-knativeerrorcode']).toBe('503');
-    expect(Buffer.from(String(dead!.headers['ce-knativeerrordata']), 'base64').toString()).toBe('overloaded, try later');
+    expect(Buffer.from(String(dead!.headers['ce-knativeerrordata']), 'base64').toString()).toBe(
+      'overloaded, try later',
+    );
     expect(dead!.body.toString()).toBe('{"will":"fail"}');
     expect(dead!.headers['prefer']).toBeUndefined();
   });
 
   it('Y8: a subscriber that does not answer is cut at the per-attempt timeout, retried, then dead-lettered', async () => {
     const started = performance.now();
-    expect((await fetch(ingress, { method: 'POST', headers: binaryHeaders('com.example.slow', 'slow1'), body: '{}' })).status).toBe(202);
-    const dead = await eventually(() => dls.requests.find((r) => r.url === '/timeouts'), 10_000, 'the dead letter');
+    expect(
+      (
+        await fetch(ingress, {
+          method: 'POST',
+          headers: binaryHeaders('com.example.slow', 'slow1'),
+          body: '{}',
+        })
+      ).status,
+    ).toBe(202);
+    const dead = await eventually(
+      () => dls.requests.find((r) => r.url === '/timeouts'),
+      10_000,
+      'the dead letter',
+    );
     // Two attempts of 0.3 s each, far less than the subscriber's 1.5 s.
     expect(dead.at - started).toBeLessThan(1_400);
     expect(slow.requests.filter((r) => r.headers['ce-id'] === 'slow1')).toHaveLength(2);
@@ -308,7 +374,15 @@ spec:
   });
 
   it('Y4 (§7 choice): linear backoff waits d·k before retry k, and stops once the subscriber succeeds', async () => {
-    expect((await fetch(ingress, { method: 'POST', headers: binaryHeaders('com.example.linear', 'lin1'), body: '{}' })).status).toBe(202);
+    expect(
+      (
+        await fetch(ingress, {
+          method: 'POST',
+          headers: binaryHeaders('com.example.linear', 'lin1'),
+          body: '{}',
+        })
+      ).status,
+    ).toBe(202);
     const attempts = await linear.waitFor(3);
     await new Promise((r) => setTimeout(r, 400));
     expect(linear.requests).toHaveLength(3);
@@ -317,19 +391,30 @@ spec:
   });
 
   it('D4: when the dead-letter sink fails too, the event is held and tried again later, never dropped, and counted', async () => {
-    expect((await fetch(ingress, { method: 'POST', headers: binaryHeaders('com.example.held', 'h1'), body: '{}' })).status).toBe(202);
+    expect(
+      (await fetch(ingress, { method: 'POST', headers: binaryHeaders('com.example.held', 'h1'), body: '{}' }))
+        .status,
+    ).toBe(202);
     // Each round: one attempt to the subscriber (retry 0 on this trigger), then the dead-letter sink,
     // which refuses twice; the third round lands.
     const [, , landed] = await flakyDls.waitFor(3, 15_000);
     expect(landed!.headers['ce-id']).toBe('h1');
     expect(failing.requests.filter((r) => r.headers['ce-id'] === 'h1')).toHaveLength(3);
     const text = await (await fetch(`${app.service.url}/metrics`)).text();
-    expect(text).toMatch(/eventing_delivery_outcomes_total\{namespace="default",kind="Trigger",name="held",outcome="held"\} 2/);
-    expect(text).toMatch(/eventing_delivery_outcomes_total\{namespace="default",kind="Trigger",name="held",outcome="dead_lettered"\} 1/);
+    expect(text).toMatch(
+      /eventing_delivery_outcomes_total\{namespace="default",kind="Trigger",name="held",outcome="held"\} 2/,
+    );
+    expect(text).toMatch(
+      /eventing_delivery_outcomes_total\{namespace="default",kind="Trigger",name="held",outcome="dead_lettered"\} 1/,
+    );
   });
 
   it('R3/T11: a reply from a subscriber is routed back into the broker to matching triggers', async () => {
-    const res = await fetch(ingress, { method: 'POST', headers: binaryHeaders('com.example.ask', 'q1'), body: '{}' });
+    const res = await fetch(ingress, {
+      method: 'POST',
+      headers: binaryHeaders('com.example.ask', 'q1'),
+      body: '{}',
+    });
     expect(res.status).toBe(202);
     const [reply] = await replies.waitFor(1);
     expect(reply!.headers['ce-type']).toBe('com.example.reply');
@@ -341,14 +426,29 @@ spec:
   it('applies edits to the folder while running', async () => {
     const late = await startSubscriber();
     try {
-      writeFileSync(join(dir, 'late.yaml'), trigger('late', 'com.example.late', late.url).replace(/^---\n/, ''));
-      await eventually(() => lines.some((l) => l.startsWith('✓  Trigger default/late Ready')), 10_000, 'the new trigger to be ready');
-      const res = await fetch(ingress, { method: 'POST', headers: binaryHeaders('com.example.late', 'l1'), body: '{}' });
+      writeFileSync(
+        join(dir, 'late.yaml'),
+        trigger('late', 'com.example.late', late.url).replace(/^---\n/, ''),
+      );
+      await eventually(
+        () => lines.some((l) => l.startsWith('✓  Trigger default/late Ready')),
+        10_000,
+        'the new trigger to be ready',
+      );
+      const res = await fetch(ingress, {
+        method: 'POST',
+        headers: binaryHeaders('com.example.late', 'l1'),
+        body: '{}',
+      });
       expect(res.status).toBe(202);
       const [got] = await late.waitFor(1);
       expect(got!.headers['ce-id']).toBe('l1');
       rmSync(join(dir, 'late.yaml'));
-      await eventually(() => lines.includes('-  Trigger default/late removed'), 10_000, 'the trigger to be removed');
+      await eventually(
+        () => lines.includes('-  Trigger default/late removed'),
+        10_000,
+        'the trigger to be removed',
+      );
     } finally {
       await late.close();
     }
@@ -361,8 +461,14 @@ spec:
 
   it('5.2: counts ingress requests and delivery outcomes at /metrics, dead letters included', async () => {
     const text = await (await fetch(`${app.service.url}/metrics`)).text();
-    expect(text).toMatch(/mt_broker_ingress_event_count\{broker_name="default",namespace_name="default",event_type="com.example.order",response_code="202",response_code_class="2xx"\} [1-9]/);
-    expect(text).toMatch(/eventing_delivery_outcomes_total\{namespace="default",kind="Trigger",name="failing",outcome="dead_lettered"\} 1/);
-    expect(text).toMatch(/mt_broker_filter_event_count\{broker_name="default",trigger_name="failing",namespace_name="default",response_code="503",response_code_class="5xx"\} 1/);
+    expect(text).toMatch(
+      /mt_broker_ingress_event_count\{broker_name="default",namespace_name="default",event_type="com.example.order",response_code="202",response_code_class="2xx"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /eventing_delivery_outcomes_total\{namespace="default",kind="Trigger",name="failing",outcome="dead_lettered"\} 1/,
+    );
+    expect(text).toMatch(
+      /mt_broker_filter_event_count\{broker_name="default",trigger_name="failing",namespace_name="default",response_code="503",response_code_class="5xx"\} 1/,
+    );
   });
 });

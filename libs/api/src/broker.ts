@@ -15,7 +15,14 @@ import {
 import { jsonEqual } from './equality';
 import { FieldError, indexPath } from './errors';
 import type { ValidationContext } from './features';
-import { AGE_COLUMN, readyColumns, type BrokerConfigDefaults, type BrokerDefaults, type DefaultsContext, type KindDefinition } from './kind';
+import {
+  AGE_COLUMN,
+  readyColumns,
+  type BrokerConfigDefaults,
+  type BrokerDefaults,
+  type DefaultsContext,
+  type KindDefinition,
+} from './kind';
 import { ObjectMetaSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
@@ -79,7 +86,11 @@ export const shippedBrokerDefaults: Readonly<BrokerDefaults> = Object.freeze<Bro
 type ScopedConfig = Partial<KReference> & { delivery?: DeliverySpec };
 
 /** Picks the broker config (spec.config reference and delivery) for a namespace and class, as upstream does. */
-export function brokerConfigFor(defaults: BrokerDefaults, namespace: string | undefined, brokerClass: string | undefined): ScopedConfig | undefined {
+export function brokerConfigFor(
+  defaults: BrokerDefaults,
+  namespace: string | undefined,
+  brokerClass: string | undefined,
+): ScopedConfig | undefined {
   const ns = namespace === undefined ? undefined : defaults.namespaceDefaults?.[namespace];
   if (!brokerClass) {
     if (ns?.brokerClass) return byClass(defaults, ns, ns.brokerClass);
@@ -88,7 +99,11 @@ export function brokerConfigFor(defaults: BrokerDefaults, namespace: string | un
   return byClass(defaults, ns, brokerClass);
 }
 
-function byClass(defaults: BrokerDefaults, ns: BrokerConfigDefaults | undefined, brokerClass: string): ScopedConfig | undefined {
+function byClass(
+  defaults: BrokerDefaults,
+  ns: BrokerConfigDefaults | undefined,
+  brokerClass: string,
+): ScopedConfig | undefined {
   if (ns !== undefined) {
     const perClass = ns.brokerClasses?.[brokerClass];
     if (perClass !== undefined) return perClass;
@@ -97,17 +112,25 @@ function byClass(defaults: BrokerDefaults, ns: BrokerConfigDefaults | undefined,
   return clusterConfig(defaults.clusterDefault, brokerClass);
 }
 
-function clusterConfig(cluster: BrokerConfigDefaults | undefined, brokerClass: string): ScopedConfig | undefined {
+function clusterConfig(
+  cluster: BrokerConfigDefaults | undefined,
+  brokerClass: string,
+): ScopedConfig | undefined {
   if (cluster === undefined || !hasOwnConfig(cluster)) return undefined;
   return cluster.brokerClasses?.[brokerClass] ?? cluster;
 }
 
 function hasOwnConfig(c: BrokerConfigDefaults): boolean {
-  return c.kind !== undefined || c.name !== undefined || c.apiVersion !== undefined || c.delivery !== undefined;
+  return (
+    c.kind !== undefined || c.name !== undefined || c.apiVersion !== undefined || c.delivery !== undefined
+  );
 }
 
 /** The default broker class of a namespace, or undefined when none is configured. */
-export function defaultBrokerClass(defaults: BrokerDefaults, namespace: string | undefined): string | undefined {
+export function defaultBrokerClass(
+  defaults: BrokerDefaults,
+  namespace: string | undefined,
+): string | undefined {
   const ns = namespace === undefined ? undefined : defaults.namespaceDefaults?.[namespace];
   return ns?.brokerClass || defaults.clusterDefault?.brokerClass || undefined;
 }
@@ -137,17 +160,22 @@ export function setDefaultsBroker(obj: Broker, ctx: DefaultsContext = {}): Broke
       spec.delivery = delivery;
     }
   }
-  if (spec.config !== undefined && !spec.config.namespace && namespace) spec.config = { ...spec.config, namespace };
+  if (spec.config !== undefined && !spec.config.namespace && namespace)
+    spec.config = { ...spec.config, namespace };
   if (spec.delivery !== undefined) spec.delivery = setDeliveryDefaults(spec.delivery, namespace);
   let metadata = obj.metadata;
   if (!(BROKER_CLASS_ANNOTATION in annotations)) {
     const cls = defaultBrokerClass(defaults, namespace);
-    if (cls !== undefined) metadata = { ...metadata, annotations: { ...annotations, [BROKER_CLASS_ANNOTATION]: cls } };
+    if (cls !== undefined)
+      metadata = { ...metadata, annotations: { ...annotations, [BROKER_CLASS_ANNOTATION]: cls } };
   }
   return { ...obj, metadata, spec };
 }
 
-function allowDifferentNamespace(defaults: BrokerDefaults | undefined, namespace: string | undefined): boolean {
+function allowDifferentNamespace(
+  defaults: BrokerDefaults | undefined,
+  namespace: string | undefined,
+): boolean {
   const ns = namespace === undefined ? undefined : defaults?.namespaceDefaults?.[namespace];
   if (ns?.disallowDifferentNamespaceConfig === true) return false;
   if (defaults?.clusterDefault?.disallowDifferentNamespaceConfig === true) return false;
@@ -170,19 +198,30 @@ export function validateBroker(obj: unknown, ctx: ValidationContext = {}): Field
     allowDifferentNamespace: allowDifferentNamespace(ctx.brokerDefaults, b.metadata.namespace),
   };
   if (b.spec?.config !== undefined) errs.push(...validateKReference(b.spec.config, 'spec.config', duck));
-  if (b.spec?.delivery !== undefined) errs.push(...validateDeliverySpec(b.spec.delivery, 'spec.delivery', duck));
+  if (b.spec?.delivery !== undefined)
+    errs.push(...validateDeliverySpec(b.spec.delivery, 'spec.delivery', duck));
   if (ctx.original !== undefined && ctx.original !== null) {
     const original = ctx.original as Broker;
     const before = { ...(original.spec ?? {}), delivery: undefined } as Record<string, unknown>;
     const after = { ...(b.spec ?? {}), delivery: undefined } as Record<string, unknown>;
     for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
       if (!jsonEqual(before[key], after[key])) {
-        errs.push(new FieldError(`spec.${key}`, `immutable field changed (-old +new): -${JSON.stringify(before[key])} +${JSON.stringify(after[key])}`));
+        errs.push(
+          new FieldError(
+            `spec.${key}`,
+            `immutable field changed (-old +new): -${JSON.stringify(before[key])} +${JSON.stringify(after[key])}`,
+          ),
+        );
       }
     }
     const oldClass = original.metadata?.annotations?.[BROKER_CLASS_ANNOTATION];
     if (oldClass !== cls) {
-      errs.push(new FieldError(CLASS_PATH, `immutable annotation changed (-old +new): -${String(oldClass)} +${String(cls)}`));
+      errs.push(
+        new FieldError(
+          CLASS_PATH,
+          `immutable annotation changed (-old +new): -${String(oldClass)} +${String(cls)}`,
+        ),
+      );
     }
   }
   return errs;
@@ -205,6 +244,11 @@ export const BrokerKind: KindDefinition = {
     { name: 'URL', type: 'string', jsonPath: '.status.address.url' },
     AGE_COLUMN,
     ...readyColumns(),
-    { name: 'Class', type: 'string', priority: 1, jsonPath: '.metadata.annotations.eventing\\.knative\\.dev/broker\\.class' },
+    {
+      name: 'Class',
+      type: 'string',
+      priority: 1,
+      jsonPath: '.metadata.annotations.eventing\\.knative\\.dev/broker\\.class',
+    },
   ],
 };

@@ -4,7 +4,13 @@ import { KReferenceSchema, validateDeliverySpec } from './duck';
 import { jsonEqual } from './equality';
 import { FieldError, joinPath } from './errors';
 import type { ValidationContext } from './features';
-import { AGE_COLUMN, readyColumns, type ChannelDefaults, type DefaultsContext, type KindDefinition } from './kind';
+import {
+  AGE_COLUMN,
+  readyColumns,
+  type ChannelDefaults,
+  type DefaultsContext,
+  type KindDefinition,
+} from './kind';
 import {
   ChannelableSpecProperties,
   ChannelableStatusProperties,
@@ -49,7 +55,12 @@ export const ChannelSchema = Type.Object(
 export type Channel = Static<typeof ChannelSchema>;
 
 /** Condition set of a Channel: it is Ready when its backing channel is and it has an address. */
-export const ChannelConditionSet = new ConditionSet('Ready', ['Addressable', 'BackingChannelReady', 'DeadLetterSinkResolved', 'EventPoliciesReady']);
+export const ChannelConditionSet = new ConditionSet('Ready', [
+  'Addressable',
+  'BackingChannelReady',
+  'DeadLetterSinkResolved',
+  'EventPoliciesReady',
+]);
 
 /** What upstream ships in `default-ch-webhook`: every Channel is backed by an InMemoryChannel. */
 export const shippedChannelDefaults: Readonly<ChannelDefaults> = Object.freeze<ChannelDefaults>({
@@ -57,7 +68,10 @@ export const shippedChannelDefaults: Readonly<ChannelDefaults> = Object.freeze<C
 });
 
 /** The channel template for a namespace: its namespace default, else the cluster default, else undefined. */
-export function channelTemplateFor(defaults: ChannelDefaults, namespace: string | undefined): ChannelTemplateSpec | undefined {
+export function channelTemplateFor(
+  defaults: ChannelDefaults,
+  namespace: string | undefined,
+): ChannelTemplateSpec | undefined {
   const ns = namespace === undefined ? undefined : defaults.namespaceDefaults?.[namespace];
   return ns ?? defaults.clusterDefault;
 }
@@ -83,20 +97,29 @@ export function validateChannel(obj: unknown, ctx: ValidationContext = {}): Fiel
   const template = spec.channelTemplate;
   if (template === undefined) errs.push(new FieldError('spec.channelTemplate', 'missing field(s)'));
   else {
-    if (!template.apiVersion) errs.push(new FieldError('spec.channelTemplate.apiVersion', 'missing field(s)'));
+    if (!template.apiVersion)
+      errs.push(new FieldError('spec.channelTemplate.apiVersion', 'missing field(s)'));
     if (!template.kind) errs.push(new FieldError('spec.channelTemplate.kind', 'missing field(s)'));
   }
   // Subscriptions write into the backing channel, never into the Channel itself.
-  if (spec.subscribers !== undefined && spec.subscribers.length > 0) errs.push(new FieldError('spec.subscribers', 'must not set the field(s)'));
-  if (spec.delivery !== undefined) errs.push(...validateDeliverySpec(spec.delivery, 'spec.delivery', { features: ctx.features }));
+  if (spec.subscribers !== undefined && spec.subscribers.length > 0)
+    errs.push(new FieldError('spec.subscribers', 'must not set the field(s)'));
+  if (spec.delivery !== undefined)
+    errs.push(...validateDeliverySpec(spec.delivery, 'spec.delivery', { features: ctx.features }));
   if (ctx.original !== undefined && ctx.original !== null) {
     // Upstream keeps the whole spec but subscribers immutable, delivery included.
-    const before = { ...((ctx.original as Channel).spec ?? {}), subscribers: undefined } as Record<string, unknown>;
+    const before = { ...((ctx.original as Channel).spec ?? {}), subscribers: undefined } as Record<
+      string,
+      unknown
+    >;
     const after = { ...spec, subscribers: undefined } as Record<string, unknown>;
     for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
       if (!jsonEqual(before[key], after[key])) {
         errs.push(
-          new FieldError(joinPath('spec', key), `immutable field changed (-old +new): -${JSON.stringify(before[key])} +${JSON.stringify(after[key])}`),
+          new FieldError(
+            joinPath('spec', key),
+            `immutable field changed (-old +new): -${JSON.stringify(before[key])} +${JSON.stringify(after[key])}`,
+          ),
         );
       }
     }
@@ -118,5 +141,9 @@ export const ChannelKind: KindDefinition = {
   validate: validateChannel,
   conditionSet: ChannelConditionSet,
   conditionTypes: ChannelConditionSet.types,
-  printerColumns: [{ name: 'URL', type: 'string', jsonPath: '.status.address.url' }, AGE_COLUMN, ...readyColumns()],
+  printerColumns: [
+    { name: 'URL', type: 'string', jsonPath: '.status.address.url' },
+    AGE_COLUMN,
+    ...readyColumns(),
+  ],
 };

@@ -39,7 +39,11 @@ describe('ConditionSet (living condition set, 1.2 Conditions / 8.9)', () => {
     const set = new ConditionSet('Ready', ['A', 'B'], clock());
     let conds = set.markTrue(set.initialize(), 'A');
     conds = set.markFalse(conds, 'B', 'BrokerDoesNotExist', 'Broker "default" does not exist');
-    expect(get(conds, 'Ready')).toMatchObject({ status: 'False', reason: 'BrokerDoesNotExist', message: 'Broker "default" does not exist' });
+    expect(get(conds, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'BrokerDoesNotExist',
+      message: 'Broker "default" does not exist',
+    });
   });
 
   it('markUnknown leaves Ready False while another dependent is False', () => {

@@ -77,7 +77,13 @@ export class ConditionSet {
     return this.get(conds, this.ready)?.status === 'True';
   }
 
-  private set(conds: readonly Condition[], type: string, status: ConditionStatus, reason?: string, message?: string): Condition[] {
+  private set(
+    conds: readonly Condition[],
+    type: string,
+    status: ConditionStatus,
+    reason?: string,
+    message?: string,
+  ): Condition[] {
     const time = this.now().toISOString();
     let out = upsert(conds, this.build(conds, type, status, reason, message, time));
     if (type !== this.ready && this.dependents.includes(type)) out = this.recompute(out, time);

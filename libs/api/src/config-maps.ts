@@ -65,26 +65,48 @@ export interface ParsedDefaults<T> {
 }
 
 /** Reads `key` of a ConfigMap's data as a YAML document checked against `schema`; errors are prefixed `data.<key>`. */
-function parseDefaultsEntry(data: Record<string, string>, key: string, schema: TSchema): { value?: unknown; errors: FieldError[] } {
+function parseDefaultsEntry(
+  data: Record<string, string>,
+  key: string,
+  schema: TSchema,
+): { value?: unknown; errors: FieldError[] } {
   const root = joinPath('data', key);
   const text: unknown = data[key];
   if (text === undefined || text === '') return { errors: [new FieldError(root, 'missing field(s)')] };
-  if (typeof text !== 'string') return { errors: [new FieldError(root, `expected string, got ${Array.isArray(text) ? 'array' : typeof text}`)] };
+  if (typeof text !== 'string')
+    return {
+      errors: [new FieldError(root, `expected string, got ${Array.isArray(text) ? 'array' : typeof text}`)],
+    };
   // YAML 1.1, as the Kubernetes YAML reader upstream uses (yes/no are booleans).
   const doc = parseDocument(text, { version: '1.1' });
   const problem = doc.errors[0];
-  if (problem !== undefined) return { errors: [new FieldError(root, `invalid YAML: ${problem.message.split('\n')[0] ?? ''}`)] };
+  if (problem !== undefined)
+    return { errors: [new FieldError(root, `invalid YAML: ${problem.message.split('\n')[0] ?? ''}`)] };
   // An empty document (only comments) configures nothing, as upstream.
   const value: unknown = doc.toJS() ?? {};
-  const shape = validateShape(schema, value).map((e) => new FieldError(e.path === '' ? root : joinPath(root, e.path), e.message));
+  const shape = validateShape(schema, value).map(
+    (e) => new FieldError(e.path === '' ? root : joinPath(root, e.path), e.message),
+  );
   return shape.length > 0 ? { errors: shape } : { value, errors: [] };
 }
 
-function deliveryErrors(cfg: Static<typeof BrokerConfigDefaultsSchema>, path: string, ctx: DuckContext): FieldError[] {
+function deliveryErrors(
+  cfg: Static<typeof BrokerConfigDefaultsSchema>,
+  path: string,
+  ctx: DuckContext,
+): FieldError[] {
   const errs: FieldError[] = [];
-  if (cfg.delivery !== undefined) errs.push(...validateDeliverySpec(cfg.delivery, joinPath(path, 'delivery'), ctx));
+  if (cfg.delivery !== undefined)
+    errs.push(...validateDeliverySpec(cfg.delivery, joinPath(path, 'delivery'), ctx));
   for (const [cls, c] of Object.entries(cfg.brokerClasses ?? {})) {
-    if (c.delivery !== undefined) errs.push(...validateDeliverySpec(c.delivery, joinPath(indexPath(joinPath(path, 'brokerClasses'), cls), 'delivery'), ctx));
+    if (c.delivery !== undefined)
+      errs.push(
+        ...validateDeliverySpec(
+          c.delivery,
+          joinPath(indexPath(joinPath(path, 'brokerClasses'), cls), 'delivery'),
+          ctx,
+        ),
+      );
   }
   return errs;
 }
@@ -94,14 +116,18 @@ function deliveryErrors(cfg: Static<typeof BrokerConfigDefaultsSchema>, path: st
  * brokerClasses). Wrong types, unknown fields and invalid delivery specs are errors naming the path
  * (`data.default-br-config.clusterDefault.delivery.retry`).
  */
-export function parseBrokerDefaultsConfigMap(data: Record<string, string>, features?: Partial<FeatureFlags>): ParsedDefaults<BrokerDefaults> {
+export function parseBrokerDefaultsConfigMap(
+  data: Record<string, string>,
+  features?: Partial<FeatureFlags>,
+): ParsedDefaults<BrokerDefaults> {
   const root = joinPath('data', BROKER_DEFAULTS_KEY);
   const parsed = parseDefaultsEntry(data, BROKER_DEFAULTS_KEY, BrokerDefaultsSchema);
   const errors = parsed.errors;
   if (parsed.value !== undefined) {
     const doc = parsed.value as Static<typeof BrokerDefaultsSchema>;
     const ctx = { features };
-    if (doc.clusterDefault !== undefined) errors.push(...deliveryErrors(doc.clusterDefault, joinPath(root, 'clusterDefault'), ctx));
+    if (doc.clusterDefault !== undefined)
+      errors.push(...deliveryErrors(doc.clusterDefault, joinPath(root, 'clusterDefault'), ctx));
     for (const [ns, cfg] of Object.entries(doc.namespaceDefaults ?? {})) {
       errors.push(...deliveryErrors(cfg, indexPath(joinPath(root, 'namespaceDefaults'), ns), ctx));
     }
@@ -121,8 +147,10 @@ export function parseChannelDefaultsConfigMap(data: Record<string, string>): Par
   if (parsed.value !== undefined) {
     const doc = parsed.value as Static<typeof ChannelDefaultsSchema>;
     const templates: [string, Static<typeof ChannelTemplateSpecSchema>][] = [];
-    if (doc.clusterDefault !== undefined) templates.push([joinPath(root, 'clusterDefault'), doc.clusterDefault]);
-    for (const [ns, t] of Object.entries(doc.namespaceDefaults ?? {})) templates.push([indexPath(joinPath(root, 'namespaceDefaults'), ns), t]);
+    if (doc.clusterDefault !== undefined)
+      templates.push([joinPath(root, 'clusterDefault'), doc.clusterDefault]);
+    for (const [ns, t] of Object.entries(doc.namespaceDefaults ?? {}))
+      templates.push([indexPath(joinPath(root, 'namespaceDefaults'), ns), t]);
     for (const [path, t] of templates) {
       // A template without apiVersion/kind would only fail later, on every Channel defaulted from it.
       if (!t.apiVersion) errors.push(new FieldError(joinPath(path, 'apiVersion'), 'missing field(s)'));

@@ -138,19 +138,38 @@ export function validateKReference(ref: KReference, path: string, ctx: DuckConte
   if (!ref.name) errs.push(new FieldError(joinPath(path, 'name'), 'missing field(s)'));
   if (isEnabled(ctx.features, 'kreference-group')) {
     if (!ref.apiVersion && !ref.group) {
-      errs.push(new FieldError(joinPath(path, 'apiVersion'), 'missing field(s): one of apiVersion, group is required'));
+      errs.push(
+        new FieldError(
+          joinPath(path, 'apiVersion'),
+          'missing field(s): one of apiVersion, group is required',
+        ),
+      );
     }
     if (ref.apiVersion && ref.group && !ref.apiVersion.startsWith(ref.group)) {
       errs.push(
-        new FieldError(joinPath(path, 'group'), 'both apiVersion and group are specified and they refer to different API groups'),
+        new FieldError(
+          joinPath(path, 'group'),
+          'both apiVersion and group are specified and they refer to different API groups',
+        ),
       );
     }
   } else {
-    if (ref.group) errs.push(new FieldError(joinPath(path, 'group'), 'must not set the field(s) (feature kreference-group is disabled)'));
+    if (ref.group)
+      errs.push(
+        new FieldError(
+          joinPath(path, 'group'),
+          'must not set the field(s) (feature kreference-group is disabled)',
+        ),
+      );
     if (!ref.apiVersion) errs.push(new FieldError(joinPath(path, 'apiVersion'), 'missing field(s)'));
   }
   if (!ref.kind) errs.push(new FieldError(joinPath(path, 'kind'), 'missing field(s)'));
-  if (ref.namespace && ctx.allowDifferentNamespace === false && ctx.parentNamespace && ref.namespace !== ctx.parentNamespace) {
+  if (
+    ref.namespace &&
+    ctx.allowDifferentNamespace === false &&
+    ctx.parentNamespace &&
+    ref.namespace !== ctx.parentNamespace
+  ) {
     errs.push(
       new FieldError(
         joinPath(path, 'namespace'),
@@ -197,13 +216,19 @@ export function validateDestination(dest: Destination, path: string, ctx: DuckCo
   } else if (uri) {
     const url = parseAbsolute(uri);
     if (url === undefined || url.host === '') {
-      errs.push(new FieldError(joinPath(path, 'uri'), `invalid value: ${uri}: relative URI is not allowed when ref is absent`));
+      errs.push(
+        new FieldError(
+          joinPath(path, 'uri'),
+          `invalid value: ${uri}: relative URI is not allowed when ref is absent`,
+        ),
+      );
     }
   }
   if (ref !== undefined) errs.push(...validateKReference(ref, joinPath(path, 'ref'), ctx));
   if (dest.CACerts !== undefined) {
     const problem = checkPemCertificate(dest.CACerts);
-    if (problem !== undefined) errs.push(new FieldError(joinPath(path, 'CACerts'), `invalid value: ${problem}`));
+    if (problem !== undefined)
+      errs.push(new FieldError(joinPath(path, 'CACerts'), `invalid value: ${problem}`));
   }
   return errs;
 }
@@ -222,7 +247,11 @@ export function setDeliveryDefaults(delivery: DeliverySpec, namespace: string | 
 }
 
 /** Validates a DeliverySpec at `path` (retry ≥ 0, enums, ISO-8601 durations, flag-gated fields). */
-export function validateDeliverySpec(delivery: DeliverySpec, path: string, ctx: DuckContext = {}): FieldError[] {
+export function validateDeliverySpec(
+  delivery: DeliverySpec,
+  path: string,
+  ctx: DuckContext = {},
+): FieldError[] {
   const errs: FieldError[] = [];
   if (delivery.deadLetterSink !== undefined) {
     errs.push(...validateDestination(delivery.deadLetterSink, joinPath(path, 'deadLetterSink'), ctx));
@@ -234,31 +263,68 @@ export function validateDeliverySpec(delivery: DeliverySpec, path: string, ctx: 
     if (isEnabled(ctx.features, 'delivery-timeout')) {
       const ms = parseIsoDuration(delivery.timeout);
       if (ms === undefined || ms <= 0) {
-        errs.push(new FieldError(joinPath(path, 'timeout'), `invalid value: ${delivery.timeout}: must be a positive ISO-8601 duration`));
+        errs.push(
+          new FieldError(
+            joinPath(path, 'timeout'),
+            `invalid value: ${delivery.timeout}: must be a positive ISO-8601 duration`,
+          ),
+        );
       }
     } else {
-      errs.push(new FieldError(joinPath(path, 'timeout'), 'must not set the field(s) (feature delivery-timeout is disabled)'));
+      errs.push(
+        new FieldError(
+          joinPath(path, 'timeout'),
+          'must not set the field(s) (feature delivery-timeout is disabled)',
+        ),
+      );
     }
   }
-  if (delivery.backoffPolicy !== undefined && delivery.backoffPolicy !== 'linear' && delivery.backoffPolicy !== 'exponential') {
-    errs.push(new FieldError(joinPath(path, 'backoffPolicy'), `invalid value: ${String(delivery.backoffPolicy)}: must be linear or exponential`));
+  if (
+    delivery.backoffPolicy !== undefined &&
+    delivery.backoffPolicy !== 'linear' &&
+    delivery.backoffPolicy !== 'exponential'
+  ) {
+    errs.push(
+      new FieldError(
+        joinPath(path, 'backoffPolicy'),
+        `invalid value: ${String(delivery.backoffPolicy)}: must be linear or exponential`,
+      ),
+    );
   }
   if (delivery.backoffDelay !== undefined && parseIsoDuration(delivery.backoffDelay) === undefined) {
-    errs.push(new FieldError(joinPath(path, 'backoffDelay'), `invalid value: ${delivery.backoffDelay}: must be an ISO-8601 duration`));
+    errs.push(
+      new FieldError(
+        joinPath(path, 'backoffDelay'),
+        `invalid value: ${delivery.backoffDelay}: must be an ISO-8601 duration`,
+      ),
+    );
   }
   if (delivery.format !== undefined && delivery.format !== 'json' && delivery.format !== 'binary') {
-    errs.push(new FieldError(joinPath(path, 'format'), `invalid value: ${String(delivery.format)}: must be json or binary`));
+    errs.push(
+      new FieldError(
+        joinPath(path, 'format'),
+        `invalid value: ${String(delivery.format)}: must be json or binary`,
+      ),
+    );
   }
   if (delivery.retryAfterMax !== undefined) {
     if (isEnabled(ctx.features, 'delivery-retryafter')) {
       const ms = parseIsoDuration(delivery.retryAfterMax);
       if (ms === undefined || ms < 0) {
         errs.push(
-          new FieldError(joinPath(path, 'retryAfterMax'), `invalid value: ${delivery.retryAfterMax}: must be a non-negative ISO-8601 duration`),
+          new FieldError(
+            joinPath(path, 'retryAfterMax'),
+            `invalid value: ${delivery.retryAfterMax}: must be a non-negative ISO-8601 duration`,
+          ),
         );
       }
     } else {
-      errs.push(new FieldError(joinPath(path, 'retryAfterMax'), 'must not set the field(s) (feature delivery-retryafter is disabled)'));
+      errs.push(
+        new FieldError(
+          joinPath(path, 'retryAfterMax'),
+          'must not set the field(s) (feature delivery-retryafter is disabled)',
+        ),
+      );
     }
   }
   return errs;
@@ -274,8 +340,10 @@ export function validateCeOverrides(overrides: CloudEventOverrides, path: string
   for (const key of Object.keys(overrides.extensions ?? {})) {
     const at = indexPath(joinPath(path, 'extensions'), key);
     if (key === '') errs.push(new FieldError(at, 'invalid key name "": keys MUST NOT be empty'));
-    else if (!EXTENSION_NAME.test(key)) errs.push(new FieldError(at, `invalid key name "${key}": keys must be lower-case alphanumeric`));
-    else if (REQUIRED_ATTRIBUTES.has(key)) errs.push(new FieldError(at, `invalid key name "${key}": may not override a required attribute`));
+    else if (!EXTENSION_NAME.test(key))
+      errs.push(new FieldError(at, `invalid key name "${key}": keys must be lower-case alphanumeric`));
+    else if (REQUIRED_ATTRIBUTES.has(key))
+      errs.push(new FieldError(at, `invalid key name "${key}": may not override a required attribute`));
   }
   return errs;
 }

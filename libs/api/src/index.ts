@@ -2,7 +2,14 @@ export { FieldError, formatFieldErrors, indexPath, joinPath } from './errors';
 export { defaultFeatureFlags, isEnabled, type FeatureFlags, type ValidationContext } from './features';
 export { parseIsoDuration } from './duration';
 export { ConditionSchema, ConditionSet, type Condition, type ConditionStatus } from './conditions';
-export { ObjectMetaSchema, isDns1123Label, isDns1123Subdomain, validateObjectMeta, type ObjectMeta, type Resource } from './meta';
+export {
+  ObjectMetaSchema,
+  isDns1123Label,
+  isDns1123Subdomain,
+  validateObjectMeta,
+  type ObjectMeta,
+  type Resource,
+} from './meta';
 export {
   AddressSchema,
   AppliedEventPolicySchema,
@@ -35,7 +42,14 @@ export {
   type DuckContext,
   type KReference,
 } from './duck';
-export type { BrokerConfigDefaults, BrokerDefaults, ChannelDefaults, DefaultsContext, KindDefinition, PrinterColumn } from './kind';
+export type {
+  BrokerConfigDefaults,
+  BrokerDefaults,
+  ChannelDefaults,
+  DefaultsContext,
+  KindDefinition,
+  PrinterColumn,
+} from './kind';
 export {
   BROKER_CLASS_ANNOTATION,
   BrokerConditionSet,

@@ -5,7 +5,14 @@ import { jsonEqual } from './equality';
 import { FieldError, indexPath } from './errors';
 import type { ValidationContext } from './features';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
-import { ChannelableSpecProperties, ChannelableStatusProperties, MESSAGING_GROUP, setChannelableSpecDefaults, validateSubscribers, withSubscribableAnnotation } from './messaging';
+import {
+  ChannelableSpecProperties,
+  ChannelableStatusProperties,
+  MESSAGING_GROUP,
+  setChannelableSpecDefaults,
+  validateSubscribers,
+  withSubscribableAnnotation,
+} from './messaging';
 import { ObjectMetaSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
@@ -16,10 +23,14 @@ export const ASYNC_HANDLER_ANNOTATION = 'messaging.knative.dev/async-handler';
 /** The only user allowed to change an InMemoryChannel's `spec.subscribers` through an admission update. */
 export const EVENTING_CONTROLLER_USER = 'system:serviceaccount:knative-eventing:eventing-controller';
 
-export const InMemoryChannelSpecSchema = Type.Object(ChannelableSpecProperties, { additionalProperties: false });
+export const InMemoryChannelSpecSchema = Type.Object(ChannelableSpecProperties, {
+  additionalProperties: false,
+});
 export type InMemoryChannelSpec = Static<typeof InMemoryChannelSpecSchema>;
 
-export const InMemoryChannelStatusSchema = Type.Object(ChannelableStatusProperties, { additionalProperties: false });
+export const InMemoryChannelStatusSchema = Type.Object(ChannelableStatusProperties, {
+  additionalProperties: false,
+});
 export type InMemoryChannelStatus = Static<typeof InMemoryChannelStatusSchema>;
 
 export const InMemoryChannelSchema = Type.Object(
@@ -48,7 +59,10 @@ export const InMemoryChannelConditionSet = new ConditionSet('Ready', [
 ]);
 
 /** Applies upstream's InMemoryChannel defaults (subscribable annotation, delivery ref namespaces). Pure. */
-export function setDefaultsInMemoryChannel(obj: InMemoryChannel, _ctx: DefaultsContext = {}): InMemoryChannel {
+export function setDefaultsInMemoryChannel(
+  obj: InMemoryChannel,
+  _ctx: DefaultsContext = {},
+): InMemoryChannel {
   const spec = setChannelableSpecDefaults({ ...(obj.spec ?? {}) }, obj.metadata.namespace);
   return { ...obj, metadata: withSubscribableAnnotation(obj.metadata), spec };
 }
@@ -63,16 +77,29 @@ export function validateInMemoryChannel(obj: unknown, ctx: ValidationContext = {
   const errs = validateObjectMeta(imc.metadata);
   const spec = imc.spec ?? {};
   const duck = { features: ctx.features };
-  if (spec.subscribers !== undefined) errs.push(...validateSubscribers(spec.subscribers, 'spec.subscribers', duck));
+  if (spec.subscribers !== undefined)
+    errs.push(...validateSubscribers(spec.subscribers, 'spec.subscribers', duck));
   if (spec.delivery !== undefined) errs.push(...validateDeliverySpec(spec.delivery, 'spec.delivery', duck));
   const scope = imc.metadata.annotations?.[SCOPE_ANNOTATION];
   if (scope !== undefined && scope !== 'cluster' && scope !== 'namespace') {
-    errs.push(new FieldError(SCOPE_PATH, `invalid value: ${scope}: expected either 'cluster' or 'namespace'`));
+    errs.push(
+      new FieldError(SCOPE_PATH, `invalid value: ${scope}: expected either 'cluster' or 'namespace'`),
+    );
   }
-  if (ctx.original !== undefined && ctx.original !== null && ctx.user !== undefined && ctx.user !== EVENTING_CONTROLLER_USER) {
+  if (
+    ctx.original !== undefined &&
+    ctx.original !== null &&
+    ctx.user !== undefined &&
+    ctx.user !== EVENTING_CONTROLLER_USER
+  ) {
     const before = (ctx.original as InMemoryChannel).spec?.subscribers;
     if (!jsonEqual(before ?? [], spec.subscribers ?? [])) {
-      errs.push(new FieldError('spec.subscribers', `changed by user ${ctx.user} which is not the ${EVENTING_CONTROLLER_USER} service account`));
+      errs.push(
+        new FieldError(
+          'spec.subscribers',
+          `changed by user ${ctx.user} which is not the ${EVENTING_CONTROLLER_USER} service account`,
+        ),
+      );
     }
   }
   return errs;
@@ -92,5 +119,9 @@ export const InMemoryChannelKind: KindDefinition = {
   validate: validateInMemoryChannel,
   conditionSet: InMemoryChannelConditionSet,
   conditionTypes: InMemoryChannelConditionSet.types,
-  printerColumns: [{ name: 'URL', type: 'string', jsonPath: '.status.address.url' }, AGE_COLUMN, ...readyColumns()],
+  printerColumns: [
+    { name: 'URL', type: 'string', jsonPath: '.status.address.url' },
+    AGE_COLUMN,
+    ...readyColumns(),
+  ],
 };

@@ -72,9 +72,21 @@ export interface KindDefinition {
 /** Ready/Reason columns shared by every kind; `quote` picks the quote style upstream uses in the JSONPath. */
 export function readyColumns(quote: '"' | "'" = '"'): PrinterColumn[] {
   return [
-    { name: 'Ready', type: 'string', jsonPath: `.status.conditions[?(@.type==${quote}Ready${quote})].status` },
-    { name: 'Reason', type: 'string', jsonPath: `.status.conditions[?(@.type==${quote}Ready${quote})].reason` },
+    {
+      name: 'Ready',
+      type: 'string',
+      jsonPath: `.status.conditions[?(@.type==${quote}Ready${quote})].status`,
+    },
+    {
+      name: 'Reason',
+      type: 'string',
+      jsonPath: `.status.conditions[?(@.type==${quote}Ready${quote})].reason`,
+    },
   ];
 }
 
-export const AGE_COLUMN: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+export const AGE_COLUMN: PrinterColumn = {
+  name: 'Age',
+  type: 'date',
+  jsonPath: '.metadata.creationTimestamp',
+};

@@ -79,7 +79,9 @@ export const ChannelableStatusProperties = {
 };
 
 /** The Channelable duck status on its own (what Channel mirrors from its backing channel). */
-export const ChannelableStatusSchema = Type.Object(ChannelableStatusProperties, { additionalProperties: false });
+export const ChannelableStatusSchema = Type.Object(ChannelableStatusProperties, {
+  additionalProperties: false,
+});
 export type ChannelableStatus = Static<typeof ChannelableStatusSchema>;
 
 /** Adds the subscribable annotation (`v1`) when absent; returns the same metadata when present. */
@@ -90,25 +92,32 @@ export function withSubscribableAnnotation(meta: ObjectMeta): ObjectMeta {
 }
 
 /** Defaults the dead-letter sink ref namespace of a channel's delivery and of each subscriber's delivery. */
-export function setChannelableSpecDefaults<T extends { subscribers?: SubscriberSpec[]; delivery?: Static<typeof DeliverySpecSchema> }>(
-  spec: T,
-  namespace: string | undefined,
-): T {
+export function setChannelableSpecDefaults<
+  T extends { subscribers?: SubscriberSpec[]; delivery?: Static<typeof DeliverySpecSchema> },
+>(spec: T, namespace: string | undefined): T {
   const out = { ...spec };
   if (out.delivery !== undefined) out.delivery = setDeliveryDefaults(out.delivery, namespace);
   if (out.subscribers !== undefined) {
-    out.subscribers = out.subscribers.map((s) => (s.delivery === undefined ? s : { ...s, delivery: setDeliveryDefaults(s.delivery, namespace) }));
+    out.subscribers = out.subscribers.map((s) =>
+      s.delivery === undefined ? s : { ...s, delivery: setDeliveryDefaults(s.delivery, namespace) },
+    );
   }
   return out;
 }
 
 /** Validates `spec.subscribers[]` of a channel: each needs subscriberUri or replyUri; delivery valid. */
-export function validateSubscribers(subscribers: readonly SubscriberSpec[], path: string, ctx: DuckContext = {}): FieldError[] {
+export function validateSubscribers(
+  subscribers: readonly SubscriberSpec[],
+  path: string,
+  ctx: DuckContext = {},
+): FieldError[] {
   const errs: FieldError[] = [];
   subscribers.forEach((s, i) => {
     const at = indexPath(path, i);
-    if (!s.subscriberUri && !s.replyUri) errs.push(new FieldError(at, 'expected at least one, got none: subscriberUri, replyUri'));
-    if (s.delivery !== undefined) errs.push(...validateDeliverySpec(s.delivery, joinPath(at, 'delivery'), ctx));
+    if (!s.subscriberUri && !s.replyUri)
+      errs.push(new FieldError(at, 'expected at least one, got none: subscriberUri, replyUri'));
+    if (s.delivery !== undefined)
+      errs.push(...validateDeliverySpec(s.delivery, joinPath(at, 'delivery'), ctx));
   });
   return errs;
 }

@@ -1,4 +1,10 @@
-import { checkPingSchedule, decodeBase64Strict, setDefaultsPingSource, validatePingSource, type PingSource } from './pingsource';
+import {
+  checkPingSchedule,
+  decodeBase64Strict,
+  setDefaultsPingSource,
+  validatePingSource,
+  type PingSource,
+} from './pingsource';
 import { withPath } from './testdata';
 
 const base: PingSource = {
@@ -11,7 +17,9 @@ const paths = (obj: unknown, ctx = {}) => validatePingSource(obj, ctx).map((e) =
 
 describe('PingSource defaults (4.1)', () => {
   it('schedule defaults to * * * * *; sink ref namespace defaulted', () => {
-    const p = withPath(withPath(base, 'spec.schedule', undefined), 'spec.sink', { ref: { apiVersion: 'v1', kind: 'Service', name: 's' } });
+    const p = withPath(withPath(base, 'spec.schedule', undefined), 'spec.sink', {
+      ref: { apiVersion: 'v1', kind: 'Service', name: 's' },
+    });
     const out = setDefaultsPingSource(p);
     expect(out.spec.schedule).toBe('* * * * *');
     expect(out.spec.sink.ref?.namespace).toBe('ns');
@@ -20,19 +28,39 @@ describe('PingSource defaults (4.1)', () => {
 });
 
 describe('PingSource schedule (4.1)', () => {
-  it.each(['* * * * *', '0 * * * * *', '*/5 1-3 * JAN-MAR MON-FRI', '0 0 1,15 * ?', '@hourly', '@daily', '@midnight', '@yearly', '@annually', '@monthly', '@weekly', 'CRON_TZ=Europe/Paris 0 9 * * *', ' 0 9 * * * '])(
-    'accepts %j',
-    (schedule) => {
-      expect(checkPingSchedule(schedule)).toBeUndefined();
-    },
-  );
+  it.each([
+    '* * * * *',
+    '0 * * * * *',
+    '*/5 1-3 * JAN-MAR MON-FRI',
+    '0 0 1,15 * ?',
+    '@hourly',
+    '@daily',
+    '@midnight',
+    '@yearly',
+    '@annually',
+    '@monthly',
+    '@weekly',
+    'CRON_TZ=Europe/Paris 0 9 * * *',
+    ' 0 9 * * * ',
+  ])('accepts %j', (schedule) => {
+    expect(checkPingSchedule(schedule)).toBeUndefined();
+  });
 
-  it.each(['@every 1m', '@every 10s', '@often', '* * * *', '1 2 3 4 5 6 7', '61 * * * *', '0 0 L * *', '0 0 * * 5#2', 'x * * * *', '', 'CRON_TZ=Nowhere/City * * * * *'])(
-    'rejects %j',
-    (schedule) => {
-      expect(checkPingSchedule(schedule)?.field).toBe('schedule');
-    },
-  );
+  it.each([
+    '@every 1m',
+    '@every 10s',
+    '@often',
+    '* * * *',
+    '1 2 3 4 5 6 7',
+    '61 * * * *',
+    '0 0 L * *',
+    '0 0 * * 5#2',
+    'x * * * *',
+    '',
+    'CRON_TZ=Nowhere/City * * * * *',
+  ])('rejects %j', (schedule) => {
+    expect(checkPingSchedule(schedule)?.field).toBe('schedule');
+  });
 });
 
 describe('PingSource validation (1.3, 4.1)', () => {
@@ -46,27 +74,63 @@ describe('PingSource validation (1.3, 4.1)', () => {
     ['no sink', withPath(base, 'spec.sink', undefined), ['spec.sink']],
     ['empty sink', withPath(base, 'spec.sink', {}), ['spec.sink']],
     ['relative sink uri', withPath(base, 'spec.sink', { uri: '/x' }), ['spec.sink.uri']],
-    ['data and dataBase64', withPath(withPath(base, 'spec.data', 'x'), 'spec.dataBase64', 'eA=='), ['spec.data']],
+    [
+      'data and dataBase64',
+      withPath(withPath(base, 'spec.data', 'x'), 'spec.dataBase64', 'eA=='),
+      ['spec.data'],
+    ],
     ['dataBase64 valid', withPath(base, 'spec.dataBase64', 'aGVsbG8='), []],
     ['dataBase64 invalid', withPath(base, 'spec.dataBase64', 'not base64!'), ['spec.dataBase64']],
     ['dataBase64 missing padding', withPath(base, 'spec.dataBase64', 'aGVsbG8'), ['spec.dataBase64']],
-    ['json data object', withPath(withPath(base, 'spec.contentType', 'application/json'), 'spec.data', '{"a":1}'), []],
-    ['json data array', withPath(withPath(base, 'spec.contentType', 'application/json'), 'spec.data', '[1]'), ['spec.data']],
-    ['json data malformed', withPath(withPath(base, 'spec.contentType', 'application/json'), 'spec.data', '{a'), ['spec.data']],
-    ['non-json content type with any data', withPath(withPath(base, 'spec.contentType', 'text/plain'), 'spec.data', '{a'), []],
+    [
+      'json data object',
+      withPath(withPath(base, 'spec.contentType', 'application/json'), 'spec.data', '{"a":1}'),
+      [],
+    ],
+    [
+      'json data array',
+      withPath(withPath(base, 'spec.contentType', 'application/json'), 'spec.data', '[1]'),
+      ['spec.data'],
+    ],
+    [
+      'json data malformed',
+      withPath(withPath(base, 'spec.contentType', 'application/json'), 'spec.data', '{a'),
+      ['spec.data'],
+    ],
+    [
+      'non-json content type with any data',
+      withPath(withPath(base, 'spec.contentType', 'text/plain'), 'spec.data', '{a'),
+      [],
+    ],
     [
       'json dataBase64 not an object',
-      withPath(withPath(base, 'spec.contentType', 'application/json'), 'spec.dataBase64', Buffer.from('"str"').toString('base64')),
+      withPath(
+        withPath(base, 'spec.contentType', 'application/json'),
+        'spec.dataBase64',
+        Buffer.from('"str"').toString('base64'),
+      ),
       ['spec.dataBase64'],
     ],
     [
       'json dataBase64 object',
-      withPath(withPath(base, 'spec.contentType', 'application/json'), 'spec.dataBase64', Buffer.from('{"x":true}').toString('base64')),
+      withPath(
+        withPath(base, 'spec.contentType', 'application/json'),
+        'spec.dataBase64',
+        Buffer.from('{"x":true}').toString('base64'),
+      ),
       [],
     ],
     ['ceOverrides valid', withPath(base, 'spec.ceOverrides', { extensions: { team: 'a' } }), []],
-    ['ceOverrides upper case', withPath(base, 'spec.ceOverrides', { extensions: { Team: 'a' } }), ['spec.ceOverrides.extensions[Team]']],
-    ['ceOverrides required attribute', withPath(base, 'spec.ceOverrides', { extensions: { id: 'a' } }), ['spec.ceOverrides.extensions[id]']],
+    [
+      'ceOverrides upper case',
+      withPath(base, 'spec.ceOverrides', { extensions: { Team: 'a' } }),
+      ['spec.ceOverrides.extensions[Team]'],
+    ],
+    [
+      'ceOverrides required attribute',
+      withPath(base, 'spec.ceOverrides', { extensions: { id: 'a' } }),
+      ['spec.ceOverrides.extensions[id]'],
+    ],
     ['unknown field', withPath(base, 'spec.payload', 'x'), ['spec.payload']],
     ['bad namespace', withPath(base, 'metadata.namespace', 'Bad'), ['metadata.namespace']],
   ])('%s', (_name, obj, expected) => {
@@ -75,7 +139,9 @@ describe('PingSource validation (1.3, 4.1)', () => {
 
   it('data-max-size limits data and dataBase64 when set', () => {
     expect(paths(withPath(base, 'spec.data', 'x'.repeat(10)), { pingDataMaxSize: 5 })).toEqual(['spec.data']);
-    expect(paths(withPath(base, 'spec.dataBase64', 'aGVsbG8='), { pingDataMaxSize: 5 })).toEqual(['spec.dataBase64']);
+    expect(paths(withPath(base, 'spec.dataBase64', 'aGVsbG8='), { pingDataMaxSize: 5 })).toEqual([
+      'spec.dataBase64',
+    ]);
     expect(paths(withPath(base, 'spec.data', 'x'.repeat(10)), { pingDataMaxSize: -1 })).toEqual([]);
   });
 

@@ -1,7 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Cron } from 'croner';
 import { ConditionSet, StatusBaseProperties } from './conditions';
-import { SourceSpecProperties, SourceStatusProperties, setDestinationDefaults, validateCeOverrides, validateDestination } from './duck';
+import {
+  SourceSpecProperties,
+  SourceStatusProperties,
+  setDestinationDefaults,
+  validateCeOverrides,
+  validateDestination,
+} from './duck';
 import { FieldError } from './errors';
 import type { ValidationContext } from './features';
 import { AGE_COLUMN, readyColumns, type KindDefinition } from './kind';
@@ -24,7 +30,10 @@ export const PingSourceSpecSchema = Type.Object(
 );
 export type PingSourceSpec = Static<typeof PingSourceSpecSchema>;
 
-export const PingSourceStatusSchema = Type.Object({ ...StatusBaseProperties, ...SourceStatusProperties }, { additionalProperties: false });
+export const PingSourceStatusSchema = Type.Object(
+  { ...StatusBaseProperties, ...SourceStatusProperties },
+  { additionalProperties: false },
+);
 export type PingSourceStatus = Static<typeof PingSourceStatusSchema>;
 
 export const PingSourceSchema = Type.Object(
@@ -39,7 +48,11 @@ export const PingSourceSchema = Type.Object(
 );
 export type PingSource = Static<typeof PingSourceSchema>;
 
-export const PingSourceConditionSet = new ConditionSet('Ready', ['Deployed', 'OIDCIdentityCreated', 'SinkProvided']);
+export const PingSourceConditionSet = new ConditionSet('Ready', [
+  'Deployed',
+  'OIDCIdentityCreated',
+  'SinkProvided',
+]);
 
 /** Applies upstream's PingSource defaults (schedule `* * * * *`, sink ref namespace). Pure. */
 export function setDefaultsPingSource(obj: PingSource): PingSource {
@@ -49,7 +62,15 @@ export function setDefaultsPingSource(obj: PingSource): PingSource {
   return { ...obj, spec };
 }
 
-const DESCRIPTORS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
+const DESCRIPTORS = new Set([
+  '@yearly',
+  '@annually',
+  '@monthly',
+  '@weekly',
+  '@daily',
+  '@midnight',
+  '@hourly',
+]);
 // One comma-separated part of a cron field: `*`, `?`, a value or a range, with an optional step.
 // Names (JAN, MON) are accepted; croner's extensions (L, W, #) are not, as upstream's parser lacks them.
 const CRON_PART = /^(\*|\?|(\d+|[A-Za-z]{3})(-(\d+|[A-Za-z]{3}))?)(\/\d+)?$/;
@@ -69,17 +90,24 @@ export function isValidTimeZone(tz: string): boolean {
  * (`@hourly`...); `@every` is rejected. A `CRON_TZ=`/`TZ=` prefix is honoured.
  * Returns the problem (and which field it concerns) or undefined.
  */
-export function checkPingSchedule(schedule: string, timezone?: string): { field: 'schedule' | 'timezone'; message: string } | undefined {
+export function checkPingSchedule(
+  schedule: string,
+  timezone?: string,
+): { field: 'schedule' | 'timezone'; message: string } | undefined {
   let text = schedule.trim();
   const tzPrefix = /^(?:CRON_TZ|TZ)=(\S+)\s+/.exec(text);
   if (tzPrefix !== null) {
-    if (!isValidTimeZone(tzPrefix[1] as string)) return { field: 'schedule', message: `provided bad location ${tzPrefix[1]}` };
+    if (!isValidTimeZone(tzPrefix[1] as string))
+      return { field: 'schedule', message: `provided bad location ${tzPrefix[1]}` };
     text = text.slice(tzPrefix[0].length);
   }
-  if (timezone && !isValidTimeZone(timezone)) return { field: 'timezone', message: `provided bad location ${timezone}` };
+  if (timezone && !isValidTimeZone(timezone))
+    return { field: 'timezone', message: `provided bad location ${timezone}` };
   if (text.includes('@every')) return { field: 'schedule', message: 'unsupported descriptor @every' };
   if (text.startsWith('@')) {
-    return DESCRIPTORS.has(text) ? undefined : { field: 'schedule', message: `unrecognized descriptor: ${text}` };
+    return DESCRIPTORS.has(text)
+      ? undefined
+      : { field: 'schedule', message: `unrecognized descriptor: ${text}` };
   }
   const fields = text.split(/\s+/).filter((f) => f !== '');
   if (fields.length !== 5 && fields.length !== 6) {
@@ -87,7 +115,8 @@ export function checkPingSchedule(schedule: string, timezone?: string): { field:
   }
   for (const field of fields) {
     for (const part of field.split(',')) {
-      if (!CRON_PART.test(part)) return { field: 'schedule', message: `failed to parse "${part}" in "${text}"` };
+      if (!CRON_PART.test(part))
+        return { field: 'schedule', message: `failed to parse "${part}" in "${text}"` };
     }
   }
   try {
@@ -109,7 +138,9 @@ export function decodeBase64Strict(text: string): Buffer | undefined {
 function jsonObjectProblem(text: string): string | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? undefined : 'must be a JSON object';
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? undefined
+      : 'must be a JSON object';
   } catch (e) {
     return (e as Error).message;
   }
@@ -125,7 +156,9 @@ export function validatePingSource(obj: unknown, ctx: ValidationContext = {}): F
   const schedule = checkPingSchedule(spec.schedule ?? DEFAULT_PING_SCHEDULE, spec.timezone);
   if (schedule !== undefined) {
     const value = schedule.field === 'timezone' ? spec.timezone : spec.schedule;
-    errs.push(new FieldError(`spec.${schedule.field}`, `invalid value: ${String(value)}: ${schedule.message}`));
+    errs.push(
+      new FieldError(`spec.${schedule.field}`, `invalid value: ${String(value)}: ${schedule.message}`),
+    );
   }
   errs.push(...validateDestination(spec.sink, 'spec.sink', { features: ctx.features }));
   const max = ctx.pingDataMaxSize ?? -1;
@@ -134,17 +167,28 @@ export function validatePingSource(obj: unknown, ctx: ValidationContext = {}): F
     errs.push(new FieldError('spec.data', 'expected exactly one, got both: data, dataBase64'));
   } else if (spec.dataBase64) {
     if (max > -1 && spec.dataBase64.length > max) {
-      errs.push(new FieldError('spec.dataBase64', `invalid value: the dataBase64 length of ${spec.dataBase64.length} bytes exceeds limit set at ${max}`));
+      errs.push(
+        new FieldError(
+          'spec.dataBase64',
+          `invalid value: the dataBase64 length of ${spec.dataBase64.length} bytes exceeds limit set at ${max}`,
+        ),
+      );
     }
     const decoded = decodeBase64Strict(spec.dataBase64);
-    if (decoded === undefined) errs.push(new FieldError('spec.dataBase64', 'invalid value: not valid standard base64'));
+    if (decoded === undefined)
+      errs.push(new FieldError('spec.dataBase64', 'invalid value: not valid standard base64'));
     else if (isJson) {
       const problem = jsonObjectProblem(decoded.toString('utf8'));
       if (problem !== undefined) errs.push(new FieldError('spec.dataBase64', `invalid value: ${problem}`));
     }
   } else if (spec.data) {
     if (max > -1 && Buffer.byteLength(spec.data) > max) {
-      errs.push(new FieldError('spec.data', `invalid value: the data length of ${Buffer.byteLength(spec.data)} bytes exceeds limit set at ${max}`));
+      errs.push(
+        new FieldError(
+          'spec.data',
+          `invalid value: the data length of ${Buffer.byteLength(spec.data)} bytes exceeds limit set at ${max}`,
+        ),
+      );
     }
     if (isJson) {
       const problem = jsonObjectProblem(spec.data);
@@ -165,7 +209,12 @@ export const PingSourceKind: KindDefinition = {
   labels: { 'eventing.knative.dev/source': 'true', 'duck.knative.dev/source': 'true' },
   annotations: {
     'registry.knative.dev/eventTypes': JSON.stringify(
-      [{ type: PING_EVENT_TYPE, description: 'CloudEvent type for fixed payloads on a specified cron schedule' }],
+      [
+        {
+          type: PING_EVENT_TYPE,
+          description: 'CloudEvent type for fixed payloads on a specified cron schedule',
+        },
+      ],
       null,
       2,
     ),

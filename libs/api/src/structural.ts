@@ -65,7 +65,8 @@ function renderPath(root: JsonSchema, ids: Map<string, JsonSchema>, instancePath
       schema = schema.items;
     } else {
       path = `${path}[${seg}]`;
-      const extra: JsonSchema | boolean | undefined = schema?.additionalProperties ?? Object.values(schema?.patternProperties ?? {})[0];
+      const extra: JsonSchema | boolean | undefined =
+        schema?.additionalProperties ?? Object.values(schema?.patternProperties ?? {})[0];
       schema = typeof extra === 'object' ? extra : undefined;
     }
   }
@@ -93,7 +94,12 @@ function describeType(value: unknown): string {
   return typeof value;
 }
 
-function toFieldError(root: JsonSchema, ids: Map<string, JsonSchema>, e: ErrorObject, value: unknown): FieldError {
+function toFieldError(
+  root: JsonSchema,
+  ids: Map<string, JsonSchema>,
+  e: ErrorObject,
+  value: unknown,
+): FieldError {
   const path = renderPath(root, ids, e.instancePath);
   const data = valueAt(value, e.instancePath);
   const child = (name: string) => (path === '' ? name : `${path}.${name}`);

@@ -69,7 +69,12 @@ export const SubscriptionSchema = Type.Object(
 );
 export type Subscription = Static<typeof SubscriptionSchema>;
 
-export const SubscriptionConditionSet = new ConditionSet('Ready', ['AddedToChannel', 'ChannelReady', 'OIDCIdentityCreated', 'ReferencesResolved']);
+export const SubscriptionConditionSet = new ConditionSet('Ready', [
+  'AddedToChannel',
+  'ChannelReady',
+  'OIDCIdentityCreated',
+  'ReferencesResolved',
+]);
 
 /** Applies upstream's Subscription defaults (subscriber, reply and dead-letter sink ref namespaces). Pure. */
 export function setDefaultsSubscription(obj: Subscription, _ctx: DefaultsContext = {}): Subscription {
@@ -107,14 +112,22 @@ export function validateSubscription(obj: unknown, ctx: ValidationContext = {}):
     );
   }
   if (isEmptyDestination(spec.subscriber)) {
-    errs.push(new FieldError('spec.subscriber', 'missing field(s): the Subscription must reference a subscriber'));
+    errs.push(
+      new FieldError('spec.subscriber', 'missing field(s): the Subscription must reference a subscriber'),
+    );
   } else errs.push(...validateDestination(spec.subscriber, 'spec.subscriber', duck));
-  if (!isEmptyDestination(spec.reply)) errs.push(...validateDestination(spec.reply as Destination, 'spec.reply', duck));
+  if (!isEmptyDestination(spec.reply))
+    errs.push(...validateDestination(spec.reply as Destination, 'spec.reply', duck));
   if (spec.delivery !== undefined) errs.push(...validateDeliverySpec(spec.delivery, 'spec.delivery', duck));
   if (ctx.original !== undefined && ctx.original !== null) {
     const before = (ctx.original as Subscription).spec?.channel;
     if (!jsonEqual(before, spec.channel)) {
-      errs.push(new FieldError('spec.channel', `immutable field changed (-old +new): -${JSON.stringify(before)} +${JSON.stringify(spec.channel)}`));
+      errs.push(
+        new FieldError(
+          'spec.channel',
+          `immutable field changed (-old +new): -${JSON.stringify(before)} +${JSON.stringify(spec.channel)}`,
+        ),
+      );
     }
   }
   return errs;

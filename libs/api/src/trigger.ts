@@ -43,7 +43,10 @@ export const TriggerFilterSchema = Type.Recursive(
 export type TriggerFilter = Static<typeof TriggerFilterSchema>;
 
 /** Legacy `spec.filter`: exact attribute matches. */
-export const TriggerAttributesFilterSchema = Type.Object({ attributes: Type.Optional(StringMap) }, { additionalProperties: false });
+export const TriggerAttributesFilterSchema = Type.Object(
+  { attributes: Type.Optional(StringMap) },
+  { additionalProperties: false },
+);
 export type TriggerAttributesFilter = Static<typeof TriggerAttributesFilterSchema>;
 
 export const TriggerSpecSchema = Type.Object(
@@ -108,20 +111,31 @@ export function setDefaultsTrigger(obj: Trigger, ctx: DefaultsContext = {}): Tri
   if (spec.subscriber !== undefined) spec.subscriber = setDestinationDefaults(spec.subscriber, namespace);
   if (spec.delivery !== undefined) spec.delivery = setDeliveryDefaults(spec.delivery, namespace);
   let brokerName: string | undefined;
-  if (isEnabled(ctx.features, 'cross-namespace-event-links') && spec.brokerRef !== undefined) brokerName = spec.brokerRef.name;
+  if (isEnabled(ctx.features, 'cross-namespace-event-links') && spec.brokerRef !== undefined)
+    brokerName = spec.brokerRef.name;
   else if (spec.broker) brokerName = spec.broker;
-  const metadata = brokerName === undefined ? obj.metadata : { ...obj.metadata, labels: { ...(obj.metadata.labels ?? {}), [BROKER_LABEL]: brokerName } };
+  const metadata =
+    brokerName === undefined
+      ? obj.metadata
+      : { ...obj.metadata, labels: { ...(obj.metadata.labels ?? {}), [BROKER_LABEL]: brokerName } };
   return { ...obj, metadata, spec };
 }
 
 const ATTRIBUTE_NAME = /^[a-z][a-z0-9]*$/;
-const ATTRIBUTE_NAME_RULE = 'Attribute name must start with a letter and can only contain lowercase alphanumeric';
+const ATTRIBUTE_NAME_RULE =
+  'Attribute name must start with a letter and can only contain lowercase alphanumeric';
 
-function validateAttributeMap(map: Record<string, string>, path: string, requireValues: boolean): FieldError[] {
+function validateAttributeMap(
+  map: Record<string, string>,
+  path: string,
+  requireValues: boolean,
+): FieldError[] {
   const errs: FieldError[] = [];
   for (const [key, value] of Object.entries(map)) {
-    if (!ATTRIBUTE_NAME.test(key)) errs.push(new FieldError(indexPath(path, key), `invalid key name "${key}": ${ATTRIBUTE_NAME_RULE}`));
-    else if (requireValues && value === '') errs.push(new FieldError(indexPath(path, key), 'invalid value: the value must not be empty'));
+    if (!ATTRIBUTE_NAME.test(key))
+      errs.push(new FieldError(indexPath(path, key), `invalid key name "${key}": ${ATTRIBUTE_NAME_RULE}`));
+    else if (requireValues && value === '')
+      errs.push(new FieldError(indexPath(path, key), 'invalid value: the value must not be empty'));
   }
   return errs;
 }
@@ -133,7 +147,12 @@ export function validateTriggerFilter(filter: TriggerFilter, path: string): Fiel
   const errs: FieldError[] = [];
   const present = DIALECTS.filter((d) => filter[d] !== undefined);
   if (present.length > 1) {
-    errs.push(new FieldError(path, `multiple dialects found (${present.join(', ')}), filters can have only one dialect set`));
+    errs.push(
+      new FieldError(
+        path,
+        `multiple dialects found (${present.join(', ')}), filters can have only one dialect set`,
+      ),
+    );
   }
   for (const d of ['exact', 'prefix', 'suffix'] as const) {
     const map = filter[d];
@@ -148,7 +167,8 @@ export function validateTriggerFilter(filter: TriggerFilter, path: string): Fiel
     list.forEach((f, i) => errs.push(...validateTriggerFilter(f, indexPath(joinPath(path, d), i))));
   }
   if (filter.not !== undefined) {
-    if (DIALECTS.every((d) => filter.not?.[d] === undefined)) errs.push(new FieldError(joinPath(path, 'not'), 'must not be empty'));
+    if (DIALECTS.every((d) => filter.not?.[d] === undefined))
+      errs.push(new FieldError(joinPath(path, 'not'), 'must not be empty'));
     else errs.push(...validateTriggerFilter(filter.not, joinPath(path, 'not')));
   }
   if (filter.cesql !== undefined) {
@@ -172,7 +192,9 @@ function validateAnnotations(t: Trigger): FieldError[] {
       ref = JSON.parse(dependency);
     } catch (e) {
       ref = undefined;
-      errs.push(new FieldError(path, `the annotation is not a JSON object reference: ${(e as Error).message}`));
+      errs.push(
+        new FieldError(path, `the annotation is not a JSON object reference: ${(e as Error).message}`),
+      );
     }
     if (ref !== undefined) {
       if (typeof ref !== 'object' || ref === null || Array.isArray(ref)) {
@@ -180,7 +202,12 @@ function validateAnnotations(t: Trigger): FieldError[] {
       } else {
         const r = ref as Record<string, unknown>;
         if (r['namespace'] && r['namespace'] !== t.metadata.namespace) {
-          errs.push(new FieldError(joinPath(path, 'namespace'), `namespace must be empty or equal to the trigger namespace "${t.metadata.namespace ?? ''}"`));
+          errs.push(
+            new FieldError(
+              joinPath(path, 'namespace'),
+              `namespace must be empty or equal to the trigger namespace "${t.metadata.namespace ?? ''}"`,
+            ),
+          );
         }
         for (const field of ['kind', 'name', 'apiVersion']) {
           if (!r[field]) errs.push(new FieldError(joinPath(path, field), 'missing field(s)'));
@@ -194,7 +221,12 @@ function validateAnnotations(t: Trigger): FieldError[] {
     if (injection !== 'enabled' && injection !== 'disabled') {
       errs.push(new FieldError(path, `invalid value: ${injection}: must be "enabled" or "disabled"`));
     } else if (t.spec.broker !== 'default') {
-      errs.push(new FieldError(path, `the injection annotation is only used for the default broker, not "${t.spec.broker ?? ''}"`));
+      errs.push(
+        new FieldError(
+          path,
+          `the injection annotation is only used for the default broker, not "${t.spec.broker ?? ''}"`,
+        ),
+      );
     }
   }
   return errs;
@@ -208,7 +240,8 @@ export function validateTrigger(obj: unknown, ctx: ValidationContext = {}): Fiel
   const errs = validateObjectMeta(t.metadata);
   const spec = t.spec;
   const duck = { features: ctx.features };
-  if (spec.brokerRef === undefined && !spec.broker) errs.push(new FieldError('spec.broker', 'missing field(s)'));
+  if (spec.brokerRef === undefined && !spec.broker)
+    errs.push(new FieldError('spec.broker', 'missing field(s)'));
   else if (spec.brokerRef !== undefined && spec.broker) {
     errs.push(new FieldError('spec.broker', 'expected exactly one, got both: broker, brokerRef'));
   }
@@ -220,7 +253,8 @@ export function validateTrigger(obj: unknown, ctx: ValidationContext = {}): Fiel
       ),
     );
   }
-  if (spec.filter?.attributes !== undefined) errs.push(...validateAttributeMap(spec.filter.attributes, 'spec.filter.attributes', false));
+  if (spec.filter?.attributes !== undefined)
+    errs.push(...validateAttributeMap(spec.filter.attributes, 'spec.filter.attributes', false));
   spec.filters?.forEach((f, i) => errs.push(...validateTriggerFilter(f, indexPath('spec.filters', i))));
   errs.push(...validateDestination(spec.subscriber, 'spec.subscriber', duck));
   if (spec.delivery !== undefined) errs.push(...validateDeliverySpec(spec.delivery, 'spec.delivery', duck));
@@ -228,7 +262,12 @@ export function validateTrigger(obj: unknown, ctx: ValidationContext = {}): Fiel
   if (ctx.original !== undefined && ctx.original !== null) {
     const before = (ctx.original as Trigger).spec?.broker;
     if (before !== spec.broker) {
-      errs.push(new FieldError('spec.broker', `immutable field changed (-old +new): -${String(before)} +${String(spec.broker)}`));
+      errs.push(
+        new FieldError(
+          'spec.broker',
+          `immutable field changed (-old +new): -${String(before)} +${String(spec.broker)}`,
+        ),
+      );
     }
   }
   return errs;

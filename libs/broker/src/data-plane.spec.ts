@@ -29,7 +29,12 @@ describe('BrokerDataPlane', () => {
     brokers: [{ uid: brokerUid, namespace: 'ns', name: 'b' }],
     triggers,
   });
-  const trig = (name: string, subscriberUri: string, type = 'a', extra: Partial<TriggerEntry> = {}): TriggerEntry => ({
+  const trig = (
+    name: string,
+    subscriberUri: string,
+    type = 'a',
+    extra: Partial<TriggerEntry> = {},
+  ): TriggerEntry => ({
     uid: `uid-${name}`,
     namespace: 'ns',
     name,
@@ -63,7 +68,9 @@ describe('BrokerDataPlane', () => {
   });
 
   it('answers 503 with Retry-After when a trigger queue is full, and a slow trigger never delays a fast one', async () => {
-    await plane.apply(contract(1, [trig('slow', slow.url, 'a', { maxInFlight: 1 }), trig('fast', fast.url, 'a')]));
+    await plane.apply(
+      contract(1, [trig('slow', slow.url, 'a', { maxInFlight: 1 }), trig('fast', fast.url, 'a')]),
+    );
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 6; i++) {
@@ -108,7 +115,8 @@ describe('BrokerDataPlane', () => {
 
   it('close() delivers what was accepted before returning', async () => {
     await plane.apply(contract(1, [trig('slow', slow.url, 'a', { maxInFlight: 1 })]));
-    for (const id of ['1', '2', '3']) expect((await fetch(url, { method: 'POST', headers: headers(id) })).status).toBe(202);
+    for (const id of ['1', '2', '3'])
+      expect((await fetch(url, { method: 'POST', headers: headers(id) })).status).toBe(202);
     expect(await plane.close(5_000)).toBe(true);
     expect(slow.requests.map((r) => r.headers['ce-id'])).toEqual(['1', '2', '3']);
   });

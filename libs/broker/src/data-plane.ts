@@ -1,10 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CloudEvent } from '@eventing/cloudevents';
 import type { ChannelBackend, ChannelRef } from '@eventing/channels';
-import type { BrokerEntry, ChannelEntry, Contract, SubscriptionEntry, TriggerEntry } from '@eventing/contract';
+import type {
+  BrokerEntry,
+  ChannelEntry,
+  Contract,
+  SubscriptionEntry,
+  TriggerEntry,
+} from '@eventing/contract';
 import type { DeliveryOutcome, Dispatcher } from '@eventing/delivery';
 import { compileTriggerFilter, triggerIndexKeys } from '@eventing/filters';
-import { brokerTarget, createIngressHandler, type IngressResult, type IngressRoute, type IngressTarget } from './ingress/handler';
+import {
+  brokerTarget,
+  createIngressHandler,
+  type IngressResult,
+  type IngressRoute,
+  type IngressTarget,
+} from './ingress/handler';
 import { parseBrokerPath } from './ingress/path';
 import { DEFAULT_MAX_TTL } from './ingress/ttl';
 import { TriggerRouter } from './egress/trigger-router';
@@ -92,7 +104,12 @@ export class BrokerDataPlane {
       brokerUrl: options.brokerUrl ? (t) => options.brokerUrl!(t.namespace, t.broker) : undefined,
       reply: async (trigger, event, headers) => {
         const broker = this.brokers.get(`${trigger.namespace}/${trigger.broker}`);
-        if (!broker) return { ok: false, status: 404, reason: `broker ${trigger.namespace}/${trigger.broker} not found` };
+        if (!broker)
+          return {
+            ok: false,
+            status: 404,
+            reason: `broker ${trigger.namespace}/${trigger.broker} not found`,
+          };
         const stored = await broker.target.append(event, headers);
         return stored.ok ? { ok: true } : { ok: false, status: stored.status, reason: stored.reason };
       },
@@ -140,13 +157,24 @@ export class BrokerDataPlane {
   private route(url: string): IngressRoute {
     if (url.startsWith(CHANNELS_PATH)) {
       const path = parseBrokerPath(url.slice(CHANNELS_PATH.length - 1));
-      if (!path.ok) return { ok: false, status: 400, reason: `malformed path '${url}': expected /channels/<namespace>/<channel>` };
+      if (!path.ok)
+        return {
+          ok: false,
+          status: 400,
+          reason: `malformed path '${url}': expected /channels/<namespace>/<channel>`,
+        };
       const target = this.channels.get(`${path.namespace}/${path.name}`)?.target;
       return { ok: true, namespace: path.namespace, name: path.name, kind: 'channel', target };
     }
     const path = parseBrokerPath(url);
     if (!path.ok) return path;
-    return { ok: true, namespace: path.namespace, name: path.name, kind: 'broker', target: this.brokers.get(`${path.namespace}/${path.name}`)?.target };
+    return {
+      ok: true,
+      namespace: path.namespace,
+      name: path.name,
+      kind: 'broker',
+      target: this.brokers.get(`${path.namespace}/${path.name}`)?.target,
+    };
   }
 
   private async applyNow(contract: Contract): Promise<void> {
@@ -173,13 +201,20 @@ export class BrokerDataPlane {
       }
       const channel = brokerChannel(entry);
       await backend.ensureChannel(channel);
-      const state: BrokerState = { entry, channel, index: NO_TRIGGERS, target: { append: () => Promise.resolve(ACCEPTED) } };
+      const state: BrokerState = {
+        entry,
+        channel,
+        index: NO_TRIGGERS,
+        target: { append: () => Promise.resolve(ACCEPTED) },
+      };
       const store: IngressTarget = {
         append: backend.targetedAppend
           ? (event, headers) => {
               // Route once at ingress: only the matching triggers' queues receive the event.
               const targets = state.index.match(event);
-              return targets.length === 0 ? Promise.resolve(ACCEPTED) : backend.append(channel, event, headers, targets);
+              return targets.length === 0
+                ? Promise.resolve(ACCEPTED)
+                : backend.append(channel, event, headers, targets);
             }
           : (event, headers) => backend.append(channel, event, headers),
       };
@@ -222,8 +257,15 @@ export class BrokerDataPlane {
       const channel = channelStore(entry);
       await backend.ensureChannel(channel);
       // C4: a channel stores the event exactly as received.
-      this.channels.set(key, { entry, channel, target: { append: (event, headers) => backend.append(channel, event, headers) } });
+      this.channels.set(key, {
+        entry,
+        channel,
+        target: { append: (event, headers) => backend.append(channel, event, headers) },
+      });
     }
-    await this.subscriptions.apply(contract.subscriptions ?? [], (s) => this.channels.get(`${s.channel.namespace}/${s.channel.name}`)?.channel);
+    await this.subscriptions.apply(
+      contract.subscriptions ?? [],
+      (s) => this.channels.get(`${s.channel.namespace}/${s.channel.name}`)?.channel,
+    );
   }
 }

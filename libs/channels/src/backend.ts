@@ -8,8 +8,7 @@ export interface ChannelRef {
 
 /** Outcome of an append: accepted, or refused with the HTTP status ingress should answer. */
 export type AppendResult =
-  | { ok: true }
-  | { ok: false; status: 429 | 500 | 503; reason: string; retryAfterSeconds?: number };
+  { ok: true } | { ok: false; status: 429 | 500 | 503; reason: string; retryAfterSeconds?: number };
 
 /** One event handed to a subscription's consumer. */
 export interface ChannelMessage {

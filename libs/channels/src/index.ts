@@ -1,2 +1,6 @@
 export * from './backend';
-export { MemoryChannelBackend, type MemoryChannelBackendOptions, type SubscriptionStats } from './memory/memory-backend';
+export {
+  MemoryChannelBackend,
+  type MemoryChannelBackendOptions,
+  type SubscriptionStats,
+} from './memory/memory-backend';

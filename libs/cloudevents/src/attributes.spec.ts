@@ -36,7 +36,10 @@ describe('validateEvent (B4, E4)', () => {
     ['negative int32 extension', { ...base, n: -2147483648 }],
     ['boolean extension', { ...base, flag: false }],
     ['digit-only extension name', { ...base, '123': 'x' }],
-    ['extension name longer than 20 characters (SHOULD only)', { ...base, averyveryverylongextensionname: 'x' }],
+    [
+      'extension name longer than 20 characters (SHOULD only)',
+      { ...base, averyveryverylongextensionname: 'x' },
+    ],
     ['non-ASCII string', { ...base, subject: 'Euro € 😀' }],
   ];
   it.each(valid)('accepts %s', (_, attributes) => {
@@ -79,8 +82,16 @@ describe('validateEvent (B4, E4)', () => {
     ['time trailing garbage', { ...base, time: '2018-04-05T17:31:00Zx' }, 'time'],
     ['time as number', { ...base, time: 1712345678 }, 'time'],
     ['datacontenttype without subtype', { ...base, datacontenttype: 'application' }, 'datacontenttype'],
-    ['datacontenttype with space in type', { ...base, datacontenttype: 'appli cation/json' }, 'datacontenttype'],
-    ['datacontenttype with bad parameter', { ...base, datacontenttype: 'text/plain; charset' }, 'datacontenttype'],
+    [
+      'datacontenttype with space in type',
+      { ...base, datacontenttype: 'appli cation/json' },
+      'datacontenttype',
+    ],
+    [
+      'datacontenttype with bad parameter',
+      { ...base, datacontenttype: 'text/plain; charset' },
+      'datacontenttype',
+    ],
     ['empty datacontenttype', { ...base, datacontenttype: '' }, 'datacontenttype'],
     ['relative dataschema', { ...base, dataschema: '/schemas/a' }, 'dataschema'],
     ['empty dataschema', { ...base, dataschema: '' }, 'dataschema'],
@@ -126,10 +137,13 @@ describe('format checkers', () => {
     'isRfc3339 accepts %s',
     (s) => expect(isRfc3339(s)).toBe(true),
   );
-  it.each(['2020-06-30T12:00:00+24:00', '2020-06-30T12:60:00Z', '2020-06-30T12:00:61Z', '20-06-30T12:00:00Z', 'x'])(
-    'isRfc3339 rejects %s',
-    (s) => expect(isRfc3339(s)).toBe(false),
-  );
+  it.each([
+    '2020-06-30T12:00:00+24:00',
+    '2020-06-30T12:60:00Z',
+    '2020-06-30T12:00:61Z',
+    '20-06-30T12:00:00Z',
+    'x',
+  ])('isRfc3339 rejects %s', (s) => expect(isRfc3339(s)).toBe(false));
 
   it.each([
     ['*/*', true],

@@ -153,7 +153,14 @@ export function isRfc3339(s: string): boolean {
   const year = digits(s, 0, 4);
   const month = digits(s, 5, 2);
   const day = digits(s, 8, 2);
-  if (year < 0 || s.charCodeAt(4) !== 0x2d || s.charCodeAt(7) !== 0x2d || month < 1 || month > 12 || day < 1) {
+  if (
+    year < 0 ||
+    s.charCodeAt(4) !== 0x2d ||
+    s.charCodeAt(7) !== 0x2d ||
+    month < 1 ||
+    month > 12 ||
+    day < 1
+  ) {
     return false;
   }
   if (day > DAYS_IN_MONTH[month]!) return false;
@@ -224,7 +231,8 @@ const INT32_MAX = 2147483647;
 function checkString(name: string, v: AttributeValue, nonEmpty: boolean): AttributeError | undefined {
   if (typeof v !== 'string') return fail(name, `must be a string, got ${typeof v}`);
   if (nonEmpty && v.length === 0) return fail(name, 'must be a non-empty string');
-  if (!isCloudEventsString(v)) return fail(name, 'contains a control character, unpaired surrogate or noncharacter');
+  if (!isCloudEventsString(v))
+    return fail(name, 'contains a control character, unpaired surrogate or noncharacter');
   return undefined;
 }
 
@@ -256,7 +264,10 @@ export function validateEvent(event: CloudEvent): AttributeError | undefined {
   const specversion = a.specversion;
   if (specversion === undefined) return fail('specversion', 'is required');
   if (specversion !== '1.0' && specversion !== '0.3') {
-    return fail('specversion', `has unsupported value ${JSON.stringify(specversion)} (supported: "1.0", "0.3")`);
+    return fail(
+      'specversion',
+      `has unsupported value ${JSON.stringify(specversion)} (supported: "1.0", "0.3")`,
+    );
   }
   const v03 = specversion === '0.3';
   if (a.id === undefined) return fail('id', 'is required');
@@ -275,7 +286,8 @@ export function validateEvent(event: CloudEvent): AttributeError | undefined {
         break;
       case 'source':
         err = checkString(name, v, true);
-        if (err === undefined && !isUriReference(v as string, false)) err = fail(name, 'is not a URI-reference');
+        if (err === undefined && !isUriReference(v as string, false))
+          err = fail(name, 'is not a URI-reference');
         break;
       case 'time':
         err = checkString(name, v, true);
@@ -291,7 +303,8 @@ export function validateEvent(event: CloudEvent): AttributeError | undefined {
           break;
         }
         err = checkString(name, v, true);
-        if (err === undefined && !isUriReference(v as string, true)) err = fail(name, 'is not an absolute URI');
+        if (err === undefined && !isUriReference(v as string, true))
+          err = fail(name, 'is not an absolute URI');
         break;
       case 'schemaurl':
         if (!v03) {
@@ -299,7 +312,8 @@ export function validateEvent(event: CloudEvent): AttributeError | undefined {
           break;
         }
         err = checkString(name, v, true);
-        if (err === undefined && !isUriReference(v as string, false)) err = fail(name, 'is not a URI-reference');
+        if (err === undefined && !isUriReference(v as string, false))
+          err = fail(name, 'is not a URI-reference');
         break;
       case 'datacontentencoding':
         err = v03 ? checkString(name, v, true) : checkExtension(name, v);

@@ -25,7 +25,10 @@ function ok(headers: Record<string, string | string[] | undefined>, body: Buffer
 describe('binary mode read (E1)', () => {
   it('maps ce- headers to attributes, content-type to datacontenttype, and keeps the body Buffer itself', () => {
     const body = Buffer.from('{"a":1}');
-    const event = ok({ ...ceHeaders, 'content-type': 'application/json', 'ce-comexampleext': 'v', host: 'x' }, body);
+    const event = ok(
+      { ...ceHeaders, 'content-type': 'application/json', 'ce-comexampleext': 'v', host: 'x' },
+      body,
+    );
     expect(event.attributes).toEqual({
       specversion: '1.0',
       id: 'A234-1234-1234',
@@ -43,7 +46,10 @@ describe('binary mode read (E1)', () => {
   });
 
   it('percent-decodes header values (HTTP binding 3.1.3.2)', () => {
-    const event = ok({ ...ceHeaders, 'ce-subject': 'Euro%20%E2%82%AC%20%f0%9f%98%80', 'ce-ext': '%41%42c' }, undefined);
+    const event = ok(
+      { ...ceHeaders, 'ce-subject': 'Euro%20%E2%82%AC%20%f0%9f%98%80', 'ce-ext': '%41%42c' },
+      undefined,
+    );
     expect(event.attributes.subject).toBe('Euro € 😀');
     expect(event.attributes.ext).toBe('ABc');
   });
@@ -81,7 +87,12 @@ describe('binary mode read (E1)', () => {
 
   it('keeps specversion 0.3 and its attributes (B6)', () => {
     const event = ok(
-      { ...ceHeaders, 'ce-specversion': '0.3', 'ce-schemaurl': '/schema', 'ce-datacontentencoding': 'base64' },
+      {
+        ...ceHeaders,
+        'ce-specversion': '0.3',
+        'ce-schemaurl': '/schema',
+        'ce-datacontentencoding': 'base64',
+      },
       Buffer.from('xyz'),
     );
     expect(event.attributes.specversion).toBe('0.3');
@@ -95,7 +106,12 @@ describe('binary mode write', () => {
   it('writes ce- headers, content-type and the same body Buffer; numbers and booleans stringified', () => {
     const data = Buffer.from('<x/>');
     const msg = toBinary({
-      attributes: { ...Object.fromEntries(Object.entries(ceHeaders).map(([k, v]) => [k.slice(3), v])), datacontenttype: 'application/xml', n: 5, b: true },
+      attributes: {
+        ...Object.fromEntries(Object.entries(ceHeaders).map(([k, v]) => [k.slice(3), v])),
+        datacontenttype: 'application/xml',
+        n: 5,
+        b: true,
+      },
       data,
     });
     expect(msg.headers).toEqual({
@@ -159,9 +175,12 @@ describe('structured mode read (E1)', () => {
   });
 
   it('reads a JSON string data member as its JSON text when the type is JSON or absent', () => {
-    expect(ok(structured({ ...attrs, data: "I'm just a string" }).headers, structured({ ...attrs, data: "I'm just a string" }).body).data?.toString()).toBe(
-      '"I\'m just a string"',
-    );
+    expect(
+      ok(
+        structured({ ...attrs, data: "I'm just a string" }).headers,
+        structured({ ...attrs, data: "I'm just a string" }).body,
+      ).data?.toString(),
+    ).toBe('"I\'m just a string"');
   });
 
   it('reads string data with a non-JSON type as its UTF-8 bytes', () => {
@@ -190,16 +209,26 @@ describe('structured mode read (E1)', () => {
 
   it('accepts the content type with parameters in any case', () => {
     const m = structured(attrs);
-    expect(ok({ 'content-type': 'Application/CloudEvents+JSON;charset=UTF-8' }, m.body).attributes).toEqual(attrs);
+    expect(ok({ 'content-type': 'Application/CloudEvents+JSON;charset=UTF-8' }, m.body).attributes).toEqual(
+      attrs,
+    );
   });
 
   it('takes the last of duplicate data members, as JSON.parse does', () => {
-    const body = Buffer.from('{"specversion":"1.0","id":"1","source":"/s","type":"t","data":[1,{"data":2}],"d\\u0061ta":{"x":"}"}}');
+    const body = Buffer.from(
+      '{"specversion":"1.0","id":"1","source":"/s","type":"t","data":[1,{"data":2}],"d\\u0061ta":{"x":"}"}}',
+    );
     expect(ok(structured('').headers, body).data?.toString()).toBe('{"x":"}"}');
   });
 
   it('keeps 0.3 as 0.3 and decodes datacontentencoding base64 (B6)', () => {
-    const m = structured({ ...attrs, specversion: '0.3', schemaurl: '/s', datacontentencoding: 'base64', data: 'aGk=' });
+    const m = structured({
+      ...attrs,
+      specversion: '0.3',
+      schemaurl: '/s',
+      datacontentencoding: 'base64',
+      data: 'aGk=',
+    });
     const event = ok(m.headers, m.body);
     expect(event.attributes.specversion).toBe('0.3');
     expect(event.attributes.datacontentencoding).toBe('base64');
@@ -208,8 +237,16 @@ describe('structured mode read (E1)', () => {
 
   it.each([
     ['invalid JSON', '{"specversion":', undefined],
-    ['malformed JSON data', '{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"a":[1,}}', 'data'],
-    ['a number with a leading zero as data', '{"specversion":"1.0","id":"1","source":"/s","type":"t","data":01}', undefined],
+    [
+      'malformed JSON data',
+      '{"specversion":"1.0","id":"1","source":"/s","type":"t","data":{"a":[1,}}',
+      'data',
+    ],
+    [
+      'a number with a leading zero as data',
+      '{"specversion":"1.0","id":"1","source":"/s","type":"t","data":01}',
+      undefined,
+    ],
     ['a body that is not UTF-8', Buffer.from([0x7b, 0xff, 0x7d]), undefined],
     ['a JSON array', '[]', undefined],
     ['an empty body', '', undefined],
@@ -222,7 +259,11 @@ describe('structured mode read (E1)', () => {
     ['numeric id (B4)', JSON.stringify({ ...attrs, id: 1 }), 'id'],
     ['missing type (B4)', JSON.stringify({ ...attrs, type: undefined }), 'type'],
     ['specversion 0.2 (B4)', JSON.stringify({ ...attrs, specversion: '0.2' }), 'specversion'],
-    ['non-string 0.3 base64 data', JSON.stringify({ ...attrs, specversion: '0.3', datacontentencoding: 'base64', data: 1 }), 'data'],
+    [
+      'non-string 0.3 base64 data',
+      JSON.stringify({ ...attrs, specversion: '0.3', datacontentencoding: 'base64', data: 1 }),
+      'data',
+    ],
   ] as Array<[string, string | Buffer, string | undefined]>)('rejects %s', (_, body, attribute) => {
     const r = parseHttp(structured('').headers, Buffer.isBuffer(body) ? body : Buffer.from(body));
     expect(r.ok).toBe(false);
@@ -240,10 +281,13 @@ describe('structured mode read (E1)', () => {
     expect(isCloudEventsBatch(undefined)).toBe(false);
   });
 
-  it.each(['application/cloudevents+avro', 'application/cloudevents'])('rejects the unknown event format %s', (ct) => {
-    const r = parseHttp({ 'content-type': ct, ...ceHeaders }, Buffer.from('x'));
-    expect(r).toEqual({ ok: false, reason: expect.stringContaining('unsupported event format') });
-  });
+  it.each(['application/cloudevents+avro', 'application/cloudevents'])(
+    'rejects the unknown event format %s',
+    (ct) => {
+      const r = parseHttp({ 'content-type': ct, ...ceHeaders }, Buffer.from('x'));
+      expect(r).toEqual({ ok: false, reason: expect.stringContaining('unsupported event format') });
+    },
+  );
 });
 
 describe('structured mode write', () => {
@@ -256,33 +300,61 @@ describe('structured mode write', () => {
 
   it('embeds JSON data as a JSON value, byte for byte', () => {
     const data = Buffer.from('{"n": 12345678901234567890}');
-    const body = toStructured({ attributes: { ...attributes, datacontenttype: 'application/json' }, data }).body!.toString();
+    const body = toStructured({
+      attributes: { ...attributes, datacontenttype: 'application/json' },
+      data,
+    }).body!.toString();
     expect(body.endsWith(',"data":{"n": 12345678901234567890}}')).toBe(true);
   });
 
   it('treats absent datacontenttype as JSON and +json types as JSON', () => {
     expect(json({ attributes, data: Buffer.from('[1,2]') }).data).toEqual([1, 2]);
-    expect(json({ attributes: { ...attributes, datacontenttype: 'application/geo+json' }, data: Buffer.from('"x"') }).data).toBe('x');
-    expect(json({ attributes: { ...attributes, datacontenttype: 'text/json' }, data: Buffer.from('1') }).data).toBe(1);
+    expect(
+      json({
+        attributes: { ...attributes, datacontenttype: 'application/geo+json' },
+        data: Buffer.from('"x"'),
+      }).data,
+    ).toBe('x');
+    expect(
+      json({ attributes: { ...attributes, datacontenttype: 'text/json' }, data: Buffer.from('1') }).data,
+    ).toBe(1);
   });
 
   it('falls back to data_base64 when JSON-typed data is not valid JSON', () => {
-    const out = json({ attributes: { ...attributes, datacontenttype: 'application/json' }, data: Buffer.from('not json') });
+    const out = json({
+      attributes: { ...attributes, datacontenttype: 'application/json' },
+      data: Buffer.from('not json'),
+    });
     expect(out.data).toBeUndefined();
     expect(Buffer.from(out.data_base64, 'base64').toString()).toBe('not json');
   });
 
   it('writes text types as strings and everything else as data_base64', () => {
-    expect(json({ attributes: { ...attributes, datacontenttype: 'text/plain' }, data: Buffer.from('héllo') }).data).toBe('héllo');
-    expect(json({ attributes: { ...attributes, datacontenttype: 'application/xml' }, data: Buffer.from('<a/>') }).data).toBe('<a/>');
-    const bin = json({ attributes: { ...attributes, datacontenttype: 'image/png' }, data: Buffer.from([1, 2, 255]) });
+    expect(
+      json({ attributes: { ...attributes, datacontenttype: 'text/plain' }, data: Buffer.from('héllo') }).data,
+    ).toBe('héllo');
+    expect(
+      json({ attributes: { ...attributes, datacontenttype: 'application/xml' }, data: Buffer.from('<a/>') })
+        .data,
+    ).toBe('<a/>');
+    const bin = json({
+      attributes: { ...attributes, datacontenttype: 'image/png' },
+      data: Buffer.from([1, 2, 255]),
+    });
     expect(bin.data_base64).toBe('AQL/');
-    const badText = json({ attributes: { ...attributes, datacontenttype: 'text/plain' }, data: Buffer.from([0xff]) });
+    const badText = json({
+      attributes: { ...attributes, datacontenttype: 'text/plain' },
+      data: Buffer.from([0xff]),
+    });
     expect(badText.data_base64).toBe('/w==');
   });
 
   it('keeps extension types and omits data when there is none', () => {
-    expect(json({ attributes: { ...attributes, n: 5, b: false }, data: undefined })).toEqual({ ...attributes, n: 5, b: false });
+    expect(json({ attributes: { ...attributes, n: 5, b: false }, data: undefined })).toEqual({
+      ...attributes,
+      n: 5,
+      b: false,
+    });
   });
 
   it('writes 0.3 binary data as base64 in data with datacontentencoding', () => {
@@ -292,12 +364,19 @@ describe('structured mode write', () => {
       datacontentencoding: 'base64',
       data: 'aGk=',
     });
-    expect(json({ attributes: v03, data: Buffer.from([0xff]) })).toEqual({ ...v03, datacontentencoding: 'base64', data: '/w==' });
+    expect(json({ attributes: v03, data: Buffer.from([0xff]) })).toEqual({
+      ...v03,
+      datacontentencoding: 'base64',
+      data: '/w==',
+    });
     expect(json({ attributes: v03, data: Buffer.from('plain') })).toEqual({ ...v03, data: 'plain' });
   });
 
   it('round-trips through structured mode with data kept exactly', () => {
-    const event: CloudEvent = { attributes: { ...attributes, datacontenttype: 'application/json', n: 7 }, data: Buffer.from('{"a" : [1, 2.50]}') };
+    const event: CloudEvent = {
+      attributes: { ...attributes, datacontenttype: 'application/json', n: 7 },
+      data: Buffer.from('{"a" : [1, 2.50]}'),
+    };
     const msg = toStructured(event);
     const back = ok(msg.headers, msg.body);
     expect(back.attributes).toEqual(event.attributes);
@@ -319,8 +398,19 @@ describe('JSON event format helpers', () => {
 
   it('toJsonFormat renders data per datacontenttype', () => {
     const attributes = { specversion: '1.0', id: '1', source: '/s', type: 't' };
-    expect(toJsonFormat({ attributes, data: Buffer.from('{"a":1}') })).toEqual({ ...attributes, data: { a: 1 } });
-    expect(toJsonFormat({ attributes: { ...attributes, datacontenttype: 'text/plain' }, data: Buffer.from('x') }).data).toBe('x');
-    expect(toJsonFormat({ attributes: { ...attributes, datacontenttype: 'application/octet-stream' }, data: Buffer.from('x') }).data_base64).toBe('eA==');
+    expect(toJsonFormat({ attributes, data: Buffer.from('{"a":1}') })).toEqual({
+      ...attributes,
+      data: { a: 1 },
+    });
+    expect(
+      toJsonFormat({ attributes: { ...attributes, datacontenttype: 'text/plain' }, data: Buffer.from('x') })
+        .data,
+    ).toBe('x');
+    expect(
+      toJsonFormat({
+        attributes: { ...attributes, datacontenttype: 'application/octet-stream' },
+        data: Buffer.from('x'),
+      }).data_base64,
+    ).toBe('eA==');
   });
 });

@@ -4,7 +4,12 @@
 
 import { validateEvent } from './attributes';
 import { type AttributeValue, type CloudEvent, type HttpMessage } from './event';
-import { type ParseResult, STRUCTURED_CONTENT_TYPE, parseStructuredBody, structuredBody } from './json-format';
+import {
+  type ParseResult,
+  STRUCTURED_CONTENT_TYPE,
+  parseStructuredBody,
+  structuredBody,
+} from './json-format';
 import { ContentMode, contentModeOf } from './media-type';
 import { decodeHeaderValue, percentEncode } from './percent';
 
@@ -52,7 +57,11 @@ function parseBinary(
   const attributes: Record<string, AttributeValue> = {};
   for (const header in headers) {
     // Node delivers lower-case names; a `ce-` prefix in another case is still accepted below.
-    if ((header.charCodeAt(0) | 0x20) !== 0x63 || (header.charCodeAt(1) | 0x20) !== 0x65 || header.charCodeAt(2) !== 0x2d) {
+    if (
+      (header.charCodeAt(0) | 0x20) !== 0x63 ||
+      (header.charCodeAt(1) | 0x20) !== 0x65 ||
+      header.charCodeAt(2) !== 0x2d
+    ) {
       continue;
     }
     const raw = first(headers[header]);
@@ -66,7 +75,8 @@ function parseBinary(
       );
     }
     const value = decodeHeaderValue(raw);
-    if (value === undefined) return failure(`attribute "${name}" has percent-encoded bytes that are not UTF-8`, name);
+    if (value === undefined)
+      return failure(`attribute "${name}" has percent-encoded bytes that are not UTF-8`, name);
     attributes[name] = value;
   }
   if (attributes.specversion === undefined) {
@@ -83,7 +93,10 @@ function parseBinary(
 }
 
 /** Reads an HTTP request/response (binary or structured mode) into a CloudEvent, validated. Header names must be lower-case, as Node delivers them. */
-export function parseHttp(headers: Record<string, string | string[] | undefined>, body: Buffer | undefined): ParseResult {
+export function parseHttp(
+  headers: Record<string, string | string[] | undefined>,
+  body: Buffer | undefined,
+): ParseResult {
   const contentType = first(headers['content-type']);
   switch (contentModeOf(contentType)) {
     case ContentMode.Binary:
@@ -93,7 +106,9 @@ export function parseHttp(headers: Record<string, string | string[] | undefined>
     case ContentMode.Batch:
       return failure('batch mode is not supported (content type application/cloudevents-batch+json)');
     default:
-      return failure(`unsupported event format "${contentType}": only application/cloudevents+json is supported`);
+      return failure(
+        `unsupported event format "${contentType}": only application/cloudevents+json is supported`,
+      );
   }
 }
 

@@ -61,7 +61,10 @@ function eventFromJson(json: unknown, rawData: Buffer | undefined): ParseResult 
     }
     const t = typeof value;
     if (t !== 'string' && t !== 'number' && t !== 'boolean') {
-      return failure(`attribute "${key}" must be a string, boolean or integer, got ${Array.isArray(value) ? 'array' : t}`, key);
+      return failure(
+        `attribute "${key}" must be a string, boolean or integer, got ${Array.isArray(value) ? 'array' : t}`,
+        key,
+      );
     }
     attributes[key] = value as AttributeValue;
   }
@@ -71,7 +74,8 @@ function eventFromJson(json: unknown, rawData: Buffer | undefined): ParseResult 
 
   if (base64 !== undefined && base64 !== null) {
     if (hasData) return failure('attribute "data" must not be present together with "data_base64"', 'data');
-    if (typeof base64 !== 'string') return failure('attribute "data_base64" must be a base64 string', 'data_base64');
+    if (typeof base64 !== 'string')
+      return failure('attribute "data_base64" must be a base64 string', 'data_base64');
     event.data = Buffer.from(base64, 'base64');
     return { ok: true, event };
   }
@@ -121,7 +125,8 @@ export function parseStructuredBody(body: Buffer | undefined): ParseResult {
   if (span === undefined) {
     text = body.toString('utf8');
   } else {
-    if (span[1] < 0) return failure('structured mode: attribute "data" is not a well-formed JSON value', 'data');
+    if (span[1] < 0)
+      return failure('structured mode: attribute "data" is not a well-formed JSON value', 'data');
     rawData = body.subarray(span[0], span[1]);
     // The members around `data` are parsed with a placeholder in its place.
     text = body.toString('utf8', 0, span[0]) + 'null' + body.toString('utf8', span[1]);
@@ -156,7 +161,8 @@ function dataMember(event: CloudEvent): { member: DataMember; addEncoding: boole
   if (data === undefined) return { member: DataMember.None, addEncoding: false };
   const a = event.attributes;
   const v03 = a.specversion === '0.3';
-  if (v03 && a.datacontentencoding === 'base64') return { member: DataMember.Base64In03Data, addEncoding: false };
+  if (v03 && a.datacontentencoding === 'base64')
+    return { member: DataMember.Base64In03Data, addEncoding: false };
   const kind = dataKindOf(a.datacontenttype);
   if (kind === DataKind.Json && isValidJson(data)) return { member: DataMember.RawJson, addEncoding: false };
   if (kind === DataKind.Text && isUtf8(data)) return { member: DataMember.Text, addEncoding: false };

@@ -16,33 +16,82 @@ const parses = (text: string): boolean => {
 
 describe('isJsonValue agrees with JSON.parse', () => {
   it.each([
-    '0', '-0', '1.5e+10', '-12.0E-3', 'true', 'false', 'null', '""', '"a\\u00e9\\n\\"\\\\\\/"', '[]', '{}', ' [ 1 , {"a" : [ ] } ] ',
-    '{"a":{"b":{"c":[[[[1]]]]}}}', '"é😀"',
+    '0',
+    '-0',
+    '1.5e+10',
+    '-12.0E-3',
+    'true',
+    'false',
+    'null',
+    '""',
+    '"a\\u00e9\\n\\"\\\\\\/"',
+    '[]',
+    '{}',
+    ' [ 1 , {"a" : [ ] } ] ',
+    '{"a":{"b":{"c":[[[[1]]]]}}}',
+    '"é😀"',
   ])('accepts %s', (text) => {
     expect(accepts(text)).toBe(true);
     expect(parses(text)).toBe(true);
   });
 
   it.each([
-    '', ' ', '01', '1.', '.5', '+1', '1e', '-', 'tru', 'nul', 'True', '"a', '"\\x"', '"\\u12g4"', '"a\tb"', '[1,]', '[,1]', '{"a"}',
-    '{"a":1,}', '{a:1}', '{"a":1 "b":2}', '[1 2]', '1 2', '[', ']', '{"a":[}', '[1]]', 'NaN', '"\u0001"',
+    '',
+    ' ',
+    '01',
+    '1.',
+    '.5',
+    '+1',
+    '1e',
+    '-',
+    'tru',
+    'nul',
+    'True',
+    '"a',
+    '"\\x"',
+    '"\\u12g4"',
+    '"a\tb"',
+    '[1,]',
+    '[,1]',
+    '{"a"}',
+    '{"a":1,}',
+    '{a:1}',
+    '{"a":1 "b":2}',
+    '[1 2]',
+    '1 2',
+    '[',
+    ']',
+    '{"a":[}',
+    '[1]]',
+    'NaN',
+    '"\u0001"',
   ])('rejects %j', (text) => {
     expect(accepts(text)).toBe(false);
     expect(parses(text)).toBe(false);
   });
 
   it('on random JSON texts', () => {
-    fc.assert(fc.property(fc.json({ depthSize: 'medium' }), (text) => accepts(text)), { numRuns: 1000 });
+    fc.assert(
+      fc.property(fc.json({ depthSize: 'medium' }), (text) => accepts(text)),
+      { numRuns: 1000 },
+    );
   });
 
   it('on random mutations of JSON texts', () => {
     const mutated = fc
-      .tuple(fc.json(), fc.nat(), fc.constantFrom('', ',', '"', '\\', ']', '}', '[', '{', ':', '0', '-', '.', 'e', ' ', 'x'))
+      .tuple(
+        fc.json(),
+        fc.nat(),
+        fc.constantFrom('', ',', '"', '\\', ']', '}', '[', '{', ':', '0', '-', '.', 'e', ' ', 'x'),
+      )
       .map(([text, at, ch]) => {
         const p = text.length === 0 ? 0 : at % text.length;
         return text.slice(0, p) + ch + text.slice(p + (at % 2));
       });
-    fc.assert(fc.property(mutated, (text) => accepts(text) === parses(text)), { numRuns: 3000 });
+    fc.assert(
+      fc.property(mutated, (text) => accepts(text) === parses(text)),
+      { numRuns: 3000 },
+    );
   });
 
   it('checks a view without looking past its end', () => {
@@ -71,7 +120,10 @@ describe('findDataMember', () => {
 });
 
 describe('findDataMember on malformed data', () => {
-  it.each(['{"data":[1,}', '{"data":-}', '{"id":"x","data":{"a" 1}}', '{"data":"\\q"}'])('%s -> end -1', (text) => {
-    expect(findDataMember(Buffer.from(text))?.[1]).toBe(-1);
-  });
+  it.each(['{"data":[1,}', '{"data":-}', '{"id":"x","data":{"a" 1}}', '{"data":"\\q"}'])(
+    '%s -> end -1',
+    (text) => {
+      expect(findDataMember(Buffer.from(text))?.[1]).toBe(-1);
+    },
+  );
 });

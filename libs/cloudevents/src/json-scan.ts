@@ -43,7 +43,13 @@ function skipValue(b: Uint8Array, i: number, end: number): number {
 
 function isDataKey(b: Uint8Array, start: number, end: number): boolean {
   if (end - start === 6) {
-    return b[start + 1] === 0x64 && b[start + 2] === 0x61 && b[start + 3] === 0x74 && b[start + 4] === 0x61 && b[start + 5] === 0x22;
+    return (
+      b[start + 1] === 0x64 &&
+      b[start + 2] === 0x61 &&
+      b[start + 3] === 0x74 &&
+      b[start + 4] === 0x61 &&
+      b[start + 5] === 0x22
+    );
   }
   // Only an escaped spelling such as "d\u0061ta" can still name "data".
   const backslash = b.indexOf(0x5c, start);
@@ -108,7 +114,8 @@ function stringEnd(b: Uint8Array, i: number, end: number): number {
     if (c === 0x5c) {
       const e = b[++i];
       if (e === 0x75) {
-        if (!isHexDigit(b[i + 1]) || !isHexDigit(b[i + 2]) || !isHexDigit(b[i + 3]) || !isHexDigit(b[i + 4])) return -1;
+        if (!isHexDigit(b[i + 1]) || !isHexDigit(b[i + 2]) || !isHexDigit(b[i + 3]) || !isHexDigit(b[i + 4]))
+          return -1;
         i += 4;
       } else if (e === undefined || e >= 128 || SIMPLE_ESCAPE[e] === 0) {
         return -1;

@@ -2,7 +2,10 @@
 // outside printable ASCII is percent-encoded as UTF-8 bytes; decoding accepts needless escapes and
 // double-quoted values, and rejects byte sequences that are not UTF-8.
 
-const PCT: readonly string[] = Array.from({ length: 256 }, (_, b) => '%' + b.toString(16).toUpperCase().padStart(2, '0'));
+const PCT: readonly string[] = Array.from(
+  { length: 256 },
+  (_, b) => '%' + b.toString(16).toUpperCase().padStart(2, '0'),
+);
 
 const needsEncoding = (c: number): boolean => c <= 0x20 || c >= 0x7f || c === 0x22 || c === 0x25;
 
@@ -26,7 +29,11 @@ export function percentEncode(s: string): string {
       const next = s.charCodeAt(i + 1);
       if (c >= 0xd800 && c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
         const cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
-        out += PCT[0xf0 | (cp >> 18)]! + PCT[0x80 | ((cp >> 12) & 0x3f)]! + PCT[0x80 | ((cp >> 6) & 0x3f)]! + PCT[0x80 | (cp & 0x3f)]!;
+        out +=
+          PCT[0xf0 | (cp >> 18)]! +
+          PCT[0x80 | ((cp >> 12) & 0x3f)]! +
+          PCT[0x80 | ((cp >> 6) & 0x3f)]! +
+          PCT[0x80 | (cp & 0x3f)]!;
         i++;
       } else {
         if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // a lone surrogate has no UTF-8 form

@@ -28,7 +28,10 @@ const int32 = fc.integer({ min: -2147483648, max: 2147483647 });
 const time = fc
   .date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true })
   .map((d) => d.toISOString());
-const source = fc.oneof(fc.webUrl(), fc.constantFrom('/a/b', 'urn:x:y', '1-555-123-4567', 'mailto:a@example.com'));
+const source = fc.oneof(
+  fc.webUrl(),
+  fc.constantFrom('/a/b', 'urn:x:y', '1-555-123-4567', 'mailto:a@example.com'),
+);
 
 type DataChoice = { datacontenttype?: string; data?: Buffer; base64?: boolean };
 
@@ -36,14 +39,20 @@ const dataChoice: fc.Arbitrary<DataChoice> = fc.oneof(
   fc.constant({}),
   fc.constant({ datacontenttype: 'application/json' }),
   fc.json().map((j) => ({ data: Buffer.from(j) })),
-  fc.json().map((j) => ({ datacontenttype: 'application/vnd.example+json; charset=utf-8', data: Buffer.from(j) })),
+  fc
+    .json()
+    .map((j) => ({ datacontenttype: 'application/vnd.example+json; charset=utf-8', data: Buffer.from(j) })),
   ceString.map((s) => ({ datacontenttype: 'text/plain; charset=utf-8', data: Buffer.from(s) })),
-  fc.uint8Array({ minLength: 1, maxLength: 64 }).map((b) => ({ datacontenttype: 'application/octet-stream', data: Buffer.from(b), base64: true })),
+  fc
+    .uint8Array({ minLength: 1, maxLength: 64 })
+    .map((b) => ({ datacontenttype: 'application/octet-stream', data: Buffer.from(b), base64: true })),
 );
 
 /** Random valid events; `typedExtensions` allows numbers and booleans (structured mode only). */
 function events(typedExtensions: boolean): fc.Arbitrary<CloudEvent> {
-  const extValue: fc.Arbitrary<AttributeValue> = typedExtensions ? fc.oneof(ceString, int32, fc.boolean()) : ceString;
+  const extValue: fc.Arbitrary<AttributeValue> = typedExtensions
+    ? fc.oneof(ceString, int32, fc.boolean())
+    : ceString;
   return fc
     .record(
       {
@@ -60,7 +69,12 @@ function events(typedExtensions: boolean): fc.Arbitrary<CloudEvent> {
       { requiredKeys: ['v03', 'id', 'source', 'type', 'extensions', 'data'] },
     )
     .map((r) => {
-      const attributes: Record<string, AttributeValue> = { specversion: r.v03 ? '0.3' : '1.0', id: r.id, source: r.source, type: r.type };
+      const attributes: Record<string, AttributeValue> = {
+        specversion: r.v03 ? '0.3' : '1.0',
+        id: r.id,
+        source: r.source,
+        type: r.type,
+      };
       if (r.subject !== undefined) attributes.subject = r.subject;
       if (r.time !== undefined) attributes.time = r.time;
       if (r.schema !== undefined) attributes[r.v03 ? 'schemaurl' : 'dataschema'] = r.schema;
@@ -162,7 +176,11 @@ describe('over a real HTTP connection', () => {
 
   it.each([
     ['a request that is not a CloudEvent (B4)', { 'content-type': 'application/json' }, 'specversion'],
-    ['a bad specversion (B4)', { 'ce-specversion': '9.9', 'ce-id': '1', 'ce-source': '/s', 'ce-type': 't' }, 'specversion'],
+    [
+      'a bad specversion (B4)',
+      { 'ce-specversion': '9.9', 'ce-id': '1', 'ce-source': '/s', 'ce-type': 't' },
+      'specversion',
+    ],
     ['a batch (B7)', { 'content-type': 'application/cloudevents-batch+json' }, undefined],
   ])('%s is refused with a reason', async (_, headers, attribute) => {
     const res = await post({ headers, body: Buffer.from('[]') });

@@ -31,7 +31,14 @@ const cases: Case[] = [
   [
     '1.0 with text data',
     {
-      attributes: { specversion: '1.0', id: 'e-2', source: '/mycontext', type: 'com.example.text', time: TIME, datacontenttype: 'text/plain' },
+      attributes: {
+        specversion: '1.0',
+        id: 'e-2',
+        source: '/mycontext',
+        type: 'com.example.text',
+        time: TIME,
+        datacontenttype: 'text/plain',
+      },
       data: Buffer.from('hello, world'),
     },
   ],
@@ -52,7 +59,17 @@ const cases: Case[] = [
   ],
   [
     '1.0 without data',
-    { attributes: { specversion: '1.0', id: 'e-4', source: '/s', type: 'com.example.empty', time: TIME, knativebrokerttl: '255' }, data: undefined },
+    {
+      attributes: {
+        specversion: '1.0',
+        id: 'e-4',
+        source: '/s',
+        type: 'com.example.empty',
+        time: TIME,
+        knativebrokerttl: '255',
+      },
+      data: undefined,
+    },
   ],
   [
     '0.3 with JSON data and schemaurl',
@@ -73,7 +90,14 @@ const cases: Case[] = [
   [
     '0.3 with text data',
     {
-      attributes: { specversion: '0.3', id: 'e-6', source: '/legacy', type: 'com.example.v03text', time: TIME, datacontenttype: 'text/plain' },
+      attributes: {
+        specversion: '0.3',
+        id: 'e-6',
+        source: '/legacy',
+        type: 'com.example.v03text',
+        time: TIME,
+        datacontenttype: 'text/plain',
+      },
       data: Buffer.from('legacy text'),
     },
   ],
@@ -89,7 +113,11 @@ function sdkAttributes(ev: SdkEvent<unknown>): Record<string, unknown> {
 }
 
 /** Asserts the SDK's data equals our bytes under the event's datacontenttype. */
-function expectSameData(ours: Buffer | undefined, sdkData: unknown, datacontenttype: AttributeValue | undefined): void {
+function expectSameData(
+  ours: Buffer | undefined,
+  sdkData: unknown,
+  datacontenttype: AttributeValue | undefined,
+): void {
   if (ours === undefined) {
     expect(sdkData).toBeUndefined();
     return;
@@ -97,7 +125,9 @@ function expectSameData(ours: Buffer | undefined, sdkData: unknown, datacontentt
   const sdkBytes = ArrayBuffer.isView(sdkData) ? Buffer.from(sdkData as Uint8Array) : undefined;
   switch (dataKindOf(datacontenttype)) {
     case DataKind.Json:
-      expect(sdkBytes !== undefined ? JSON.parse(sdkBytes.toString()) : sdkData).toEqual(JSON.parse(ours.toString()));
+      expect(sdkBytes !== undefined ? JSON.parse(sdkBytes.toString()) : sdkData).toEqual(
+        JSON.parse(ours.toString()),
+      );
       break;
     case DataKind.Text:
       expect(sdkBytes !== undefined ? sdkBytes.toString() : sdkData).toBe(ours.toString());
@@ -107,23 +137,31 @@ function expectSameData(ours: Buffer | undefined, sdkData: unknown, datacontentt
   }
 }
 
-const stringified = (a: Record<string, AttributeValue>) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, String(v)]));
+const stringified = (a: Record<string, AttributeValue>) =>
+  Object.fromEntries(Object.entries(a).map(([k, v]) => [k, String(v)]));
 
 /** How a Node receiver using the SDK would hand it our message: text bodies as strings, binary as bytes. */
 function forSdk(msg: HttpMessage, datacontenttype: AttributeValue | undefined, structured: boolean) {
   const asText = structured || dataKindOf(datacontenttype) !== DataKind.Binary;
-  return { headers: msg.headers, body: msg.body === undefined ? undefined : asText ? msg.body.toString() : msg.body };
+  return {
+    headers: msg.headers,
+    body: msg.body === undefined ? undefined : asText ? msg.body.toString() : msg.body,
+  };
 }
 
 describe('our output read by the official SDK (E1, E2, B6)', () => {
   it.each(cases)('binary mode: %s', (_, event) => {
-    const sdk = HTTP.toEvent(forSdk(toBinary(event), event.attributes.datacontenttype, false)) as SdkEvent<unknown>;
+    const sdk = HTTP.toEvent(
+      forSdk(toBinary(event), event.attributes.datacontenttype, false),
+    ) as SdkEvent<unknown>;
     expect(sdkAttributes(sdk)).toEqual(stringified(event.attributes));
     expectSameData(event.data, sdk.data, event.attributes.datacontenttype);
   });
 
   it.each(cases)('structured mode: %s', (_, event) => {
-    const sdk = HTTP.toEvent(forSdk(toStructured(event), event.attributes.datacontenttype, true)) as SdkEvent<unknown>;
+    const sdk = HTTP.toEvent(
+      forSdk(toStructured(event), event.attributes.datacontenttype, true),
+    ) as SdkEvent<unknown>;
     expect(sdkAttributes(sdk)).toEqual(event.attributes);
     expectSameData(event.data, sdk.data, event.attributes.datacontenttype);
   });
@@ -141,7 +179,9 @@ describe('our output read by the official SDK (E1, E2, B6)', () => {
 
 /** The SDK's message as our Node handler would see it: string header values, the body as bytes. */
 function fromSdk(msg: { headers: Record<string, unknown>; body: unknown }) {
-  const headers = Object.fromEntries(Object.entries(msg.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
+  const headers = Object.fromEntries(
+    Object.entries(msg.headers).map(([k, v]) => [k.toLowerCase(), String(v)]),
+  );
   const body = msg.body;
   return {
     headers,
@@ -172,7 +212,14 @@ describe('SDK output read by us (E1, E2, B6)', () => {
     ],
     [
       '1.0 with text data',
-      new SdkEvent({ id: 's-2', source: '/sdk', type: 'com.example.sdk.text', time: TIME, datacontenttype: 'text/plain', data: 'plain text' }),
+      new SdkEvent({
+        id: 's-2',
+        source: '/sdk',
+        type: 'com.example.sdk.text',
+        time: TIME,
+        datacontenttype: 'text/plain',
+        data: 'plain text',
+      }),
     ],
     [
       '1.0 with binary data',
@@ -185,7 +232,10 @@ describe('SDK output read by us (E1, E2, B6)', () => {
         data: Buffer.from([0, 255, 10, 13, 34]),
       }),
     ],
-    ['1.0 without data', new SdkEvent({ id: 's-4', source: '/sdk', type: 'com.example.sdk.nodata', time: TIME, ext: 'e' })],
+    [
+      '1.0 without data',
+      new SdkEvent({ id: 's-4', source: '/sdk', type: 'com.example.sdk.nodata', time: TIME, ext: 'e' }),
+    ],
     [
       '0.3 with JSON data and schemaurl',
       new SdkEvent({
@@ -201,7 +251,15 @@ describe('SDK output read by us (E1, E2, B6)', () => {
     ],
     [
       '0.3 with text data',
-      new SdkEvent({ specversion: '0.3', id: 's-6', source: '/sdk/legacy', type: 'com.example.sdk.v03text', time: TIME, datacontenttype: 'text/plain', data: 'old' }),
+      new SdkEvent({
+        specversion: '0.3',
+        id: 's-6',
+        source: '/sdk/legacy',
+        type: 'com.example.sdk.v03text',
+        time: TIME,
+        datacontenttype: 'text/plain',
+        data: 'old',
+      }),
     ],
   ];
 

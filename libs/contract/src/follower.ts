@@ -23,7 +23,14 @@ export class ContractFollower<T> {
       (contract) => {
         this.value = build(contract);
         this.loaded = true;
-        log.info({ generation: contract.generation, brokers: contract.brokers.length, triggers: contract.triggers.length }, 'contract applied');
+        log.info(
+          {
+            generation: contract.generation,
+            brokers: contract.brokers.length,
+            triggers: contract.triggers.length,
+          },
+          'contract applied',
+        );
       },
       (err) => log.error({ error: err.message }, 'contract rejected; keeping the previous one'),
     );

@@ -16,7 +16,12 @@ const trigger = {
 
 describe('contract documents', () => {
   it('accepts a well-formed contract', () => {
-    const doc = { ...emptyContract(), generation: 3, brokers: [{ uid: 'a', namespace: 'ns', name: 'b' }], triggers: [trigger] };
+    const doc = {
+      ...emptyContract(),
+      generation: 3,
+      brokers: [{ uid: 'a', namespace: 'ns', name: 'b' }],
+      triggers: [trigger],
+    };
     expect(checkContract(doc).generation).toBe(3);
   });
 
@@ -25,9 +30,18 @@ describe('contract documents', () => {
     [{ version: 2, generation: 1, brokers: [], triggers: [] }, 'contract.version: expected 1, got 2'],
     [{ version: 1, brokers: [], triggers: [] }, 'contract.generation: must be a number'],
     [{ version: 1, generation: 1, brokers: {}, triggers: [] }, 'contract.brokers: must be an array'],
-    [{ version: 1, generation: 1, brokers: [{ uid: 'a', namespace: 'ns' }], triggers: [] }, 'contract.brokers[0].name: must be a non-empty string'],
-    [{ version: 1, generation: 1, brokers: [], triggers: [{ ...trigger, subscriberUri: '' }] }, 'contract.triggers[0].subscriberUri: must be a non-empty string'],
-    [{ version: 1, generation: 1, brokers: [], triggers: [{ ...trigger, policy: undefined }] }, 'contract.triggers[0].policy: must hold retry'],
+    [
+      { version: 1, generation: 1, brokers: [{ uid: 'a', namespace: 'ns' }], triggers: [] },
+      'contract.brokers[0].name: must be a non-empty string',
+    ],
+    [
+      { version: 1, generation: 1, brokers: [], triggers: [{ ...trigger, subscriberUri: '' }] },
+      'contract.triggers[0].subscriberUri: must be a non-empty string',
+    ],
+    [
+      { version: 1, generation: 1, brokers: [], triggers: [{ ...trigger, policy: undefined }] },
+      'contract.triggers[0].policy: must hold retry',
+    ],
   ])('rejects %j naming the field', (doc, message) => {
     expect(() => checkContract(doc)).toThrow(message);
   });
@@ -52,7 +66,11 @@ describe('contract documents', () => {
       write({ ...emptyContract(), generation: 1 });
       const seen: Contract[] = [];
       const errors: Error[] = [];
-      const watcher = watchContractFile(path, (c) => seen.push(c), (e) => errors.push(e));
+      const watcher = watchContractFile(
+        path,
+        (c) => seen.push(c),
+        (e) => errors.push(e),
+      );
       try {
         expect(seen.map((c) => c.generation)).toEqual([1]);
         write('not json');

@@ -32,7 +32,10 @@ export function checkContract(doc: unknown, source = 'contract'): Contract {
       if (typeof t[f] !== 'string' || t[f] === '')
         throw new ContractError(`${source}.triggers[${i}].${f}`, 'must be a non-empty string');
     if (typeof t.policy !== 'object' || t.policy === null || typeof t.policy.retry !== 'number')
-      throw new ContractError(`${source}.triggers[${i}].policy`, 'must hold retry, backoffPolicy and backoffDelayMs');
+      throw new ContractError(
+        `${source}.triggers[${i}].policy`,
+        'must hold retry, backoffPolicy and backoffDelayMs',
+      );
   });
   return c as Contract;
 }

@@ -199,8 +199,12 @@ describe('Dispatcher.deliver: replies (R1–R7, T9–T11)', () => {
   it('R4/D2: a failing ReplySink that names its destination is named in knativeerrordest', async () => {
     subscriber.setScript([replyAnswer]);
     const sink = new RecordingSink(10, 'http://broker.local/ns/default');
-    await dispatcher.deliver(request({ reply: sink, deadLetterUri: dls.url, policy: { ...retry2, retry: 0 } }));
-    expect(dls.requests[0]?.headers).toMatchObject({ 'ce-knativeerrordest': 'http://broker.local/ns/default' });
+    await dispatcher.deliver(
+      request({ reply: sink, deadLetterUri: dls.url, policy: { ...retry2, retry: 0 } }),
+    );
+    expect(dls.requests[0]?.headers).toMatchObject({
+      'ce-knativeerrordest': 'http://broker.local/ns/default',
+    });
   });
 
   it('T10/R7: broker mode fails a non-empty non-CloudEvent 2xx body as 502, retried then dead-lettered', async () => {

@@ -49,18 +49,46 @@ export class EventingMetrics {
 
   /** Counts one ingress request. */
   ingressResult(namespace: string, broker: string, eventType: string, status: number): void {
-    this.ingress.inc({ broker_name: broker, namespace_name: namespace, event_type: eventType, response_code: String(status), response_code_class: codeClass(status) });
+    this.ingress.inc({
+      broker_name: broker,
+      namespace_name: namespace,
+      event_type: eventType,
+      response_code: String(status),
+      response_code_class: codeClass(status),
+    });
   }
 
   /** Counts the end of one trigger delivery. */
-  triggerDelivery(namespace: string, broker: string, trigger: string, status: number, outcome: DeliveryOutcomeKind): void {
-    this.filter.inc({ broker_name: broker, trigger_name: trigger, namespace_name: namespace, response_code: String(status), response_code_class: codeClass(status) });
+  triggerDelivery(
+    namespace: string,
+    broker: string,
+    trigger: string,
+    status: number,
+    outcome: DeliveryOutcomeKind,
+  ): void {
+    this.filter.inc({
+      broker_name: broker,
+      trigger_name: trigger,
+      namespace_name: namespace,
+      response_code: String(status),
+      response_code_class: codeClass(status),
+    });
     this.outcomes.inc({ namespace, kind: 'Trigger', name: trigger, outcome });
   }
 
   /** Counts the end of one channel subscription delivery. */
-  subscriptionDelivery(namespace: string, subscription: string, status: number, outcome: DeliveryOutcomeKind): void {
-    this.channel.inc({ namespace_name: namespace, subscription_name: subscription, response_code: String(status), response_code_class: codeClass(status) });
+  subscriptionDelivery(
+    namespace: string,
+    subscription: string,
+    status: number,
+    outcome: DeliveryOutcomeKind,
+  ): void {
+    this.channel.inc({
+      namespace_name: namespace,
+      subscription_name: subscription,
+      response_code: String(status),
+      response_code_class: codeClass(status),
+    });
     this.outcomes.inc({ namespace, kind: 'Subscription', name: subscription, outcome });
   }
 }

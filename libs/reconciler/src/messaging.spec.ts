@@ -26,13 +26,21 @@ const subscription = (spec: Partial<Subscription['spec']> = {}): Subscription =>
     apiVersion: 'messaging.knative.dev/v1',
     kind: 'Subscription',
     metadata: { name: 's', namespace: 'default', uid: 'su', generation: 3 },
-    spec: { channel: { apiVersion: 'messaging.knative.dev/v1', kind: 'InMemoryChannel', name: 'c' }, subscriber: { uri: 'http://sub.local/' }, ...spec },
+    spec: {
+      channel: { apiVersion: 'messaging.knative.dev/v1', kind: 'InMemoryChannel', name: 'c' },
+      subscriber: { uri: 'http://sub.local/' },
+      ...spec,
+    },
   }) as Subscription;
 
 describe('channel reconciler', () => {
   it('1.6-1: an InMemoryChannel is Ready with its address and reports its subscribers ready', () => {
     const { resolver } = setup();
-    const status = reconcileChannel(imc('c') as never, { channelUrl, resolver, subscribers: [{ uid: 'su', generation: 3 }] });
+    const status = reconcileChannel(imc('c') as never, {
+      channelUrl,
+      resolver,
+      subscribers: [{ uid: 'su', generation: 3 }],
+    });
     expect(status.address).toEqual({ name: 'http', url: 'http://ch.local/channels/default/c' });
     expect(cond(status, 'Ready')?.status).toBe('True');
     expect(status.subscribers).toEqual([{ uid: 'su', observedGeneration: 3, ready: 'True' }]);
@@ -40,9 +48,17 @@ describe('channel reconciler', () => {
 
   it('a Channel reports its backing channel from the template', () => {
     const { resolver } = setup();
-    const ch = { ...imc('c', { channelTemplate: { apiVersion: 'messaging.knative.dev/v1', kind: 'InMemoryChannel' } }), kind: 'Channel' };
+    const ch = {
+      ...imc('c', { channelTemplate: { apiVersion: 'messaging.knative.dev/v1', kind: 'InMemoryChannel' } }),
+      kind: 'Channel',
+    };
     const status = reconcileChannel(ch as never, { channelUrl, resolver, subscribers: [] });
-    expect(status.channel).toEqual({ apiVersion: 'messaging.knative.dev/v1', kind: 'InMemoryChannel', name: 'c', namespace: 'default' });
+    expect(status.channel).toEqual({
+      apiVersion: 'messaging.knative.dev/v1',
+      kind: 'InMemoryChannel',
+      name: 'c',
+      namespace: 'default',
+    });
     expect(cond(status, 'BackingChannelReady')?.status).toBe('True');
     expect(cond(status, 'Ready')?.status).toBe('True');
   });
@@ -60,11 +76,17 @@ describe('subscription reconciler', () => {
   it('resolves subscriber and reply into physicalSubscription; delivery falls back to the channel as a unit', () => {
     const channel = { ...imc('c', { delivery: { retry: 4, deadLetterSink: { uri: 'http://dls.local/' } } }) };
     const { store, resolver } = setup([channel, imc('out')]);
-    const controller = new Controller(store, { ingressUrl: () => '', channelUrl, addressBook: { lookup: () => undefined } });
+    const controller = new Controller(store, {
+      ingressUrl: () => '',
+      channelUrl,
+      addressBook: { lookup: () => undefined },
+    });
     controller.reconcile();
     const stored = store.get('messaging.knative.dev', 'InMemoryChannel', 'default', 'c') as never;
     const r = reconcileSubscription(
-      subscription({ reply: { ref: { apiVersion: 'messaging.knative.dev/v1', kind: 'InMemoryChannel', name: 'out' } } }),
+      subscription({
+        reply: { ref: { apiVersion: 'messaging.knative.dev/v1', kind: 'InMemoryChannel', name: 'out' } },
+      }),
       stored,
       resolver,
     );
@@ -74,7 +96,11 @@ describe('subscription reconciler', () => {
       deadLetterSinkUri: 'http://dls.local/',
     });
     expect(cond(r.status, 'Ready')?.status).toBe('True');
-    expect(r.egress).toMatchObject({ channel: { namespace: 'default', name: 'c' }, policy: { retry: 4 }, deadLetterUri: 'http://dls.local/' });
+    expect(r.egress).toMatchObject({
+      channel: { namespace: 'default', name: 'c' },
+      policy: { retry: 4 },
+      deadLetterUri: 'http://dls.local/',
+    });
     const own = reconcileSubscription(subscription({ delivery: { retry: 1 } }), stored, resolver);
     expect(own.egress?.policy.retry).toBe(1);
     expect(own.egress?.deadLetterUri).toBe('http://dls.local/');
@@ -82,7 +108,11 @@ describe('subscription reconciler', () => {
 
   it('the controller puts channels and their subscriptions into the contract', () => {
     const { store } = setup([imc('c'), subscription() as Resource]);
-    const out = new Controller(store, { ingressUrl: () => '', channelUrl, addressBook: { lookup: () => undefined } }).reconcile();
+    const out = new Controller(store, {
+      ingressUrl: () => '',
+      channelUrl,
+      addressBook: { lookup: () => undefined },
+    }).reconcile();
     expect(out.contract.channels).toEqual([{ uid: 'uid-c', namespace: 'default', name: 'c' }]);
     expect(out.contract.subscriptions?.map((s) => s.uid)).toEqual([expect.any(String)]);
     expect(out.ready.every((r) => r.status === 'True')).toBe(true);

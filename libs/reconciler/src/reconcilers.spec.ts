@@ -18,7 +18,12 @@ function setup(resources: Resource[] = []) {
 }
 
 const broker = (spec: Broker['spec'] = {}): Broker =>
-  ({ apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', metadata: { name: 'default', namespace: 'default', generation: 2 }, spec }) as Broker;
+  ({
+    apiVersion: 'eventing.knative.dev/v1',
+    kind: 'Broker',
+    metadata: { name: 'default', namespace: 'default', generation: 2 },
+    spec,
+  }) as Broker;
 const trigger = (spec: Partial<Trigger['spec']> = {}): Trigger =>
   ({
     apiVersion: 'eventing.knative.dev/v1',
@@ -37,15 +42,28 @@ describe('Broker reconciler', () => {
     expect(status.addresses).toEqual([{ name: 'http', url: 'http://ingress.local/default/default' }]);
     expect(status.observedGeneration).toBe(2);
     expect(cond(status, 'Ready')?.status).toBe('True');
-    expect(cond(status, 'DeadLetterSinkResolved')).toMatchObject({ status: 'True', reason: 'DeadLetterSinkNotConfigured' });
+    expect(cond(status, 'DeadLetterSinkResolved')).toMatchObject({
+      status: 'True',
+      reason: 'DeadLetterSinkNotConfigured',
+    });
   });
 
   it('1.6-2: resolves the dead-letter sink into status before Ready', () => {
     const { resolver } = setup();
-    const ok = reconcileBroker(broker({ delivery: { deadLetterSink: { ref: { apiVersion: 'v1', kind: 'Service', name: 'display' } } } }), { ingressUrl, resolver });
+    const ok = reconcileBroker(
+      broker({
+        delivery: { deadLetterSink: { ref: { apiVersion: 'v1', kind: 'Service', name: 'display' } } },
+      }),
+      { ingressUrl, resolver },
+    );
     expect(ok.deadLetterSinkUri).toBe('http://display.local/');
     expect(cond(ok, 'Ready')?.status).toBe('True');
-    const bad = reconcileBroker(broker({ delivery: { deadLetterSink: { ref: { apiVersion: 'v1', kind: 'Service', name: 'missing' } } } }), { ingressUrl, resolver });
+    const bad = reconcileBroker(
+      broker({
+        delivery: { deadLetterSink: { ref: { apiVersion: 'v1', kind: 'Service', name: 'missing' } } },
+      }),
+      { ingressUrl, resolver },
+    );
     expect(cond(bad, 'Ready')?.status).toBe('False');
     expect(bad.address).toBeUndefined();
     expect(cond(bad, 'DeadLetterSinkResolved')?.status).toBe('False');
@@ -68,7 +86,11 @@ describe('Trigger reconciler', () => {
 
   it('1.6-4: an unresolvable subscriber leaves subscriberUri empty and the trigger not Ready', () => {
     const { resolver } = setup();
-    const r = reconcileTrigger(trigger({ subscriber: { ref: { apiVersion: 'v1', kind: 'Service', name: 'nowhere' } } }), readyBroker(), resolver);
+    const r = reconcileTrigger(
+      trigger({ subscriber: { ref: { apiVersion: 'v1', kind: 'Service', name: 'nowhere' } } }),
+      readyBroker(),
+      resolver,
+    );
     expect(r.status.subscriberUri).toBeUndefined();
     expect(cond(r.status, 'SubscriberResolved')?.status).toBe('False');
     expect(cond(r.status, 'Ready')?.status).toBe('False');
@@ -77,13 +99,22 @@ describe('Trigger reconciler', () => {
   it('resolves ref + relative uri, is Ready, and compiles its data-plane entry', () => {
     const { resolver } = setup();
     const r = reconcileTrigger(
-      trigger({ subscriber: { ref: { apiVersion: 'v1', kind: 'Service', name: 'display' }, uri: '/path' }, filter: { attributes: { type: 'x' } } }),
+      trigger({
+        subscriber: { ref: { apiVersion: 'v1', kind: 'Service', name: 'display' }, uri: '/path' },
+        filter: { attributes: { type: 'x' } },
+      }),
       readyBroker(),
       resolver,
     );
     expect(r.status.subscriberUri).toBe('http://display.local/path');
     expect(cond(r.status, 'Ready')?.status).toBe('True');
-    expect(r.egress).toMatchObject({ uid: 'tu', broker: 'default', subscriberUri: 'http://display.local/path', filter: { attributes: { type: 'x' } }, format: 'binary' });
+    expect(r.egress).toMatchObject({
+      uid: 'tu',
+      broker: 'default',
+      subscriberUri: 'http://display.local/path',
+      filter: { attributes: { type: 'x' } },
+      format: 'binary',
+    });
   });
 
   it('1.6-8: the trigger delivery replaces the broker one as a whole; DLS falls back to the broker', () => {
@@ -95,7 +126,11 @@ describe('Trigger reconciler', () => {
     expect(inherit.egress?.policy).toEqual({ retry: 5, backoffPolicy: 'exponential', backoffDelayMs: 1000 });
     expect(inherit.egress?.deadLetterUri).toBe('http://dls.local/');
     expect(inherit.status.deadLetterSinkUri).toBe('http://dls.local/');
-    const own = reconcileTrigger(trigger({ delivery: { retry: 1, backoffPolicy: 'linear', format: 'json' } }), parent, resolver);
+    const own = reconcileTrigger(
+      trigger({ delivery: { retry: 1, backoffPolicy: 'linear', format: 'json' } }),
+      parent,
+      resolver,
+    );
     expect(own.egress?.policy).toEqual({ retry: 1, backoffPolicy: 'linear', backoffDelayMs: 0 });
     expect(own.egress?.format).toBe('json');
     expect(own.egress?.deadLetterUri).toBe('http://dls.local/');
@@ -106,8 +141,14 @@ describe('delivery compilation', () => {
   it.each([
     [undefined, { retry: 0, backoffPolicy: 'exponential', backoffDelayMs: 0 }],
     [{ retry: 3 }, { retry: 3, backoffPolicy: 'exponential', backoffDelayMs: 0 }],
-    [{ retry: 2, backoffPolicy: 'linear', backoffDelay: 'PT0.5S', timeout: 'PT10S' }, { retry: 2, backoffPolicy: 'linear', backoffDelayMs: 500, timeoutMs: 10_000 }],
-    [{ retryAfterMax: 'PT2M' }, { retry: 0, backoffPolicy: 'exponential', backoffDelayMs: 0, retryAfterMaxMs: 120_000 }],
+    [
+      { retry: 2, backoffPolicy: 'linear', backoffDelay: 'PT0.5S', timeout: 'PT10S' },
+      { retry: 2, backoffPolicy: 'linear', backoffDelayMs: 500, timeoutMs: 10_000 },
+    ],
+    [
+      { retryAfterMax: 'PT2M' },
+      { retry: 0, backoffPolicy: 'exponential', backoffDelayMs: 0, retryAfterMaxMs: 120_000 },
+    ],
   ])('Y2/Y3: %j', (spec, expected) => {
     expect(compileRetryPolicy(spec as never)).toEqual(expected);
   });
@@ -126,10 +167,15 @@ describe('PingSource reconciler', () => {
     const { resolver } = setup();
     const ok = reconcilePingSource(ping({ uri: 'http://sink.local/' }), resolver);
     expect(ok.status.sinkUri).toBe('http://sink.local/');
-    expect(ok.status.ceAttributes).toEqual([{ type: 'dev.knative.sources.ping', source: '/apis/v1/namespaces/default/pingsources/p' }]);
+    expect(ok.status.ceAttributes).toEqual([
+      { type: 'dev.knative.sources.ping', source: '/apis/v1/namespaces/default/pingsources/p' },
+    ]);
     expect(cond(ok.status, 'Ready')?.status).toBe('True');
     expect(ok.schedule).toMatchObject({ schedule: '*/5 * * * *', data: 'hi', sinkUri: 'http://sink.local/' });
-    const bad = reconcilePingSource(ping({ ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'none' } }), resolver);
+    const bad = reconcilePingSource(
+      ping({ ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'none' } }),
+      resolver,
+    );
     expect(cond(bad.status, 'SinkProvided')).toMatchObject({ status: 'False', reason: 'NotFound' });
     expect(bad.schedule).toBeUndefined();
   });
@@ -139,9 +185,22 @@ describe('Controller', () => {
   it('reconciles brokers before their triggers and sources, and bumps the contract generation only on change', () => {
     const b = broker();
     const t = trigger({ subscriber: { ref: { apiVersion: 'v1', kind: 'Service', name: 'display' } } });
-    const p = { ...(({ apiVersion: 'sources.knative.dev/v1', kind: 'PingSource', metadata: { name: 'p', namespace: 'default' }, spec: { schedule: '* * * * *', sink: { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'default' } } } }) as Resource) };
+    const p = {
+      ...({
+        apiVersion: 'sources.knative.dev/v1',
+        kind: 'PingSource',
+        metadata: { name: 'p', namespace: 'default' },
+        spec: {
+          schedule: '* * * * *',
+          sink: { ref: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'default' } },
+        },
+      } as Resource),
+    };
     const { store } = setup([t, p, b]);
-    const controller = new Controller(store, { ingressUrl, addressBook: { lookup: (ns, name) => book.get(`${ns}/${name}`) } });
+    const controller = new Controller(store, {
+      ingressUrl,
+      addressBook: { lookup: (ns, name) => book.get(`${ns}/${name}`) },
+    });
     const first = controller.reconcile();
     expect(first.ready.every((r) => r.status === 'True')).toBe(true);
     expect(first.contract.brokers).toHaveLength(1);
@@ -151,7 +210,10 @@ describe('Controller', () => {
     store.delete('eventing.knative.dev', 'Broker', 'default', 'default');
     const after = controller.reconcile();
     expect(after.contract.generation).toBe(first.contract.generation + 1);
-    expect(after.ready.find((r) => r.kind === 'Trigger')).toMatchObject({ status: 'False', reason: 'BrokerDoesNotExist' });
+    expect(after.ready.find((r) => r.kind === 'Trigger')).toMatchObject({
+      status: 'False',
+      reason: 'BrokerDoesNotExist',
+    });
   });
 
   it('keeps uid across updates and bumps generation only when the spec changes', () => {

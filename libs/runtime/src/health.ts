@@ -20,8 +20,8 @@ export class HealthController {
   @Get('readyz')
   readyz() {
     const state = this.readiness.readiness();
-    if (!state.ready) throw new HttpException({ status: 'not ready', reason: state.reason }, HttpStatus.SERVICE_UNAVAILABLE);
+    if (!state.ready)
+      throw new HttpException({ status: 'not ready', reason: state.reason }, HttpStatus.SERVICE_UNAVAILABLE);
     return { status: 'ready' };
   }
 }
-

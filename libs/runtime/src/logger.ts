@@ -25,7 +25,9 @@ export function createLogger(options: LoggerOptions): Logger {
   const emit = (level: LogLevel, fields: object, msg: string) => {
     if (ORDER[level] < min) return;
     if (json) {
-      write(JSON.stringify({ level, time: new Date().toISOString(), service: options.service, msg, ...fields }));
+      write(
+        JSON.stringify({ level, time: new Date().toISOString(), service: options.service, msg, ...fields }),
+      );
     } else {
       const extra = Object.entries(fields)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)

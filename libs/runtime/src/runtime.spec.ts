@@ -8,7 +8,9 @@ describe('env settings', () => {
   it('reads integers within bounds and names the variable otherwise', () => {
     expect(envInt({}, 'PORT', 8080)).toBe(8080);
     expect(envInt({ PORT: '9000' }, 'PORT', 8080)).toBe(9000);
-    expect(() => envInt({ PORT: 'x' }, 'PORT', 8080)).toThrow(new ConfigError('PORT=x: expected an integer from 0 to 9007199254740991'));
+    expect(() => envInt({ PORT: 'x' }, 'PORT', 8080)).toThrow(
+      new ConfigError('PORT=x: expected an integer from 0 to 9007199254740991'),
+    );
     expect(() => envInt({ PORT: '70000' }, 'PORT', 8080, 0, 65535)).toThrow('PORT=70000');
     expect(envString({ A: '' }, 'A', 'd')).toBe('d');
   });
@@ -21,13 +23,21 @@ describe('logger', () => {
     log.debug({}, 'hidden');
     log.warn({ trigger: 'ns/t' }, 'careful');
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'warn', service: 's', msg: 'careful', trigger: 'ns/t' });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'warn',
+      service: 's',
+      msg: 'careful',
+      trigger: 'ns/t',
+    });
   });
 });
 
 describe('service shell', () => {
   let ready = false;
-  @Module({ controllers: [HealthController], providers: [{ provide: READINESS, useValue: { readiness: () => ({ ready, reason: 'warming up' }) } }] })
+  @Module({
+    controllers: [HealthController],
+    providers: [{ provide: READINESS, useValue: { readiness: () => ({ ready, reason: 'warming up' }) } }],
+  })
   class TestModule {}
 
   it('sends probes to NestJS and every other request to the plain handler', async () => {

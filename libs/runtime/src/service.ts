@@ -33,7 +33,8 @@ export interface RunningService {
 function isAdminPath(url: string | undefined): boolean {
   if (url === undefined) return false;
   for (const p of ADMIN_PATHS) {
-    if (url.startsWith(p) && (url.length === p.length || url[p.length] === '?' || url[p.length] === '/')) return true;
+    if (url.startsWith(p) && (url.length === p.length || url[p.length] === '?' || url[p.length] === '/'))
+      return true;
   }
   return false;
 }

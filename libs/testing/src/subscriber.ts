@@ -70,7 +70,12 @@ export async function startSubscriber(respond: Responder = () => ({ status: 202 
       if (requests.length >= count) return Promise.resolve(requests.slice());
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
-          () => reject(new Error(`expected ${count} requests at ${url}, got ${requests.length} within ${timeoutMs} ms`)),
+          () =>
+            reject(
+              new Error(
+                `expected ${count} requests at ${url}, got ${requests.length} within ${timeoutMs} ms`,
+              ),
+            ),
           timeoutMs,
         );
         waiters.push({
@@ -94,7 +99,11 @@ export async function startSubscriber(respond: Responder = () => ({ status: 202 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
-export async function eventually<T>(check: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => T | undefined | false,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = check();

@@ -1,6 +1,16 @@
 import { startSubscriber, type TestSubscriber } from '@eventing/testing';
 import { openTarget, type ConformanceTarget } from './target';
-import { Mesh, broker, ceHeaders, postBinary, postStructured, quietPeriod, trigger, waitForId, withId } from './mesh';
+import {
+  Mesh,
+  broker,
+  ceHeaders,
+  postBinary,
+  postStructured,
+  quietPeriod,
+  trigger,
+  waitForId,
+  withId,
+} from './mesh';
 
 // Broker ingress over HTTP (CONFORMANCE 2.2, 2.10): status codes, accepted content modes and versions.
 
@@ -18,7 +28,11 @@ describe('broker ingress (2.2)', () => {
     mesh = new Mesh(target, 'ingress');
     sub = await startSubscriber();
     ingress = mesh.brokerUrl('br');
-    await mesh.deploy('ingress', broker(mesh.namespace, 'br'), trigger(mesh.namespace, 'all', 'br', sub.url, { type: TYPE }));
+    await mesh.deploy(
+      'ingress',
+      broker(mesh.namespace, 'br'),
+      trigger(mesh.namespace, 'all', 'br', sub.url, { type: TYPE }),
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -36,7 +50,9 @@ describe('broker ingress (2.2)', () => {
 
   it('B1: / alone answers 404, any other number of path segments 400', async () => {
     expect((await postBinary(`${target.baseUrl}/`, ceHeaders('b1-root', TYPE))).status).toBe(404);
-    expect((await postBinary(`${target.baseUrl}/${mesh.namespace}`, ceHeaders('b1-one', TYPE))).status).toBe(400);
+    expect((await postBinary(`${target.baseUrl}/${mesh.namespace}`, ceHeaders('b1-one', TYPE))).status).toBe(
+      400,
+    );
     expect((await postBinary(`${ingress}/extra`, ceHeaders('b1-three', TYPE))).status).toBe(400);
     expect((await postBinary(`${ingress}/extra/more`, ceHeaders('b1-four', TYPE))).status).toBe(400);
   });
@@ -60,25 +76,51 @@ describe('broker ingress (2.2)', () => {
     ['missing source', { 'ce-specversion': '1.0', 'ce-id': 'x', 'ce-type': TYPE }, '{}'],
     ['missing type', { 'ce-specversion': '1.0', 'ce-id': 'x', 'ce-source': '/x' }, '{}'],
     ['missing specversion', { 'ce-id': 'x', 'ce-source': '/x', 'ce-type': TYPE }, '{}'],
-    ['unknown specversion 2.0', { 'ce-specversion': '2.0', 'ce-id': 'x', 'ce-source': '/x', 'ce-type': TYPE }, '{}'],
+    [
+      'unknown specversion 2.0',
+      { 'ce-specversion': '2.0', 'ce-id': 'x', 'ce-source': '/x', 'ce-type': TYPE },
+      '{}',
+    ],
     ['structured, not JSON', { 'content-type': 'application/cloudevents+json' }, '{"specversion":'],
-    ['structured, missing id', { 'content-type': 'application/cloudevents+json' }, `{"specversion":"1.0","source":"/x","type":"${TYPE}"}`],
-    ['structured, empty id', { 'content-type': 'application/cloudevents+json' }, `{"specversion":"1.0","id":"","source":"/x","type":"${TYPE}"}`],
+    [
+      'structured, missing id',
+      { 'content-type': 'application/cloudevents+json' },
+      `{"specversion":"1.0","source":"/x","type":"${TYPE}"}`,
+    ],
+    [
+      'structured, empty id',
+      { 'content-type': 'application/cloudevents+json' },
+      `{"specversion":"1.0","id":"","source":"/x","type":"${TYPE}"}`,
+    ],
   ])('B4: %s answers 400, before the broker lookup', async (_what, headers, body) => {
     expect((await fetch(ingress, { method: 'POST', headers, body })).status).toBe(400);
     // Checked before the lookup: an unknown broker still answers 400, not 404.
-    expect((await fetch(mesh.brokerUrl('no-such-broker'), { method: 'POST', headers, body })).status).toBe(400);
+    expect((await fetch(mesh.brokerUrl('no-such-broker'), { method: 'POST', headers, body })).status).toBe(
+      400,
+    );
   });
 
   it('B5: a valid event for an unknown broker or namespace answers 404', async () => {
     expect((await postBinary(mesh.brokerUrl('no-such-broker'), ceHeaders('b5', TYPE))).status).toBe(404);
-    expect((await postBinary(`${target.baseUrl}/no-such-namespace/br`, ceHeaders('b5', TYPE))).status).toBe(404);
+    expect((await postBinary(`${target.baseUrl}/no-such-namespace/br`, ceHeaders('b5', TYPE))).status).toBe(
+      404,
+    );
   });
 
   it('B6/E1: specversion 0.3 is accepted in binary and structured mode and delivered as 0.3', async () => {
-    const binary = await postBinary(ingress, ceHeaders('b6-binary', TYPE, { 'ce-specversion': '0.3' }), '{"v":3}');
+    const binary = await postBinary(
+      ingress,
+      ceHeaders('b6-binary', TYPE, { 'ce-specversion': '0.3' }),
+      '{"v":3}',
+    );
     expect(binary.status).toBe(202);
-    const structured = await postStructured(ingress, { specversion: '0.3', id: 'b6-structured', source: '/x', type: TYPE, data: { v: 3 } });
+    const structured = await postStructured(ingress, {
+      specversion: '0.3',
+      id: 'b6-structured',
+      source: '/x',
+      type: TYPE,
+      data: { v: 3 },
+    });
     expect(structured.status).toBe(202);
     const [b] = await waitForId(sub, 'b6-binary');
     const [s] = await waitForId(sub, 'b6-structured');
@@ -116,19 +158,22 @@ describe('broker ingress (2.2)', () => {
     ['2', 202],
     ['200', 202],
     ['not-a-number', 202],
-  ])('B10: knativebrokerttl %s answers %i (decremented; unparsable resets to the default; used up is refused)', async (ttl, status) => {
-    const id = `b10-${ttl}`;
-    const res = await postBinary(ingress, ceHeaders(id, TYPE, { 'ce-knativebrokerttl': ttl }));
-    expect(res.status).toBe(status);
-    if (status === 202) {
-      const [got] = await waitForId(sub, id);
-      // T4: the TTL never reaches the subscriber.
-      expect(got!.headers['ce-knativebrokerttl']).toBeUndefined();
-    } else {
-      await quietPeriod();
-      expect(withId(sub, id)).toHaveLength(0);
-    }
-  });
+  ])(
+    'B10: knativebrokerttl %s answers %i (decremented; unparsable resets to the default; used up is refused)',
+    async (ttl, status) => {
+      const id = `b10-${ttl}`;
+      const res = await postBinary(ingress, ceHeaders(id, TYPE, { 'ce-knativebrokerttl': ttl }));
+      expect(res.status).toBe(status);
+      if (status === 202) {
+        const [got] = await waitForId(sub, id);
+        // T4: the TTL never reaches the subscriber.
+        expect(got!.headers['ce-knativebrokerttl']).toBeUndefined();
+      } else {
+        await quietPeriod();
+        expect(withId(sub, id)).toHaveLength(0);
+      }
+    },
+  );
 
   it('B14: ingress never answers with a reply event, even when asked with Prefer: reply', async () => {
     const res = await postBinary(ingress, ceHeaders('b14', TYPE, { prefer: 'reply' }));
@@ -139,11 +184,25 @@ describe('broker ingress (2.2)', () => {
   });
 
   it('2.10: a body over the size limit answers 413 (not retried by senders) and ingress keeps serving', async () => {
-    const big = await postBinary(ingress, ceHeaders('big', TYPE, { 'content-type': 'application/octet-stream' }), Buffer.alloc(MAX_BODY_BYTES + 1, 1));
+    const big = await postBinary(
+      ingress,
+      ceHeaders('big', TYPE, { 'content-type': 'application/octet-stream' }),
+      Buffer.alloc(MAX_BODY_BYTES + 1, 1),
+    );
     expect(big.status).toBe(413);
-    const bigStructured = await postStructured(ingress, { specversion: '1.0', id: 'big-s', source: '/x', type: TYPE, data: 'x'.repeat(MAX_BODY_BYTES) });
+    const bigStructured = await postStructured(ingress, {
+      specversion: '1.0',
+      id: 'big-s',
+      source: '/x',
+      type: TYPE,
+      data: 'x'.repeat(MAX_BODY_BYTES),
+    });
     expect(bigStructured.status).toBe(413);
-    const fits = await postBinary(ingress, ceHeaders('fits', TYPE, { 'content-type': 'application/octet-stream' }), Buffer.alloc(256 * 1024, 2));
+    const fits = await postBinary(
+      ingress,
+      ceHeaders('fits', TYPE, { 'content-type': 'application/octet-stream' }),
+      Buffer.alloc(256 * 1024, 2),
+    );
     expect(fits.status).toBe(202);
     const [got] = await waitForId(sub, 'fits');
     expect(got!.body.equals(Buffer.alloc(256 * 1024, 2))).toBe(true);

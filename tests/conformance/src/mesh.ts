@@ -3,7 +3,13 @@ import { sleep, type RecordedRequest, type TestSubscriber } from '@eventing/test
 import type { ConformanceTarget } from './target';
 
 /** A Kubernetes-style resource document. */
-export type Resource = { apiVersion: string; kind: string; metadata: { name: string; namespace: string }; spec?: unknown; data?: unknown };
+export type Resource = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace: string };
+  spec?: unknown;
+  data?: unknown;
+};
 
 /** Options of a Trigger built by `trigger()`. */
 export interface TriggerOptions {
@@ -25,7 +31,13 @@ export function broker(namespace: string, name: string, delivery?: Record<string
 }
 
 /** A Trigger document on `brokerName` sending to `subscriber`. */
-export function trigger(namespace: string, name: string, brokerName: string, subscriber: string, opts: TriggerOptions = {}): Resource {
+export function trigger(
+  namespace: string,
+  name: string,
+  brokerName: string,
+  subscriber: string,
+  opts: TriggerOptions = {},
+): Resource {
   const attributes = opts.type !== undefined ? { type: opts.type, ...opts.attributes } : opts.attributes;
   return {
     apiVersion: 'eventing.knative.dev/v1',
@@ -111,7 +123,11 @@ export class Mesh {
 }
 
 /** Minimal CloudEvent attributes plus `extra`, as `ce-*` headers with `content-type`. */
-export function ceHeaders(id: string, type: string, extra: Record<string, string> = {}): Record<string, string> {
+export function ceHeaders(
+  id: string,
+  type: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     'ce-specversion': '1.0',
     'ce-id': id,
@@ -123,12 +139,20 @@ export function ceHeaders(id: string, type: string, extra: Record<string, string
 }
 
 /** POSTs a binary-mode event. */
-export function postBinary(url: string, headers: Record<string, string>, body: string | Buffer = '{}'): Promise<Response> {
+export function postBinary(
+  url: string,
+  headers: Record<string, string>,
+  body: string | Buffer = '{}',
+): Promise<Response> {
   return fetch(url, { method: 'POST', headers, body });
 }
 
 /** POSTs a structured-mode event (`application/cloudevents+json`). */
-export function postStructured(url: string, event: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Response> {
+export function postStructured(
+  url: string,
+  event: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/cloudevents+json', ...headers },
@@ -156,12 +180,20 @@ export function eventId(r: RecordedRequest): string | undefined {
 }
 
 /** Waits until `count` requests for event `id` arrived; rejects after `timeoutMs` saying how many came. */
-export async function waitForId(sub: TestSubscriber, id: string, count = 1, timeoutMs = 15_000): Promise<RecordedRequest[]> {
+export async function waitForId(
+  sub: TestSubscriber,
+  id: string,
+  count = 1,
+  timeoutMs = 15_000,
+): Promise<RecordedRequest[]> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const got = withId(sub, id);
     if (got.length >= count) return got;
-    if (Date.now() > until) throw new Error(`expected ${count} deliveries of ${id} at ${sub.url}, got ${got.length} within ${timeoutMs} ms`);
+    if (Date.now() > until)
+      throw new Error(
+        `expected ${count} deliveries of ${id} at ${sub.url}, got ${got.length} within ${timeoutMs} ms`,
+      );
     await sleep(20);
   }
 }

@@ -1,4 +1,9 @@
-import { startSubscriber, type RecordedRequest, type ScriptedResponse, type TestSubscriber } from '@eventing/testing';
+import {
+  startSubscriber,
+  type RecordedRequest,
+  type ScriptedResponse,
+  type TestSubscriber,
+} from '@eventing/testing';
 import { openTarget, type ConformanceTarget } from './target';
 import { Mesh, broker, ceHeaders, postBinary, quietPeriod, trigger, waitForId, withId } from './mesh';
 
@@ -7,8 +12,25 @@ import { Mesh, broker, ceHeaders, postBinary, quietPeriod, trigger, waitForId, w
 const MAX_TTL = Number(process.env['CONFORMANCE_MAX_TTL'] ?? 255);
 
 /** A binary-mode reply event. */
-function binaryReply(status: number, id: string, type: string, extra: Record<string, string> = {}, body = '{"reply":true}'): ScriptedResponse {
-  return { status, headers: { 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/replier', 'ce-type': type, 'content-type': 'application/json', ...extra }, body };
+function binaryReply(
+  status: number,
+  id: string,
+  type: string,
+  extra: Record<string, string> = {},
+  body = '{"reply":true}',
+): ScriptedResponse {
+  return {
+    status,
+    headers: {
+      'ce-specversion': '1.0',
+      'ce-id': id,
+      'ce-source': '/replier',
+      'ce-type': type,
+      'content-type': 'application/json',
+      ...extra,
+    },
+    body,
+  };
 }
 
 /** The id of the event a request carries, for building reply ids. */
@@ -49,7 +71,15 @@ describe('replies and loops (2.5, 2.11)', () => {
   });
 
   it('R2/R3/T11: a 200 binary reply re-enters the broker and reaches triggers matching it, data and attributes intact', async () => {
-    const replier = await subscriber((r) => binaryReply(200, `${idOf(r)}-reply`, 'dev.conformance.r3.reply', { 'ce-subject': 'answer' }, '{"answer":42}'));
+    const replier = await subscriber((r) =>
+      binaryReply(
+        200,
+        `${idOf(r)}-reply`,
+        'dev.conformance.r3.reply',
+        { 'ce-subject': 'answer' },
+        '{"answer":42}',
+      ),
+    );
     await on(replier.url, { type: 'dev.conformance.r3.ask' });
     await on(`${sink.url}/r3`, { type: 'dev.conformance.r3.reply' });
     expect((await postBinary(ingress, ceHeaders('r3', 'dev.conformance.r3.ask'))).status).toBe(202);
@@ -65,7 +95,11 @@ describe('replies and loops (2.5, 2.11)', () => {
   });
 
   it('R3: replies are evaluated against all triggers, including the one that produced them', async () => {
-    const origin = await subscriber((r) => (r.headers['ce-type'] === 'dev.conformance.self.ask' ? binaryReply(200, `${idOf(r)}-reply`, 'dev.conformance.self.reply') : { status: 202 }));
+    const origin = await subscriber((r) =>
+      r.headers['ce-type'] === 'dev.conformance.self.ask'
+        ? binaryReply(200, `${idOf(r)}-reply`, 'dev.conformance.self.reply')
+        : { status: 202 },
+    );
     await on(origin.url, { filters: [{ prefix: { type: 'dev.conformance.self.' } }] });
     expect((await postBinary(ingress, ceHeaders('self', 'dev.conformance.self.ask'))).status).toBe(202);
     await waitForId(origin, 'self-reply');
@@ -77,17 +111,27 @@ describe('replies and loops (2.5, 2.11)', () => {
     const replier = await subscriber((r) => ({
       status: 200,
       headers: { 'content-type': 'application/cloudevents+json' },
-      body: JSON.stringify({ specversion: '1.0', id: `${idOf(r)}-reply`, source: '/replier', type: 'dev.conformance.structured.reply', data: { s: 1 } }),
+      body: JSON.stringify({
+        specversion: '1.0',
+        id: `${idOf(r)}-reply`,
+        source: '/replier',
+        type: 'dev.conformance.structured.reply',
+        data: { s: 1 },
+      }),
     }));
     await on(replier.url, { type: 'dev.conformance.structured.ask' });
     await on(`${sink.url}/structured`, { type: 'dev.conformance.structured.reply' });
-    expect((await postBinary(ingress, ceHeaders('structured', 'dev.conformance.structured.ask'))).status).toBe(202);
+    expect(
+      (await postBinary(ingress, ceHeaders('structured', 'dev.conformance.structured.ask'))).status,
+    ).toBe(202);
     const [reply] = await waitForId(sink, 'structured-reply');
     expect(JSON.parse(reply!.body.toString())).toEqual({ s: 1 });
   });
 
   it('R2 (U, upstream choice): a CloudEvent in a 202 response is routed as a reply too', async () => {
-    const replier = await subscriber((r) => binaryReply(202, `${idOf(r)}-reply`, 'dev.conformance.r202.reply'));
+    const replier = await subscriber((r) =>
+      binaryReply(202, `${idOf(r)}-reply`, 'dev.conformance.r202.reply'),
+    );
     await on(replier.url, { type: 'dev.conformance.r202.ask' });
     await on(`${sink.url}/r202`, { type: 'dev.conformance.r202.reply' });
     expect((await postBinary(ingress, ceHeaders('r202', 'dev.conformance.r202.ask'))).status).toBe(202);
@@ -98,7 +142,15 @@ describe('replies and loops (2.5, 2.11)', () => {
     const replier = await subscriber((r) =>
       idOf(r) === 't9-empty'
         ? { status: 200 }
-        : { status: 200, headers: { 'ce-specversion': '1.0', 'ce-id': `${idOf(r)}-reply`, 'ce-source': '/replier', 'ce-type': 'dev.conformance.t9.reply' } },
+        : {
+            status: 200,
+            headers: {
+              'ce-specversion': '1.0',
+              'ce-id': `${idOf(r)}-reply`,
+              'ce-source': '/replier',
+              'ce-type': 'dev.conformance.t9.reply',
+            },
+          },
     );
     await on(replier.url, { type: 'dev.conformance.t9.ask' });
     await on(`${sink.url}/t9`, { type: 'dev.conformance.t9.reply' });
@@ -115,12 +167,29 @@ describe('replies and loops (2.5, 2.11)', () => {
     const passer = await subscriber((r) => {
       if (r.headers['ce-id'] === 'r9-drop') return { status: 202 };
       const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(r.headers)) if (name.startsWith('ce-') && typeof value === 'string') headers[name] = value;
-      return { status: 200, headers: { ...headers, 'ce-type': 'dev.conformance.r9.passed', 'content-type': String(r.headers['content-type']) }, body: r.body };
+      for (const [name, value] of Object.entries(r.headers))
+        if (name.startsWith('ce-') && typeof value === 'string') headers[name] = value;
+      return {
+        status: 200,
+        headers: {
+          ...headers,
+          'ce-type': 'dev.conformance.r9.passed',
+          'content-type': String(r.headers['content-type']),
+        },
+        body: r.body,
+      };
     });
     await on(passer.url, { type: 'dev.conformance.r9.in' });
     await on(`${sink.url}/r9`, { type: 'dev.conformance.r9.passed' });
-    expect((await postBinary(ingress, ceHeaders('r9', 'dev.conformance.r9.in', { 'ce-myext': 'kept' }), '{"pass":1}')).status).toBe(202);
+    expect(
+      (
+        await postBinary(
+          ingress,
+          ceHeaders('r9', 'dev.conformance.r9.in', { 'ce-myext': 'kept' }),
+          '{"pass":1}',
+        )
+      ).status,
+    ).toBe(202);
     expect((await postBinary(ingress, ceHeaders('r9-drop', 'dev.conformance.r9.in'))).status).toBe(202);
     const [passed] = await waitForId(sink, 'r9');
     expect(passed!.headers['ce-myext']).toBe('kept');
@@ -132,11 +201,22 @@ describe('replies and loops (2.5, 2.11)', () => {
 
   it('R6: the reply hop carries the passthrough headers of the subscriber response, not its other headers', async () => {
     const replier = await subscriber((r) =>
-      binaryReply(200, `${idOf(r)}-reply`, 'dev.conformance.r6.reply', { 'x-request-id': 'from-response', 'knative-answer': 'yes', 'x-private': 'no' }),
+      binaryReply(200, `${idOf(r)}-reply`, 'dev.conformance.r6.reply', {
+        'x-request-id': 'from-response',
+        'knative-answer': 'yes',
+        'x-private': 'no',
+      }),
     );
     await on(replier.url, { type: 'dev.conformance.r6.ask' });
     await on(`${sink.url}/r6`, { type: 'dev.conformance.r6.reply' });
-    expect((await postBinary(ingress, ceHeaders('r6', 'dev.conformance.r6.ask', { 'x-request-id': 'from-producer' }))).status).toBe(202);
+    expect(
+      (
+        await postBinary(
+          ingress,
+          ceHeaders('r6', 'dev.conformance.r6.ask', { 'x-request-id': 'from-producer' }),
+        )
+      ).status,
+    ).toBe(202);
     const [reply] = await waitForId(sink, 'r6-reply');
     expect(reply!.headers['x-request-id']).toBe('from-response');
     expect(reply!.headers['knative-answer']).toBe('yes');
@@ -145,8 +225,15 @@ describe('replies and loops (2.5, 2.11)', () => {
   });
 
   it('R7/T10: a 2xx with a non-empty body that is not a CloudEvent fails the delivery (502): retried, then dead-lettered', async () => {
-    const bad = await subscriber(() => ({ status: 200, headers: { 'content-type': 'text/plain' }, body: 'not an event' }));
-    await on(bad.url, { type: 'dev.conformance.r7', delivery: { retry: 1, backoffDelay: 'PT0.02S', deadLetterSink: { uri: `${dls.url}/r7` } } });
+    const bad = await subscriber(() => ({
+      status: 200,
+      headers: { 'content-type': 'text/plain' },
+      body: 'not an event',
+    }));
+    await on(bad.url, {
+      type: 'dev.conformance.r7',
+      delivery: { retry: 1, backoffDelay: 'PT0.02S', deadLetterSink: { uri: `${dls.url}/r7` } },
+    });
     expect((await postBinary(ingress, ceHeaders('r7', 'dev.conformance.r7'))).status).toBe(202);
     const [dead] = await waitForId(dls, 'r7');
     expect(withId(bad, 'r7')).toHaveLength(2);
@@ -156,10 +243,21 @@ describe('replies and loops (2.5, 2.11)', () => {
 
   it('R4: when the reply cannot be stored (its TTL is used up) the original event is dead-lettered', async () => {
     const replier = await subscriber((r) => binaryReply(200, `${idOf(r)}-reply`, 'dev.conformance.r4.reply'));
-    await on(replier.url, { type: 'dev.conformance.r4.ask', delivery: { retry: 1, backoffDelay: 'PT0.02S', deadLetterSink: { uri: `${dls.url}/r4` } } });
+    await on(replier.url, {
+      type: 'dev.conformance.r4.ask',
+      delivery: { retry: 1, backoffDelay: 'PT0.02S', deadLetterSink: { uri: `${dls.url}/r4` } },
+    });
     await on(`${sink.url}/r4`, { type: 'dev.conformance.r4.reply' });
     // TTL 2 → 1 at ingress; the reply comes back with 1 → 0 at ingress → refused with 400.
-    expect((await postBinary(ingress, ceHeaders('r4', 'dev.conformance.r4.ask', { 'ce-knativebrokerttl': '2' }), '{"original":true}')).status).toBe(202);
+    expect(
+      (
+        await postBinary(
+          ingress,
+          ceHeaders('r4', 'dev.conformance.r4.ask', { 'ce-knativebrokerttl': '2' }),
+          '{"original":true}',
+        )
+      ).status,
+    ).toBe(202);
     const [dead] = await waitForId(dls, 'r4');
     expect(dead!.headers['ce-type']).toBe('dev.conformance.r4.ask');
     expect(dead!.body.toString()).toBe('{"original":true}');
@@ -191,13 +289,22 @@ describe('replies and loops (2.5, 2.11)', () => {
 
     it('B10/2.11: a subscriber replying with the same type loops until the TTL runs out: knativebrokerttl 10 ⇒ 9 deliveries', async () => {
       const looper = await loop('dev.conformance.loop10');
-      expect((await postBinary(ingress, ceHeaders('dev.conformance.loop10-0', 'dev.conformance.loop10', { 'ce-knativebrokerttl': '10' }))).status).toBe(202);
+      expect(
+        (
+          await postBinary(
+            ingress,
+            ceHeaders('dev.conformance.loop10-0', 'dev.conformance.loop10', { 'ce-knativebrokerttl': '10' }),
+          )
+        ).status,
+      ).toBe(202);
       expect(await settled(looper, 9)).toBe(9);
     }, 60_000);
 
     it(`B10/2.11: without a TTL the loop stops after the default ${MAX_TTL} deliveries`, async () => {
       const looper = await loop('dev.conformance.loopmax');
-      expect((await postBinary(ingress, ceHeaders('dev.conformance.loopmax-0', 'dev.conformance.loopmax'))).status).toBe(202);
+      expect(
+        (await postBinary(ingress, ceHeaders('dev.conformance.loopmax-0', 'dev.conformance.loopmax'))).status,
+      ).toBe(202);
       expect(await settled(looper, MAX_TTL)).toBe(MAX_TTL);
       expect(looper.requests.every((r) => r.headers['ce-knativebrokerttl'] === undefined)).toBe(true);
     }, 60_000);

@@ -2,7 +2,17 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startSubscriber, type RecordedRequest, type TestSubscriber } from '@eventing/testing';
 import { openTarget, type ConformanceTarget } from './target';
-import { Mesh, broker, ceHeaders, postBinary, quietPeriod, trigger, waitForId, withId, type Resource } from './mesh';
+import {
+  Mesh,
+  broker,
+  ceHeaders,
+  postBinary,
+  quietPeriod,
+  trigger,
+  waitForId,
+  withId,
+  type Resource,
+} from './mesh';
 
 // Retries, backoff, timeouts and dead letters of trigger deliveries (CONFORMANCE 2.1, 2.6, 2.7).
 // Timing: lower bounds are tight (the wait must have happened), upper bounds loose (a loaded machine).
@@ -53,10 +63,18 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
   }
 
   /** Deploys one trigger on the shared broker and returns its event type. */
-  async function deployTrigger(subscriberUrl: string, delivery?: Record<string, unknown>, extra: Resource[] = []): Promise<string> {
+  async function deployTrigger(
+    subscriberUrl: string,
+    delivery?: Record<string, unknown>,
+    extra: Resource[] = [],
+  ): Promise<string> {
     const name = mesh.unique('t');
     const type = `dev.conformance.retry.${name}`;
-    await mesh.deploy(name, ...extra, trigger(mesh.namespace, name, 'br', subscriberUrl, { type, ...(delivery ? { delivery } : {}) }));
+    await mesh.deploy(
+      name,
+      ...extra,
+      trigger(mesh.namespace, name, 'br', subscriberUrl, { type, ...(delivery ? { delivery } : {}) }),
+    );
     return type;
   }
 
@@ -106,36 +124,56 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
     const types = new Map<number, string>();
 
     beforeAll(async () => {
-      const delivery = (status: number) => ({ retry: 2, backoffPolicy: 'linear', backoffDelay: 'PT0.02S', deadLetterSink: { uri: `${dls.url}/status/${status}` } });
+      const delivery = (status: number) => ({
+        retry: 2,
+        backoffPolicy: 'linear',
+        backoffDelay: 'PT0.02S',
+        deadLetterSink: { uri: `${dls.url}/status/${status}` },
+      });
       const resources = table.map(([status]) => {
         const type = `dev.conformance.status.${status}`;
         types.set(status, type);
-        return trigger(mesh.namespace, `status-${status}`, 'br', `${statuses.url}/status/${status}`, { type, delivery: delivery(status) });
+        return trigger(mesh.namespace, `status-${status}`, 'br', `${statuses.url}/status/${status}`, {
+          type,
+          delivery: delivery(status),
+        });
       });
       await mesh.deploy('statuses', ...resources);
-      for (const [status] of table) expect((await postBinary(ingress, ceHeaders(`status-${status}`, types.get(status)!))).status).toBe(202);
+      for (const [status] of table)
+        expect((await postBinary(ingress, ceHeaders(`status-${status}`, types.get(status)!))).status).toBe(
+          202,
+        );
       await Promise.all(
-        table.map(([status, retried, dead]) => Promise.all([
-          waitForId(statuses, `status-${status}`, retried ? 3 : 1).catch(() => undefined),
-          dead ? waitForId(dls, `status-${status}`).catch(() => undefined) : undefined,
-        ])),
+        table.map(([status, retried, dead]) =>
+          Promise.all([
+            waitForId(statuses, `status-${status}`, retried ? 3 : 1).catch(() => undefined),
+            dead ? waitForId(dls, `status-${status}`).catch(() => undefined) : undefined,
+          ]),
+        ),
       );
       await quietPeriod();
     }, 60_000);
 
-    it.each(table)('2.1/Y1/D1: subscriber answers %i ⇒ retried: %s, dead-lettered: %s', (status, retried, dead) => {
-      expect(withId(statuses, `status-${status}`)).toHaveLength(retried ? 3 : 1);
-      const letters = withId(dls, `status-${status}`);
-      expect(letters).toHaveLength(dead ? 1 : 0);
-      if (dead) {
-        expect(letters[0]!.headers['ce-knativeerrorcode']).toBe(String(status));
-        expect(letters[0]!.headers['ce-knativeerrordest']).toBe(`${statuses.url}/status/${status}`);
-      }
-    });
+    it.each(table)(
+      '2.1/Y1/D1: subscriber answers %i ⇒ retried: %s, dead-lettered: %s',
+      (status, retried, dead) => {
+        expect(withId(statuses, `status-${status}`)).toHaveLength(retried ? 3 : 1);
+        const letters = withId(dls, `status-${status}`);
+        expect(letters).toHaveLength(dead ? 1 : 0);
+        if (dead) {
+          expect(letters[0]!.headers['ce-knativeerrorcode']).toBe(String(status));
+          expect(letters[0]!.headers['ce-knativeerrordest']).toBe(`${statuses.url}/status/${status}`);
+        }
+      },
+    );
 
     it('2.1/D2: a network error is retried and dead-lettered with code 500', async () => {
       const gone = await closedPortUrl();
-      const type = await deployTrigger(gone, { retry: 2, backoffDelay: 'PT0.05S', deadLetterSink: { uri: `${dls.url}/network` } });
+      const type = await deployTrigger(gone, {
+        retry: 2,
+        backoffDelay: 'PT0.05S',
+        deadLetterSink: { uri: `${dls.url}/network` },
+      });
       const started = performance.now();
       expect((await postBinary(ingress, ceHeaders('network-1', type))).status).toBe(202);
       const [dead] = await waitForId(dls, 'network-1');
@@ -162,7 +200,8 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
     it('Y2: no delivery spec at all (broker defaults without delivery) ⇒ exactly one attempt', async () => {
       // A namespace whose broker defaults carry no delivery, so that neither broker nor trigger has one.
       const bare = new Mesh(target, 'retries-bare');
-      const cluster = 'brokerClass: MTChannelBasedBroker\napiVersion: v1\nkind: ConfigMap\nname: config-br-default-channel\nnamespace: knative-eventing\n';
+      const cluster =
+        'brokerClass: MTChannelBasedBroker\napiVersion: v1\nkind: ConfigMap\nname: config-br-default-channel\nnamespace: knative-eventing\n';
       const defaults: Resource = {
         apiVersion: 'v1',
         kind: 'ConfigMap',
@@ -174,9 +213,16 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
         },
       };
       const sub = await subscriber(() => ({ status: 503 }));
-      await bare.deploy('bare', defaults, broker(bare.namespace, 'br'), trigger(bare.namespace, 'bare', 'br', sub.url));
+      await bare.deploy(
+        'bare',
+        defaults,
+        broker(bare.namespace, 'br'),
+        trigger(bare.namespace, 'bare', 'br', sub.url),
+      );
       try {
-        expect((await postBinary(bare.brokerUrl('br'), ceHeaders('y2', 'dev.conformance.bare'))).status).toBe(202);
+        expect((await postBinary(bare.brokerUrl('br'), ceHeaders('y2', 'dev.conformance.bare'))).status).toBe(
+          202,
+        );
         await waitForId(sub, 'y2');
         await quietPeriod();
         expect(withId(sub, 'y2')).toHaveLength(1);
@@ -187,7 +233,11 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
 
     it('Y1/D5: retry: 4 without a dead-letter sink ⇒ 5 attempts, then the event is dropped', async () => {
       const sub = await subscriber(() => ({ status: 500 }));
-      const type = await deployTrigger(sub.url, { retry: 4, backoffDelay: 'PT0.02S', backoffPolicy: 'linear' });
+      const type = await deployTrigger(sub.url, {
+        retry: 4,
+        backoffDelay: 'PT0.02S',
+        backoffPolicy: 'linear',
+      });
       expect((await postBinary(ingress, ceHeaders('y1', type))).status).toBe(202);
       await waitForId(sub, 'y1', 5);
       await quietPeriod();
@@ -196,7 +246,10 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
 
     it('Y1: retries stop at the first success', async () => {
       const sub = await subscriber((_r, i) => ({ status: i < 2 ? 503 : 202 }));
-      const type = await deployTrigger(sub.url, { retry: 5, deadLetterSink: { uri: `${dls.url}/y1-success` } });
+      const type = await deployTrigger(sub.url, {
+        retry: 5,
+        deadLetterSink: { uri: `${dls.url}/y1-success` },
+      });
       expect((await postBinary(ingress, ceHeaders('y1-success', type))).status).toBe(202);
       await waitForId(sub, 'y1-success', 3);
       await quietPeriod();
@@ -214,7 +267,11 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
 
     it('Y4: exponential backoff waits d·2^(k−1) before retry k (d = 200 ms: 200, 400, 800)', async () => {
       const sub = await subscriber(() => ({ status: 503 }));
-      const type = await deployTrigger(sub.url, { retry: 3, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S' });
+      const type = await deployTrigger(sub.url, {
+        retry: 3,
+        backoffPolicy: 'exponential',
+        backoffDelay: 'PT0.2S',
+      });
       expect((await postBinary(ingress, ceHeaders('y4-exp', type))).status).toBe(202);
       const got = await waitForId(sub, 'y4-exp', 4);
       const expected = [200, 400, 800];
@@ -226,7 +283,11 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
 
     it('Y4: linear backoff waits d·k before retry k (d = 200 ms: 200, 400, 600)', async () => {
       const sub = await subscriber(() => ({ status: 503 }));
-      const type = await deployTrigger(sub.url, { retry: 3, backoffPolicy: 'linear', backoffDelay: 'PT0.2S' });
+      const type = await deployTrigger(sub.url, {
+        retry: 3,
+        backoffPolicy: 'linear',
+        backoffDelay: 'PT0.2S',
+      });
       expect((await postBinary(ingress, ceHeaders('y4-lin', type))).status).toBe(202);
       const got = await waitForId(sub, 'y4-lin', 4);
       const expected = [200, 400, 600];
@@ -241,10 +302,16 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
       const sub = await subscriber(() => ({ status: 500 }));
       await mesh.deploy(
         name,
-        broker(mesh.namespace, name, { retry: 1, backoffDelay: 'PT0.02S', deadLetterSink: { uri: `${dls.url}/inherited` } }),
+        broker(mesh.namespace, name, {
+          retry: 1,
+          backoffDelay: 'PT0.02S',
+          deadLetterSink: { uri: `${dls.url}/inherited` },
+        }),
         trigger(mesh.namespace, name, name, sub.url, { type: 'dev.conformance.inherit' }),
       );
-      expect((await postBinary(mesh.brokerUrl(name), ceHeaders('inherit-1', 'dev.conformance.inherit'))).status).toBe(202);
+      expect(
+        (await postBinary(mesh.brokerUrl(name), ceHeaders('inherit-1', 'dev.conformance.inherit'))).status,
+      ).toBe(202);
       const [dead] = await waitForId(dls, 'inherit-1');
       expect(dead!.url).toBe('/inherited');
       expect(withId(sub, 'inherit-1')).toHaveLength(2);
@@ -255,10 +322,19 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
       const sub = await subscriber(() => ({ status: 500 }));
       await mesh.deploy(
         name,
-        broker(mesh.namespace, name, { retry: 5, backoffDelay: 'PT0.02S', deadLetterSink: { uri: `${dls.url}/broker-dls` } }),
-        trigger(mesh.namespace, name, name, sub.url, { type: 'dev.conformance.override', delivery: { retry: 2, deadLetterSink: { uri: `${dls.url}/trigger-dls` } } }),
+        broker(mesh.namespace, name, {
+          retry: 5,
+          backoffDelay: 'PT0.02S',
+          deadLetterSink: { uri: `${dls.url}/broker-dls` },
+        }),
+        trigger(mesh.namespace, name, name, sub.url, {
+          type: 'dev.conformance.override',
+          delivery: { retry: 2, deadLetterSink: { uri: `${dls.url}/trigger-dls` } },
+        }),
       );
-      expect((await postBinary(mesh.brokerUrl(name), ceHeaders('override-1', 'dev.conformance.override'))).status).toBe(202);
+      expect(
+        (await postBinary(mesh.brokerUrl(name), ceHeaders('override-1', 'dev.conformance.override'))).status,
+      ).toBe(202);
       const [dead] = await waitForId(dls, 'override-1');
       expect(dead!.url).toBe('/trigger-dls');
       expect(withId(sub, 'override-1')).toHaveLength(3);
@@ -268,7 +344,11 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
   describe('per-attempt timeout (Y8)', () => {
     it('Y8: each attempt is cut at delivery.timeout, retried, then dead-lettered with code 500', async () => {
       const sub = await subscriber(() => ({ status: 202, delayMs: 8_000 }));
-      const type = await deployTrigger(sub.url, { retry: 2, timeout: 'PT0.5S', deadLetterSink: { uri: `${dls.url}/timeout` } });
+      const type = await deployTrigger(sub.url, {
+        retry: 2,
+        timeout: 'PT0.5S',
+        deadLetterSink: { uri: `${dls.url}/timeout` },
+      });
       const started = performance.now();
       expect((await postBinary(ingress, ceHeaders('y8', type))).status).toBe(202);
       const [dead] = await waitForId(dls, 'y8');
@@ -285,11 +365,19 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
   describe('Retry-After (Y9, feature delivery-retryafter)', () => {
     /** Subscriber failing once with `status` and `Retry-After: retryAfter`, then accepting. */
     async function failOnce(status: number, retryAfter: () => string): Promise<TestSubscriber> {
-      return subscriber((_r, i) => (i === 0 ? { status, headers: { 'retry-after': retryAfter() } } : { status: 202 }));
+      return subscriber((_r, i) =>
+        i === 0 ? { status, headers: { 'retry-after': retryAfter() } } : { status: 202 },
+      );
     }
 
-    async function retryGap(sub: TestSubscriber, delivery: Record<string, unknown>, id: string): Promise<number> {
-      const type = await deployTrigger(sub.url, { retry: 1, backoffDelay: 'PT0.05S', ...delivery }, [features]);
+    async function retryGap(
+      sub: TestSubscriber,
+      delivery: Record<string, unknown>,
+      id: string,
+    ): Promise<number> {
+      const type = await deployTrigger(sub.url, { retry: 1, backoffDelay: 'PT0.05S', ...delivery }, [
+        features,
+      ]);
       expect((await postBinary(ingress, ceHeaders(id, type))).status).toBe(202);
       const got = await waitForId(sub, id, 2);
       return gaps(got)[0]!;
@@ -302,7 +390,11 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
     });
 
     it('Y9: 503 with an HTTP-date Retry-After is honoured', async () => {
-      const gap = await retryGap(await failOnce(503, () => new Date(Date.now() + 2_500).toUTCString()), { retryAfterMax: 'PT5S' }, 'y9-date');
+      const gap = await retryGap(
+        await failOnce(503, () => new Date(Date.now() + 2_500).toUTCString()),
+        { retryAfterMax: 'PT5S' },
+        'y9-date',
+      );
       // HTTP-dates have whole seconds: 1.5–2.5 s from now.
       expect(gap).toBeGreaterThanOrEqual(1_000);
       expect(gap).toBeLessThan(2_500 + LATE_MS);
@@ -326,7 +418,11 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
     });
 
     it('Y9: a backoff longer than Retry-After wins', async () => {
-      const gap = await retryGap(await failOnce(503, () => '1'), { retryAfterMax: 'PT5S', backoffDelay: 'PT2S' }, 'y9-max');
+      const gap = await retryGap(
+        await failOnce(503, () => '1'),
+        { retryAfterMax: 'PT5S', backoffDelay: 'PT2S' },
+        'y9-max',
+      );
       expect(gap).toBeGreaterThanOrEqual(2_000 - EARLY_MS);
       expect(gap).toBeLessThan(2_000 + LATE_MS);
     });
@@ -336,7 +432,11 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
     it('D1/D2/D3: the original event goes to the DLS with knativeerrordest (real subscriber URL), knativeerrorcode and knativeerrordata', async () => {
       const sub = await subscriber(() => ({ status: 500, body: 'database is down' }));
       const url = `${sub.url}/hooks/orders?tenant=a`;
-      const type = await deployTrigger(url, { retry: 1, backoffDelay: 'PT0.02S', deadLetterSink: { uri: `${dls.url}/d1` } });
+      const type = await deployTrigger(url, {
+        retry: 1,
+        backoffDelay: 'PT0.02S',
+        deadLetterSink: { uri: `${dls.url}/d1` },
+      });
       const producer = ceHeaders('d1', type, {
         'ce-subject': 'order-7',
         'ce-time': '2024-02-03T04:05:06Z',
@@ -348,11 +448,14 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
       const [dead] = await waitForId(dls, 'd1');
       expect(withId(sub, 'd1')).toHaveLength(2);
       expect(dead!.url).toBe('/d1');
-      for (const [name, value] of Object.entries(producer)) expect([name, dead!.headers[name]]).toEqual([name, value]);
+      for (const [name, value] of Object.entries(producer))
+        expect([name, dead!.headers[name]]).toEqual([name, value]);
       expect(dead!.body.equals(data)).toBe(true);
       expect(dead!.headers['ce-knativeerrordest']).toBe(url);
       expect(dead!.headers['ce-knativeerrorcode']).toBe('500');
-      expect(Buffer.from(String(dead!.headers['ce-knativeerrordata']), 'base64').toString()).toBe('database is down');
+      expect(Buffer.from(String(dead!.headers['ce-knativeerrordata']), 'base64').toString()).toBe(
+        'database is down',
+      );
       expect(dead!.headers['ce-knativebrokerttl']).toBeUndefined();
       // 2.6: extensions, not HTTP headers.
       expect(Object.keys(dead!.headers).filter((h) => h.startsWith('knative-error'))).toEqual([]);
@@ -373,19 +476,32 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
 
     it('D2/T8: with delivery.format json the DLS gets a structured event, knativeerrorcode an integer', async () => {
       const sub = await subscriber(() => ({ status: 503, body: 'busy' }));
-      const type = await deployTrigger(sub.url, { format: 'json', deadLetterSink: { uri: `${dls.url}/d2-json` } });
+      const type = await deployTrigger(sub.url, {
+        format: 'json',
+        deadLetterSink: { uri: `${dls.url}/d2-json` },
+      });
       expect((await postBinary(ingress, ceHeaders('d2-json', type), '{"a":1}')).status).toBe(202);
       const [dead] = await waitForId(dls, 'd2-json');
       expect(String(dead!.headers['content-type'])).toMatch(/^application\/cloudevents\+json/);
       const event = JSON.parse(dead!.body.toString()) as Record<string, unknown>;
-      expect(event).toMatchObject({ id: 'd2-json', type, knativeerrordest: sub.url, knativeerrorcode: 503, data: { a: 1 } });
+      expect(event).toMatchObject({
+        id: 'd2-json',
+        type,
+        knativeerrordest: sub.url,
+        knativeerrorcode: 503,
+        data: { a: 1 },
+      });
       expect(Buffer.from(String(event['knativeerrordata']), 'base64').toString()).toBe('busy');
     });
 
     it('D4: the DLS delivery is retried with the same policy', async () => {
       const sub = await subscriber(() => ({ status: 400 }));
       const flakyDls = await subscriber((_r, i) => ({ status: i < 2 ? 503 : 202 }));
-      const type = await deployTrigger(sub.url, { retry: 2, backoffDelay: 'PT0.02S', deadLetterSink: { uri: flakyDls.url } });
+      const type = await deployTrigger(sub.url, {
+        retry: 2,
+        backoffDelay: 'PT0.02S',
+        deadLetterSink: { uri: flakyDls.url },
+      });
       expect((await postBinary(ingress, ceHeaders('d4', type))).status).toBe(202);
       await waitForId(flakyDls, 'd4', 3);
       await quietPeriod();
@@ -398,13 +514,28 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
       const replyCatcher = await subscriber();
       const answeringDls = await subscriber(() => ({
         status: 200,
-        headers: { 'ce-specversion': '1.0', 'ce-id': 'dls-reply', 'ce-source': '/dls', 'ce-type': 'dev.conformance.dls-reply' },
+        headers: {
+          'ce-specversion': '1.0',
+          'ce-id': 'dls-reply',
+          'ce-source': '/dls',
+          'ce-type': 'dev.conformance.dls-reply',
+        },
         body: 'x',
       }));
       const catcher = mesh.unique('catch');
-      await mesh.deploy(catcher, trigger(mesh.namespace, catcher, 'br', replyCatcher.url, { type: 'dev.conformance.dls-reply' }));
+      await mesh.deploy(
+        catcher,
+        trigger(mesh.namespace, catcher, 'br', replyCatcher.url, { type: 'dev.conformance.dls-reply' }),
+      );
       const type = await deployTrigger(sub.url, { deadLetterSink: { uri: answeringDls.url } });
-      expect((await postBinary(ingress, ceHeaders('d6', type, { 'x-request-id': 'd6-req', 'knative-hop': 'h', 'x-private': 'p' }))).status).toBe(202);
+      expect(
+        (
+          await postBinary(
+            ingress,
+            ceHeaders('d6', type, { 'x-request-id': 'd6-req', 'knative-hop': 'h', 'x-private': 'p' }),
+          )
+        ).status,
+      ).toBe(202);
       const [dead] = await waitForId(answeringDls, 'd6');
       expect(dead!.headers['prefer']).toBeUndefined();
       expect(dead!.headers['x-request-id']).toBe('d6-req');

@@ -40,7 +40,8 @@ export async function openTarget(): Promise<ConformanceTarget> {
   const url = process.env['CONFORMANCE_INGRESS_URL'];
   const dir = process.env['CONFORMANCE_CONFIG_DIR'];
   if (url || dir) {
-    if (!url || !dir) throw new Error('set both CONFORMANCE_INGRESS_URL and CONFORMANCE_CONFIG_DIR, or neither');
+    if (!url || !dir)
+      throw new Error('set both CONFORMANCE_INGRESS_URL and CONFORMANCE_CONFIG_DIR, or neither');
     return RunningStandaloneTarget.open(url.replace(/\/+$/, ''), dir);
   }
   return SpawnedStandaloneTarget.start();
@@ -53,14 +54,19 @@ function resourcesOf(yaml: string): ResourceId[] {
     const value = doc.toJS() as { kind?: string; metadata?: { name?: string; namespace?: string } } | null;
     // ConfigMaps configure the process; they have no Ready condition and print nothing.
     if (value?.kind && value.kind !== 'ConfigMap' && value.metadata?.name) {
-      out.push({ kind: value.kind, namespace: value.metadata.namespace ?? 'default', name: value.metadata.name });
+      out.push({
+        kind: value.kind,
+        namespace: value.metadata.namespace ?? 'default',
+        name: value.metadata.name,
+      });
     }
   }
   return out;
 }
 
 function fileName(name: string): string {
-  if (!/^[a-z0-9][-a-z0-9.]*$/.test(name)) throw new Error(`resource file name "${name}": use lower-case letters, digits, '-' and '.'`);
+  if (!/^[a-z0-9][-a-z0-9.]*$/.test(name))
+    throw new Error(`resource file name "${name}": use lower-case letters, digits, '-' and '.'`);
   return `${name}.yaml`;
 }
 
@@ -89,7 +95,10 @@ async function withBuildLock<T>(start: () => Promise<T>): Promise<T> {
     }
   }
   try {
-    execFileSync(process.execPath, [join(ROOT, 'tools/build/build.mjs'), '--quiet', 'standalone'], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, [join(ROOT, 'tools/build/build.mjs'), '--quiet', 'standalone'], {
+      cwd: ROOT,
+      stdio: 'pipe',
+    });
     return await start();
   } finally {
     rmdirSync(lock);
@@ -137,7 +146,11 @@ class SpawnedStandaloneTarget implements ConformanceTarget {
       child.once('exit', () => process.off('exit', kill));
       const target = new SpawnedStandaloneTarget(child, dir);
       try {
-        const line = await target.waitLine((l) => /serving on (http:\/\/[^,\s]+)/.test(l), 30_000, 'the "serving on" line');
+        const line = await target.waitLine(
+          (l) => /serving on (http:\/\/[^,\s]+)/.test(l),
+          30_000,
+          'the "serving on" line',
+        );
         target.baseUrl = /serving on (http:\/\/[^,\s]+)/.exec(line)![1]!;
       } catch (err) {
         await target.close();
@@ -159,11 +172,21 @@ class SpawnedStandaloneTarget implements ConformanceTarget {
     this.files.delete(name);
     for (const r of resources) {
       const removed = `-  ${r.kind} ${r.namespace}/${r.name} removed`;
-      await this.waitLine((l) => l === removed, READY_TIMEOUT_MS, `${r.kind} ${r.namespace}/${r.name} to be removed`, from);
+      await this.waitLine(
+        (l) => l === removed,
+        READY_TIMEOUT_MS,
+        `${r.kind} ${r.namespace}/${r.name} to be removed`,
+        from,
+      );
     }
   }
 
-  async waitReady(kind: string, namespace: string, name: string, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+  async waitReady(
+    kind: string,
+    namespace: string,
+    name: string,
+    timeoutMs = READY_TIMEOUT_MS,
+  ): Promise<void> {
     const ready = `✓  ${kind} ${namespace}/${name} Ready`;
     await this.waitLine((l) => l.startsWith(ready), timeoutMs, `${kind} ${namespace}/${name} to be Ready`);
   }
@@ -180,15 +203,27 @@ class SpawnedStandaloneTarget implements ConformanceTarget {
   }
 
   /** Waits for an output line; on timeout the error quotes the lines that mention the subject. */
-  private async waitLine(match: (line: string) => boolean, timeoutMs: number, what: string, from = 0): Promise<string> {
+  private async waitLine(
+    match: (line: string) => boolean,
+    timeoutMs: number,
+    what: string,
+    from = 0,
+  ): Promise<string> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       for (let i = from; i < this.lines.length; i++) if (match(this.lines[i]!)) return this.lines[i]!;
-      if (this.exited) throw new Error(`standalone exited while waiting for ${what}; output:\n${this.lines.slice(-30).join('\n')}`);
+      if (this.exited)
+        throw new Error(
+          `standalone exited while waiting for ${what}; output:\n${this.lines.slice(-30).join('\n')}`,
+        );
       if (Date.now() > until) {
         const subject = /\S+\/\S+/.exec(what)?.[0];
-        const related = subject ? this.lines.filter((l) => l.includes(subject) || l.startsWith('✗')) : this.lines.slice(-20);
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; related output:\n${related.join('\n')}`);
+        const related = subject
+          ? this.lines.filter((l) => l.includes(subject) || l.startsWith('✗'))
+          : this.lines.slice(-20);
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}; related output:\n${related.join('\n')}`,
+        );
       }
       await sleep(20);
     }
@@ -227,7 +262,12 @@ class RunningStandaloneTarget implements ConformanceTarget {
     await this.barrier(READY_TIMEOUT_MS);
   }
 
-  async waitReady(kind: string, namespace: string, name: string, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+  async waitReady(
+    kind: string,
+    namespace: string,
+    name: string,
+    timeoutMs = READY_TIMEOUT_MS,
+  ): Promise<void> {
     await this.barrier(timeoutMs);
     if (kind === 'Broker') {
       // An event whose TTL is used up is refused with 400 by an existing broker (after the lookup, so
@@ -235,7 +275,13 @@ class RunningStandaloneTarget implements ConformanceTarget {
       await this.until(timeoutMs, `Broker ${namespace}/${name} to answer`, async () => {
         const res = await fetch(`${this.baseUrl}/${namespace}/${name}`, {
           method: 'POST',
-          headers: { 'ce-specversion': '1.0', 'ce-id': 'probe', 'ce-source': '/conformance/probe', 'ce-type': 'dev.conformance.probe', 'ce-knativebrokerttl': '1' },
+          headers: {
+            'ce-specversion': '1.0',
+            'ce-id': 'probe',
+            'ce-source': '/conformance/probe',
+            'ce-type': 'dev.conformance.probe',
+            'ce-knativebrokerttl': '1',
+          },
         });
         return res.status === 400;
       });
@@ -272,7 +318,12 @@ spec:
       if (this.probe.requests.some((r) => r.url === `/${n}`)) return true;
       await fetch(`${this.baseUrl}/conformance-probe/probe`, {
         method: 'POST',
-        headers: { 'ce-specversion': '1.0', 'ce-id': `probe-${n}`, 'ce-source': '/conformance/probe', 'ce-type': type },
+        headers: {
+          'ce-specversion': '1.0',
+          'ce-id': `probe-${n}`,
+          'ce-source': '/conformance/probe',
+          'ce-type': type,
+        },
       }).catch(() => undefined);
       await sleep(100);
       return this.probe.requests.some((r) => r.url === `/${n}`);

@@ -1,6 +1,16 @@
 import { startSubscriber, type RecordedRequest, type TestSubscriber } from '@eventing/testing';
 import { openTarget, type ConformanceTarget } from './target';
-import { Mesh, broker, ceHeaders, postBinary, postStructured, quietPeriod, trigger, waitForId, withId } from './mesh';
+import {
+  Mesh,
+  broker,
+  ceHeaders,
+  postBinary,
+  postStructured,
+  quietPeriod,
+  trigger,
+  waitForId,
+  withId,
+} from './mesh';
 
 // Trigger delivery over HTTP (CONFORMANCE 2.3, 2.8, 2.9, 3, 1.6): what the subscriber receives.
 
@@ -26,8 +36,14 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
       'delivery',
       broker(ns, 'br'),
       trigger(ns, 'default-format', 'br', `${sub.url}/default`, { type: 'dev.conformance.default' }),
-      trigger(ns, 'json-format', 'br', `${sub.url}/json`, { type: 'dev.conformance.json', delivery: { format: 'json' } }),
-      trigger(ns, 'binary-format', 'br', `${sub.url}/binary`, { type: 'dev.conformance.binary', delivery: { format: 'binary' } }),
+      trigger(ns, 'json-format', 'br', `${sub.url}/json`, {
+        type: 'dev.conformance.json',
+        delivery: { format: 'json' },
+      }),
+      trigger(ns, 'binary-format', 'br', `${sub.url}/binary`, {
+        type: 'dev.conformance.binary',
+        delivery: { format: 'binary' },
+      }),
     );
   }, 120_000);
 
@@ -39,7 +55,11 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
   describe('content modes in and out (E1, T8)', () => {
     it('E1/T8: a binary event is delivered in binary mode by default, data byte for byte', async () => {
       const data = Buffer.from([0, 1, 2, 250, 255, 10, 13]);
-      const res = await postBinary(ingress, ceHeaders('e1-bin', 'dev.conformance.default', { 'content-type': 'application/octet-stream' }), data);
+      const res = await postBinary(
+        ingress,
+        ceHeaders('e1-bin', 'dev.conformance.default', { 'content-type': 'application/octet-stream' }),
+        data,
+      );
       expect(res.status).toBe(202);
       const [got] = await waitForId(sub, 'e1-bin');
       expect(got!.url).toBe('/default');
@@ -81,20 +101,35 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
     });
 
     it('T8: delivery.format json delivers in structured mode', async () => {
-      const res = await postBinary(ingress, ceHeaders('t8-json', 'dev.conformance.json', { 'ce-subject': 'sub-1', 'ce-myext': 'v' }), '{"k":"v"}');
+      const res = await postBinary(
+        ingress,
+        ceHeaders('t8-json', 'dev.conformance.json', { 'ce-subject': 'sub-1', 'ce-myext': 'v' }),
+        '{"k":"v"}',
+      );
       expect(res.status).toBe(202);
       const [got] = await waitForId(sub, 't8-json');
       expect(got!.url).toBe('/json');
       expect(got!.headers['ce-id']).toBeUndefined();
       const body = structured(got!);
-      expect(body).toMatchObject({ specversion: '1.0', id: 't8-json', source: '/conformance', type: 'dev.conformance.json', subject: 'sub-1', myext: 'v' });
+      expect(body).toMatchObject({
+        specversion: '1.0',
+        id: 't8-json',
+        source: '/conformance',
+        type: 'dev.conformance.json',
+        subject: 'sub-1',
+        myext: 'v',
+      });
       expect(body['data']).toEqual({ k: 'v' });
       expect(body['knativebrokerttl']).toBeUndefined();
     });
 
     it('T8: delivery.format json carries non-JSON data as data_base64', async () => {
       const data = Buffer.from([1, 2, 3, 0, 200]);
-      const res = await postBinary(ingress, ceHeaders('t8-json-b64', 'dev.conformance.json', { 'content-type': 'application/octet-stream' }), data);
+      const res = await postBinary(
+        ingress,
+        ceHeaders('t8-json-b64', 'dev.conformance.json', { 'content-type': 'application/octet-stream' }),
+        data,
+      );
       expect(res.status).toBe(202);
       const [got] = await waitForId(sub, 't8-json-b64');
       const body = structured(got!);
@@ -102,7 +137,13 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
     });
 
     it('T8: delivery.format binary delivers a structured event in binary mode', async () => {
-      const res = await postStructured(ingress, { specversion: '1.0', id: 't8-bin', source: '/conformance', type: 'dev.conformance.binary', data: { a: 1 } });
+      const res = await postStructured(ingress, {
+        specversion: '1.0',
+        id: 't8-bin',
+        source: '/conformance',
+        type: 'dev.conformance.binary',
+        data: { a: 1 },
+      });
       expect(res.status).toBe(202);
       const [got] = await waitForId(sub, 't8-bin');
       expect(got!.url).toBe('/binary');
@@ -129,7 +170,8 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
       expect((await postBinary(ingress, producer, data)).status).toBe(202);
       const [got] = await waitForId(sub, 'e2-all');
       // Binary mode percent-encodes header values (CloudEvents HTTP binding 3.1.3.2); compare decoded.
-      for (const [name, value] of Object.entries(producer)) expect([name, decodeURIComponent(String(got!.headers[name]))]).toEqual([name, value]);
+      for (const [name, value] of Object.entries(producer))
+        expect([name, decodeURIComponent(String(got!.headers[name]))]).toEqual([name, value]);
       expect(got!.body.toString()).toBe(data);
     });
 
@@ -151,7 +193,14 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
     });
 
     it('E3/B9/T4: the system adds knativearrivaltime, strips knativebrokerttl, adds no error extensions', async () => {
-      expect((await postBinary(ingress, ceHeaders('e3', 'dev.conformance.default', { 'ce-knativebrokerttl': '42' }))).status).toBe(202);
+      expect(
+        (
+          await postBinary(
+            ingress,
+            ceHeaders('e3', 'dev.conformance.default', { 'ce-knativebrokerttl': '42' }),
+          )
+        ).status,
+      ).toBe(202);
       const [got] = await waitForId(sub, 'e3');
       expect(got!.headers['ce-knativearrivaltime']).toBeDefined();
       expect(got!.headers['ce-knativebrokerttl']).toBeUndefined();
@@ -159,7 +208,14 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
     });
 
     it('E7: structured JSON number and boolean extensions arrive as their text after a binary hop', async () => {
-      const res = await postStructured(ingress, { specversion: '1.0', id: 'e7', source: '/conformance', type: 'dev.conformance.default', seq: 5, flag: true });
+      const res = await postStructured(ingress, {
+        specversion: '1.0',
+        id: 'e7',
+        source: '/conformance',
+        type: 'dev.conformance.default',
+        seq: 5,
+        flag: true,
+      });
       expect(res.status).toBe(202);
       const [got] = await waitForId(sub, 'e7');
       expect(got!.headers['ce-seq']).toBe('5');
@@ -167,7 +223,10 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
     });
 
     it('B6/E1: a 0.3 event delivered in structured mode stays 0.3', async () => {
-      expect((await postBinary(ingress, ceHeaders('b6-json', 'dev.conformance.json', { 'ce-specversion': '0.3' }))).status).toBe(202);
+      expect(
+        (await postBinary(ingress, ceHeaders('b6-json', 'dev.conformance.json', { 'ce-specversion': '0.3' })))
+          .status,
+      ).toBe(202);
       const [got] = await waitForId(sub, 'b6-json');
       expect(structured(got!)['specversion']).toBe('0.3');
     });
@@ -205,7 +264,14 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
     });
 
     it('T7/2.9: structured-mode delivery carries the same headers', async () => {
-      expect((await postBinary(ingress, ceHeaders('h-json', 'dev.conformance.json', { 'x-request-id': 'req-json', 'x-other': 'no' }))).status).toBe(202);
+      expect(
+        (
+          await postBinary(
+            ingress,
+            ceHeaders('h-json', 'dev.conformance.json', { 'x-request-id': 'req-json', 'x-other': 'no' }),
+          )
+        ).status,
+      ).toBe(202);
       const [got] = await waitForId(sub, 'h-json');
       expect(got!.headers['prefer']).toBe('reply');
       expect(got!.headers['kn-namespace']).toBe(mesh.namespace);
@@ -216,45 +282,184 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
 
   describe('filtering at delivery (T6, 3.1, 3.2, 3.4)', () => {
     // Each row gets a broker of its own with one trigger; the listed event ids must arrive, the rest not.
-    type Row = [string, { attributes?: Record<string, string>; filters?: unknown[] }, { id: string; headers?: Record<string, string>; structured?: Record<string, unknown> }[], string[]];
+    type Row = [
+      string,
+      { attributes?: Record<string, string>; filters?: unknown[] },
+      { id: string; headers?: Record<string, string>; structured?: Record<string, unknown> }[],
+      string[],
+    ];
     const rows: Row[] = [
-      ['no filter matches everything', {}, [{ id: 'a' }, { id: 'b', headers: { 'ce-type': 'other' } }], ['a', 'b']],
-      ['attributes exact type, case-sensitive', { attributes: { type: 'com.x.a' } }, [{ id: 'a', headers: { 'ce-type': 'com.x.a' } }, { id: 'b', headers: { 'ce-type': 'com.x.A' } }], ['a']],
-      ['attributes "" needs the attribute present and non-empty', { attributes: { subject: '' } }, [{ id: 'a', headers: { 'ce-subject': 's' } }, { id: 'b' }], ['a']],
-      ['attributes on an extension: missing fails', { attributes: { myext: 'v' } }, [{ id: 'a', headers: { 'ce-myext': 'v' } }, { id: 'b' }, { id: 'c', headers: { 'ce-myext': 'w' } }], ['a']],
-      ['attributes keys are ANDed', { attributes: { type: 't1', source: '/s1' } }, [{ id: 'a', headers: { 'ce-type': 't1', 'ce-source': '/s1' } }, { id: 'b', headers: { 'ce-type': 't1', 'ce-source': '/s2' } }], ['a']],
-      ['attributes compare a structured number as text', { attributes: { seq: '5' } }, [{ id: 'a', structured: { seq: 5 } }, { id: 'b', structured: { seq: 6 } }], ['a']],
-      ['filters exact', { filters: [{ exact: { type: 'com.x.a' } }] }, [{ id: 'a', headers: { 'ce-type': 'com.x.a' } }, { id: 'b', headers: { 'ce-type': 'com.x.ab' } }], ['a']],
-      ['filters exact stringifies a structured number', { filters: [{ exact: { seq: '5' } }] }, [{ id: 'a', structured: { seq: 5 } }], ['a']],
-      ['filters prefix', { filters: [{ prefix: { type: 'com.x.' } }] }, [{ id: 'a', headers: { 'ce-type': 'com.x.y' } }, { id: 'b', headers: { 'ce-type': 'com.y.x' } }], ['a']],
-      ['filters suffix', { filters: [{ suffix: { type: '.v1' } }] }, [{ id: 'a', headers: { 'ce-type': 'com.a.v1' } }, { id: 'b', headers: { 'ce-type': 'com.a.v2' } }], ['a']],
+      [
+        'no filter matches everything',
+        {},
+        [{ id: 'a' }, { id: 'b', headers: { 'ce-type': 'other' } }],
+        ['a', 'b'],
+      ],
+      [
+        'attributes exact type, case-sensitive',
+        { attributes: { type: 'com.x.a' } },
+        [
+          { id: 'a', headers: { 'ce-type': 'com.x.a' } },
+          { id: 'b', headers: { 'ce-type': 'com.x.A' } },
+        ],
+        ['a'],
+      ],
+      [
+        'attributes "" needs the attribute present and non-empty',
+        { attributes: { subject: '' } },
+        [{ id: 'a', headers: { 'ce-subject': 's' } }, { id: 'b' }],
+        ['a'],
+      ],
+      [
+        'attributes on an extension: missing fails',
+        { attributes: { myext: 'v' } },
+        [{ id: 'a', headers: { 'ce-myext': 'v' } }, { id: 'b' }, { id: 'c', headers: { 'ce-myext': 'w' } }],
+        ['a'],
+      ],
+      [
+        'attributes keys are ANDed',
+        { attributes: { type: 't1', source: '/s1' } },
+        [
+          { id: 'a', headers: { 'ce-type': 't1', 'ce-source': '/s1' } },
+          { id: 'b', headers: { 'ce-type': 't1', 'ce-source': '/s2' } },
+        ],
+        ['a'],
+      ],
+      [
+        'attributes compare a structured number as text',
+        { attributes: { seq: '5' } },
+        [
+          { id: 'a', structured: { seq: 5 } },
+          { id: 'b', structured: { seq: 6 } },
+        ],
+        ['a'],
+      ],
+      [
+        'filters exact',
+        { filters: [{ exact: { type: 'com.x.a' } }] },
+        [
+          { id: 'a', headers: { 'ce-type': 'com.x.a' } },
+          { id: 'b', headers: { 'ce-type': 'com.x.ab' } },
+        ],
+        ['a'],
+      ],
+      [
+        'filters exact stringifies a structured number',
+        { filters: [{ exact: { seq: '5' } }] },
+        [{ id: 'a', structured: { seq: 5 } }],
+        ['a'],
+      ],
+      [
+        'filters prefix',
+        { filters: [{ prefix: { type: 'com.x.' } }] },
+        [
+          { id: 'a', headers: { 'ce-type': 'com.x.y' } },
+          { id: 'b', headers: { 'ce-type': 'com.y.x' } },
+        ],
+        ['a'],
+      ],
+      [
+        'filters suffix',
+        { filters: [{ suffix: { type: '.v1' } }] },
+        [
+          { id: 'a', headers: { 'ce-type': 'com.a.v1' } },
+          { id: 'b', headers: { 'ce-type': 'com.a.v2' } },
+        ],
+        ['a'],
+      ],
       [
         'filters all',
         { filters: [{ all: [{ prefix: { type: 'com.' } }, { exact: { source: '/s1' } }] }] },
-        [{ id: 'a', headers: { 'ce-type': 'com.a', 'ce-source': '/s1' } }, { id: 'b', headers: { 'ce-type': 'com.a', 'ce-source': '/s2' } }],
+        [
+          { id: 'a', headers: { 'ce-type': 'com.a', 'ce-source': '/s1' } },
+          { id: 'b', headers: { 'ce-type': 'com.a', 'ce-source': '/s2' } },
+        ],
         ['a'],
       ],
       [
         'filters any',
         { filters: [{ any: [{ exact: { type: 'a' } }, { prefix: { source: '/x' } }] }] },
-        [{ id: 'a', headers: { 'ce-type': 'b', 'ce-source': '/xyz' } }, { id: 'b', headers: { 'ce-type': 'a' } }, { id: 'c', headers: { 'ce-type': 'b', 'ce-source': '/y' } }],
+        [
+          { id: 'a', headers: { 'ce-type': 'b', 'ce-source': '/xyz' } },
+          { id: 'b', headers: { 'ce-type': 'a' } },
+          { id: 'c', headers: { 'ce-type': 'b', 'ce-source': '/y' } },
+        ],
         ['a', 'b'],
       ],
-      ['filters not', { filters: [{ not: { exact: { type: 'a' } } }] }, [{ id: 'a', headers: { 'ce-type': 'b' } }, { id: 'b', headers: { 'ce-type': 'a' } }], ['a']],
-      ['filters list is an implicit all', { filters: [{ prefix: { type: 'com.' } }, { suffix: { type: '.v1' } }] }, [{ id: 'a', headers: { 'ce-type': 'com.a.v1' } }, { id: 'b', headers: { 'ce-type': 'com.a.v2' } }], ['a']],
-      ['non-empty filters win over filter', { attributes: { type: 'b' }, filters: [{ exact: { type: 'a' } }] }, [{ id: 'a', headers: { 'ce-type': 'a' } }, { id: 'b', headers: { 'ce-type': 'b' } }], ['a']],
+      [
+        'filters not',
+        { filters: [{ not: { exact: { type: 'a' } } }] },
+        [
+          { id: 'a', headers: { 'ce-type': 'b' } },
+          { id: 'b', headers: { 'ce-type': 'a' } },
+        ],
+        ['a'],
+      ],
+      [
+        'filters list is an implicit all',
+        { filters: [{ prefix: { type: 'com.' } }, { suffix: { type: '.v1' } }] },
+        [
+          { id: 'a', headers: { 'ce-type': 'com.a.v1' } },
+          { id: 'b', headers: { 'ce-type': 'com.a.v2' } },
+        ],
+        ['a'],
+      ],
+      [
+        'non-empty filters win over filter',
+        { attributes: { type: 'b' }, filters: [{ exact: { type: 'a' } }] },
+        [
+          { id: 'a', headers: { 'ce-type': 'a' } },
+          { id: 'b', headers: { 'ce-type': 'b' } },
+        ],
+        ['a'],
+      ],
       // CESQL (3.3, 3.4): evaluation errors (a missing attribute) make the expression fail.
-      ['cesql comparison, missing attribute fails', { filters: [{ cesql: "myext = 'x'" }] }, [{ id: 'a', headers: { 'ce-myext': 'x' } }, { id: 'b' }, { id: 'c', headers: { 'ce-myext': 'y' } }], ['a']],
-      ['cesql EXISTS', { filters: [{ cesql: 'EXISTS myext' }] }, [{ id: 'a', headers: { 'ce-myext': 'x' } }, { id: 'b' }], ['a']],
-      ['not around a failing cesql passes', { filters: [{ not: { cesql: "myext = 'x'" } }] }, [{ id: 'a' }, { id: 'b', headers: { 'ce-myext': 'x' } }], ['a']],
+      [
+        'cesql comparison, missing attribute fails',
+        { filters: [{ cesql: "myext = 'x'" }] },
+        [{ id: 'a', headers: { 'ce-myext': 'x' } }, { id: 'b' }, { id: 'c', headers: { 'ce-myext': 'y' } }],
+        ['a'],
+      ],
+      [
+        'cesql EXISTS',
+        { filters: [{ cesql: 'EXISTS myext' }] },
+        [{ id: 'a', headers: { 'ce-myext': 'x' } }, { id: 'b' }],
+        ['a'],
+      ],
+      [
+        'not around a failing cesql passes',
+        { filters: [{ not: { cesql: "myext = 'x'" } }] },
+        [{ id: 'a' }, { id: 'b', headers: { 'ce-myext': 'x' } }],
+        ['a'],
+      ],
       [
         'cesql LIKE, AND, keywords case-insensitive',
         { filters: [{ cesql: "type like 'com.%.v1' and source = '/s'" }] },
-        [{ id: 'a', headers: { 'ce-type': 'com.a.v1', 'ce-source': '/s' } }, { id: 'b', headers: { 'ce-type': 'com.a.v2', 'ce-source': '/s' } }, { id: 'c', headers: { 'ce-type': 'com.a.v1', 'ce-source': '/t' } }],
+        [
+          { id: 'a', headers: { 'ce-type': 'com.a.v1', 'ce-source': '/s' } },
+          { id: 'b', headers: { 'ce-type': 'com.a.v2', 'ce-source': '/s' } },
+          { id: 'c', headers: { 'ce-type': 'com.a.v1', 'ce-source': '/t' } },
+        ],
         ['a'],
       ],
-      ['cesql integer cast of a structured number', { filters: [{ cesql: 'seq > 3' }] }, [{ id: 'a', structured: { seq: 5 } }, { id: 'b', structured: { seq: 2 } }], ['a']],
-      ['empty filters leave the legacy filter in charge', { attributes: { type: 'b' }, filters: [] }, [{ id: 'a', headers: { 'ce-type': 'a' } }, { id: 'b', headers: { 'ce-type': 'b' } }], ['b']],
+      [
+        'cesql integer cast of a structured number',
+        { filters: [{ cesql: 'seq > 3' }] },
+        [
+          { id: 'a', structured: { seq: 5 } },
+          { id: 'b', structured: { seq: 2 } },
+        ],
+        ['a'],
+      ],
+      [
+        'empty filters leave the legacy filter in charge',
+        { attributes: { type: 'b' }, filters: [] },
+        [
+          { id: 'a', headers: { 'ce-type': 'a' } },
+          { id: 'b', headers: { 'ce-type': 'b' } },
+        ],
+        ['b'],
+      ],
     ];
 
     // All rows are deployed as one file and exercised together, then checked row by row.
@@ -262,7 +467,10 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
     beforeAll(async () => {
       const resources = rows.flatMap(([, filter], i) => {
         const name = (names[i] = mesh.unique('filter'));
-        return [broker(mesh.namespace, name), trigger(mesh.namespace, name, name, `${sub.url}/${name}`, filter)];
+        return [
+          broker(mesh.namespace, name),
+          trigger(mesh.namespace, name, name, `${sub.url}/${name}`, filter),
+        ];
       });
       await mesh.deploy('filters', ...resources);
       const waits: Promise<unknown>[] = [];
@@ -272,7 +480,13 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
           const id = `${name}-${e.id}`;
           const url = mesh.brokerUrl(name);
           const res = e.structured
-            ? await postStructured(url, { specversion: '1.0', id, source: '/conformance', type: 'dev.conformance.filter', ...e.structured })
+            ? await postStructured(url, {
+                specversion: '1.0',
+                id,
+                source: '/conformance',
+                type: 'dev.conformance.filter',
+                ...e.structured,
+              })
             : await postBinary(url, { ...ceHeaders(id, 'dev.conformance.filter'), ...e.headers });
           expect(res.status).toBe(202);
         }
@@ -284,7 +498,9 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
 
     it.each(rows.map((row, i) => [row[0], i, row[3]] as const))('T6: %s', (_what, i, expected) => {
       const name = names[i]!;
-      const got = sub.requests.filter((r) => r.url === `/${name}`).map((r) => String(r.headers['ce-id']).slice(name.length + 1));
+      const got = sub.requests
+        .filter((r) => r.url === `/${name}`)
+        .map((r) => String(r.headers['ce-id']).slice(name.length + 1));
       expect(got.sort()).toEqual([...expected].sort());
     });
   });
@@ -297,10 +513,14 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
         name,
         broker(mesh.namespace, name),
         trigger(mesh.namespace, `${name}-a`, name, shared, { type: 'dev.conformance.shared' }),
-        trigger(mesh.namespace, `${name}-b`, name, shared, { filters: [{ prefix: { type: 'dev.conformance.' } }] }),
+        trigger(mesh.namespace, `${name}-b`, name, shared, {
+          filters: [{ prefix: { type: 'dev.conformance.' } }],
+        }),
         trigger(mesh.namespace, `${name}-c`, name, shared, { type: 'dev.conformance.unrelated' }),
       );
-      expect((await postBinary(mesh.brokerUrl(name), ceHeaders(`${name}-e`, 'dev.conformance.shared'))).status).toBe(202);
+      expect(
+        (await postBinary(mesh.brokerUrl(name), ceHeaders(`${name}-e`, 'dev.conformance.shared'))).status,
+      ).toBe(202);
       await waitForId(sub, `${name}-e`, 2);
       await quietPeriod();
       expect(withId(sub, `${name}-e`)).toHaveLength(2);
@@ -313,12 +533,21 @@ describe('trigger delivery (2.3, 2.8, 2.9)', () => {
         await mesh.deploy(
           name,
           broker(mesh.namespace, name),
-          trigger(mesh.namespace, name, name, once.url, { type: 'dev.conformance.once', delivery: { retry: 3, backoffDelay: 'PT0.05S' } }),
+          trigger(mesh.namespace, name, name, once.url, {
+            type: 'dev.conformance.once',
+            delivery: { retry: 3, backoffDelay: 'PT0.05S' },
+          }),
         );
-        for (let i = 0; i < 5; i++) expect((await postBinary(mesh.brokerUrl(name), ceHeaders(`${name}-${i}`, 'dev.conformance.once'))).status).toBe(202);
+        for (let i = 0; i < 5; i++)
+          expect(
+            (await postBinary(mesh.brokerUrl(name), ceHeaders(`${name}-${i}`, 'dev.conformance.once')))
+              .status,
+          ).toBe(202);
         await once.waitFor(5);
         await quietPeriod();
-        expect(once.requests.map((r) => r.headers['ce-id']).sort()).toEqual([0, 1, 2, 3, 4].map((i) => `${name}-${i}`));
+        expect(once.requests.map((r) => r.headers['ce-id']).sort()).toEqual(
+          [0, 1, 2, 3, 4].map((i) => `${name}-${i}`),
+        );
       } finally {
         await once.close();
       }

@@ -15,10 +15,13 @@ function structuralProblems(node: Json, path: string, out: string[] = []): strin
   }
   if (node['additionalProperties'] === false) out.push(`${path}: additionalProperties false`);
   if (typeof node['type'] !== 'string') out.push(`${path}: no type`);
-  if ('properties' in node && 'additionalProperties' in node) out.push(`${path}: properties and additionalProperties`);
-  for (const [k, v] of Object.entries((node['properties'] as Record<string, Json>) ?? {})) structuralProblems(v, `${path}.${k}`, out);
+  if ('properties' in node && 'additionalProperties' in node)
+    out.push(`${path}: properties and additionalProperties`);
+  for (const [k, v] of Object.entries((node['properties'] as Record<string, Json>) ?? {}))
+    structuralProblems(v, `${path}.${k}`, out);
   if (node['items']) structuralProblems(node['items'] as Json, `${path}[]`, out);
-  if (typeof node['additionalProperties'] === 'object') structuralProblems(node['additionalProperties'] as Json, `${path}{}`, out);
+  if (typeof node['additionalProperties'] === 'object')
+    structuralProblems(node['additionalProperties'] as Json, `${path}{}`, out);
   return out;
 }
 
@@ -26,11 +29,17 @@ describe('CRDs (1.1, 1.5)', () => {
   const rendered = renderCrds();
 
   it('committed CRDs match the definitions', () => {
-    const committed = new Map(readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml')).map((f) => [f, readFileSync(join(CRD_DIR, f), 'utf8')]));
+    const committed = new Map(
+      readdirSync(CRD_DIR)
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => [f, readFileSync(join(CRD_DIR, f), 'utf8')]),
+    );
     const stale = [...rendered].filter(([f, text]) => committed.get(f) !== text).map(([f]) => f);
     const extra = [...committed.keys()].filter((f) => !rendered.has(f));
     if (stale.length > 0 || extra.length > 0) {
-      throw new Error(`CRDs are stale: run node tools/crdgen/run.mjs (differs: ${[...stale, ...extra].join(', ')})`);
+      throw new Error(
+        `CRDs are stale: run node tools/crdgen/run.mjs (differs: ${[...stale, ...extra].join(', ')})`,
+      );
     }
   });
 
@@ -50,27 +59,52 @@ describe('CRDs (1.1, 1.5)', () => {
     });
     const spec = crd['spec'] as Json;
     expect(spec['scope']).toBe('Namespaced');
-    expect(spec['names']).toEqual({ kind: 'Broker', plural: 'brokers', singular: 'broker', categories: ['all', 'knative', 'eventing'] });
+    expect(spec['names']).toEqual({
+      kind: 'Broker',
+      plural: 'brokers',
+      singular: 'broker',
+      categories: ['all', 'knative', 'eventing'],
+    });
     const v1 = (spec['versions'] as Json[])[0] as Json;
     expect(v1).toMatchObject({ name: 'v1', served: true, storage: true, subresources: { status: {} } });
-    expect((v1['additionalPrinterColumns'] as Json[]).map((c) => c['name'])).toEqual(['URL', 'Age', 'Ready', 'Reason', 'Class']);
+    expect((v1['additionalPrinterColumns'] as Json[]).map((c) => c['name'])).toEqual([
+      'URL',
+      'Age',
+      'Ready',
+      'Reason',
+      'Class',
+    ]);
   });
 
   it('Trigger CRD: recursive filters cut with x-kubernetes-preserve-unknown-fields', () => {
     const crd = parse(rendered.get('trigger.yaml') as string) as Json;
     const v1 = ((crd['spec'] as Json)['versions'] as Json[])[0] as Json;
-    const filters = (((v1['schema'] as Json)['openAPIV3Schema'] as Json)['properties'] as Record<string, Json>)['spec'] as Json;
+    const filters = (
+      ((v1['schema'] as Json)['openAPIV3Schema'] as Json)['properties'] as Record<string, Json>
+    )['spec'] as Json;
     const item = ((filters['properties'] as Record<string, Json>)['filters'] as Json)['items'] as Json;
     const props = item['properties'] as Record<string, Json>;
     expect(props['not']).toEqual({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
-    expect(props['all']).toEqual({ type: 'array', items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } });
+    expect(props['all']).toEqual({
+      type: 'array',
+      items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+    });
     expect(props['exact']).toEqual({ type: 'object', additionalProperties: { type: 'string' } });
-    expect((v1['additionalPrinterColumns'] as Json[]).map((c) => c['name'])).toEqual(['Broker', 'Subscriber_URI', 'Age', 'Ready', 'Reason']);
+    expect((v1['additionalPrinterColumns'] as Json[]).map((c) => c['name'])).toEqual([
+      'Broker',
+      'Subscriber_URI',
+      'Age',
+      'Ready',
+      'Reason',
+    ]);
   });
 
   it('PingSource CRD: v1 storage, v1beta2 served, source labels', () => {
     const crd = parse(rendered.get('pingsource.yaml') as string) as Json;
-    expect((crd['metadata'] as Json)['labels']).toMatchObject({ 'duck.knative.dev/source': 'true', 'eventing.knative.dev/source': 'true' });
+    expect((crd['metadata'] as Json)['labels']).toMatchObject({
+      'duck.knative.dev/source': 'true',
+      'eventing.knative.dev/source': 'true',
+    });
     const versions = (crd['spec'] as Json)['versions'] as Json[];
     expect(versions.map((v) => [v['name'], v['served'], v['storage']])).toEqual([
       ['v1', true, true],
@@ -106,26 +140,66 @@ describe('messaging CRDs (1.1)', () => {
       { 'messaging.knative.dev/subscribable': 'true', 'duck.knative.dev/addressable': 'true' },
       ['URL', 'Age', 'Ready', 'Reason'],
     ],
-    ['subscription.yaml', 'subscriptions.messaging.knative.dev', 'Subscription', ['sub'], ['all', 'knative', 'messaging'], {}, ['Age', 'Ready', 'Reason']],
-  ])('%s: names, short names, categories, labels, printer columns as upstream', (file, name, kind, shortNames, categories, labels, columns) => {
-    const crd = load(file);
-    expect((crd['metadata'] as Json)['name']).toBe(name);
-    expect((crd['metadata'] as Json)['labels']).toEqual({ 'knative.dev/crd-install': 'true', ...labels, 'app.kubernetes.io/name': 'knative-eventing' });
-    const names = (crd['spec'] as Json)['names'] as Json;
-    expect(names).toMatchObject({ kind, shortNames, categories });
-    expect(v1Of(crd)).toMatchObject({ name: 'v1', served: true, storage: true, subresources: { status: {} } });
-    expect((v1Of(crd)['additionalPrinterColumns'] as Json[]).map((c) => c['name'])).toEqual(columns);
-  });
+    [
+      'subscription.yaml',
+      'subscriptions.messaging.knative.dev',
+      'Subscription',
+      ['sub'],
+      ['all', 'knative', 'messaging'],
+      {},
+      ['Age', 'Ready', 'Reason'],
+    ],
+  ])(
+    '%s: names, short names, categories, labels, printer columns as upstream',
+    (file, name, kind, shortNames, categories, labels, columns) => {
+      const crd = load(file);
+      expect((crd['metadata'] as Json)['name']).toBe(name);
+      expect((crd['metadata'] as Json)['labels']).toEqual({
+        'knative.dev/crd-install': 'true',
+        ...labels,
+        'app.kubernetes.io/name': 'knative-eventing',
+      });
+      const names = (crd['spec'] as Json)['names'] as Json;
+      expect(names).toMatchObject({ kind, shortNames, categories });
+      expect(v1Of(crd)).toMatchObject({
+        name: 'v1',
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+      });
+      expect((v1Of(crd)['additionalPrinterColumns'] as Json[]).map((c) => c['name'])).toEqual(columns);
+    },
+  );
 
   it('Channel: channelTemplate.spec is opaque; status mirrors the channelable duck and the backing channel ref', () => {
     const schema = schemaOf(load('channel.yaml'));
     const spec = props(schema)['spec'] as Json;
-    expect(props(props(spec)['channelTemplate'] as Json)['spec']).toEqual({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
+    expect(props(props(spec)['channelTemplate'] as Json)['spec']).toEqual({
+      type: 'object',
+      'x-kubernetes-preserve-unknown-fields': true,
+    });
     const status = props(props(schema)['status'] as Json);
-    for (const field of ['address', 'addresses', 'subscribers', 'deadLetterSinkUri', 'deadLetterSinkCACerts', 'deadLetterSinkAudience', 'policies', 'channel', 'conditions', 'observedGeneration']) {
+    for (const field of [
+      'address',
+      'addresses',
+      'subscribers',
+      'deadLetterSinkUri',
+      'deadLetterSinkCACerts',
+      'deadLetterSinkAudience',
+      'policies',
+      'channel',
+      'conditions',
+      'observedGeneration',
+    ]) {
       expect(status[field]).toBeDefined();
     }
-    expect(Object.keys(props(status['subscribers']?.['items'] as Json))).toEqual(['uid', 'observedGeneration', 'ready', 'message', 'auth']);
+    expect(Object.keys(props(status['subscribers']?.['items'] as Json))).toEqual([
+      'uid',
+      'observedGeneration',
+      'ready',
+      'message',
+      'auth',
+    ]);
   });
 
   it('InMemoryChannel: spec.subscribers[] carry the SubscriberSpec fields', () => {
@@ -189,15 +263,33 @@ describe('kindFor', () => {
 
   it('exposes defaults, validation and conditions through the definition', () => {
     const def = kindFor('eventing.knative.dev/v1', 'Trigger');
-    const obj = def?.setDefaults({ apiVersion: 'eventing.knative.dev/v1', kind: 'Trigger', metadata: { name: 't', namespace: 'n' }, spec: { broker: 'b', subscriber: { uri: 'http://x.y' } } });
+    const obj = def?.setDefaults({
+      apiVersion: 'eventing.knative.dev/v1',
+      kind: 'Trigger',
+      metadata: { name: 't', namespace: 'n' },
+      spec: { broker: 'b', subscriber: { uri: 'http://x.y' } },
+    });
     expect(def?.validate(obj)).toEqual([]);
-    expect(def?.conditionTypes).toEqual(['Ready', 'BrokerReady', 'DeadLetterSinkResolved', 'DependencyReady', 'OIDCIdentityCreated', 'SubscriberResolved', 'SubscriptionReady']);
+    expect(def?.conditionTypes).toEqual([
+      'Ready',
+      'BrokerReady',
+      'DeadLetterSinkResolved',
+      'DependencyReady',
+      'OIDCIdentityCreated',
+      'SubscriberResolved',
+      'SubscriptionReady',
+    ]);
   });
 
   it('messaging kinds take channel defaults through the definition', () => {
     const def = kindFor('messaging.knative.dev/v1', 'Channel');
-    const channelDefaults = { clusterDefault: { apiVersion: 'messaging.knative.dev/v1beta1', kind: 'KafkaChannel' } };
-    const obj = def?.setDefaults({ apiVersion: 'messaging.knative.dev/v1', kind: 'Channel', metadata: { name: 'c', namespace: 'n' } }, { channelDefaults });
+    const channelDefaults = {
+      clusterDefault: { apiVersion: 'messaging.knative.dev/v1beta1', kind: 'KafkaChannel' },
+    };
+    const obj = def?.setDefaults(
+      { apiVersion: 'messaging.knative.dev/v1', kind: 'Channel', metadata: { name: 'c', namespace: 'n' } },
+      { channelDefaults },
+    );
     expect(obj.spec.channelTemplate).toEqual(channelDefaults.clusterDefault);
     expect(def?.validate(obj)).toEqual([]);
     const sub = kindFor('messaging.knative.dev/v1', 'Subscription');
@@ -205,7 +297,10 @@ describe('kindFor', () => {
       apiVersion: 'messaging.knative.dev/v1',
       kind: 'Subscription',
       metadata: { name: 's', namespace: 'n' },
-      spec: { channel: { apiVersion: 'messaging.knative.dev/v1', kind: 'Channel', name: 'c' }, subscriber: { uri: 'http://x.y' } },
+      spec: {
+        channel: { apiVersion: 'messaging.knative.dev/v1', kind: 'Channel', name: 'c' },
+        subscriber: { uri: 'http://x.y' },
+      },
     });
     expect(sub?.validate(s)).toEqual([]);
   });

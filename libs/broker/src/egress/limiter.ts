@@ -9,7 +9,8 @@ export class InFlightLimiter {
   private head = 0;
 
   constructor(readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`in-flight limit must be a positive integer, got ${limit}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`in-flight limit must be a positive integer, got ${limit}`);
   }
 
   /** Resolves once a slot is free; undefined when one was free at once (no promise allocated). */

@@ -17,7 +17,10 @@ export interface FilterTrigger {
 export function indexTriggers(entries: TriggerEntry[]): Map<string, FilterTrigger> {
   const map = new Map<string, FilterTrigger>();
   for (const entry of entries) {
-    map.set(`${entry.namespace}/${entry.name}`, { entry, filter: compileTriggerFilter(entry.filter, entry.filters) });
+    map.set(`${entry.namespace}/${entry.name}`, {
+      entry,
+      filter: compileTriggerFilter(entry.filter, entry.filters),
+    });
   }
   return map;
 }
@@ -35,7 +38,12 @@ type TriggerPath = { ok: true; namespace: string; name: string; uid: string } | 
 export function parseTriggerPath(url: string): TriggerPath {
   const path = url.split('?')[0]!.replace(/\/$/, '');
   const parts = path.split('/');
-  if (parts.length !== 5 || parts[0] !== '' || parts[1] !== 'triggers' || parts.slice(2).some((p) => p === '')) {
+  if (
+    parts.length !== 5 ||
+    parts[0] !== '' ||
+    parts[1] !== 'triggers' ||
+    parts.slice(2).some((p) => p === '')
+  ) {
     return { ok: false, reason: `malformed path '${path}': expected /triggers/<namespace>/<trigger>/<uid>` };
   }
   return { ok: true, namespace: parts[2]!, name: parts[3]!, uid: parts[4]! };
@@ -48,9 +56,17 @@ const ALLOW_POST = { allow: 'POST' };
  * one delivery attempt to the subscriber; the channel dispatcher in front does retries and dead
  * letters (CONFORMANCE 2.3, T1–T14).
  */
-export function createFilterHandler(options: FilterHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function createFilterHandler(
+  options: FilterHandlerOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const report = options.onResult ?? (() => undefined);
-  const finish = (res: ServerResponse, status: number, reason?: string, trigger?: string, headers?: Record<string, string>) => {
+  const finish = (
+    res: ServerResponse,
+    status: number,
+    reason?: string,
+    trigger?: string,
+    headers?: Record<string, string>,
+  ) => {
     respond(res, status, reason, headers);
     report({ status, reason, trigger });
   };
@@ -81,20 +97,29 @@ export function createFilterHandler(options: FilterHandlerOptions): (req: Incomi
     if (!parsed.ok) return finish(res, 400, parsed.reason, key);
     const event = parsed.event;
     const ttl = event.attributes[TTL_EXTENSION];
-    if (ttl === undefined) return finish(res, 400, `event has no ${TTL_EXTENSION}: it was not sent by a broker`, key);
+    if (ttl === undefined)
+      return finish(res, 400, `event has no ${TTL_EXTENSION}: it was not sent by a broker`, key);
     if (!trigger.filter.match(event)) return finish(res, 200, undefined, key);
 
     delete event.attributes[TTL_EXTENSION];
     const { entry } = trigger;
-    const sent = await options.dispatcher.send(entry.subscriberUri, event, pickPassthroughHeaders(req.headers), {
-      format: entry.format,
-      timeoutMs: entry.policy.timeoutMs,
-      preferReply: true,
-      namespace: entry.namespace,
-    });
+    const sent = await options.dispatcher.send(
+      entry.subscriberUri,
+      event,
+      pickPassthroughHeaders(req.headers),
+      {
+        format: entry.format,
+        timeoutMs: entry.policy.timeoutMs,
+        preferReply: true,
+        namespace: entry.namespace,
+      },
+    );
     if (!sent.ok) {
       // T12/T13: the subscriber's status, and where it failed, so dead letters name the real subscriber.
-      const errorBody = JSON.stringify({ errdestination: entry.subscriberUri, errresponsebody: sent.body.toString('base64') });
+      const errorBody = JSON.stringify({
+        errdestination: entry.subscriberUri,
+        errresponsebody: sent.body.toString('base64'),
+      });
       res.statusCode = sent.status;
       res.setHeader('content-type', 'application/json');
       res.setHeader('content-length', Buffer.byteLength(errorBody));
@@ -102,9 +127,16 @@ export function createFilterHandler(options: FilterHandlerOptions): (req: Incomi
       return report({ status: sent.status, reason: sent.reason, trigger: key });
     }
     // An empty body without ce-* headers carries no reply (T9); a binary event may have no data.
-    if (sent.body.length === 0 && sent.headers['ce-specversion'] === undefined) return finish(res, sent.status, undefined, key);
+    if (sent.body.length === 0 && sent.headers['ce-specversion'] === undefined)
+      return finish(res, sent.status, undefined, key);
     const reply = parseHttp(sent.headers, sent.body);
-    if (!reply.ok) return finish(res, 502, `subscriber answered ${sent.status} with a body that is not a CloudEvent: ${reply.reason}`, key);
+    if (!reply.ok)
+      return finish(
+        res,
+        502,
+        `subscriber answered ${sent.status} with a body that is not a CloudEvent: ${reply.reason}`,
+        key,
+      );
     // T11: the reply carries the same TTL; the broker's ingress decrements it.
     reply.event.attributes[TTL_EXTENSION] = ttl;
     const message = toBinary(reply.event);

@@ -8,7 +8,8 @@ import { respond } from './respond';
 import { ARRIVAL_TIME_EXTENSION, applyIngressTtl } from './ttl';
 
 /** Why an ingress target refused an event: the backend's answer, or 400 for a used-up TTL. */
-export type IngestResult = AppendResult | { ok: false; status: 400; reason: string; retryAfterSeconds?: undefined };
+export type IngestResult =
+  AppendResult | { ok: false; status: 400; reason: string; retryAfterSeconds?: undefined };
 
 /** Where an accepted event goes: a broker (with its extensions stamped) or a channel. */
 export interface IngressTarget {
@@ -17,7 +18,13 @@ export interface IngressTarget {
 
 /** Where a request is addressed, or the status that says why it cannot be. */
 export type IngressRoute =
-  | { ok: true; namespace: string; name: string; kind: 'broker' | 'channel'; target: IngressTarget | undefined }
+  | {
+      ok: true;
+      namespace: string;
+      name: string;
+      kind: 'broker' | 'channel';
+      target: IngressTarget | undefined;
+    }
   | { ok: false; status: 400 | 404; reason: string };
 
 /** What happened to one request; for metrics and logs. */
@@ -53,7 +60,11 @@ export function brokerTarget(store: IngressTarget, maxTtl: number): IngressTarge
   return {
     append(event, headers) {
       if (!applyIngressTtl(event, maxTtl)) {
-        return Promise.resolve({ ok: false, status: 400, reason: 'knativebrokerttl exhausted: the event looped through brokers too often' });
+        return Promise.resolve({
+          ok: false,
+          status: 400,
+          reason: 'knativebrokerttl exhausted: the event looped through brokers too often',
+        });
       }
       event.attributes[ARRIVAL_TIME_EXTENSION] = new Date().toISOString();
       return store.append(event, headers);
@@ -62,11 +73,19 @@ export function brokerTarget(store: IngressTarget, maxTtl: number): IngressTarge
 }
 
 /** Routes `/<namespace>/<broker>` through a lookup table (broker-ingress). */
-export function brokerRoutes(lookup: (namespace: string, name: string) => IngressTarget | undefined): (url: string) => IngressRoute {
+export function brokerRoutes(
+  lookup: (namespace: string, name: string) => IngressTarget | undefined,
+): (url: string) => IngressRoute {
   return (url) => {
     const path = parseBrokerPath(url);
     if (!path.ok) return path;
-    return { ok: true, namespace: path.namespace, name: path.name, kind: 'broker', target: lookup(path.namespace, path.name) };
+    return {
+      ok: true,
+      namespace: path.namespace,
+      name: path.name,
+      kind: 'broker',
+      target: lookup(path.namespace, path.name),
+    };
   };
 }
 
@@ -75,7 +94,9 @@ export function brokerRoutes(lookup: (namespace: string, name: string) => Ingres
  * once, no framework per event. Order of checks follows upstream: OPTIONS, method, path, body,
  * CloudEvent (before the lookup), target, then 202 only after the store accepted the event.
  */
-export function createIngressHandler(options: IngressOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function createIngressHandler(
+  options: IngressOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const report = options.onResult ?? (() => undefined);
 
   const finish = (res: ServerResponse, result: IngressResult, headers?: Record<string, string>) => {
@@ -90,7 +111,11 @@ export function createIngressHandler(options: IngressOptions): (req: IncomingMes
     }
     if (req.method !== 'POST') {
       req.resume();
-      return finish(res, { status: 405, reason: `method ${req.method} not allowed: send events with POST` }, METHOD_NOT_ALLOWED_HEADERS);
+      return finish(
+        res,
+        { status: 405, reason: `method ${req.method} not allowed: send events with POST` },
+        METHOD_NOT_ALLOWED_HEADERS,
+      );
     }
     const route = options.route(req.url ?? '/');
     if (!route.ok) {
@@ -107,12 +132,26 @@ export function createIngressHandler(options: IngressOptions): (req: IncomingMes
     const eventType = event.attributes.type as string;
 
     if (route.target === undefined) {
-      return finish(res, { kind, namespace, name, eventType, status: 404, reason: `${kind} ${namespace}/${name} not found` });
+      return finish(res, {
+        kind,
+        namespace,
+        name,
+        eventType,
+        status: 404,
+        reason: `${kind} ${namespace}/${name} not found`,
+      });
     }
     const stored = await route.target.append(event, pickPassthroughHeaders(req.headers));
     if (stored.ok) return finish(res, { kind, namespace, name, eventType, status: 202 });
-    const retryAfter = stored.retryAfterSeconds !== undefined ? { 'retry-after': String(stored.retryAfterSeconds) } : undefined;
-    return finish(res, { kind, namespace, name, eventType, status: stored.status, reason: stored.reason }, retryAfter);
+    const retryAfter =
+      stored.retryAfterSeconds !== undefined
+        ? { 'retry-after': String(stored.retryAfterSeconds) }
+        : undefined;
+    return finish(
+      res,
+      { kind, namespace, name, eventType, status: stored.status, reason: stored.reason },
+      retryAfter,
+    );
   };
 
   return (req, res) => {

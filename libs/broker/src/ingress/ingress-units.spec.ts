@@ -19,7 +19,13 @@ describe('B1: broker path', () => {
 
 describe('B10: TTL loop guard', () => {
   const event = (ttl?: string | number): CloudEvent => ({
-    attributes: { specversion: '1.0', id: '1', source: '/s', type: 't', ...(ttl === undefined ? {} : { [TTL_EXTENSION]: ttl }) },
+    attributes: {
+      specversion: '1.0',
+      id: '1',
+      source: '/s',
+      type: 't',
+      ...(ttl === undefined ? {} : { [TTL_EXTENSION]: ttl }),
+    },
     data: undefined,
   });
   it.each([

@@ -3,7 +3,12 @@ import type { ServerResponse } from 'node:http';
 const JSON_TYPE = 'application/json';
 
 /** Ends a response with a status and, for errors, a short JSON body naming what went wrong. */
-export function respond(res: ServerResponse, status: number, reason?: string, headers?: Record<string, string>): void {
+export function respond(
+  res: ServerResponse,
+  status: number,
+  reason?: string,
+  headers?: Record<string, string>,
+): void {
   if (headers) for (const name in headers) res.setHeader(name, headers[name]!);
   if (reason === undefined) {
     res.statusCode = status;

@@ -16,7 +16,8 @@ export function applyIngressTtl(event: CloudEvent, maxTtl: number): boolean {
   if (raw === undefined) {
     ttl = maxTtl;
   } else {
-    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : NaN;
+    const n =
+      typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw) ? Number(raw) : NaN;
     ttl = Number.isInteger(n) ? Math.max(0, n - 1) : maxTtl;
   }
   if (ttl <= 0) return false;

@@ -12,9 +12,19 @@ const arbLeaf: fc.Arbitrary<SubscriptionsApiFilter> = fc.oneof(
   fc.record({ prefix: fc.record({ type: fc.constantFrom('com.', 'com.a.', 'org', 'c', 'zzz') }) }),
   fc.record({ suffix: fc.record({ type: fc.constantFrom('.created', 'x') }) }),
   fc.record({ exact: fc.record({ tenant: fc.constantFrom('a', 'b', '5') }) }),
-  fc.record({ cesql: fc.constantFrom("tenant = 'a'", "type LIKE 'com.%' AND tenant = '5'", "source = '/s1' OR tenant = 'b'", 'EXISTS tenant') }),
+  fc.record({
+    cesql: fc.constantFrom(
+      "tenant = 'a'",
+      "type LIKE 'com.%' AND tenant = '5'",
+      "source = '/s1' OR tenant = 'b'",
+      'EXISTS tenant',
+    ),
+  }),
 );
-const arbFilters = fc.array(fc.oneof(arbLeaf, fc.record({ any: fc.array(arbLeaf, { minLength: 1, maxLength: 2 }) })), { maxLength: 3 });
+const arbFilters = fc.array(
+  fc.oneof(arbLeaf, fc.record({ any: fc.array(arbLeaf, { minLength: 1, maxLength: 2 }) })),
+  { maxLength: 3 },
+);
 const arbEvent: fc.Arbitrary<CloudEvent> = fc.record({
   attributes: fc.record(
     {
@@ -41,13 +51,20 @@ function build(triggers: SubscriptionsApiFilter[][]) {
 describe('TriggerIndex', () => {
   it('matches exactly the triggers a linear scan of every filter matches', () => {
     fc.assert(
-      fc.property(fc.array(arbFilters, { maxLength: 30 }), fc.array(arbEvent, { minLength: 1, maxLength: 10 }), (triggers, events) => {
-        const { routes, index } = build(triggers);
-        for (const event of events) {
-          const expected = routes.filter((r) => r.filter.match(event)).map((r) => r.id).sort();
-          expect(index.match(event).sort()).toEqual(expected);
-        }
-      }),
+      fc.property(
+        fc.array(arbFilters, { maxLength: 30 }),
+        fc.array(arbEvent, { minLength: 1, maxLength: 10 }),
+        (triggers, events) => {
+          const { routes, index } = build(triggers);
+          for (const event of events) {
+            const expected = routes
+              .filter((r) => r.filter.match(event))
+              .map((r) => r.id)
+              .sort();
+            expect(index.match(event).sort()).toEqual(expected);
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -61,9 +78,18 @@ describe('TriggerIndex', () => {
       },
       explain: () => ({ matched: false, reasons: [] }),
     });
-    const routes = Array.from({ length: 1000 }, (_, i) => ({ id: `t${i}`, filter: counting(`type.${i}`), keys: { type: `type.${i}` } }));
+    const routes = Array.from({ length: 1000 }, (_, i) => ({
+      id: `t${i}`,
+      filter: counting(`type.${i}`),
+      keys: { type: `type.${i}` },
+    }));
     const index = new TriggerIndex(routes);
-    expect(index.match({ attributes: { specversion: '1.0', id: '1', source: '/', type: 'type.7' }, data: undefined })).toEqual(['t7']);
+    expect(
+      index.match({
+        attributes: { specversion: '1.0', id: '1', source: '/', type: 'type.7' },
+        data: undefined,
+      }),
+    ).toEqual(['t7']);
     expect(evaluated).toBe(1);
   });
 });

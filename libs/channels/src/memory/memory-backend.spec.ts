@@ -51,9 +51,12 @@ describe('MemoryChannelBackend', () => {
   it('delivers in FIFO order to a sequential consumer', async () => {
     const c = collector(200);
     await backend.subscribe(ref, { id: 'sub', maxInFlight: 1 }, c.handler);
-    for (let i = 0; i < 200; i++) expect(await backend.append(ref, event(i), NO_HEADERS)).toEqual({ ok: true });
+    for (let i = 0; i < 200; i++)
+      expect(await backend.append(ref, event(i), NO_HEADERS)).toEqual({ ok: true });
     await c.done;
-    expect(c.received.map((m) => m.event.attributes['id'])).toEqual(Array.from({ length: 200 }, (_, i) => String(i)));
+    expect(c.received.map((m) => m.event.attributes['id'])).toEqual(
+      Array.from({ length: 200 }, (_, i) => String(i)),
+    );
     expect(c.received.every((m) => m.redeliveries === 0)).toBe(true);
   });
 
@@ -132,7 +135,10 @@ describe('MemoryChannelBackend', () => {
     expect(await backend.append(ref, event(1), NO_HEADERS)).toEqual({ ok: true });
     expect(await backend.append(ref, event(2), NO_HEADERS)).toEqual({ ok: true });
     await fast.done;
-    expect(backend.stats(ref)).toEqual({ slow: { queued: 1, inFlight: 1 }, fast: { queued: 0, inFlight: 0 } });
+    expect(backend.stats(ref)).toEqual({
+      slow: { queued: 1, inFlight: 1 },
+      fast: { queued: 0, inFlight: 0 },
+    });
 
     expect(await backend.append(ref, event(3), NO_HEADERS)).toEqual({
       ok: false,
@@ -142,7 +148,10 @@ describe('MemoryChannelBackend', () => {
     });
     await tick();
     expect(fast.received.map((m) => m.event.attributes['id'])).toEqual(['1', '2']);
-    expect(backend.stats(ref)).toEqual({ slow: { queued: 1, inFlight: 1 }, fast: { queued: 0, inFlight: 0 } });
+    expect(backend.stats(ref)).toEqual({
+      slow: { queued: 1, inFlight: 1 },
+      fast: { queued: 0, inFlight: 0 },
+    });
 
     // Once the slow subscriber catches up, appends are accepted again.
     stuck.resolve('ack');
@@ -167,7 +176,11 @@ describe('MemoryChannelBackend', () => {
     const done = deferred<void>();
     const start = Date.now();
     await backend.subscribe(ref, { id: 'sub', maxInFlight: 1 }, async (m) => {
-      seen.push({ id: String(m.event.attributes['id']), redeliveries: m.redeliveries, at: Date.now() - start });
+      seen.push({
+        id: String(m.event.attributes['id']),
+        redeliveries: m.redeliveries,
+        at: Date.now() - start,
+      });
       if (m.redeliveries < 2) return 'nack';
       done.resolve();
       return 'ack';
@@ -384,7 +397,10 @@ describe('MemoryChannelBackend', () => {
         return 'ack';
       });
     }
-    const ev = (id: string) => ({ attributes: { specversion: '1.0', id, source: '/s', type: 't' }, data: undefined });
+    const ev = (id: string) => ({
+      attributes: { specversion: '1.0', id, source: '/s', type: 't' },
+      data: undefined,
+    });
     expect(backend.targetedAppend).toBe(true);
     expect(await backend.append(ref, ev('1'), {}, ['b'])).toEqual({ ok: true });
     await new Promise((r) => setTimeout(r, 10));

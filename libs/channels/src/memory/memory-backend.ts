@@ -138,7 +138,11 @@ class SubscriptionQueue implements Consumer {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         this.delayed--;
-        this.queue.unshift({ event: message.event, headers: message.headers, redeliveries: message.redeliveries + 1 });
+        this.queue.unshift({
+          event: message.event,
+          headers: message.headers,
+          redeliveries: message.redeliveries + 1,
+        });
         this.pump();
       }, this.nackDelayMs);
       this.timers.add(timer);
@@ -179,7 +183,11 @@ export class MemoryChannelBackend implements ChannelBackend {
     if (this.closed) throw new Error('channel backend is closed');
     const key = channelKey(channel);
     if (!this.channels.has(key)) {
-      this.channels.set(key, { ref: { namespace: channel.namespace, name: channel.name }, subscriptions: [], byId: new Map() });
+      this.channels.set(key, {
+        ref: { namespace: channel.namespace, name: channel.name },
+        subscriptions: [],
+        byId: new Map(),
+      });
     }
   }
 
@@ -201,10 +209,15 @@ export class MemoryChannelBackend implements ChannelBackend {
     headers: Record<string, string>,
     targets?: readonly string[],
   ): Promise<AppendResult> {
-    if (this.closed) return { ok: false, status: 503, reason: 'channel backend is closed', retryAfterSeconds: 1 };
+    if (this.closed)
+      return { ok: false, status: 503, reason: 'channel backend is closed', retryAfterSeconds: 1 };
     const state = this.channels.get(channelKey(channel));
     if (state === undefined) {
-      return { ok: false, status: 500, reason: `channel ${channel.namespace}/${channel.name} does not exist` };
+      return {
+        ok: false,
+        status: 500,
+        reason: `channel ${channel.namespace}/${channel.name} does not exist`,
+      };
     }
     const subscriptions = targets === undefined ? state.subscriptions : pick(state.byId, targets);
     const count = subscriptions.length;
@@ -228,7 +241,11 @@ export class MemoryChannelBackend implements ChannelBackend {
   }
 
   /** Starts a consumer for events appended from now on; the id must be unique within the channel. */
-  async subscribe(channel: ChannelRef, options: SubscriptionOptions, handler: MessageHandler): Promise<Consumer> {
+  async subscribe(
+    channel: ChannelRef,
+    options: SubscriptionOptions,
+    handler: MessageHandler,
+  ): Promise<Consumer> {
     if (this.closed) throw new Error('channel backend is closed');
     const state = this.channels.get(channelKey(channel));
     if (!state) throw new Error(`channel ${channel.namespace}/${channel.name} does not exist`);
@@ -236,12 +253,21 @@ export class MemoryChannelBackend implements ChannelBackend {
       throw new RangeError(`maxInFlight must be a positive integer, got ${options.maxInFlight}`);
     }
     if (state.subscriptions.some((sub) => sub.id === options.id)) {
-      throw new Error(`subscription ${options.id} already consumes channel ${channel.namespace}/${channel.name}`);
+      throw new Error(
+        `subscription ${options.id} already consumes channel ${channel.namespace}/${channel.name}`,
+      );
     }
-    const sub = new SubscriptionQueue(options.id, options.maxInFlight, handler, this.nackDelayMs, this.ledger, (s) => {
-      state.subscriptions = state.subscriptions.filter((other) => other !== s);
-      if (state.byId.get(s.id) === s) state.byId.delete(s.id);
-    });
+    const sub = new SubscriptionQueue(
+      options.id,
+      options.maxInFlight,
+      handler,
+      this.nackDelayMs,
+      this.ledger,
+      (s) => {
+        state.subscriptions = state.subscriptions.filter((other) => other !== s);
+        if (state.byId.get(s.id) === s) state.byId.delete(s.id);
+      },
+    );
     state.subscriptions = [...state.subscriptions, sub];
     state.byId.set(sub.id, sub);
     return { close: () => sub.close() };

@@ -1,6 +1,7 @@
 import type { CesqlValue } from './types';
 
-export type BinaryOperator = 'AND' | 'OR' | 'XOR' | '=' | '!=' | '<>' | '<' | '<=' | '>' | '>=' | '+' | '-' | '*' | '/' | '%';
+export type BinaryOperator =
+  'AND' | 'OR' | 'XOR' | '=' | '!=' | '<>' | '<' | '<=' | '>' | '>=' | '+' | '-' | '*' | '/' | '%';
 
 /** The parsed expression tree; `pos` is the offset of the node's operator, name or literal. Parentheses leave no node. */
 export type CesqlNode =

@@ -11,9 +11,10 @@ import type { CesqlErrorKind, CesqlValue } from './types';
 // ---------------------------------------------------------------------------------------------
 
 type Type = 'String' | 'Integer' | 'Boolean';
-const typeOf = (v: CesqlValue): Type => (typeof v === 'string' ? 'String' : typeof v === 'number' ? 'Integer' : 'Boolean');
+const typeOf = (v: CesqlValue): Type =>
+  typeof v === 'string' ? 'String' : typeof v === 'number' ? 'Integer' : 'Boolean';
 const zeroOf = (t: Type): CesqlValue => (t === 'String' ? '' : t === 'Integer' ? 0 : false);
-const wrap = (n: number) => ((n % 2 ** 32) + 2 ** 32 + 2 ** 31) % 2 ** 32 - 2 ** 31;
+const wrap = (n: number) => (((n % 2 ** 32) + 2 ** 32 + 2 ** 31) % 2 ** 32) - 2 ** 31;
 
 /** [cast value, cast failed]. */
 function cast(v: CesqlValue, t: Type): [CesqlValue, boolean] {
@@ -50,7 +51,8 @@ function likeMatches(text: string, pattern: string): boolean {
     if (j === p.length) result = i === t.length;
     else {
       const part = p[j] as string | { wildcard: string };
-      if (typeof part === 'object' && part.wildcard === '%') result = match(i, j + 1) || (i < t.length && match(i + 1, j));
+      if (typeof part === 'object' && part.wildcard === '%')
+        result = match(i, j + 1) || (i < t.length && match(i + 1, j));
       else if (typeof part === 'object') result = i < t.length && match(i + 1, j + 1);
       else result = i < t.length && t[i] === part && match(i + 1, j + 1);
     }
@@ -68,34 +70,96 @@ interface RefFunction {
 }
 const cp = (s: CesqlValue | undefined) => Array.from(s as string);
 const REF_FUNCTIONS: Record<string, RefFunction[]> = {
-  ABS: [{ params: ['Integer'], returns: 'Integer', run: ([x], raise) => (x === -(2 ** 31) ? (raise('math'), 2 ** 31 - 1) : Math.abs(x as number)) }],
+  ABS: [
+    {
+      params: ['Integer'],
+      returns: 'Integer',
+      run: ([x], raise) => (x === -(2 ** 31) ? (raise('math'), 2 ** 31 - 1) : Math.abs(x as number)),
+    },
+  ],
   LENGTH: [{ params: ['String'], returns: 'Integer', run: ([x]) => cp(x as string).length }],
   CONCAT: [{ params: [], variadic: 'String', returns: 'String', run: (args) => args.join('') }],
-  CONCAT_WS: [{ params: ['String'], variadic: 'String', returns: 'String', run: ([sep, ...rest]) => rest.join(sep as string) }],
+  CONCAT_WS: [
+    {
+      params: ['String'],
+      variadic: 'String',
+      returns: 'String',
+      run: ([sep, ...rest]) => rest.join(sep as string),
+    },
+  ],
   UPPER: [{ params: ['String'], returns: 'String', run: ([x]) => (x as string).toUpperCase() }],
-  TRIM: [{ params: ['String'], returns: 'String', run: ([x]) => (x as string).replace(/^\p{White_Space}+|\p{White_Space}+$/gu, '') }],
-  LEFT: [{ params: ['String', 'Integer'], returns: 'String', run: ([x, n], raise) => ((n as number) < 0 ? (raise('functionEvaluation'), x as string) : cp(x).slice(0, n as number).join('')) }],
+  TRIM: [
+    {
+      params: ['String'],
+      returns: 'String',
+      run: ([x]) => (x as string).replace(/^\p{White_Space}+|\p{White_Space}+$/gu, ''),
+    },
+  ],
+  LEFT: [
+    {
+      params: ['String', 'Integer'],
+      returns: 'String',
+      run: ([x, n], raise) =>
+        (n as number) < 0
+          ? (raise('functionEvaluation'), x as string)
+          : cp(x)
+              .slice(0, n as number)
+              .join(''),
+    },
+  ],
   RIGHT: [
     {
       params: ['String', 'Integer'],
       returns: 'String',
-      run: ([x, n], raise) => ((n as number) < 0 ? (raise('functionEvaluation'), x as string) : (n as number) === 0 ? '' : cp(x).slice(-(n as number)).join('')),
+      run: ([x, n], raise) =>
+        (n as number) < 0
+          ? (raise('functionEvaluation'), x as string)
+          : (n as number) === 0
+            ? ''
+            : cp(x)
+                .slice(-(n as number))
+                .join(''),
     },
   ],
   SUBSTRING: [
-    { params: ['String', 'Integer'], returns: 'String', run: ([x, pos], raise) => substring(cp(x), pos as number, undefined, raise) },
-    { params: ['String', 'Integer', 'Integer'], returns: 'String', run: ([x, pos, len], raise) => substring(cp(x), pos as number, len as number, raise) },
+    {
+      params: ['String', 'Integer'],
+      returns: 'String',
+      run: ([x, pos], raise) => substring(cp(x), pos as number, undefined, raise),
+    },
+    {
+      params: ['String', 'Integer', 'Integer'],
+      returns: 'String',
+      run: ([x, pos, len], raise) => substring(cp(x), pos as number, len as number, raise),
+    },
   ],
-  INT: [{ params: ['Any'], returns: 'Integer', run: ([x], raise) => castOrRaise(x as CesqlValue, 'Integer', raise) }],
-  BOOL: [{ params: ['Any'], returns: 'Boolean', run: ([x], raise) => castOrRaise(x as CesqlValue, 'Boolean', raise) }],
+  INT: [
+    {
+      params: ['Any'],
+      returns: 'Integer',
+      run: ([x], raise) => castOrRaise(x as CesqlValue, 'Integer', raise),
+    },
+  ],
+  BOOL: [
+    {
+      params: ['Any'],
+      returns: 'Boolean',
+      run: ([x], raise) => castOrRaise(x as CesqlValue, 'Boolean', raise),
+    },
+  ],
   STRING: [{ params: ['Any'], returns: 'String', run: ([x]) => String(x) }],
   IS_INT: [{ params: ['Any'], returns: 'Boolean', run: ([x]) => !cast(x as CesqlValue, 'Integer')[1] }],
   IS_BOOL: [{ params: ['Any'], returns: 'Boolean', run: ([x]) => !cast(x as CesqlValue, 'Boolean')[1] }],
 };
-function substring(x: string[], pos: number, len: number | undefined, raise: (kind: CesqlErrorKind) => void): string {
-  if (len !== undefined && len < 0) return raise('functionEvaluation'), '';
+function substring(
+  x: string[],
+  pos: number,
+  len: number | undefined,
+  raise: (kind: CesqlErrorKind) => void,
+): string {
+  if (len !== undefined && len < 0) return (raise('functionEvaluation'), '');
   if (pos === 0) return '';
-  if (pos > x.length || pos < -x.length) return raise('functionEvaluation'), '';
+  if (pos > x.length || pos < -x.length) return (raise('functionEvaluation'), '');
   const start = pos > 0 ? pos - 1 : x.length + pos;
   return x.slice(start, len === undefined ? undefined : start + len).join('');
 }
@@ -111,12 +175,19 @@ interface Outcome {
   raised: boolean;
 }
 
-function reference(root: CesqlNode, attributes: Record<string, AttributeValue>): { value: CesqlValue; kinds: CesqlErrorKind[] } {
+function reference(
+  root: CesqlNode,
+  attributes: Record<string, AttributeValue>,
+): { value: CesqlValue; kinds: CesqlErrorKind[] } {
   const kinds: CesqlErrorKind[] = [];
   const read = (name: string): CesqlValue | undefined => {
     if (!Object.prototype.hasOwnProperty.call(attributes, name)) return undefined;
     const v = attributes[name] as AttributeValue;
-    return typeof v === 'number' && !(Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31) ? String(v) : typeof v === 'number' ? v + 0 : v;
+    return typeof v === 'number' && !(Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31)
+      ? String(v)
+      : typeof v === 'number'
+        ? v + 0
+        : v;
   };
   // Casts done by a node itself: a failure is the node's own error.
   const own = (v: CesqlValue, t: Type, flags: { raised: boolean }): CesqlValue => {
@@ -141,7 +212,10 @@ function reference(root: CesqlNode, attributes: Record<string, AttributeValue>):
         return { value: v, raised: false };
       }
       case 'exists':
-        return { value: ['specversion', 'id', 'source', 'type'].includes(node.name) || read(node.name) !== undefined, raised: false };
+        return {
+          value: ['specversion', 'id', 'source', 'type'].includes(node.name) || read(node.name) !== undefined,
+          raised: false,
+        };
       case 'not': {
         const o = ev(node.operand);
         if (o.raised) return { value: false, raised: false };
@@ -162,7 +236,8 @@ function reference(root: CesqlNode, attributes: Record<string, AttributeValue>):
         const elements = node.set.map(ev);
         if (o.raised || elements.some((e) => e.raised)) return { value: false, raised: false };
         let found = false;
-        for (const element of elements) if (own(element.value, typeOf(o.value), flags) === o.value) found = true;
+        for (const element of elements)
+          if (own(element.value, typeOf(o.value), flags) === o.value) found = true;
         return { value: found !== node.negated, raised: flags.raised };
       }
       case 'call': {
@@ -207,7 +282,8 @@ function reference(root: CesqlNode, attributes: Record<string, AttributeValue>):
     if (a.raised || b.raised) return { value: arithmetic ? 0 : false, raised: false };
     let value: CesqlValue;
     if (op === 'XOR') value = own(a.value, 'Boolean', flags) !== own(b.value, 'Boolean', flags);
-    else if (op === '=' || op === '!=' || op === '<>') value = (own(a.value, typeOf(b.value), flags) === b.value) === (op === '=');
+    else if (op === '=' || op === '!=' || op === '<>')
+      value = (own(a.value, typeOf(b.value), flags) === b.value) === (op === '=');
     else {
       const x = own(a.value, 'Integer', flags) as number;
       const y = own(b.value, 'Integer', flags) as number;
@@ -217,7 +293,7 @@ function reference(root: CesqlNode, attributes: Record<string, AttributeValue>):
       else if (op === '>=') value = x >= y;
       else if (op === '+') value = wrap(x + y);
       else if (op === '-') value = wrap(x - y);
-      else if (op === '*') value = wrap(Number(BigInt(x) * BigInt(y) % 2n ** 32n));
+      else if (op === '*') value = wrap(Number((BigInt(x) * BigInt(y)) % 2n ** 32n));
       else if (y === 0) {
         kinds.push('math');
         flags.raised = true;
@@ -234,16 +310,67 @@ function reference(root: CesqlNode, attributes: Record<string, AttributeValue>):
 // ---------------------------------------------------------------------------------------------
 
 const NAMES = ['a', 'b', 'n', 'flag', 'missing'];
-const STRINGS = ['', 'a', 'abc', 'ABC', '5', '-3', '007', 'true', 'FALSE', "it's", 'say "hi"', 'a%b', ' pad ', 'é😀', '2147483648'];
+const STRINGS = [
+  '',
+  'a',
+  'abc',
+  'ABC',
+  '5',
+  '-3',
+  '007',
+  'true',
+  'FALSE',
+  "it's",
+  'say "hi"',
+  'a%b',
+  ' pad ',
+  'é😀',
+  '2147483648',
+];
 const PATTERNS = ['a%', '%c', '%b%', '_', 'a\\_b', '%\\%%', 'abc', '', '%', '_b_', 'é_', '%a%b%'];
 const CALLS: [string, number][] = [
-  ['ABS', 1], ['LENGTH', 1], ['CONCAT', 0], ['CONCAT', 2], ['CONCAT_WS', 1], ['CONCAT_WS', 3], ['UPPER', 1], ['TRIM', 1],
-  ['LEFT', 2], ['RIGHT', 2], ['SUBSTRING', 2], ['SUBSTRING', 3], ['INT', 1], ['BOOL', 1], ['STRING', 1], ['IS_INT', 1],
-  ['IS_BOOL', 1], ['NOPE', 1], ['LENGTH', 2],
+  ['ABS', 1],
+  ['LENGTH', 1],
+  ['CONCAT', 0],
+  ['CONCAT', 2],
+  ['CONCAT_WS', 1],
+  ['CONCAT_WS', 3],
+  ['UPPER', 1],
+  ['TRIM', 1],
+  ['LEFT', 2],
+  ['RIGHT', 2],
+  ['SUBSTRING', 2],
+  ['SUBSTRING', 3],
+  ['INT', 1],
+  ['BOOL', 1],
+  ['STRING', 1],
+  ['IS_INT', 1],
+  ['IS_BOOL', 1],
+  ['NOPE', 1],
+  ['LENGTH', 2],
 ];
-const OPERATORS: BinaryOperator[] = ['AND', 'OR', 'XOR', '=', '!=', '<>', '<', '<=', '>', '>=', '+', '-', '*', '/', '%'];
+const OPERATORS: BinaryOperator[] = [
+  'AND',
+  'OR',
+  'XOR',
+  '=',
+  '!=',
+  '<>',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+];
 
-const arbInteger = fc.oneof(fc.integer({ min: -6, max: 6 }), fc.constantFrom(2147483647, -2147483648, 65536, 100));
+const arbInteger = fc.oneof(
+  fc.integer({ min: -6, max: 6 }),
+  fc.constantFrom(2147483647, -2147483648, 65536, 100),
+);
 const arbLiteral: fc.Arbitrary<CesqlNode> = fc
   .oneof(arbInteger, fc.constantFrom(...STRINGS), fc.boolean())
   .map((value) => ({ kind: 'literal', value, pos: 0 }));
@@ -269,18 +396,32 @@ const { node: arbNode } = fc.letrec<{ node: CesqlNode }>((tie) => ({
       .map(([operand, set, negated]): CesqlNode => ({ kind: 'in', operand, set, negated, pos: 0 })),
     fc
       .tuple(fc.constantFrom(...CALLS), fc.array(tie('node'), { minLength: 3, maxLength: 3 }))
-      .map(([[name, arity], args]): CesqlNode => ({ kind: 'call', name, args: args.slice(0, arity), pos: 0 })),
+      .map(([[name, arity], args]): CesqlNode => ({
+        kind: 'call',
+        name,
+        args: args.slice(0, arity),
+        pos: 0,
+      })),
   ),
 }));
 
-const arbValue: fc.Arbitrary<AttributeValue> = fc.oneof(fc.constantFrom(...STRINGS), arbInteger, fc.boolean(), fc.constant(1.5));
+const arbValue: fc.Arbitrary<AttributeValue> = fc.oneof(
+  fc.constantFrom(...STRINGS),
+  arbInteger,
+  fc.boolean(),
+  fc.constant(1.5),
+);
 const arbEvent: fc.Arbitrary<CloudEvent> = fc
   .record({ a: arbValue, b: arbValue, n: arbValue, flag: arbValue }, { requiredKeys: [] })
-  .map((extra) => ({ attributes: { specversion: '1.0', id: 'i', source: '/s', type: 't', ...extra }, data: undefined }));
+  .map((extra) => ({
+    attributes: { specversion: '1.0', id: 'i', source: '/s', type: 't', ...extra },
+    data: undefined,
+  }));
 
 type Style = 'upper' | 'lower';
 const quote = (s: string) => (s.includes("'") ? `"${s.replace(/"/g, '""')}"` : `'${s}'`);
-const literalText = (v: CesqlValue) => (typeof v === 'string' ? quote(v) : typeof v === 'boolean' ? (v ? 'TRUE' : 'FALSE') : String(v));
+const literalText = (v: CesqlValue) =>
+  typeof v === 'string' ? quote(v) : typeof v === 'boolean' ? (v ? 'TRUE' : 'FALSE') : String(v);
 
 /** Prints with parentheses around every compound sub-expression. */
 function printFull(node: CesqlNode): string {
@@ -306,9 +447,31 @@ function printFull(node: CesqlNode): string {
   }
 }
 
-const POWER: Record<string, number> = { AND: 1, OR: 1, XOR: 1, '=': 2, '!=': 2, '<>': 2, '<': 2, '<=': 2, '>': 2, '>=': 2, '+': 3, '-': 3, '*': 4, '/': 4, '%': 4 };
+const POWER: Record<string, number> = {
+  AND: 1,
+  OR: 1,
+  XOR: 1,
+  '=': 2,
+  '!=': 2,
+  '<>': 2,
+  '<': 2,
+  '<=': 2,
+  '>': 2,
+  '>=': 2,
+  '+': 3,
+  '-': 3,
+  '*': 4,
+  '/': 4,
+  '%': 4,
+};
 const powerOf = (node: CesqlNode) =>
-  node.kind === 'binary' ? (POWER[node.operator] as number) : node.kind === 'in' ? 5 : node.kind === 'like' ? 6 : 99;
+  node.kind === 'binary'
+    ? (POWER[node.operator] as number)
+    : node.kind === 'in'
+      ? 5
+      : node.kind === 'like'
+        ? 6
+        : 99;
 
 /** Prints with only the parentheses the precedence table (spec 3.6) needs, in one keyword case. */
 function printMinimal(node: CesqlNode, style: Style): string {
@@ -342,7 +505,8 @@ function printMinimal(node: CesqlNode, style: Style): string {
   }
 }
 
-const withoutPositions = (node: CesqlNode): unknown => JSON.parse(JSON.stringify(node, (key, value) => (key === 'pos' ? undefined : value)));
+const withoutPositions = (node: CesqlNode): unknown =>
+  JSON.parse(JSON.stringify(node, (key, value) => (key === 'pos' ? undefined : value)));
 
 describe('CESQL property: compiled engine vs reference evaluator (spec 3)', () => {
   it('random trees evaluate to the same value and error kinds over random events', () => {
@@ -354,8 +518,14 @@ describe('CESQL property: compiled engine vs reference evaluator (spec 3)', () =
         for (const e of events) {
           const expected = reference(tree, e.attributes);
           const actual = parsed.expression.evaluate(e);
-          expect({ text, value: actual.value, kinds: actual.errors.map((x) => x.kind) }).toEqual({ text, ...expected });
-          const truthy = expected.value === true || (typeof expected.value === 'number' && expected.value !== 0) || (typeof expected.value === 'string' && expected.value.toLowerCase() === 'true');
+          expect({ text, value: actual.value, kinds: actual.errors.map((x) => x.kind) }).toEqual({
+            text,
+            ...expected,
+          });
+          const truthy =
+            expected.value === true ||
+            (typeof expected.value === 'number' && expected.value !== 0) ||
+            (typeof expected.value === 'string' && expected.value.toLowerCase() === 'true');
           expect(parsed.expression.matches(e)).toBe(expected.kinds.length === 0 && truthy);
         }
       }),

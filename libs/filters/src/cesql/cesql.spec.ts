@@ -59,19 +59,26 @@ describe('parse errors carry the character position (spec 2, 3.3 ParseError)', (
     ['TRUE AND', 'unexpected end of expression at 8'],
   ])('%j -> %s', (expression, message) => {
     const parsed = parseCesql(expression);
-    expect(parsed).toEqual({ ok: false, errors: [{ kind: 'parse', message, position: Number(/at (\d+)$/.exec(message)?.[1]) }] });
+    expect(parsed).toEqual({
+      ok: false,
+      errors: [{ kind: 'parse', message, position: Number(/at (\d+)$/.exec(message)?.[1]) }],
+    });
     expect(cesqlSyntaxError(expression)).toBe(message);
   });
 
   it('refuses trees deeper than 500 levels instead of exhausting the stack', () => {
-    expect(cesqlSyntaxError(`${'('.repeat(600)}1${')'.repeat(600)}`)).toBe('expression nests deeper than 500 levels at 500');
+    expect(cesqlSyntaxError(`${'('.repeat(600)}1${')'.repeat(600)}`)).toBe(
+      'expression nests deeper than 500 levels at 500',
+    );
     expect(cesqlSyntaxError(`${'NOT '.repeat(600)}TRUE`)).toMatch(/nests deeper than 500 levels/);
     expect(cesqlSyntaxError(`${'NOT '.repeat(400)}TRUE`)).toBeUndefined();
   });
 
   it('a long flat chain is not a deep tree', () => {
     expect(cesqlSyntaxError(Array.from({ length: 400 }, (_, i) => `a${i} = 1`).join(' OR '))).toBeUndefined();
-    expect(cesqlSyntaxError(Array.from({ length: 600 }, (_, i) => `a${i} = 1`).join(' OR '))).toMatch(/nests deeper/);
+    expect(cesqlSyntaxError(Array.from({ length: 600 }, (_, i) => `a${i} = 1`).join(' OR '))).toMatch(
+      /nests deeper/,
+    );
   });
 
   it('cesqlSyntaxError is undefined for valid expressions, including unknown functions (a runtime MissingFunctionError, spec 3.5)', () => {
@@ -114,7 +121,7 @@ describe('case-insensitivity (spec 2, TCK case_sensitivity.yaml)', () => {
     ["concat_ws('-', 'a', 'b') = Concat_Ws('-', 'a', 'b')", true],
     ["'abc' like 'A%'", false],
     ["'abc' Not Like 'A%'", true],
-    ["1 In (1) XoR fAlSe", true],
+    ['1 In (1) XoR fAlSe', true],
     ['not FALSE', true],
   ]);
 });
@@ -403,7 +410,11 @@ describe('v1 complete evaluation: errors deeper inside still produce a value (sp
     ['ABS(-2147483648) + 1', 0, ['math']],
     ['ABS(-2147483648)', 2147483647, ['math']],
     ["(1 / 0 = 0) XOR (INT('x') = 0)", false, ['math', 'cast']],
-    ["(1 / 0) + INT('x') + (a = 1) + NOPE() + LEFT('a', -1)", 0, ['math', 'cast', 'missingAttribute', 'missingFunction', 'functionEvaluation']],
+    [
+      "(1 / 0) + INT('x') + (a = 1) + NOPE() + LEFT('a', -1)",
+      0,
+      ['math', 'cast', 'missingAttribute', 'missingFunction', 'functionEvaluation'],
+    ],
   ]);
 
   it('one expression raises each of the six error kinds (parse apart)', () => {

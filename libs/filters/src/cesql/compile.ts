@@ -39,7 +39,12 @@ const NO_ERRORS: CesqlError[] = Object.freeze([]) as unknown as CesqlError[];
 /** Shared by every `matches()` call: evaluation is synchronous and never re-enters itself. */
 const MATCH_CONTEXT: EvalContext = { collect: false, failed: false, raised: false, errors: undefined };
 
-const newContext = (collect: boolean): EvalContext => ({ collect, failed: false, raised: false, errors: undefined });
+const newContext = (collect: boolean): EvalContext => ({
+  collect,
+  failed: false,
+  raised: false,
+  errors: undefined,
+});
 
 /** Turns a parsed tree into closures once; evaluation then only calls plain functions. */
 export function compileTree(source: string, tree: CesqlNode): CesqlExpression {
@@ -209,8 +214,10 @@ function compileBinary(node: Extract<CesqlNode, { kind: 'binary' }>): Compiled {
   const l = compileNode(node.left).run;
   const r = right.run;
   const pos = node.pos;
-  const bool = (value: CesqlValue, ctx: EvalContext) => (typeof value === 'boolean' ? value : toBoolean(value, ctx, pos));
-  const int = (value: CesqlValue, ctx: EvalContext) => (typeof value === 'number' ? value : toInteger(value, ctx, pos));
+  const bool = (value: CesqlValue, ctx: EvalContext) =>
+    typeof value === 'boolean' ? value : toBoolean(value, ctx, pos);
+  const int = (value: CesqlValue, ctx: EvalContext) =>
+    typeof value === 'number' ? value : toInteger(value, ctx, pos);
   switch (node.operator) {
     case 'AND':
     case 'OR': {
@@ -353,7 +360,8 @@ function compileIn(node: Extract<CesqlNode, { kind: 'in' }>): Compiled {
       if (failed) return zeroAfterFailure(ctx, false);
       const type = typeOfValue(value);
       let found = false;
-      for (let i = 0; i < runs.length; i++) if (castTo(values[i] as CesqlValue, type, ctx, pos) === value) found = true;
+      for (let i = 0; i < runs.length; i++)
+        if (castTo(values[i] as CesqlValue, type, ctx, pos) === value) found = true;
       return found !== negated;
     },
   };
@@ -378,7 +386,9 @@ function compileCall(node: Extract<CesqlNode, { kind: 'call' }>): Compiled {
       },
     };
   }
-  const types: ParameterType[] = runs.map((_, i) => definition.parameters[i] ?? (definition.variadic as ParameterType));
+  const types: ParameterType[] = runs.map(
+    (_, i) => definition.parameters[i] ?? (definition.variadic as ParameterType),
+  );
   const zero = zeroValue(definition.returns);
   // One argument buffer per call site: nested calls have their own, and evaluation never re-enters a site.
   const args = new Array<CesqlValue>(runs.length);

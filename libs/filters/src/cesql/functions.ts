@@ -1,5 +1,14 @@
 import type { CesqlValue } from './types';
-import { type CesqlType, type EvalContext, INT32_MAX, INT32_MIN, castTo, parseBoolean, parseInteger, raise } from './values';
+import {
+  type CesqlType,
+  type EvalContext,
+  INT32_MAX,
+  INT32_MIN,
+  castTo,
+  parseBoolean,
+  parseInteger,
+  raise,
+} from './values';
 
 /** A parameter type; `Any` takes the argument uncast (the casting and IS_* functions). */
 export type ParameterType = CesqlType | 'Any';
@@ -145,9 +154,24 @@ const DEFINITIONS: FunctionDefinition[] = [
     },
   },
   // Explicit casts (TCK casting_functions.yaml) and the IS_* checks Knative's SDK offers.
-  { name: 'INT', parameters: ['Any'], returns: 'Integer', run: (args, ctx, position) => castTo(args[0] as CesqlValue, 'Integer', ctx, position) },
-  { name: 'BOOL', parameters: ['Any'], returns: 'Boolean', run: (args, ctx, position) => castTo(args[0] as CesqlValue, 'Boolean', ctx, position) },
-  { name: 'STRING', parameters: ['Any'], returns: 'String', run: (args, ctx, position) => castTo(args[0] as CesqlValue, 'String', ctx, position) },
+  {
+    name: 'INT',
+    parameters: ['Any'],
+    returns: 'Integer',
+    run: (args, ctx, position) => castTo(args[0] as CesqlValue, 'Integer', ctx, position),
+  },
+  {
+    name: 'BOOL',
+    parameters: ['Any'],
+    returns: 'Boolean',
+    run: (args, ctx, position) => castTo(args[0] as CesqlValue, 'Boolean', ctx, position),
+  },
+  {
+    name: 'STRING',
+    parameters: ['Any'],
+    returns: 'String',
+    run: (args, ctx, position) => castTo(args[0] as CesqlValue, 'String', ctx, position),
+  },
   {
     name: 'IS_INT',
     parameters: ['Any'],

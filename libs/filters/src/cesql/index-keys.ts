@@ -36,7 +36,12 @@ function collect(node: CesqlNode, keys: TriggerIndexKeys): void {
     }
     return;
   }
-  if (node.kind === 'like' && !node.negated && node.operand.kind === 'attribute' && node.operand.name === 'type') {
+  if (
+    node.kind === 'like' &&
+    !node.negated &&
+    node.operand.kind === 'attribute' &&
+    node.operand.name === 'type'
+  ) {
     const prefix = literalPrefix(node.pattern);
     if (prefix.length === node.pattern.length) {
       if (keys.type === undefined) keys.type = prefix;
@@ -47,7 +52,8 @@ function collect(node: CesqlNode, keys: TriggerIndexKeys): void {
 }
 
 function attributeAndString(a: CesqlNode, b: CesqlNode): { name: string; value: string } | undefined {
-  if (a.kind === 'attribute' && b.kind === 'literal' && typeof b.value === 'string') return { name: a.name, value: b.value };
+  if (a.kind === 'attribute' && b.kind === 'literal' && typeof b.value === 'string')
+    return { name: a.name, value: b.value };
   return undefined;
 }
 

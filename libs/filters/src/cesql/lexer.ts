@@ -93,7 +93,10 @@ export function tokenize(source: string): Token[] {
       i++;
       continue;
     }
-    throw new CesqlSyntaxError(`unexpected character ${JSON.stringify(String.fromCodePoint(source.codePointAt(i) as number))}`, start);
+    throw new CesqlSyntaxError(
+      `unexpected character ${JSON.stringify(String.fromCodePoint(source.codePointAt(i) as number))}`,
+      start,
+    );
   }
   tokens.push({ kind: 'eof', text: '', pos: source.length, end: source.length });
   return tokens;

@@ -19,7 +19,8 @@ export function compileLike(pattern: string): (text: string) => boolean {
       parts.push({ literal: ch });
     }
   }
-  const isPercent = (part: Part | undefined) => part !== undefined && 'wildcard' in part && part.wildcard === '%';
+  const isPercent = (part: Part | undefined) =>
+    part !== undefined && 'wildcard' in part && part.wildcard === '%';
   const leading = isPercent(parts[0]);
   const trailing = parts.length > 1 && isPercent(parts[parts.length - 1]);
   const middle = parts.slice(leading ? 1 : 0, trailing ? parts.length - 1 : parts.length);
@@ -32,7 +33,11 @@ export function compileLike(pattern: string): (text: string) => boolean {
   }
   const source = parts
     .map((part) =>
-      'literal' in part ? part.literal.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&') : part.wildcard === '%' ? '.*' : '.',
+      'literal' in part
+        ? part.literal.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')
+        : part.wildcard === '%'
+          ? '.*'
+          : '.',
     )
     .join('');
   // `s`: a wildcard also matches line breaks; `u`: `_` is one Unicode character, not one UTF-16 unit.

@@ -6,7 +6,10 @@ import type { CesqlParseResult } from './types';
 /** Parses and compiles a CESQL v1 expression once; the result evaluates events without re-parsing. */
 export function parseCesql(expression: string): CesqlParseResult {
   if (typeof expression !== 'string') {
-    return { ok: false, errors: [{ kind: 'parse', message: 'expression is not a string at 0', position: 0 }] };
+    return {
+      ok: false,
+      errors: [{ kind: 'parse', message: 'expression is not a string at 0', position: 0 }],
+    };
   }
   try {
     return { ok: true, expression: compileTree(expression, parseTree(expression)) };

@@ -68,7 +68,8 @@ class Parser {
 
   /** Each operator applied deepens the tree by one level, counted against MAX_DEPTH. */
   private deeper(pos: number): void {
-    if (++this.depth > MAX_DEPTH) throw new CesqlSyntaxError(`expression nests deeper than ${MAX_DEPTH} levels`, pos);
+    if (++this.depth > MAX_DEPTH)
+      throw new CesqlSyntaxError(`expression nests deeper than ${MAX_DEPTH} levels`, pos);
   }
 
   private parseOperators(minPower: number): CesqlNode {
@@ -88,12 +89,16 @@ class Parser {
         if (negated) this.next();
         const operatorToken = this.next();
         this.deeper(operatorToken.pos);
-        left = postfix === 'LIKE' ? this.parseLike(left, negated, operatorToken) : this.parseIn(left, negated, operatorToken);
+        left =
+          postfix === 'LIKE'
+            ? this.parseLike(left, negated, operatorToken)
+            : this.parseIn(left, negated, operatorToken);
         continue;
       }
       let operator: BinaryOperator | undefined;
       if (word === 'AND' || word === 'OR' || word === 'XOR') operator = word;
-      else if (token.kind === 'op' && SYMBOL_OPERATORS.has(token.text)) operator = token.text as BinaryOperator;
+      else if (token.kind === 'op' && SYMBOL_OPERATORS.has(token.text))
+        operator = token.text as BinaryOperator;
       if (operator === undefined) break;
       const power = BINDING_POWER[operator];
       if (power < minPower) break;
@@ -109,7 +114,8 @@ class Parser {
   private parseLike(operand: CesqlNode, negated: boolean, operatorToken: Token): CesqlNode {
     const pattern = this.next();
     // Spec 3.4.3: the pattern must be a string literal, else a parse error.
-    if (pattern.kind !== 'string') throw new CesqlSyntaxError('LIKE expects a string literal pattern', pattern.pos);
+    if (pattern.kind !== 'string')
+      throw new CesqlSyntaxError('LIKE expects a string literal pattern', pattern.pos);
     return { kind: 'like', operand, pattern: pattern.text, negated, pos: operatorToken.pos };
   }
 
@@ -157,7 +163,11 @@ class Parser {
         const following = this.peek();
         // A sign written directly before digits is part of the integer literal (spec 2.2), which
         // is how -2147483648 stays in range.
-        if ((token.text === '-' || token.text === '+') && following.kind === 'int' && following.pos === token.end) {
+        if (
+          (token.text === '-' || token.text === '+') &&
+          following.kind === 'int' &&
+          following.pos === token.end
+        ) {
           this.next();
           return this.integer(token.text + following.text, token.pos);
         }
@@ -189,7 +199,8 @@ class Parser {
         if (name.kind !== 'word' || this.keyword(name) !== undefined) {
           throw new CesqlSyntaxError('EXISTS expects an attribute name', name.pos);
         }
-        if (!IDENTIFIER.test(name.text)) throw new CesqlSyntaxError(`invalid attribute name '${name.text}'`, name.pos);
+        if (!IDENTIFIER.test(name.text))
+          throw new CesqlSyntaxError(`invalid attribute name '${name.text}'`, name.pos);
         return { kind: 'exists', name: name.text.toLowerCase(), pos: token.pos };
       }
       case undefined:
@@ -202,7 +213,8 @@ class Parser {
       this.next();
       return { kind: 'call', name: token.text.toUpperCase(), args: this.parseList(), pos: token.pos };
     }
-    if (!IDENTIFIER.test(token.text)) throw new CesqlSyntaxError(`invalid attribute name '${token.text}'`, token.pos);
+    if (!IDENTIFIER.test(token.text))
+      throw new CesqlSyntaxError(`invalid attribute name '${token.text}'`, token.pos);
     // Attribute names are lower-case (CloudEvents naming convention); identifiers match case-insensitively.
     return { kind: 'attribute', name: token.text.toLowerCase(), pos: token.pos };
   }

@@ -4,7 +4,8 @@ import type { CloudEvent } from '@eventing/cloudevents';
 export type CesqlValue = string | number | boolean;
 
 /** The error kinds of spec 3.3 (GenericError is never raised by this engine). */
-export type CesqlErrorKind = 'parse' | 'math' | 'cast' | 'missingAttribute' | 'missingFunction' | 'functionEvaluation';
+export type CesqlErrorKind =
+  'parse' | 'math' | 'cast' | 'missingAttribute' | 'missingFunction' | 'functionEvaluation';
 
 /** One parse or evaluation error; `position` is the 0-based character offset in the expression. */
 export interface CesqlError {
@@ -23,4 +24,5 @@ export interface CesqlExpression {
 }
 
 /** The outcome of `parseCesql`: a compiled expression, or the parse errors. */
-export type CesqlParseResult = { ok: true; expression: CesqlExpression } | { ok: false; errors: CesqlError[] };
+export type CesqlParseResult =
+  { ok: true; expression: CesqlExpression } | { ok: false; errors: CesqlError[] };

@@ -109,6 +109,7 @@ export function castTo(value: CesqlValue, type: CesqlType, ctx: EvalContext, pos
  */
 export function attributeValue(raw: unknown): CesqlValue | undefined {
   if (typeof raw === 'string' || typeof raw === 'boolean') return raw;
-  if (typeof raw === 'number') return Number.isInteger(raw) && raw >= INT32_MIN && raw <= INT32_MAX ? raw | 0 : String(raw);
+  if (typeof raw === 'number')
+    return Number.isInteger(raw) && raw >= INT32_MIN && raw <= INT32_MAX ? raw | 0 : String(raw);
   return undefined;
 }

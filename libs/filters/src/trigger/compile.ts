@@ -176,7 +176,9 @@ class NotNode implements FilterNode {
     }
     const result = this.inner.explain(event, reasons);
     if (result === NONE) return NONE;
-    reasons.push(`${this.path}.not: inner filter ${result === PASS ? 'matched, so this fails' : 'failed, so this matches'}`);
+    reasons.push(
+      `${this.path}.not: inner filter ${result === PASS ? 'matched, so this fails' : 'failed, so this matches'}`,
+    );
     return result === PASS ? FAIL : PASS;
   }
 }
@@ -232,7 +234,9 @@ class CesqlNode implements FilterNode {
           reasons.push(`${where}: expression is ${value === true ? 'true' : 'not true'}`);
           return value === true ? PASS : FAIL;
         } catch (error) {
-          reasons.push(`${where}: evaluation error: ${error instanceof Error ? error.message : String(error)}`);
+          reasons.push(
+            `${where}: evaluation error: ${error instanceof Error ? error.message : String(error)}`,
+          );
           return FAIL;
         }
       case 'invalid':
@@ -251,7 +255,10 @@ function compileCesql(expression: string, options: CompileOptions): CesqlEngine 
   try {
     return { kind: 'custom', predicate: options.cesql(expression) };
   } catch (error) {
-    return { kind: 'invalid', reason: `invalid expression: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      kind: 'invalid',
+      reason: `invalid expression: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
 }
 
@@ -303,7 +310,11 @@ function compileList(
 /** Builds the per-event predicate, with a direct read for the common single-attribute case. */
 function matcherFor(root: FilterNode | undefined): (event: CloudEvent) => boolean {
   if (root === undefined) return () => true;
-  if (root instanceof AttributeMatch && root.names.length === 1 && (root.kind === 'exact' || root.kind === 'legacy')) {
+  if (
+    root instanceof AttributeMatch &&
+    root.names.length === 1 &&
+    (root.kind === 'exact' || root.kind === 'legacy')
+  ) {
     const name = root.names[0] as string;
     const wanted = root.wanted[0] as string;
     if (wanted !== '' && !DERIVED.has(name)) {
@@ -335,7 +346,10 @@ export function compileTriggerFilter(
     root = children.length === 1 && notes.length === 0 ? children[0] : new AllNode(children, notes);
   } else if (filter?.attributes != null && Object.keys(filter.attributes).length > 0) {
     // Values are strings by type; coerce defensively in case a loosely typed object gets here.
-    const entries = Object.entries(filter.attributes).map(([name, value]): [string, string] => [name, String(value)]);
+    const entries = Object.entries(filter.attributes).map(([name, value]): [string, string] => [
+      name,
+      String(value),
+    ]);
     root = new AttributeMatch('filter.attributes', 'legacy', entries);
   }
 

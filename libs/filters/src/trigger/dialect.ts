@@ -23,13 +23,18 @@ export function dialectOf(filter: SubscriptionsApiFilter | null | undefined): Di
     if (nonEmptyMap(map)) {
       const entries = Object.entries(map);
       const bad = entries.find(([key, value]) => key === '' || typeof value !== 'string' || value === '');
-      if (bad) return { kind: 'skip', reason: `${kind} has an empty attribute name or value (${JSON.stringify(bad[0])})` };
+      if (bad)
+        return {
+          kind: 'skip',
+          reason: `${kind} has an empty attribute name or value (${JSON.stringify(bad[0])})`,
+        };
       return { kind, entries };
     }
   }
   if (filter.all != null && filter.all.length > 0) return { kind: 'all', filters: filter.all };
   if (filter.any != null && filter.any.length > 0) return { kind: 'any', filters: filter.any };
   if (filter.not != null) return { kind: 'not', filter: filter.not };
-  if (typeof filter.cesql === 'string' && filter.cesql !== '') return { kind: 'cesql', expression: filter.cesql };
+  if (typeof filter.cesql === 'string' && filter.cesql !== '')
+    return { kind: 'cesql', expression: filter.cesql };
   return { kind: 'skip', reason: 'no dialect set' };
 }

@@ -3,7 +3,6 @@ import { cesqlIndexKeys } from '../cesql/index-keys';
 import type { SubscriptionsApiFilter, TriggerAttributesFilter, TriggerIndexKeys } from './types';
 import { CONTEXT_ATTRIBUTES } from './attributes';
 
-
 /** Records an exact value: `type`/`source` in their own keys, extensions in `extensions`. */
 function pin(keys: TriggerIndexKeys, name: string, value: string): void {
   if (name === 'type' || name === 'source') {
@@ -31,7 +30,8 @@ function collect(filters: SubscriptionsApiFilter[], keys: TriggerIndexKeys): voi
       if (implied.type !== undefined) pin(keys, 'type', implied.type);
       if (implied.source !== undefined) pin(keys, 'source', implied.source);
       for (const [name, value] of Object.entries(implied.extensions ?? {})) pin(keys, name, value);
-      if (implied.typePrefix !== undefined && implied.typePrefix.length > (keys.typePrefix?.length ?? 0)) keys.typePrefix = implied.typePrefix;
+      if (implied.typePrefix !== undefined && implied.typePrefix.length > (keys.typePrefix?.length ?? 0))
+        keys.typePrefix = implied.typePrefix;
     }
     // any / not / suffix constrain nothing exactly: conservatively ignored.
   }

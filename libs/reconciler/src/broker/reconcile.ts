@@ -20,11 +20,21 @@ export function reconcileBroker(broker: Broker, ctx: BrokerContext): BrokerStatu
   conds = brokerConditions.markTrue(conds, 'IngressReady');
   conds = brokerConditions.markTrue(conds, 'TriggerChannelReady');
   conds = brokerConditions.markTrue(conds, 'FilterReady');
-  conds = brokerConditions.markTrue(conds, 'EventPoliciesReady', 'DefaultAuthorizationMode', 'authentication is disabled');
+  conds = brokerConditions.markTrue(
+    conds,
+    'EventPoliciesReady',
+    'DefaultAuthorizationMode',
+    'authentication is disabled',
+  );
 
   const dls = broker.spec?.delivery?.deadLetterSink;
   if (dls === undefined) {
-    conds = brokerConditions.markTrue(conds, 'DeadLetterSinkResolved', 'DeadLetterSinkNotConfigured', 'No dead letter sink is configured.');
+    conds = brokerConditions.markTrue(
+      conds,
+      'DeadLetterSinkResolved',
+      'DeadLetterSinkNotConfigured',
+      'No dead letter sink is configured.',
+    );
   } else {
     const resolved = ctx.resolver.resolve(dls, namespace);
     if (resolved.ok) {
@@ -33,7 +43,12 @@ export function reconcileBroker(broker: Broker, ctx: BrokerContext): BrokerStatu
       if (dls.audience) status.deadLetterSinkAudience = dls.audience;
       conds = brokerConditions.markTrue(conds, 'DeadLetterSinkResolved');
     } else {
-      conds = brokerConditions.markFalse(conds, 'DeadLetterSinkResolved', 'Unable to get the DeadLetterSink\'s URI', resolved.reason);
+      conds = brokerConditions.markFalse(
+        conds,
+        'DeadLetterSinkResolved',
+        "Unable to get the DeadLetterSink's URI",
+        resolved.reason,
+      );
     }
   }
 
@@ -43,7 +58,12 @@ export function reconcileBroker(broker: Broker, ctx: BrokerContext): BrokerStatu
     status.addresses = [{ name: 'http', url }];
     conds = brokerConditions.markTrue(conds, 'Addressable');
   } else {
-    conds = brokerConditions.markFalse(conds, 'Addressable', 'NoAddress', 'the broker is not ready to receive events');
+    conds = brokerConditions.markFalse(
+      conds,
+      'Addressable',
+      'NoAddress',
+      'the broker is not ready to receive events',
+    );
   }
   status.conditions = conds;
   return status;

@@ -23,6 +23,9 @@ export function compileRetryPolicy(delivery: DeliverySpec | undefined): RetryPol
  * The DeliverySpec a Trigger runs with: its own when it sets one, else its Broker's, replaced as a
  * whole (MT broker semantics, CONFORMANCE 1.6 item 8).
  */
-export function effectiveDelivery(child: DeliverySpec | undefined, parent: DeliverySpec | undefined): DeliverySpec | undefined {
+export function effectiveDelivery(
+  child: DeliverySpec | undefined,
+  parent: DeliverySpec | undefined,
+): DeliverySpec | undefined {
   return child ?? parent;
 }

@@ -1,5 +1,13 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Broker, Channel, InMemoryChannel, PingSource, Resource, Subscription, Trigger } from '@eventing/api';
+import type {
+  Broker,
+  Channel,
+  InMemoryChannel,
+  PingSource,
+  Resource,
+  Subscription,
+  Trigger,
+} from '@eventing/api';
 import {
   CONTRACT_VERSION,
   type BrokerEntry,
@@ -78,7 +86,11 @@ export class Controller {
       this.store.updateStatus(resource, status);
       ready.push(report(resource, status.conditions));
       if (brokerConditions.isReady(status.conditions)) {
-        brokers.push({ uid: broker.metadata.uid ?? '', namespace: broker.metadata.namespace ?? 'default', name: broker.metadata.name ?? '' });
+        brokers.push({
+          uid: broker.metadata.uid ?? '',
+          namespace: broker.metadata.namespace ?? 'default',
+          name: broker.metadata.name ?? '',
+        });
       }
     }
     const { channels, subscriptions } = this.reconcileMessaging(ready);
@@ -86,7 +98,12 @@ export class Controller {
       const trigger = resource as Trigger;
       const namespace = trigger.metadata.namespace ?? 'default';
       const brokerName = trigger.spec.broker ?? trigger.spec.brokerRef?.name ?? '';
-      const broker = this.store.get(EVENTING, 'Broker', trigger.spec.brokerRef?.namespace ?? namespace, brokerName) as Broker | undefined;
+      const broker = this.store.get(
+        EVENTING,
+        'Broker',
+        trigger.spec.brokerRef?.namespace ?? namespace,
+        brokerName,
+      ) as Broker | undefined;
       const result = reconcileTrigger(trigger, broker, this.resolver);
       this.store.updateStatus(resource, result.status);
       ready.push(report(resource, result.status.conditions));
@@ -111,7 +128,10 @@ export class Controller {
    * Channels (a Channel and an InMemoryChannel of the same name are one channel: the Channel's
    * backing one) and the Subscriptions on them.
    */
-  private reconcileMessaging(ready: ReadyReport[]): { channels: ChannelEntry[]; subscriptions: SubscriptionEntry[] } {
+  private reconcileMessaging(ready: ReadyReport[]): {
+    channels: ChannelEntry[];
+    subscriptions: SubscriptionEntry[];
+  } {
     const channels: ChannelEntry[] = [];
     const subscriptions: SubscriptionEntry[] = [];
     if (this.channelUrl === undefined) return { channels, subscriptions };
@@ -122,9 +142,18 @@ export class Controller {
         const namespace = resource.metadata.namespace ?? 'default';
         const name = resource.metadata.name ?? '';
         const subscribers = subs
-          .filter((s) => (s.metadata.namespace ?? 'default') === namespace && s.spec.channel.name === name && channelKindOf(s.spec.channel.kind))
+          .filter(
+            (s) =>
+              (s.metadata.namespace ?? 'default') === namespace &&
+              s.spec.channel.name === name &&
+              channelKindOf(s.spec.channel.kind),
+          )
           .map((s) => ({ uid: s.metadata.uid ?? '', generation: s.metadata.generation ?? 1 }));
-        const status = reconcileChannel(resource as Channel | InMemoryChannel, { channelUrl: this.channelUrl, resolver: this.resolver, subscribers });
+        const status = reconcileChannel(resource as Channel | InMemoryChannel, {
+          channelUrl: this.channelUrl,
+          resolver: this.resolver,
+          subscribers,
+        });
         this.store.updateStatus(resource, status);
         ready.push(report(resource, status.conditions));
         const key = `${namespace}/${name}`;
@@ -137,10 +166,9 @@ export class Controller {
     for (const subscription of subs) {
       const namespace = subscription.metadata.namespace ?? 'default';
       const ref = subscription.spec.channel;
-      const channel = (channelKindOf(ref.kind) ? this.store.get(MESSAGING, ref.kind, namespace, ref.name) : undefined) as
-        | Channel
-        | InMemoryChannel
-        | undefined;
+      const channel = (
+        channelKindOf(ref.kind) ? this.store.get(MESSAGING, ref.kind, namespace, ref.name) : undefined
+      ) as Channel | InMemoryChannel | undefined;
       const result = reconcileSubscription(subscription, channel, this.resolver);
       this.store.updateStatus(subscription, result.status);
       ready.push(report(subscription, result.status.conditions));
@@ -155,7 +183,11 @@ function channelKindOf(kind: string): boolean {
   return CHANNEL_KINDS.includes(kind);
 }
 
-function report(resource: Resource, conditions: { type: string; status: 'True' | 'False' | 'Unknown'; reason?: string; message?: string }[] | undefined): ReadyReport {
+function report(
+  resource: Resource,
+  conditions:
+    { type: string; status: 'True' | 'False' | 'Unknown'; reason?: string; message?: string }[] | undefined,
+): ReadyReport {
   const readyCond = conditions?.find((c) => c.type === 'Ready');
   const out: ReadyReport = {
     kind: resource.kind,

@@ -29,15 +29,31 @@ kind: Widget
 metadata: { name: w }
 `,
     );
-    writeFileSync(join(dir, 'nested', 'b.yml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: address-book }\ndata:\n  svc: builtin:display\n  bad: ftp://nope\n');
+    writeFileSync(
+      join(dir, 'nested', 'b.yml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: address-book }\ndata:\n  svc: builtin:display\n  bad: ftp://nope\n',
+    );
     writeFileSync(join(dir, 'broken.yaml'), 'kind: [unclosed');
-    writeFileSync(join(dir, 'dup.yaml'), 'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: { name: good }\n');
+    writeFileSync(
+      join(dir, 'dup.yaml'),
+      'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: { name: good }\n',
+    );
     const result = loadResourceDir(dir);
-    expect(result.resources.map((r) => `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`)).toEqual(['Broker/default/good']);
+    expect(result.resources.map((r) => `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`)).toEqual([
+      'Broker/default/good',
+    ]);
     // Defaults applied (broker class annotation).
-    expect(result.resources[0]!.metadata.annotations?.['eventing.knative.dev/broker.class']).toBe('MTChannelBasedBroker');
+    expect(result.resources[0]!.metadata.annotations?.['eventing.knative.dev/broker.class']).toBe(
+      'MTChannelBasedBroker',
+    );
     expect(result.addresses.get('default/svc')).toBe('builtin:display');
-    const problems = result.problems.map((p) => [p.file.replace(dir, '').replace(/^.*?(?=[a-z]+\.ya?ml)/, ''), p.kind, p.name, p.path, p.message]);
+    const problems = result.problems.map((p) => [
+      p.file.replace(dir, '').replace(/^.*?(?=[a-z]+\.ya?ml)/, ''),
+      p.kind,
+      p.name,
+      p.path,
+      p.message,
+    ]);
     expect(problems).toEqual(
       expect.arrayContaining([
         ['a.yaml#2', 'Trigger', 'ns1/bad-delivery', 'spec.delivery.backoffDelay', expect.any(String)],
@@ -66,10 +82,18 @@ spec:
     const without = loadResourceDir(dir);
     expect(without.resources).toHaveLength(0);
     expect(without.problems[0]).toMatchObject({ path: 'spec.delivery.retryAfterMax' });
-    writeFileSync(join(dir, 'features.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: config-features }\ndata:\n  delivery-retryafter: enabled\n  delivery-timeout: maybe\n');
+    writeFileSync(
+      join(dir, 'features.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: config-features }\ndata:\n  delivery-retryafter: enabled\n  delivery-timeout: maybe\n',
+    );
     const withFlag = loadResourceDir(dir);
     expect(withFlag.resources.map((r) => r.metadata.name)).toEqual(['t']);
     expect(withFlag.features).toEqual({ 'delivery-retryafter': true });
-    expect(withFlag.problems).toEqual([expect.objectContaining({ path: 'data.delivery-timeout', message: "'maybe' must be enabled, allowed or disabled" })]);
+    expect(withFlag.problems).toEqual([
+      expect.objectContaining({
+        path: 'data.delivery-timeout',
+        message: "'maybe' must be enabled, allowed or disabled",
+      }),
+    ]);
   });
 });

@@ -50,7 +50,9 @@ export const FEATURES_CONFIGMAP = 'config-features';
 export function listYamlFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       if (entry.name.startsWith('.')) continue;
       const full = join(d, entry.name);
       if (entry.isDirectory()) walk(full);
@@ -62,7 +64,10 @@ export function listYamlFiles(dir: string): string[] {
 }
 
 /** Feature flags read from a `config-features` ConfigMap: `enabled`/`allowed` on, `disabled` off. */
-export function parseFeatureFlags(data: Record<string, unknown>): { features: Partial<FeatureFlags>; problems: { path: string; message: string }[] } {
+export function parseFeatureFlags(data: Record<string, unknown>): {
+  features: Partial<FeatureFlags>;
+  problems: { path: string; message: string }[];
+} {
   const features: Partial<FeatureFlags> = {};
   const problems: { path: string; message: string }[] = [];
   for (const flag of Object.keys(defaultFeatureFlags) as (keyof FeatureFlags)[]) {
@@ -70,7 +75,11 @@ export function parseFeatureFlags(data: Record<string, unknown>): { features: Pa
     if (value === undefined) continue;
     if (value === 'enabled' || value === 'allowed') features[flag] = true;
     else if (value === 'disabled') features[flag] = false;
-    else problems.push({ path: `data.${flag}`, message: `'${String(value)}' must be enabled, allowed or disabled` });
+    else
+      problems.push({
+        path: `data.${flag}`,
+        message: `'${String(value)}' must be enabled, allowed or disabled`,
+      });
   }
   return { features, problems };
 }
@@ -86,10 +95,16 @@ interface Document {
  * first so that defaulting and validation see them.
  * Invalid documents are reported with file, kind, name and field path, and left out.
  */
-export function loadResourceDir(dir: string, ctx: { defaults?: DefaultsContext; validation?: ValidationContext } = {}): LoadResult {
+export function loadResourceDir(
+  dir: string,
+  ctx: { defaults?: DefaultsContext; validation?: ValidationContext } = {},
+): LoadResult {
   const result: LoadResult = { resources: [], addresses: new Map(), problems: [], files: [], features: {} };
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
-    result.problems.push({ file: dir, message: 'not a folder: pass --config <folder holding resource YAML>' });
+    result.problems.push({
+      file: dir,
+      message: 'not a folder: pass --config <folder holding resource YAML>',
+    });
     return result;
   }
   const documents: Document[] = [];
@@ -114,12 +129,19 @@ export function loadResourceDir(dir: string, ctx: { defaults?: DefaultsContext; 
       const value = doc.toJS() as unknown;
       if (value === null || value === undefined) return;
       if (typeof value !== 'object' || Array.isArray(value)) {
-        result.problems.push({ file: where, message: 'a resource must be a YAML mapping with apiVersion, kind and metadata' });
+        result.problems.push({
+          file: where,
+          message: 'a resource must be a YAML mapping with apiVersion, kind and metadata',
+        });
         return;
       }
       const raw = value as Document['value'];
       if (typeof raw.apiVersion !== 'string' || typeof raw.kind !== 'string') {
-        result.problems.push({ file: where, path: raw.apiVersion === undefined ? 'apiVersion' : 'kind', message: 'required' });
+        result.problems.push({
+          file: where,
+          path: raw.apiVersion === undefined ? 'apiVersion' : 'kind',
+          message: 'required',
+        });
         return;
       }
       documents.push({ value: raw, file: where });
@@ -143,7 +165,10 @@ export function loadResourceDir(dir: string, ctx: { defaults?: DefaultsContext; 
 
 function labelOf(raw: Document['value']): { kind: string; name?: string } {
   const name = typeof raw.metadata?.name === 'string' ? raw.metadata.name : undefined;
-  return { kind: raw.kind as string, ...(name !== undefined ? { name: `${raw.metadata?.namespace ?? 'default'}/${name}` } : {}) };
+  return {
+    kind: raw.kind as string,
+    ...(name !== undefined ? { name: `${raw.metadata?.namespace ?? 'default'}/${name}` } : {}),
+  };
 }
 
 function loadConfigMap({ value: raw, file }: Document, result: LoadResult): void {
@@ -153,7 +178,12 @@ function loadConfigMap({ value: raw, file }: Document, result: LoadResult): void
   if (raw.metadata?.name === ADDRESS_BOOK_CONFIGMAP) {
     for (const [key, url] of Object.entries(data)) {
       if (typeof url !== 'string' || !isAddress(url)) {
-        result.problems.push({ file, ...label, path: `data.${key}`, message: `'${String(url)}' is neither an absolute http(s) URL nor builtin:<sink>` });
+        result.problems.push({
+          file,
+          ...label,
+          path: `data.${key}`,
+          message: `'${String(url)}' is neither an absolute http(s) URL nor builtin:<sink>`,
+        });
         continue;
       }
       result.addresses.set(`${namespace}/${key}`, url);
@@ -162,12 +192,21 @@ function loadConfigMap({ value: raw, file }: Document, result: LoadResult): void
     const parsed = parseFeatureFlags(data);
     Object.assign(result.features, parsed.features);
     for (const p of parsed.problems) result.problems.push({ file, ...label, ...p });
-  } else if (raw.metadata?.name === BROKER_DEFAULTS_CONFIGMAP || raw.metadata?.name === CHANNEL_DEFAULTS_CONFIGMAP) {
-    const text = Object.fromEntries(Object.entries(data).filter((e): e is [string, string] => typeof e[1] === 'string'));
-    const parsed = raw.metadata.name === BROKER_DEFAULTS_CONFIGMAP ? parseBrokerDefaultsConfigMap(text) : parseChannelDefaultsConfigMap(text);
+  } else if (
+    raw.metadata?.name === BROKER_DEFAULTS_CONFIGMAP ||
+    raw.metadata?.name === CHANNEL_DEFAULTS_CONFIGMAP
+  ) {
+    const text = Object.fromEntries(
+      Object.entries(data).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
+    const parsed =
+      raw.metadata.name === BROKER_DEFAULTS_CONFIGMAP
+        ? parseBrokerDefaultsConfigMap(text)
+        : parseChannelDefaultsConfigMap(text);
     for (const e of parsed.errors) result.problems.push({ file, ...label, path: e.path, message: e.message });
     if (parsed.errors.length === 0) {
-      if (raw.metadata.name === BROKER_DEFAULTS_CONFIGMAP) result.brokerDefaults = parsed.defaults as BrokerDefaults;
+      if (raw.metadata.name === BROKER_DEFAULTS_CONFIGMAP)
+        result.brokerDefaults = parsed.defaults as BrokerDefaults;
       else result.channelDefaults = parsed.defaults as ChannelDefaults;
     }
   }
@@ -184,7 +223,11 @@ function loadResource(
   const label = labelOf(raw);
   const definition = kindFor(raw.apiVersion as string, raw.kind as string);
   if (definition === undefined) {
-    result.problems.push({ file, ...label, message: `unsupported kind ${raw.kind} (${raw.apiVersion}): skipped` });
+    result.problems.push({
+      file,
+      ...label,
+      message: `unsupported kind ${raw.kind} (${raw.apiVersion}): skipped`,
+    });
     return;
   }
   const resource = definition.setDefaults({ ...raw, metadata }, ctx.defaults) as Resource;
@@ -196,7 +239,11 @@ function loadResource(
   const key = resourceKey(resource);
   const first = seen.get(key);
   if (first !== undefined) {
-    result.problems.push({ file, ...label, message: `duplicate of the ${raw.kind} already defined in ${first}: skipped` });
+    result.problems.push({
+      file,
+      ...label,
+      message: `duplicate of the ${raw.kind} already defined in ${first}: skipped`,
+    });
     return;
   }
   seen.set(key, file);

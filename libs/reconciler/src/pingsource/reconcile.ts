@@ -30,10 +30,20 @@ export function reconcilePingSource(source: PingSource, resolver: AddressResolve
   }
   status.sinkUri = sink.uri;
   conds = pingSourceConditions.markTrue(conds, 'SinkProvided');
-  conds = pingSourceConditions.markTrue(conds, 'Deployed', 'Scheduled', 'scheduled by the in-process ping runner');
+  conds = pingSourceConditions.markTrue(
+    conds,
+    'Deployed',
+    'Scheduled',
+    'scheduled by the in-process ping runner',
+  );
   status.conditions = conds;
   const spec = source.spec;
-  const schedule: PingSchedule = { namespace, name, schedule: spec.schedule ?? '* * * * *', sinkUri: sink.uri };
+  const schedule: PingSchedule = {
+    namespace,
+    name,
+    schedule: spec.schedule ?? '* * * * *',
+    sinkUri: sink.uri,
+  };
   if (spec.timezone) schedule.timezone = spec.timezone;
   if (spec.contentType) schedule.contentType = spec.contentType;
   if (spec.data !== undefined) schedule.data = spec.data;

@@ -28,7 +28,8 @@ export class AddressResolver {
     if (destination === undefined) return { ok: false, reason: 'no destination given' };
     const { ref, uri } = destination;
     if (ref === undefined) {
-      if (uri === undefined || uri === '') return { ok: false, reason: 'destination has neither ref nor uri' };
+      if (uri === undefined || uri === '')
+        return { ok: false, reason: 'destination has neither ref nor uri' };
       return { ok: true, uri };
     }
     const namespace = ref.namespace ?? parentNamespace;
@@ -56,7 +57,8 @@ export class AddressResolver {
     if (target === undefined) return { ok: false, reason: `${described} not found` };
     const status = target.status as { address?: { url?: string } } | undefined;
     const url = status?.address?.url;
-    if (url === undefined || url === '') return { ok: false, reason: `${described} is not addressable yet (no status.address.url)` };
+    if (url === undefined || url === '')
+      return { ok: false, reason: `${described} is not addressable yet (no status.address.url)` };
     return { ok: true, uri: url };
   }
 }

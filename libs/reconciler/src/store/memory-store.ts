@@ -3,7 +3,11 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@eventing/api';
 
 /** Identifies one resource: its group (from apiVersion), kind, namespace and name. */
-export function resourceKey(r: { apiVersion: string; kind: string; metadata: { namespace?: string; name?: string } }): string {
+export function resourceKey(r: {
+  apiVersion: string;
+  kind: string;
+  metadata: { namespace?: string; name?: string };
+}): string {
   const group = r.apiVersion.includes('/') ? r.apiVersion.slice(0, r.apiVersion.indexOf('/')) : '';
   return `${group}/${r.kind}/${r.metadata.namespace ?? ''}/${r.metadata.name ?? ''}`;
 }

@@ -1,4 +1,10 @@
-import { SubscriptionConditionSet, type DeliverySpec, type Resource, type Subscription, type SubscriptionStatus } from '@eventing/api';
+import {
+  SubscriptionConditionSet,
+  type DeliverySpec,
+  type Resource,
+  type Subscription,
+  type SubscriptionStatus,
+} from '@eventing/api';
 import type { SubscriptionEntry } from '@eventing/contract';
 import type { AddressResolver } from '../resolver/address-resolver';
 import { compileRetryPolicy, effectiveDelivery } from '../contract/delivery';
@@ -17,7 +23,11 @@ interface ChannelLike extends Resource {
  * Computes a Subscription's status and its data-plane entry: the channel it reads, the resolved
  * subscriber and reply (1.6 item 6), and its delivery — its own, else the channel's, as a unit.
  */
-export function reconcileSubscription(subscription: Subscription, channel: ChannelLike | undefined, resolver: AddressResolver): SubscriptionResult {
+export function reconcileSubscription(
+  subscription: Subscription,
+  channel: ChannelLike | undefined,
+  resolver: AddressResolver,
+): SubscriptionResult {
   const set = SubscriptionConditionSet;
   const { namespace = 'default', name = '', uid = '' } = subscription.metadata;
   const spec = subscription.spec;
@@ -26,7 +36,8 @@ export function reconcileSubscription(subscription: Subscription, channel: Chann
   conds = set.markTrue(conds, 'OIDCIdentityCreated', 'authentication-oidc feature disabled');
 
   const problems: string[] = [];
-  if (channel === undefined) problems.push(`channel ${spec.channel.kind} ${namespace}/${spec.channel.name} not found`);
+  if (channel === undefined)
+    problems.push(`channel ${spec.channel.kind} ${namespace}/${spec.channel.name} not found`);
   const subscriber = resolver.resolve(spec.subscriber, namespace);
   if (!subscriber.ok) problems.push(`subscriber: ${subscriber.reason}`);
   const reply = spec.reply !== undefined ? resolver.resolve(spec.reply, namespace) : undefined;
@@ -38,7 +49,11 @@ export function reconcileSubscription(subscription: Subscription, channel: Chann
   const physical: NonNullable<SubscriptionStatus['physicalSubscription']> = {};
   if (subscriber.ok) physical.subscriberUri = subscriber.uri;
   if (reply?.ok) physical.replyUri = reply.uri;
-  const deadLetterUri = dls?.ok ? dls.uri : ownDls === undefined ? channel?.status?.deadLetterSinkUri : undefined;
+  const deadLetterUri = dls?.ok
+    ? dls.uri
+    : ownDls === undefined
+      ? channel?.status?.deadLetterSinkUri
+      : undefined;
   if (deadLetterUri !== undefined) physical.deadLetterSinkUri = deadLetterUri;
   status.physicalSubscription = physical;
 
@@ -52,7 +67,12 @@ export function reconcileSubscription(subscription: Subscription, channel: Chann
   const channelReady = channel?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   conds = channelReady
     ? set.markTrue(conds, 'ChannelReady')
-    : set.markFalse(conds, 'ChannelReady', 'ChannelNotReady', `channel ${namespace}/${spec.channel.name} is not ready`);
+    : set.markFalse(
+        conds,
+        'ChannelReady',
+        'ChannelNotReady',
+        `channel ${namespace}/${spec.channel.name} is not ready`,
+      );
   status.conditions = conds;
 
   if (!set.isReady(conds) || channel === undefined || !subscriber.ok) return { status };

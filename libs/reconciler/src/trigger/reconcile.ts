@@ -14,7 +14,11 @@ export interface TriggerResult {
 }
 
 /** Computes a Trigger's status from its Broker and subscriber, and its data-plane entry. */
-export function reconcileTrigger(trigger: Trigger, broker: Broker | undefined, resolver: AddressResolver): TriggerResult {
+export function reconcileTrigger(
+  trigger: Trigger,
+  broker: Broker | undefined,
+  resolver: AddressResolver,
+): TriggerResult {
   const { namespace = 'default', name = '', uid = '' } = trigger.metadata;
   const brokerName = trigger.spec.broker ?? trigger.spec.brokerRef?.name ?? '';
   let conds = triggerConditions.initialize(trigger.status?.conditions ?? []);
@@ -24,7 +28,12 @@ export function reconcileTrigger(trigger: Trigger, broker: Broker | undefined, r
   conds = triggerConditions.markTrue(conds, 'OIDCIdentityCreated', 'authentication-oidc feature disabled');
 
   if (broker === undefined) {
-    conds = triggerConditions.markFalse(conds, 'BrokerReady', 'BrokerDoesNotExist', `Broker "${brokerName}" does not exist`);
+    conds = triggerConditions.markFalse(
+      conds,
+      'BrokerReady',
+      'BrokerDoesNotExist',
+      `Broker "${brokerName}" does not exist`,
+    );
   } else if (!brokerConditions.isReady(broker.status?.conditions)) {
     const ready = brokerConditions.get(broker.status?.conditions, 'Ready');
     conds = triggerConditions.markFalse(
@@ -44,7 +53,12 @@ export function reconcileTrigger(trigger: Trigger, broker: Broker | undefined, r
     if (trigger.spec.subscriber.audience) status.subscriberAudience = trigger.spec.subscriber.audience;
     conds = triggerConditions.markTrue(conds, 'SubscriberResolved');
   } else {
-    conds = triggerConditions.markFalse(conds, 'SubscriberResolved', 'Unable to get the Subscriber\'s URI', subscriber.reason);
+    conds = triggerConditions.markFalse(
+      conds,
+      'SubscriberResolved',
+      "Unable to get the Subscriber's URI",
+      subscriber.reason,
+    );
   }
 
   // Dead-letter sink: the trigger's own, else the broker's (status falls back, 1.6 item 8).
@@ -56,20 +70,35 @@ export function reconcileTrigger(trigger: Trigger, broker: Broker | undefined, r
       deadLetterUri = resolved.uri;
       conds = triggerConditions.markTrue(conds, 'DeadLetterSinkResolved');
     } else {
-      conds = triggerConditions.markFalse(conds, 'DeadLetterSinkResolved', 'Unable to get the DeadLetterSink\'s URI', resolved.reason);
+      conds = triggerConditions.markFalse(
+        conds,
+        'DeadLetterSinkResolved',
+        "Unable to get the DeadLetterSink's URI",
+        resolved.reason,
+      );
     }
   } else if (broker?.status?.deadLetterSinkUri) {
     deadLetterUri = broker.status.deadLetterSinkUri;
     conds = triggerConditions.markTrue(conds, 'DeadLetterSinkResolved');
   } else {
-    conds = triggerConditions.markTrue(conds, 'DeadLetterSinkResolved', 'DeadLetterSinkNotConfigured', 'No dead letter sink is configured.');
+    conds = triggerConditions.markTrue(
+      conds,
+      'DeadLetterSinkResolved',
+      'DeadLetterSinkNotConfigured',
+      'No dead letter sink is configured.',
+    );
   }
   if (deadLetterUri !== undefined) status.deadLetterSinkUri = deadLetterUri;
 
   if (triggerConditions.get(conds, 'BrokerReady')?.status === 'True' && subscriber.ok) {
     conds = triggerConditions.markTrue(conds, 'SubscriptionReady');
   } else {
-    conds = triggerConditions.markFalse(conds, 'SubscriptionReady', 'SubscriptionNotReady', 'waiting for the broker and the subscriber');
+    conds = triggerConditions.markFalse(
+      conds,
+      'SubscriptionReady',
+      'SubscriptionNotReady',
+      'waiting for the broker and the subscriber',
+    );
   }
   status.conditions = conds;
 

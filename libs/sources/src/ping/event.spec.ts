@@ -1,7 +1,12 @@
 import { buildPingEvent, pingEventSource } from './event';
 import type { PingSpec } from './types';
 
-const base: PingSpec = { namespace: 'demo', name: 'heartbeat', schedule: '* * * * *', sinkUri: 'http://sink.demo.svc' };
+const base: PingSpec = {
+  namespace: 'demo',
+  name: 'heartbeat',
+  schedule: '* * * * *',
+  sinkUri: 'http://sink.demo.svc',
+};
 const now = new Date('2024-05-06T07:08:09.123Z');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -36,7 +41,15 @@ describe('buildPingEvent (CONFORMANCE 4.1)', () => {
 
   it('decodes dataBase64 into raw bytes, preferring it over data', () => {
     const bytes = Buffer.from([0, 1, 2, 250, 255]);
-    const event = buildPingEvent({ ...base, dataBase64: bytes.toString('base64'), data: 'ignored', contentType: 'application/octet-stream' }, now);
+    const event = buildPingEvent(
+      {
+        ...base,
+        dataBase64: bytes.toString('base64'),
+        data: 'ignored',
+        contentType: 'application/octet-stream',
+      },
+      now,
+    );
     expect(event.data).toEqual(bytes);
     expect(event.attributes['datacontenttype']).toBe('application/octet-stream');
   });
@@ -47,7 +60,22 @@ describe('buildPingEvent (CONFORMANCE 4.1)', () => {
 
   it('adds ceOverrides extensions without overriding the attributes it sets', () => {
     const event = buildPingEvent(
-      { ...base, contentType: 'text/plain', ceOverrides: { extensions: { team: 'a', env: 'prod', type: 'evil', source: 'evil', id: 'evil', specversion: '0.3', time: 'x', datacontenttype: 'x' } } },
+      {
+        ...base,
+        contentType: 'text/plain',
+        ceOverrides: {
+          extensions: {
+            team: 'a',
+            env: 'prod',
+            type: 'evil',
+            source: 'evil',
+            id: 'evil',
+            specversion: '0.3',
+            time: 'x',
+            datacontenttype: 'x',
+          },
+        },
+      },
       now,
     );
     expect(event.attributes).toMatchObject({

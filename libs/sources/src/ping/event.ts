@@ -32,7 +32,8 @@ export function buildPingEvent(spec: PingSpec, now: Date): CloudEvent {
     type: PING_EVENT_TYPE,
     time: now.toISOString(),
   };
-  if (spec.contentType !== undefined && spec.contentType !== '') attributes['datacontenttype'] = spec.contentType;
+  if (spec.contentType !== undefined && spec.contentType !== '')
+    attributes['datacontenttype'] = spec.contentType;
   const extensions = spec.ceOverrides?.extensions;
   if (extensions) {
     for (const name of Object.keys(extensions)) {

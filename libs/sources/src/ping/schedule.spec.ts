@@ -44,14 +44,21 @@ describe('validateSchedule', () => {
 
 describe('nextRuns', () => {
   it('reads a schedule without time zone in UTC', () => {
-    expect(iso(nextRuns('0 9 * * *', undefined, 2, from))).toEqual(['2024-01-16T09:00:00.000Z', '2024-01-17T09:00:00.000Z']);
+    expect(iso(nextRuns('0 9 * * *', undefined, 2, from))).toEqual([
+      '2024-01-16T09:00:00.000Z',
+      '2024-01-17T09:00:00.000Z',
+    ]);
   });
 
   it('applies the time zone, including daylight saving time', () => {
     expect(iso(nextRuns('0 9 * * *', 'America/New_York', 1, from))).toEqual(['2024-01-15T14:00:00.000Z']);
-    expect(iso(nextRuns('0 9 * * *', 'America/New_York', 1, new Date('2024-07-01T00:00:00Z')))).toEqual(['2024-07-01T13:00:00.000Z']);
+    expect(iso(nextRuns('0 9 * * *', 'America/New_York', 1, new Date('2024-07-01T00:00:00Z')))).toEqual([
+      '2024-07-01T13:00:00.000Z',
+    ]);
     expect(iso(nextRuns('0 9 * * *', 'Asia/Kolkata', 1, from))).toEqual(['2024-01-16T03:30:00.000Z']);
-    expect(iso(nextRuns('CRON_TZ=Asia/Kolkata 0 9 * * *', undefined, 1, from))).toEqual(['2024-01-16T03:30:00.000Z']);
+    expect(iso(nextRuns('CRON_TZ=Asia/Kolkata 0 9 * * *', undefined, 1, from))).toEqual([
+      '2024-01-16T03:30:00.000Z',
+    ]);
   });
 
   it.each([

@@ -1,6 +1,14 @@
 import { Cron, type CronOptions } from 'croner';
 
-const DESCRIPTORS = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
+const DESCRIPTORS = new Set([
+  '@yearly',
+  '@annually',
+  '@monthly',
+  '@weekly',
+  '@daily',
+  '@midnight',
+  '@hourly',
+]);
 const TZ_PREFIX = /^(?:CRON_TZ|TZ)=(\S+)\s+(.*)$/s;
 /** The zone a schedule without a time zone is read in (upstream's adapter runs in UTC). */
 export const DEFAULT_TIMEZONE = 'UTC';
@@ -27,14 +35,18 @@ function cronOptions(timezone: string): CronOptions {
 }
 
 /** Checks a schedule and time zone; returns the parts to schedule with, or the reason it is refused. */
-export function parseSchedule(schedule: string, timezone: string | undefined): ParsedSchedule | { error: string } {
+export function parseSchedule(
+  schedule: string,
+  timezone: string | undefined,
+): ParsedSchedule | { error: string } {
   let pattern = schedule.trim();
   let zone = timezone === undefined || timezone === '' ? undefined : timezone;
   if (pattern === '') return { error: 'schedule is empty' };
   if (pattern.includes('@every')) return { error: 'unsupported descriptor @every' };
   const prefixed = TZ_PREFIX.exec(pattern);
   if (prefixed) {
-    if (zone !== undefined) return { error: 'schedule has a CRON_TZ= prefix and timezone is also set; use only timezone' };
+    if (zone !== undefined)
+      return { error: 'schedule has a CRON_TZ= prefix and timezone is also set; use only timezone' };
     zone = prefixed[1] as string;
     pattern = (prefixed[2] as string).trim();
   }
@@ -45,13 +57,17 @@ export function parseSchedule(schedule: string, timezone: string | undefined): P
   } else {
     const fields = pattern.split(/\s+/).length;
     if (fields !== 5 && fields !== 6) {
-      return { error: `expected 5 fields (or 6 with leading seconds), got ${fields} in ${JSON.stringify(pattern)}` };
+      return {
+        error: `expected 5 fields (or 6 with leading seconds), got ${fields} in ${JSON.stringify(pattern)}`,
+      };
     }
   }
   try {
     new Cron(pattern, cronOptions(zone)).stop();
   } catch (error) {
-    return { error: `invalid schedule ${JSON.stringify(pattern)}: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      error: `invalid schedule ${JSON.stringify(pattern)}: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
   return { pattern, timezone: zone };
 }

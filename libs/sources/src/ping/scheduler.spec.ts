@@ -22,7 +22,9 @@ interface Sent {
 }
 
 /** A send function that records every attempt and answers from a script (default: accept). */
-function collector(answer: (attempt: number) => Awaited<ReturnType<PingSend>> | Error = () => ({ ok: true })) {
+function collector(
+  answer: (attempt: number) => Awaited<ReturnType<PingSend>> | Error = () => ({ ok: true }),
+) {
   const sent: Sent[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
   const send: PingSend = async (event, sinkUri) => {
@@ -33,7 +35,9 @@ function collector(answer: (attempt: number) => Awaited<ReturnType<PingSend>> | 
     return result;
   };
   const waitFor = (count: number) =>
-    sent.length >= count ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ count, resolve }));
+    sent.length >= count
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => waiters.push({ count, resolve }));
   return { sent, send, waitFor };
 }
 
@@ -54,7 +58,9 @@ describe('PingScheduler', () => {
 
   it.concurrent('fires a 6-field (seconds) schedule every second with a fresh ping event', async () => {
     const c = collector();
-    const scheduler = track(new PingScheduler({ send: c.send, jitterMs: 0, logger: recordingLogger().logger }));
+    const scheduler = track(
+      new PingScheduler({ send: c.send, jitterMs: 0, logger: recordingLogger().logger }),
+    );
     scheduler.upsert('demo/ping', spec({ contentType: 'text/plain' }));
     await c.waitFor(3);
     const [a, b, third] = c.sent as [Sent, Sent, Sent];
@@ -77,7 +83,9 @@ describe('PingScheduler', () => {
 
   it.concurrent('waits a random jitter of at most jitterMs after the tick before sending', async () => {
     const c = collector();
-    const scheduler = track(new PingScheduler({ send: c.send, jitterMs: 300, logger: recordingLogger().logger }));
+    const scheduler = track(
+      new PingScheduler({ send: c.send, jitterMs: 300, logger: recordingLogger().logger }),
+    );
     scheduler.upsert('demo/ping', spec());
     await c.waitFor(3);
     for (const { at } of c.sent) expect(at % 1000).toBeLessThan(300 + 150);
@@ -86,38 +94,53 @@ describe('PingScheduler', () => {
   it.concurrent('uses the injected clock for the event time', async () => {
     const c = collector();
     const fixed = new Date('2030-01-01T00:00:00.000Z');
-    const scheduler = track(new PingScheduler({ send: c.send, jitterMs: 0, now: () => fixed, logger: recordingLogger().logger }));
+    const scheduler = track(
+      new PingScheduler({ send: c.send, jitterMs: 0, now: () => fixed, logger: recordingLogger().logger }),
+    );
     scheduler.upsert('demo/ping', spec());
     await c.waitFor(1);
     expect(c.sent[0]?.event.attributes['time']).toBe('2030-01-01T00:00:00.000Z');
   });
 
-  it.concurrent('retries a failed send with exponential backoff, keeping the same event, then succeeds', async () => {
-    const c = collector((n) => (n <= 2 ? { ok: false, status: 503, reason: 'busy' } : { ok: true }));
-    const log = recordingLogger();
-    const scheduler = track(new PingScheduler({ send: c.send, jitterMs: 0, retryBaseMs: 40, logger: log.logger }));
-    scheduler.upsert('demo/ping', spec({ schedule: '@hourly' }));
-    scheduler.remove('demo/ping');
-    scheduler.upsert('demo/ping', spec());
-    await c.waitFor(3);
-    await sleep(10);
-    const [first, second, third] = c.sent as [Sent, Sent, Sent];
-    expect(second.event).toBe(first.event);
-    expect(third.event).toBe(first.event);
-    expect(second.at - first.at).toBeGreaterThanOrEqual(38);
-    expect(third.at - second.at).toBeGreaterThanOrEqual(78);
-    expect(log.lines.map((l) => [l.level, l.msg, l.obj['attempt'], l.obj['status']])).toEqual([
-      ['warn', 'ping event delivery failed; will retry', 1, 503],
-      ['warn', 'ping event delivery failed; will retry', 2, 503],
-      ['info', 'ping event delivered after retries', 3, undefined],
-    ]);
-    expect(log.lines[0]?.obj).toMatchObject({ key: 'demo/ping', namespace: 'demo', name: 'ping', sink: 'http://sink-a', reason: 'busy' });
-  });
+  it.concurrent(
+    'retries a failed send with exponential backoff, keeping the same event, then succeeds',
+    async () => {
+      const c = collector((n) => (n <= 2 ? { ok: false, status: 503, reason: 'busy' } : { ok: true }));
+      const log = recordingLogger();
+      const scheduler = track(
+        new PingScheduler({ send: c.send, jitterMs: 0, retryBaseMs: 40, logger: log.logger }),
+      );
+      scheduler.upsert('demo/ping', spec({ schedule: '@hourly' }));
+      scheduler.remove('demo/ping');
+      scheduler.upsert('demo/ping', spec());
+      await c.waitFor(3);
+      await sleep(10);
+      const [first, second, third] = c.sent as [Sent, Sent, Sent];
+      expect(second.event).toBe(first.event);
+      expect(third.event).toBe(first.event);
+      expect(second.at - first.at).toBeGreaterThanOrEqual(38);
+      expect(third.at - second.at).toBeGreaterThanOrEqual(78);
+      expect(log.lines.map((l) => [l.level, l.msg, l.obj['attempt'], l.obj['status']])).toEqual([
+        ['warn', 'ping event delivery failed; will retry', 1, 503],
+        ['warn', 'ping event delivery failed; will retry', 2, 503],
+        ['info', 'ping event delivered after retries', 3, undefined],
+      ]);
+      expect(log.lines[0]?.obj).toMatchObject({
+        key: 'demo/ping',
+        namespace: 'demo',
+        name: 'ping',
+        sink: 'http://sink-a',
+        reason: 'busy',
+      });
+    },
+  );
 
   it.concurrent('logs the loss after the last retry (a throwing send counts as a failure)', async () => {
     const c = collector(() => new Error('connect ECONNREFUSED'));
     const log = recordingLogger();
-    const scheduler = track(new PingScheduler({ send: c.send, jitterMs: 0, retries: 2, retryBaseMs: 10, logger: log.logger }));
+    const scheduler = track(
+      new PingScheduler({ send: c.send, jitterMs: 0, retries: 2, retryBaseMs: 10, logger: log.logger }),
+    );
     scheduler.upsert('demo/ping', spec());
     await c.waitFor(3);
     await sleep(20);
@@ -132,7 +155,9 @@ describe('PingScheduler', () => {
 
   it.concurrent('upsert replaces the schedule for a key', async () => {
     const c = collector();
-    const scheduler = track(new PingScheduler({ send: c.send, jitterMs: 0, logger: recordingLogger().logger }));
+    const scheduler = track(
+      new PingScheduler({ send: c.send, jitterMs: 0, logger: recordingLogger().logger }),
+    );
     scheduler.upsert('demo/ping', spec());
     await c.waitFor(1);
     scheduler.upsert('demo/ping', spec({ sinkUri: 'http://sink-b', data: 'v2' }));
@@ -147,7 +172,9 @@ describe('PingScheduler', () => {
 
   it.concurrent('upsert with an unchanged spec keeps the running job (pending retries survive)', async () => {
     const c = collector((n) => (n === 1 ? { ok: false, status: 500 } : { ok: true }));
-    const scheduler = track(new PingScheduler({ send: c.send, jitterMs: 0, retryBaseMs: 300, logger: recordingLogger().logger }));
+    const scheduler = track(
+      new PingScheduler({ send: c.send, jitterMs: 0, retryBaseMs: 300, logger: recordingLogger().logger }),
+    );
     scheduler.upsert('demo/ping', spec({ schedule: '* * * * * *' }));
     await c.waitFor(1);
     scheduler.upsert('demo/ping', spec({ schedule: '* * * * * *' }));
@@ -157,7 +184,9 @@ describe('PingScheduler', () => {
 
   it.concurrent('remove stops the schedule and abandons pending retries', async () => {
     const c = collector(() => ({ ok: false, status: 503 }));
-    const scheduler = track(new PingScheduler({ send: c.send, jitterMs: 0, retryBaseMs: 300, logger: recordingLogger().logger }));
+    const scheduler = track(
+      new PingScheduler({ send: c.send, jitterMs: 0, retryBaseMs: 300, logger: recordingLogger().logger }),
+    );
     scheduler.upsert('demo/ping', spec());
     await c.waitFor(1);
     scheduler.remove('demo/ping');
@@ -169,7 +198,9 @@ describe('PingScheduler', () => {
 
   it.concurrent('stop stops every schedule', async () => {
     const c = collector();
-    const scheduler = track(new PingScheduler({ send: c.send, jitterMs: 0, logger: recordingLogger().logger }));
+    const scheduler = track(
+      new PingScheduler({ send: c.send, jitterMs: 0, logger: recordingLogger().logger }),
+    );
     scheduler.upsert('demo/a', spec({ name: 'a' }));
     scheduler.upsert('demo/b', spec({ name: 'b' }));
     await c.waitFor(2);
@@ -183,12 +214,16 @@ describe('PingScheduler', () => {
 
   it.concurrent('refuses an invalid schedule on upsert, keeping the previous one', async () => {
     const c = collector();
-    const scheduler = track(new PingScheduler({ send: c.send, jitterMs: 0, logger: recordingLogger().logger }));
-    scheduler.upsert('demo/ping', spec());
-    expect(() => scheduler.upsert('demo/ping', spec({ schedule: '@every 1m' }))).toThrow(InvalidScheduleError);
-    expect(() => scheduler.upsert('demo/ping', spec({ schedule: '0 9 * * *', timezone: 'Nope/Nowhere' }))).toThrow(
-      'PingSource demo/ping: unknown time zone "Nope/Nowhere"',
+    const scheduler = track(
+      new PingScheduler({ send: c.send, jitterMs: 0, logger: recordingLogger().logger }),
     );
+    scheduler.upsert('demo/ping', spec());
+    expect(() => scheduler.upsert('demo/ping', spec({ schedule: '@every 1m' }))).toThrow(
+      InvalidScheduleError,
+    );
+    expect(() =>
+      scheduler.upsert('demo/ping', spec({ schedule: '0 9 * * *', timezone: 'Nope/Nowhere' })),
+    ).toThrow('PingSource demo/ping: unknown time zone "Nope/Nowhere"');
     await c.waitFor(1);
     expect(scheduler.keys()).toEqual(['demo/ping']);
   });

@@ -90,7 +90,12 @@ export class PingScheduler {
     const existing = this.entries.get(key);
     if (existing?.fingerprint === fingerprint) return;
     if (existing) this.cancel(existing);
-    const entry: Entry = { spec, fingerprint, abort: new AbortController(), job: undefined as unknown as Cron };
+    const entry: Entry = {
+      spec,
+      fingerprint,
+      abort: new AbortController(),
+      job: undefined as unknown as Cron,
+    };
     entry.job = startCron(parsed, () => void this.tick(key, entry));
     this.entries.set(key, entry);
   }
@@ -130,7 +135,11 @@ export class PingScheduler {
         if (signal.aborted) return;
         const result = await this.attempt(event, spec.sinkUri);
         if (result.ok) {
-          if (attempt > 1) this.logger.info(this.context(key, spec, event, attempt, result), 'ping event delivered after retries');
+          if (attempt > 1)
+            this.logger.info(
+              this.context(key, spec, event, attempt, result),
+              'ping event delivered after retries',
+            );
           return;
         }
         const context = this.context(key, spec, event, attempt, result);
@@ -143,11 +152,17 @@ export class PingScheduler {
       }
     } catch (error) {
       if (signal.aborted) return; // replaced or removed while waiting: nothing more to do
-      this.logger.warn({ key, error: error instanceof Error ? error.message : String(error) }, 'ping tick failed');
+      this.logger.warn(
+        { key, error: error instanceof Error ? error.message : String(error) },
+        'ping tick failed',
+      );
     }
   }
 
-  private async attempt(event: CloudEvent, sinkUri: string): Promise<{ ok: boolean; status?: number; reason?: string }> {
+  private async attempt(
+    event: CloudEvent,
+    sinkUri: string,
+  ): Promise<{ ok: boolean; status?: number; reason?: string }> {
     try {
       return await this.send(event, sinkUri);
     } catch (error) {
