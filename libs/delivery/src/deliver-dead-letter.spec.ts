@@ -1,6 +1,6 @@
 import { Dispatcher, type DeliveryRequest } from './dispatcher';
 import type { DeliveryPolicy } from './policy';
-import { SubscriberServer } from './testing/subscriber-server';
+import { SubscriberServer } from '@eventing/testing';
 import { testEvent } from './testing/events';
 
 const retry2: DeliveryPolicy = { retry: 2, backoffPolicy: 'linear', backoffDelayMs: 0 };

@@ -2,7 +2,7 @@ import type { CloudEvent } from '@eventing/cloudevents';
 import { HTTP } from 'cloudevents';
 import { Dispatcher, type DeliveryRequest, type ReplySink } from './dispatcher';
 import type { DeliveryPolicy } from './policy';
-import { SubscriberServer } from './testing/subscriber-server';
+import { SubscriberServer } from '@eventing/testing';
 import { binaryReplyHeaders, testEvent } from './testing/events';
 
 const retry2: DeliveryPolicy = { retry: 2, backoffPolicy: 'linear', backoffDelayMs: 0 };

@@ -1,6 +1,6 @@
 import { Dispatcher, type DeliveryRequest } from './dispatcher';
 import { NO_RETRY, type DeliveryPolicy } from './policy';
-import { SubscriberServer } from './testing/subscriber-server';
+import { SubscriberServer } from '@eventing/testing';
 import { testEvent } from './testing/events';
 
 // Timing assertions: lower bounds are tight (a timer never fires early), upper bounds loose so a

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { HTTP } from 'cloudevents';
 import { Dispatcher } from './dispatcher';
-import { SubscriberServer } from './testing/subscriber-server';
+import { SubscriberServer } from '@eventing/testing';
 import { testEvent } from './testing/events';
 
 describe('Dispatcher.send', () => {

@@ -1,1 +1,2 @@
 export * from './subscriber';
+export * from './subscriber-server';

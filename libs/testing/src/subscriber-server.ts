@@ -84,12 +84,17 @@ export class SubscriberServer {
     this.scriptStart = this.requests.length;
   }
 
-  /** Resolves once `count` requests have arrived (rejects after timeoutMs). */
+  /** Resolves once `count` requests have arrived (rejects after timeoutMs, saying how many came). */
   waitForRequests(count: number, timeoutMs = 5000): Promise<void> {
     if (this.requests.length >= count) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`expected ${count} requests, got ${this.requests.length}`)),
+        () =>
+          reject(
+            new Error(
+              `expected ${count} requests at ${this.url}, got ${this.requests.length} within ${timeoutMs} ms`,
+            ),
+          ),
         timeoutMs,
       );
       this.waiters.push({
