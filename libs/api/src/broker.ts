@@ -23,7 +23,7 @@ import {
   type DefaultsContext,
   type KindDefinition,
 } from './kind';
-import { ObjectMetaSchema, validateObjectMeta } from './meta';
+import { ObjectMetaSchema, resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
 export const BROKER_CLASS_ANNOTATION = 'eventing.knative.dev/broker.class';
@@ -49,16 +49,7 @@ export const BrokerStatusSchema = Type.Object(
 );
 export type BrokerStatus = Static<typeof BrokerStatusSchema>;
 
-export const BrokerSchema = Type.Object(
-  {
-    apiVersion: Type.String(),
-    kind: Type.String(),
-    metadata: ObjectMetaSchema,
-    spec: Type.Optional(BrokerSpecSchema),
-    status: Type.Optional(BrokerStatusSchema),
-  },
-  { additionalProperties: false },
-);
+export const BrokerSchema = resourceSchema(Type.Optional(BrokerSpecSchema), BrokerStatusSchema);
 export type Broker = Static<typeof BrokerSchema>;
 
 /** Condition set of a multi-tenant channel-based Broker. */

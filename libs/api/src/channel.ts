@@ -20,7 +20,7 @@ import {
   withSubscribableAnnotation,
   type ChannelTemplateSpec,
 } from './messaging';
-import { ObjectMetaSchema, validateObjectMeta } from './meta';
+import { ObjectMetaSchema, resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
 export const ChannelSpecSchema = Type.Object(
@@ -42,16 +42,7 @@ export const ChannelStatusSchema = Type.Object(
 );
 export type ChannelStatus = Static<typeof ChannelStatusSchema>;
 
-export const ChannelSchema = Type.Object(
-  {
-    apiVersion: Type.String(),
-    kind: Type.String(),
-    metadata: ObjectMetaSchema,
-    spec: Type.Optional(ChannelSpecSchema),
-    status: Type.Optional(ChannelStatusSchema),
-  },
-  { additionalProperties: false },
-);
+export const ChannelSchema = resourceSchema(Type.Optional(ChannelSpecSchema), ChannelStatusSchema);
 export type Channel = Static<typeof ChannelSchema>;
 
 /** Condition set of a Channel: it is Ready when its backing channel is and it has an address. */

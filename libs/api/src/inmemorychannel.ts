@@ -13,7 +13,7 @@ import {
   validateSubscribers,
   withSubscribableAnnotation,
 } from './messaging';
-import { ObjectMetaSchema, validateObjectMeta } from './meta';
+import { ObjectMetaSchema, resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
 /** Which component handles a resource: `cluster` (the shared dispatcher) or `namespace`. */
@@ -33,15 +33,9 @@ export const InMemoryChannelStatusSchema = Type.Object(ChannelableStatusProperti
 });
 export type InMemoryChannelStatus = Static<typeof InMemoryChannelStatusSchema>;
 
-export const InMemoryChannelSchema = Type.Object(
-  {
-    apiVersion: Type.String(),
-    kind: Type.String(),
-    metadata: ObjectMetaSchema,
-    spec: Type.Optional(InMemoryChannelSpecSchema),
-    status: Type.Optional(InMemoryChannelStatusSchema),
-  },
-  { additionalProperties: false },
+export const InMemoryChannelSchema = resourceSchema(
+  Type.Optional(InMemoryChannelSpecSchema),
+  InMemoryChannelStatusSchema,
 );
 export type InMemoryChannel = Static<typeof InMemoryChannelSchema>;
 

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { FieldError } from './errors';
 
 const StringMap = Type.Record(Type.String(), Type.String());
@@ -71,4 +71,21 @@ export function validateObjectMeta(meta: ObjectMeta | undefined): FieldError[] {
     );
   }
   return errs;
+}
+
+/**
+ * The envelope every kind shares: apiVersion, kind, metadata, its spec (pass `Type.Optional(...)`
+ * where upstream allows none) and an optional status.
+ */
+export function resourceSchema<S extends TSchema, St extends TSchema>(spec: S, status: St) {
+  return Type.Object(
+    {
+      apiVersion: Type.String(),
+      kind: Type.String(),
+      metadata: ObjectMetaSchema,
+      spec,
+      status: Type.Optional(status),
+    },
+    { additionalProperties: false },
+  );
 }

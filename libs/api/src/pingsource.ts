@@ -11,7 +11,7 @@ import {
 import { FieldError } from './errors';
 import type { ValidationContext } from './features';
 import { AGE_COLUMN, readyColumns, type KindDefinition } from './kind';
-import { ObjectMetaSchema, validateObjectMeta } from './meta';
+import { ObjectMetaSchema, resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
 export const DEFAULT_PING_SCHEDULE = '* * * * *';
@@ -36,16 +36,7 @@ export const PingSourceStatusSchema = Type.Object(
 );
 export type PingSourceStatus = Static<typeof PingSourceStatusSchema>;
 
-export const PingSourceSchema = Type.Object(
-  {
-    apiVersion: Type.String(),
-    kind: Type.String(),
-    metadata: ObjectMetaSchema,
-    spec: PingSourceSpecSchema,
-    status: Type.Optional(PingSourceStatusSchema),
-  },
-  { additionalProperties: false },
-);
+export const PingSourceSchema = resourceSchema(PingSourceSpecSchema, PingSourceStatusSchema);
 export type PingSource = Static<typeof PingSourceSchema>;
 
 export const PingSourceConditionSet = new ConditionSet('Ready', [

@@ -18,7 +18,7 @@ import { FieldError } from './errors';
 import { isEnabled, type ValidationContext } from './features';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
 import { MESSAGING_GROUP } from './messaging';
-import { ObjectMetaSchema, validateObjectMeta } from './meta';
+import { ObjectMetaSchema, resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
 export const SubscriptionSpecSchema = Type.Object(
@@ -57,16 +57,7 @@ export const SubscriptionStatusSchema = Type.Object(
 );
 export type SubscriptionStatus = Static<typeof SubscriptionStatusSchema>;
 
-export const SubscriptionSchema = Type.Object(
-  {
-    apiVersion: Type.String(),
-    kind: Type.String(),
-    metadata: ObjectMetaSchema,
-    spec: SubscriptionSpecSchema,
-    status: Type.Optional(SubscriptionStatusSchema),
-  },
-  { additionalProperties: false },
-);
+export const SubscriptionSchema = resourceSchema(SubscriptionSpecSchema, SubscriptionStatusSchema);
 export type Subscription = Static<typeof SubscriptionSchema>;
 
 export const SubscriptionConditionSet = new ConditionSet('Ready', [

@@ -14,7 +14,7 @@ import {
 import { FieldError, indexPath, joinPath } from './errors';
 import { isEnabled, type ValidationContext } from './features';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
-import { ObjectMetaSchema, validateObjectMeta } from './meta';
+import { ObjectMetaSchema, resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
 export const BROKER_LABEL = 'eventing.knative.dev/broker';
@@ -75,16 +75,7 @@ export const TriggerStatusSchema = Type.Object(
 );
 export type TriggerStatus = Static<typeof TriggerStatusSchema>;
 
-export const TriggerSchema = Type.Object(
-  {
-    apiVersion: Type.String(),
-    kind: Type.String(),
-    metadata: ObjectMetaSchema,
-    spec: TriggerSpecSchema,
-    status: Type.Optional(TriggerStatusSchema),
-  },
-  { additionalProperties: false },
-);
+export const TriggerSchema = resourceSchema(TriggerSpecSchema, TriggerStatusSchema);
 export type Trigger = Static<typeof TriggerSchema>;
 
 export const TriggerConditionSet = new ConditionSet('Ready', [
