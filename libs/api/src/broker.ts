@@ -23,7 +23,7 @@ import {
   type DefaultsContext,
   type KindDefinition,
 } from './kind';
-import { ObjectMetaSchema, resourceSchema, validateObjectMeta } from './meta';
+import { resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
 export const BROKER_CLASS_ANNOTATION = 'eventing.knative.dev/broker.class';

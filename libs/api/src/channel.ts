@@ -20,7 +20,7 @@ import {
   withSubscribableAnnotation,
   type ChannelTemplateSpec,
 } from './messaging';
-import { ObjectMetaSchema, resourceSchema, validateObjectMeta } from './meta';
+import { resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
 export const ChannelSpecSchema = Type.Object(

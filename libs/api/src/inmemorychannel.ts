@@ -13,7 +13,7 @@ import {
   validateSubscribers,
   withSubscribableAnnotation,
 } from './messaging';
-import { ObjectMetaSchema, resourceSchema, validateObjectMeta } from './meta';
+import { resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
 /** Which component handles a resource: `cluster` (the shared dispatcher) or `namespace`. */

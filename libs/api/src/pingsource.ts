@@ -11,7 +11,7 @@ import {
 import { FieldError } from './errors';
 import type { ValidationContext } from './features';
 import { AGE_COLUMN, readyColumns, type KindDefinition } from './kind';
-import { ObjectMetaSchema, resourceSchema, validateObjectMeta } from './meta';
+import { resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
 export const DEFAULT_PING_SCHEDULE = '* * * * *';

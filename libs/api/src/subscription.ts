@@ -18,7 +18,7 @@ import { FieldError } from './errors';
 import { isEnabled, type ValidationContext } from './features';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
 import { MESSAGING_GROUP } from './messaging';
-import { ObjectMetaSchema, resourceSchema, validateObjectMeta } from './meta';
+import { resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
 export const SubscriptionSpecSchema = Type.Object(

@@ -14,7 +14,7 @@ import {
 import { FieldError, indexPath, joinPath } from './errors';
 import { isEnabled, type ValidationContext } from './features';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
-import { ObjectMetaSchema, resourceSchema, validateObjectMeta } from './meta';
+import { resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
 export const BROKER_LABEL = 'eventing.knative.dev/broker';
