@@ -19,7 +19,10 @@ export interface ChannelMessage {
   redeliveries: number;
 }
 
-/** What the consumer says about a message: done (delivered or dead-lettered) or hand it back for later. */
+/**
+ * What the consumer says about a message: done (delivered, dead-lettered or counted as discarded), or
+ * hand it back for later — after a delay that grows with each redelivery, up to a bound.
+ */
 export type Ack = 'ack' | 'nack';
 
 export type MessageHandler = (message: ChannelMessage) => Promise<Ack>;
@@ -29,13 +32,21 @@ export interface SubscriptionOptions {
   id: string;
   /** Most messages handed to the handler at once. */
   maxInFlight: number;
+  /**
+   * Told about every message that leaves without an ack: discarded when the consumer closes (with the
+   * reason given to `close`), or nacked after it closed. Nothing accepted leaves without one or the other.
+   */
+  onDiscard?(messages: readonly ChannelMessage[], reason: string): void;
+  /** Told when the handler throws; the message is then redelivered later, as for a nack. */
+  onHandlerError?(message: ChannelMessage, error: unknown): void;
 }
 
 export interface Consumer {
-  /** Stops handing out messages; resolves once in-flight handlers have settled. */
-  /** Resolves once every accepted event has been acknowledged (graceful shutdown). */
-  drain?(): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Stops handing out messages and discards those not handed out yet (reported to `onDiscard` with
+   * `reason`); resolves once in-flight handlers have settled. Callers need not wait for that.
+   */
+  close(reason?: string): Promise<void>;
 }
 
 /**
@@ -50,7 +61,8 @@ export interface ChannelBackend {
    */
   readonly targetedAppend: boolean;
   ensureChannel(channel: ChannelRef): Promise<void>;
-  deleteChannel(channel: ChannelRef): Promise<void>;
+  /** Removes a channel; its consumers close with `reason` (default `channel_deleted`). */
+  deleteChannel(channel: ChannelRef, reason?: string): Promise<void>;
   /**
    * Stores one event; resolves only once the backend has accepted it. `targets` (subscription ids)
    * narrows who receives it when the backend supports targeted appends.
@@ -65,5 +77,6 @@ export interface ChannelBackend {
   subscribe(channel: ChannelRef, options: SubscriptionOptions, handler: MessageHandler): Promise<Consumer>;
   /** Resolves once every accepted event has been acknowledged (graceful shutdown). */
   drain?(): Promise<void>;
-  close(): Promise<void>;
+  /** Closes every consumer (their undelivered messages are discarded with `reason`, default `shutdown`). */
+  close(reason?: string): Promise<void>;
 }

@@ -47,6 +47,11 @@ export interface DeliveryRequest {
   malformedReply: 'fail' | 'ignore';
   /** Graceful shutdown: stop waiting between retries. */
   signal?: AbortSignal;
+  /**
+   * Cancels the delivery outright (its trigger or subscription was deleted, or shutdown's grace
+   * ended): the attempt in flight is aborted and no further attempt or dead letter is made.
+   */
+  cancel?: AbortSignal;
 }
 
 /** How a delivery ended. */
@@ -73,6 +78,8 @@ export interface SendOptions {
   timeoutMs?: number;
   preferReply?: boolean;
   namespace?: string;
+  /** Aborts the request in flight; the result is a non-retryable failure. */
+  cancel?: AbortSignal;
 }
 
 const DEFAULT_CONNECTIONS = 100;
@@ -149,8 +156,10 @@ export class Dispatcher {
     const agent = this.agent;
     const maxBytes = this.maxResponseBytes;
     const timeoutMs = opts.timeoutMs ?? 0;
+    const cancel = opts.cancel;
+    if (cancel?.aborted) return Promise.resolve(cancelled());
     return new Promise<SendResult>((resolve) => {
-      const attempt = new Attempt(resolve, maxBytes, timeoutMs);
+      const attempt = new Attempt(resolve, maxBytes, timeoutMs, cancel);
       try {
         agent.dispatch(dispatchOptions, attempt);
       } catch (err) {
@@ -181,6 +190,7 @@ export class Dispatcher {
       timeoutMs: policy.timeoutMs,
       preferReply: true,
       namespace: request.namespace,
+      cancel: request.cancel,
     };
     let attempts = 0;
     let last: Failure;
@@ -203,8 +213,10 @@ export class Dispatcher {
           destination: request.subscriberUri,
         };
       }
+      if (request.cancel?.aborted)
+        return { kind: 'failed', status: last.status, attempts, reason: 'delivery cancelled' };
       if (!last.retryable || attempts >= maxAttempts) break;
-      if (!(await pause(retryWait(policy, attempts, last.retryAfterMs), signal))) {
+      if (!(await pause(retryWait(policy, attempts, last.retryAfterMs), signal, request.cancel))) {
         return {
           kind: 'failed',
           status: last.status,
@@ -279,12 +291,13 @@ export class Dispatcher {
   ): Promise<DeliveryOutcome> {
     const dls = request.deadLetterUri;
     if (dls === undefined) return { kind: 'failed', status: last.status, attempts, reason: last.reason };
-    const { policy, signal } = request;
+    const { policy, signal, cancel } = request;
     const event = withErrorExtensions(request.event, last.destination, last.status, last.body);
     const opts: SendOptions = {
       format: request.format,
       timeoutMs: policy.timeoutMs,
       namespace: request.namespace,
+      cancel,
     };
     const maxAttempts = attemptsAllowed(policy);
     for (let k = 1; ; k++) {
@@ -292,9 +305,11 @@ export class Dispatcher {
       if (result.ok)
         return { kind: 'dead-lettered', status: last.status, attempts, deadLetterStatus: result.status };
       const reason = `${last.reason}; dead letter sink ${dls} failed: ${result.reason}`;
+      if (cancel?.aborted)
+        return { kind: 'failed', status: last.status, attempts, reason: 'delivery cancelled' };
       if (!result.retryable || k >= maxAttempts)
         return { kind: 'failed', status: last.status, attempts, reason };
-      if (!(await pause(retryWait(policy, k, result.retryAfterMs), signal))) {
+      if (!(await pause(retryWait(policy, k, result.retryAfterMs), signal, cancel))) {
         return {
           kind: 'failed',
           status: last.status,
@@ -328,12 +343,23 @@ class Attempt implements UndiciDispatcher.DispatchHandler {
   private chunks: Buffer[] = [];
   private size = 0;
 
+  private readonly onCancel: (() => void) | undefined;
+
   constructor(
     private readonly resolve: (result: SendResult) => void,
     private readonly maxBytes: number,
     private readonly timeoutMs: number,
+    private readonly cancel: AbortSignal | undefined,
   ) {
     if (timeoutMs > 0) this.timer = setTimeout(onAttemptTimeout, timeoutMs, this);
+    if (cancel !== undefined) {
+      this.onCancel = () => {
+        if (this.settled) return;
+        this.settle(cancelled());
+        this.controller?.abort(new Error('delivery cancelled'));
+      };
+      cancel.addEventListener('abort', this.onCancel, { once: true });
+    }
   }
 
   onRequestStart(controller: UndiciDispatcher.DispatchController): void {
@@ -418,12 +444,18 @@ class Attempt implements UndiciDispatcher.DispatchHandler {
   private settle(result: SendResult): void {
     this.settled = true;
     this.chunks = [];
+    if (this.onCancel !== undefined) this.cancel?.removeEventListener('abort', this.onCancel);
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
     this.resolve(result);
   }
+}
+
+/** The result of a send that was cancelled: not retryable, nothing was answered. */
+function cancelled(): Extract<SendResult, { ok: false }> {
+  return failure(0, NO_HEADERS, EMPTY, 'delivery cancelled', false);
 }
 
 function onAttemptTimeout(attempt: Attempt): void {
@@ -468,20 +500,24 @@ function attemptsAllowed(policy: DeliveryPolicy): number {
   return retry > 0 ? retry + 1 : 1;
 }
 
-/** Waits ms; resolves false at once, or as soon as the signal aborts (shutdown). */
-function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
+/** Waits ms; resolves false at once, or as soon as either signal aborts (shutdown, cancellation). */
+function pause(ms: number, signal: AbortSignal | undefined, cancel?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted || cancel?.aborted) return Promise.resolve(false);
   if (!(ms > 0)) return Promise.resolve(true);
   return new Promise<boolean>((resolve) => {
     const onAbort = (): void => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      cancel?.removeEventListener('abort', onAbort);
       resolve(false);
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
+      cancel?.removeEventListener('abort', onAbort);
       resolve(true);
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
+    cancel?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

@@ -271,6 +271,108 @@ describe('MemoryChannelBackend', () => {
     await consumer.close();
   });
 
+  it('reports a throwing handler with the message, then redelivers it', async () => {
+    const errors: string[] = [];
+    const done = deferred<void>();
+    await backend.subscribe(
+      ref,
+      {
+        id: 'sub',
+        maxInFlight: 1,
+        onHandlerError: (m, err) =>
+          errors.push(`${String(m.event.attributes['id'])}: ${(err as Error).message}`),
+      },
+      async (m) => {
+        if (m.redeliveries === 0) throw new Error('boom');
+        done.resolve();
+        return 'ack';
+      },
+    );
+    await backend.append(ref, event(7), NO_HEADERS);
+    await done.promise;
+    expect(errors).toEqual(['7: boom']);
+  });
+
+  it('backs off redeliveries exponentially up to maxNackDelayMs', async () => {
+    await backend.close();
+    backend = new MemoryChannelBackend({ nackDelayMs: 20, maxNackDelayMs: 60 });
+    await backend.ensureChannel(ref);
+    const at: number[] = [];
+    const done = deferred<void>();
+    await backend.subscribe(ref, { id: 'sub', maxInFlight: 1 }, async (m) => {
+      at.push(Date.now());
+      if (m.redeliveries < 4) return 'nack';
+      done.resolve();
+      return 'ack';
+    });
+    await backend.append(ref, event(1), NO_HEADERS);
+    await done.promise;
+    const gaps = at.slice(1).map((t, i) => t - at[i]!);
+    // 20, 40, then capped at 60 twice.
+    expect(gaps[0]).toBeGreaterThanOrEqual(18);
+    expect(gaps[1]).toBeGreaterThanOrEqual(38);
+    expect(gaps[2]).toBeGreaterThanOrEqual(58);
+    expect(gaps[3]).toBeGreaterThanOrEqual(58);
+    expect(gaps[3]).toBeLessThan(120);
+  });
+
+  it('close(reason) reports every queued, delayed and late-nacked message with the reason', async () => {
+    const gate = deferred<Ack>();
+    const discarded: string[] = [];
+    const consumer = await backend.subscribe(
+      ref,
+      {
+        id: 'sub',
+        maxInFlight: 2,
+        onDiscard: (messages, reason) => {
+          for (const m of messages) discarded.push(`${String(m.event.attributes['id'])}:${reason}`);
+        },
+      },
+      async (m) => (m.event.attributes['id'] === '0' ? 'nack' : gate.promise),
+    );
+    for (let i = 0; i < 5; i++) await backend.append(ref, event(i), NO_HEADERS);
+    await tick();
+    // 0 nacked (delayed), 1 and 2 in flight, 3 and 4 queued.
+    const closing = consumer.close('trigger_deleted');
+    expect(discarded.sort()).toEqual(['0:trigger_deleted', '3:trigger_deleted', '4:trigger_deleted']);
+    gate.resolve('nack'); // nacked after close: discarded too, with the same reason
+    await closing;
+    expect(discarded.sort()).toEqual([
+      '0:trigger_deleted',
+      '1:trigger_deleted',
+      '2:trigger_deleted',
+      '3:trigger_deleted',
+      '4:trigger_deleted',
+    ]);
+    expect(backend.pending()).toBe(0);
+  });
+
+  it('deleteChannel and close report discards with their default reasons', async () => {
+    const reasons: string[] = [];
+    const onDiscard = (messages: readonly unknown[], reason: string) =>
+      reasons.push(`${messages.length}:${reason}`);
+    const other = { namespace: 'ns', name: 'other' };
+    await backend.ensureChannel(other);
+    await backend.subscribe(
+      ref,
+      { id: 'a', maxInFlight: 1, onDiscard },
+      () => new Promise<Ack>(() => undefined),
+    );
+    await backend.subscribe(
+      other,
+      { id: 'b', maxInFlight: 1, onDiscard },
+      () => new Promise<Ack>(() => undefined),
+    );
+    for (let i = 0; i < 3; i++) {
+      await backend.append(ref, event(i), NO_HEADERS);
+      await backend.append(other, event(i), NO_HEADERS);
+    }
+    await tick();
+    void backend.deleteChannel(ref);
+    void backend.close();
+    expect(reasons).toEqual(['2:channel_deleted', '2:shutdown']);
+  });
+
   it('close() discards messages awaiting redelivery', async () => {
     const seen: number[] = [];
     const consumer = await backend.subscribe(ref, { id: 'sub', maxInFlight: 1 }, async (m) => {

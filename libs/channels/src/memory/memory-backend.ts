@@ -14,8 +14,26 @@ import { Deque } from './deque';
 export interface MemoryChannelBackendOptions {
   /** Most undelivered events (queued + in flight + awaiting redelivery) per subscription. Default 10 000. */
   capacityPerSubscription?: number;
-  /** How long a nacked message waits before it is handed out again. Default 1000 ms. */
+  /**
+   * How long a nacked message waits before its first redelivery. Default 1000 ms. Each further
+   * redelivery waits twice as long, up to `maxNackDelayMs`.
+   */
   nackDelayMs?: number;
+  /** Longest wait between redeliveries of a nacked message. Default 60 000 ms. */
+  maxNackDelayMs?: number;
+}
+
+/** Reasons a message leaves a consumer without an ack, as counted by callers. */
+export const DISCARD_REASONS = {
+  channelDeleted: 'channel_deleted',
+  shutdown: 'shutdown',
+  closed: 'consumer_closed',
+} as const;
+
+/** Wait before redelivery number `redeliveries + 1`: initial · 2^redeliveries, capped. */
+export function nackDelay(initialMs: number, maxMs: number, redeliveries: number): number {
+  if (initialMs <= 0) return 0;
+  return Math.min(maxMs, initialMs * 2 ** Math.min(redeliveries, 30));
 }
 
 /** Counts for one subscription, for metrics and tests. */
@@ -48,10 +66,10 @@ class SubscriptionQueue implements Consumer {
   private readonly queue = new Deque<ChannelMessage>();
   private inFlight = 0;
   /** Nacked messages waiting for their redelivery timer; still count against capacity. */
-  private delayed = 0;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly delayed = new Map<NodeJS.Timeout, ChannelMessage>();
   private scheduled = false;
   private closed = false;
+  private closeReason = DISCARD_REASONS.closed as string;
   private closing: Promise<void> | undefined;
   private onIdle: (() => void) | undefined;
   private readonly pumpTask = (): void => this.pump();
@@ -60,18 +78,19 @@ class SubscriptionQueue implements Consumer {
     readonly id: string,
     private readonly maxInFlight: number,
     private readonly handler: MessageHandler,
-    private readonly nackDelayMs: number,
+    private readonly redelivery: { initialMs: number; maxMs: number },
     private readonly ledger: Ledger,
     private readonly detach: (sub: SubscriptionQueue) => void,
+    private readonly options: SubscriptionOptions,
   ) {}
 
   /** Undelivered events held for this subscription. */
   get undelivered(): number {
-    return this.queue.length + this.inFlight + this.delayed;
+    return this.queue.length + this.inFlight + this.delayed.size;
   }
 
   stats(): SubscriptionStats {
-    return { queued: this.queue.length + this.delayed, inFlight: this.inFlight };
+    return { queued: this.queue.length + this.delayed.size, inFlight: this.inFlight };
   }
 
   enqueue(message: ChannelMessage): void {
@@ -79,16 +98,23 @@ class SubscriptionQueue implements Consumer {
     this.schedule();
   }
 
-  /** Stops dispatching, discards undelivered messages, and waits for in-flight handlers. */
-  close(): Promise<void> {
+  /**
+   * Stops dispatching and discards undelivered messages (reported with `reason`); resolves once
+   * in-flight handlers settle.
+   */
+  close(reason: string = DISCARD_REASONS.closed): Promise<void> {
     if (this.closing) return this.closing;
     this.closed = true;
+    this.closeReason = reason;
     this.detach(this);
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    const discarded = this.queue.clear() + this.delayed;
-    this.delayed = 0;
-    this.ledger.release(discarded);
+    const discarded: ChannelMessage[] = [];
+    for (let m = this.queue.shift(); m !== undefined; m = this.queue.shift()) discarded.push(m);
+    for (const [timer, message] of this.delayed) {
+      clearTimeout(timer);
+      discarded.push(message);
+    }
+    this.delayed.clear();
+    this.report(discarded, reason);
     this.closing =
       this.inFlight === 0
         ? Promise.resolve()
@@ -96,6 +122,16 @@ class SubscriptionQueue implements Consumer {
             this.onIdle = resolve;
           });
     return this.closing;
+  }
+
+  private report(messages: ChannelMessage[], reason: string): void {
+    if (messages.length === 0) return;
+    this.ledger.release(messages.length);
+    try {
+      this.options.onDiscard?.(messages, reason);
+    } catch {
+      // Counting must never break closing.
+    }
   }
 
   /** One microtask per burst of appends, not one per event. */
@@ -119,8 +155,13 @@ class SubscriptionQueue implements Consumer {
     let ack: Ack;
     try {
       ack = await this.handler(message);
-    } catch {
-      // A throwing handler is a bug in the handler; keep the message rather than lose it.
+    } catch (err) {
+      // A throwing handler is a bug in the handler: say so, and keep the message rather than lose it.
+      try {
+        this.options.onHandlerError?.(message, err);
+      } catch {
+        // Reporting must not lose the message either.
+      }
       ack = 'nack';
     }
     this.settle(message, ack);
@@ -129,23 +170,23 @@ class SubscriptionQueue implements Consumer {
   private settle(message: ChannelMessage, ack: Ack): void {
     this.inFlight--;
     if (this.closed) {
-      this.ledger.release(1);
+      if (ack === 'nack') this.report([message], this.closeReason);
+      else this.ledger.release(1);
       if (this.inFlight === 0) this.onIdle?.();
       return;
     }
     if (ack === 'nack') {
-      this.delayed++;
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        this.delayed--;
+      const delay = nackDelay(this.redelivery.initialMs, this.redelivery.maxMs, message.redeliveries);
+      const timer: NodeJS.Timeout = setTimeout(() => {
+        this.delayed.delete(timer);
         this.queue.unshift({
           event: message.event,
           headers: message.headers,
           redeliveries: message.redeliveries + 1,
         });
         this.pump();
-      }, this.nackDelayMs);
-      this.timers.add(timer);
+      }, delay);
+      this.delayed.set(timer, message);
     } else {
       this.ledger.release(1);
     }
@@ -161,7 +202,7 @@ export class MemoryChannelBackend implements ChannelBackend {
   readonly kind = 'memory';
   readonly targetedAppend = true;
   private readonly capacity: number;
-  private readonly nackDelayMs: number;
+  private readonly redelivery: { initialMs: number; maxMs: number };
   private readonly channels = new Map<string, ChannelState>();
   /** Messages enqueued anywhere and not yet acked or discarded. */
   private outstanding = 0;
@@ -171,11 +212,15 @@ export class MemoryChannelBackend implements ChannelBackend {
 
   constructor(options: MemoryChannelBackendOptions = {}) {
     this.capacity = options.capacityPerSubscription ?? 10_000;
-    this.nackDelayMs = options.nackDelayMs ?? 1000;
+    const initialMs = options.nackDelayMs ?? 1000;
+    const maxMs = options.maxNackDelayMs ?? Math.max(60_000, initialMs);
     if (!Number.isInteger(this.capacity) || this.capacity < 1) {
       throw new RangeError(`capacityPerSubscription must be a positive integer, got ${this.capacity}`);
     }
-    if (!(this.nackDelayMs >= 0)) throw new RangeError(`nackDelayMs must be >= 0, got ${this.nackDelayMs}`);
+    if (!(initialMs >= 0)) throw new RangeError(`nackDelayMs must be >= 0, got ${initialMs}`);
+    if (!(maxMs >= initialMs))
+      throw new RangeError(`maxNackDelayMs must be >= nackDelayMs (${initialMs}), got ${maxMs}`);
+    this.redelivery = { initialMs, maxMs };
   }
 
   /** Creates the channel if it does not exist yet (idempotent). */
@@ -191,12 +236,12 @@ export class MemoryChannelBackend implements ChannelBackend {
     }
   }
 
-  /** Removes the channel and closes its consumers (their undelivered messages are discarded). */
-  async deleteChannel(channel: ChannelRef): Promise<void> {
+  /** Removes the channel and closes its consumers (their undelivered messages are discarded with `reason`). */
+  async deleteChannel(channel: ChannelRef, reason: string = DISCARD_REASONS.channelDeleted): Promise<void> {
     const state = this.channels.get(channelKey(channel));
     if (!state) return;
     this.channels.delete(channelKey(channel));
-    await Promise.all(state.subscriptions.map((sub) => sub.close()));
+    await Promise.all(state.subscriptions.map((sub) => sub.close(reason)));
   }
 
   /**
@@ -261,16 +306,17 @@ export class MemoryChannelBackend implements ChannelBackend {
       options.id,
       options.maxInFlight,
       handler,
-      this.nackDelayMs,
+      this.redelivery,
       this.ledger,
       (s) => {
         state.subscriptions = state.subscriptions.filter((other) => other !== s);
         if (state.byId.get(s.id) === s) state.byId.delete(s.id);
       },
+      options,
     );
     state.subscriptions = [...state.subscriptions, sub];
     state.byId.set(sub.id, sub);
-    return { close: () => sub.close() };
+    return { close: (reason) => sub.close(reason) };
   }
 
   /** Per-subscription counts of a channel, keyed by subscription id; undefined for an unknown channel. */
@@ -296,12 +342,12 @@ export class MemoryChannelBackend implements ChannelBackend {
     return this.outstanding;
   }
 
-  /** Closes every consumer of every channel; later appends are refused with 503. */
-  async close(): Promise<void> {
+  /** Closes every consumer of every channel (discarding with `reason`); later appends are refused with 503. */
+  async close(reason: string = DISCARD_REASONS.shutdown): Promise<void> {
     this.closed = true;
     const all = [...this.channels.values()].flatMap((state) => state.subscriptions);
     this.channels.clear();
-    await Promise.all(all.map((sub) => sub.close()));
+    await Promise.all(all.map((sub) => sub.close(reason)));
   }
 
   /** Called by subscriptions when messages leave the system (acked or discarded). */
