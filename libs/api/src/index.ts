@@ -175,4 +175,5 @@ export {
   type ParsedDefaults,
 } from './config-maps';
 export { allKinds, kindFor } from './registry';
+export { admitResource, normalizeResource, type AdmissionContext, type AdmissionResult } from './admission';
 export { crdFor, openApiSchemaFor, renderCrds, toStructural, type StructuralSchema } from './crd/crd';

@@ -9,6 +9,9 @@ const compiled = new WeakMap<TSchema, ValidateFunction>();
 type JsonSchema = {
   $id?: string;
   $ref?: string;
+  type?: string | string[];
+  anyOf?: JsonSchema[];
+  nullable?: boolean;
   properties?: Record<string, JsonSchema>;
   items?: JsonSchema;
   additionalProperties?: boolean | JsonSchema;
@@ -35,6 +38,78 @@ export function validateShape(schema: TSchema, value: unknown): FieldError[] {
     }
   }
   return out;
+}
+
+/**
+ * Drops the nulls a structural schema's decoder drops: at every depth, an object property or map
+ * entry whose value is null and whose schema does not allow null is removed, as if absent
+ * (Kubernetes prunes non-nullable nulls before defaulting CustomResources). Array items are kept:
+ * a null item stays and then fails validation, as in Kubernetes. Fields the schema does not know
+ * are left alone, so validation still reports them. Returns a copy; `value` is not changed.
+ */
+export function pruneNulls(schema: TSchema, value: unknown): unknown {
+  return prune(schema as JsonSchema, idsOf(schema), value);
+}
+
+const idCache = new WeakMap<TSchema, Map<string, JsonSchema>>();
+
+function idsOf(schema: TSchema): Map<string, JsonSchema> {
+  let ids = idCache.get(schema);
+  if (ids === undefined) {
+    ids = collectIds(schema as JsonSchema);
+    idCache.set(schema, ids);
+  }
+  return ids;
+}
+
+function resolve(schema: JsonSchema | undefined, ids: Map<string, JsonSchema>): JsonSchema | undefined {
+  let cur = schema;
+  for (let hops = 0; cur?.$ref !== undefined && hops < 16; hops++) cur = ids.get(cur.$ref);
+  return cur;
+}
+
+function allowsNull(schema: JsonSchema, ids: Map<string, JsonSchema>): boolean {
+  const s = resolve(schema, ids);
+  if (s === undefined) return true;
+  if (s.nullable === true || s.type === 'null') return true;
+  if (Array.isArray(s.type) && s.type.includes('null')) return true;
+  return s.anyOf?.some((branch) => allowsNull(branch, ids)) ?? false;
+}
+
+/** The schema of `key` inside an object schema: a property, else the map's value schema. */
+function childSchema(schema: JsonSchema, key: string): JsonSchema | undefined {
+  if (schema.properties !== undefined && Object.hasOwn(schema.properties, key)) return schema.properties[key];
+  if (typeof schema.additionalProperties === 'object') return schema.additionalProperties;
+  const pattern = Object.entries(schema.patternProperties ?? {}).find(([re]) => regexpOf(re).test(key));
+  return pattern?.[1];
+}
+
+const regexps = new Map<string, RegExp>();
+
+function regexpOf(source: string): RegExp {
+  let re = regexps.get(source);
+  if (re === undefined) {
+    re = new RegExp(source, 'u'); // as ajv compiles patternProperties
+    regexps.set(source, re);
+  }
+  return re;
+}
+
+function prune(schema: JsonSchema | undefined, ids: Map<string, JsonSchema>, value: unknown): unknown {
+  const s = resolve(schema, ids);
+  if (s === undefined || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    return s.items === undefined ? value : value.map((item) => prune(s.items, ids, item));
+  }
+  const entries: [string, unknown][] = [];
+  for (const [key, child] of Object.entries(value)) {
+    const sub = childSchema(s, key);
+    if (sub === undefined) entries.push([key, child]);
+    else if (child !== null) entries.push([key, prune(sub, ids, child)]);
+    else if (allowsNull(sub, ids)) entries.push([key, child]);
+  }
+  // fromEntries defines own properties, so a `__proto__` key stays data, never a prototype.
+  return Object.fromEntries(entries);
 }
 
 function collectIds(schema: JsonSchema, ids = new Map<string, JsonSchema>()): Map<string, JsonSchema> {

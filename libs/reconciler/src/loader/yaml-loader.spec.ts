@@ -96,4 +96,128 @@ spec:
       }),
     ]);
   });
+
+  it('reads fields holding only a comment (YAML null) as absent, ignores status, and applies defaults', () => {
+    writeFileSync(
+      join(dir, 'nulls.yaml'),
+      `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: default
+  labels:
+    # none yet
+spec:
+  config:
+    # the cluster default
+  delivery:
+    # the cluster default
+status:
+  address: { url: http://made.up/ }
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: t }
+spec:
+  broker: default
+  filter:
+    attributes:
+      # every event
+  subscriber: { uri: http://s.example/ }
+  delivery: null
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: { name: t2 }
+spec:
+  broker: default
+  filter: ~
+  subscriber: { uri: http://s.example/ }
+---
+apiVersion: messaging.knative.dev/v1
+kind: Channel
+metadata: { name: c }
+spec:
+  channelTemplate:
+    # the namespace default
+  delivery: null
+---
+apiVersion: messaging.knative.dev/v1
+kind: InMemoryChannel
+metadata: { name: imc }
+spec:
+  delivery:
+---
+apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata: { name: s }
+spec:
+  channel: { apiVersion: messaging.knative.dev/v1, kind: Channel, name: c }
+  subscriber: { uri: http://s.example/ }
+  reply: null
+  delivery: null
+---
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata: { name: p }
+spec:
+  sink: { uri: http://s.example/ }
+  ceOverrides:
+    # none
+status: null
+`,
+    );
+    const result = loadResourceDir(dir);
+    expect(result.problems).toEqual([]);
+    const byName = new Map(result.resources.map((r) => [`${r.kind}/${r.metadata.name}`, r]));
+    expect([...byName.keys()]).toEqual([
+      'Broker/default',
+      'Trigger/t',
+      'Trigger/t2',
+      'Channel/c',
+      'InMemoryChannel/imc',
+      'Subscription/s',
+      'PingSource/p',
+    ]);
+    for (const r of result.resources) expect(r).not.toHaveProperty('status');
+    expect(byName.get('Broker/default')?.spec).toMatchObject({
+      config: { name: 'config-br-default-channel' },
+      delivery: { retry: 10 },
+    });
+    expect(byName.get('Trigger/t')?.spec).toEqual({
+      broker: 'default',
+      filter: {},
+      subscriber: { uri: 'http://s.example/' },
+    });
+    expect(byName.get('Trigger/t2')?.spec).toMatchObject({ filter: {} });
+    expect(byName.get('Channel/c')?.spec).toMatchObject({ channelTemplate: { kind: 'InMemoryChannel' } });
+    expect(byName.get('Subscription/s')?.spec).not.toHaveProperty('reply');
+    expect(byName.get('PingSource/p')?.spec).toEqual({
+      sink: { uri: 'http://s.example/' },
+      schedule: '* * * * *',
+    });
+  });
+
+  it('reports metadata and ConfigMap data of the wrong type with a field path', () => {
+    writeFileSync(
+      join(dir, 'wrong.yaml'),
+      `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: just-a-name
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: address-book }
+data: [a, b]
+`,
+    );
+    expect(loadResourceDir(dir).problems).toEqual([
+      expect.objectContaining({ file: expect.stringMatching(/wrong\.yaml#2$/), path: 'data' }),
+      expect.objectContaining({
+        file: expect.stringMatching(/wrong\.yaml#1$/),
+        kind: 'Broker',
+        path: 'metadata',
+        message: 'expected object, got string',
+      }),
+    ]);
+  });
 });

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import {
+  admitResource,
   BROKER_DEFAULTS_CONFIGMAP,
   CHANNEL_DEFAULTS_CONFIGMAP,
   defaultFeatureFlags,
@@ -164,17 +165,22 @@ export function loadResourceDir(
 }
 
 function labelOf(raw: Document['value']): { kind: string; name?: string } {
-  const name = typeof raw.metadata?.name === 'string' ? raw.metadata.name : undefined;
-  return {
-    kind: raw.kind as string,
-    ...(name !== undefined ? { name: `${raw.metadata?.namespace ?? 'default'}/${name}` } : {}),
-  };
+  const meta: unknown = raw.metadata;
+  const name = isPlainObject(meta) && typeof meta['name'] === 'string' ? meta['name'] : undefined;
+  const namespace =
+    isPlainObject(meta) && typeof meta['namespace'] === 'string' ? meta['namespace'] : 'default';
+  return { kind: raw.kind as string, ...(name !== undefined ? { name: `${namespace}/${name}` } : {}) };
 }
 
 function loadConfigMap({ value: raw, file }: Document, result: LoadResult): void {
-  const namespace = raw.metadata?.namespace ?? 'default';
+  const namespace = typeof raw.metadata?.namespace === 'string' ? raw.metadata.namespace : 'default';
   const label = labelOf(raw);
-  const data = raw.data ?? {};
+  const given: unknown = raw.data ?? {};
+  if (!isPlainObject(given)) {
+    result.problems.push({ file, ...label, path: 'data', message: 'expected a map of strings' });
+    return;
+  }
+  const data = given;
   if (raw.metadata?.name === ADDRESS_BOOK_CONFIGMAP) {
     for (const [key, url] of Object.entries(data)) {
       if (typeof url !== 'string' || !isAddress(url)) {
@@ -218,8 +224,6 @@ function loadResource(
   seen: Map<string, string>,
   ctx: { defaults?: DefaultsContext; validation?: ValidationContext },
 ): void {
-  const metadata = { ...(raw.metadata ?? {}) };
-  metadata.namespace ??= 'default';
   const label = labelOf(raw);
   const definition = kindFor(raw.apiVersion as string, raw.kind as string);
   if (definition === undefined) {
@@ -230,12 +234,24 @@ function loadResource(
     });
     return;
   }
-  const resource = definition.setDefaults({ ...raw, metadata }, ctx.defaults) as Resource;
-  const errors = definition.validate(resource, ctx.validation);
-  if (errors.length > 0) {
-    for (const e of errors) result.problems.push({ file, ...label, path: e.path, message: e.message });
+  // As kubectl does, a resource without a namespace lands in `default`; metadata of the wrong
+  // type is left for admission to report.
+  const given: unknown = raw.metadata ?? {};
+  const metadata = isPlainObject(given) ? { ...given, namespace: given['namespace'] ?? 'default' } : given;
+  let admitted;
+  try {
+    admitted = admitResource(definition, { ...raw, metadata }, ctx);
+  } catch (err) {
+    // A bug, not bad input: report it against the document rather than stop the process.
+    result.problems.push({ file, ...label, message: `internal error while admitting: ${String(err)}` });
     return;
   }
+  if (!admitted.ok) {
+    for (const e of admitted.errors)
+      result.problems.push({ file, ...label, path: e.path, message: e.message });
+    return;
+  }
+  const resource = admitted.resource;
   const key = resourceKey(resource);
   const first = seen.get(key);
   if (first !== undefined) {
@@ -248,6 +264,10 @@ function loadResource(
   }
   seen.set(key, file);
   result.resources.push(resource);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isAddress(value: string): boolean {
