@@ -5,6 +5,40 @@ import { Dispatcher } from '@eventing/delivery';
 import type { Contract, TriggerEntry } from '@eventing/contract';
 import { startSubscriber, type TestSubscriber } from '@eventing/testing';
 import { BrokerDataPlane } from './data-plane';
+import type { DeliveryObserver } from './egress/outcomes';
+
+/** Records what the data plane reports, keyed `<kind>/<name>:<what>`. */
+class Ledger implements DeliveryObserver {
+  readonly counts = new Map<string, number>();
+  heldNow = 0;
+  readonly heldReasons: string[] = [];
+  add(key: string, n = 1): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+  }
+  get(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+  accepted(t: { kind: string; name: string }, copies: number): void {
+    this.add(`${t.kind}/${t.name}:accepted`, copies);
+  }
+  outcome(t: { kind: string; name: string }, _e: unknown, o: { kind: string }): void {
+    this.add(`${t.kind}/${t.name}:${o.kind}`);
+  }
+  held(t: { kind: string; name: string }, _e: unknown, reason: string): void {
+    this.heldNow++;
+    this.heldReasons.push(reason);
+    this.add(`${t.kind}/${t.name}:held`);
+  }
+  released(_t: unknown, count: number): void {
+    this.heldNow -= count;
+  }
+  discarded(t: { kind: string; name: string }, events: readonly unknown[], reason: string): void {
+    this.add(`${t.kind}/${t.name}:discarded:${reason}`, events.length);
+  }
+  handlerError(): void {
+    this.add('handler-error');
+  }
+}
 
 const policy = { retry: 0, backoffPolicy: 'exponential' as const, backoffDelayMs: 0 };
 const headers = (id: string, type = 'a') => ({
@@ -22,6 +56,7 @@ describe('BrokerDataPlane', () => {
   let dispatcher: Dispatcher;
   let slow: TestSubscriber;
   let fast: TestSubscriber;
+  let ledger: Ledger;
 
   const contract = (generation: number, triggers: TriggerEntry[], brokerUid = 'b1'): Contract => ({
     version: 1,
@@ -51,7 +86,8 @@ describe('BrokerDataPlane', () => {
     fast = await startSubscriber();
     backend = new MemoryChannelBackend({ capacityPerSubscription: 3 });
     dispatcher = new Dispatcher();
-    plane = new BrokerDataPlane({ backend, dispatcher, maxBodyBytes: 1024 });
+    ledger = new Ledger();
+    plane = new BrokerDataPlane({ backend, dispatcher, maxBodyBytes: 1024, observer: ledger });
     server = createServer(plane.handler);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ns/b`;
@@ -119,5 +155,115 @@ describe('BrokerDataPlane', () => {
       expect((await fetch(url, { method: 'POST', headers: headers(id) })).status).toBe(202);
     expect(await plane.close(5_000)).toBe(true);
     expect(slow.requests.map((r) => r.headers['ce-id'])).toEqual(['1', '2', '3']);
+  });
+
+  it('a failed apply is reported, the rest is applied, and later applies and close() proceed', async () => {
+    class FlakyBackend extends MemoryChannelBackend {
+      override async ensureChannel(channel: { namespace: string; name: string }): Promise<void> {
+        if (channel.name.startsWith('broken')) throw new Error('store unavailable');
+        return super.ensureChannel(channel);
+      }
+    }
+    const flaky = new FlakyBackend();
+    const other = new BrokerDataPlane({ backend: flaky, dispatcher, maxBodyBytes: 1024, observer: ledger });
+    const report = await other.apply({
+      version: 1,
+      generation: 1,
+      brokers: [
+        { uid: 'bad', namespace: 'ns', name: 'broken' },
+        { uid: 'good', namespace: 'ns', name: 'b' },
+      ],
+      triggers: [trig('t', fast.url, 'a'), { ...trig('u', fast.url, 'a'), uid: 'uid-u', broker: 'broken' }],
+    });
+    expect(report.failed.get('bad')).toMatch(/cannot create the broker's channel: store unavailable/);
+    expect([...report.served].sort()).toEqual(['good', 'uid-t']);
+    expect(other.hasBroker('ns', 'broken')).toBe(false);
+    expect(other.hasBroker('ns', 'b')).toBe(true);
+    // The next apply is not poisoned by the failure.
+    const next = await other.apply(contract(2, [trig('t', fast.url, 'a')]));
+    expect(next.failed.size).toBe(0);
+    expect([...next.served].sort()).toEqual(['b1', 'uid-t']);
+    expect(await other.close(1_000)).toBe(true);
+    await flaky.close();
+  });
+
+  it('counts events queued for a deleted trigger as discarded (trigger_deleted), and a reload never waits on its subscriber', async () => {
+    const hung = await startSubscriber(() => ({ status: 202, delayMs: 60_000 }));
+    try {
+      await plane.apply(contract(1, [trig('hung', hung.url, 'a', { maxInFlight: 1 })]));
+      for (const id of ['1', '2', '3'])
+        expect((await fetch(url, { method: 'POST', headers: headers(id) })).status).toBe(202);
+      await hung.waitFor(1);
+      const started = Date.now();
+      const report = await plane.apply(contract(2, []));
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(report.served.has('uid-hung')).toBe(false);
+      // Two queued events are discarded at once; the one in flight is cancelled and counted too.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(ledger.get('Broker/b:accepted')).toBe(3);
+      expect(ledger.get('Trigger/hung:discarded:trigger_deleted')).toBe(3);
+      expect(backend.pending()).toBe(0);
+    } finally {
+      await hung.close();
+    }
+  });
+
+  it('counts queued events of a re-created broker as broker_deleted, and unmatched events as no_matching_trigger', async () => {
+    await plane.apply(contract(1, [trig('slow', slow.url, 'a', { maxInFlight: 1 })]));
+    for (const id of ['1', '2'])
+      expect((await fetch(url, { method: 'POST', headers: headers(id) })).status).toBe(202);
+    expect((await fetch(url, { method: 'POST', headers: headers('x', 'nobody') })).status).toBe(202);
+    await plane.apply(contract(2, [trig('slow', slow.url, 'a', { maxInFlight: 1 })], 'b2'));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(ledger.get('Broker/b:discarded:no_matching_trigger')).toBe(1);
+    expect(ledger.get('Broker/b:accepted')).toBe(2);
+    expect(ledger.get('Trigger/slow:discarded:broker_deleted') + ledger.get('Trigger/slow:delivered')).toBe(
+      2,
+    );
+    expect(ledger.get('Trigger/slow:discarded:broker_deleted')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('holds an event whose dead-letter sink is down once, backs off, and releases it when the sink is back', async () => {
+    await backend.close();
+    backend = new MemoryChannelBackend({ nackDelayMs: 50, maxNackDelayMs: 100 });
+    await plane.close(100);
+    plane = new BrokerDataPlane({ backend, dispatcher, maxBodyBytes: 1024, observer: ledger });
+    server.removeAllListeners('request');
+    server.on('request', plane.handler);
+    let dlsUp = false;
+    const dls = await startSubscriber(() => ({ status: dlsUp ? 202 : 503 }));
+    const failing = await startSubscriber(() => ({ status: 500 }));
+    try {
+      await plane.apply(contract(1, [trig('f', failing.url, 'a', { deadLetterUri: dls.url })]));
+      expect((await fetch(url, { method: 'POST', headers: headers('h') })).status).toBe(202);
+      await dls.waitFor(3, 2_000);
+      expect(ledger.get('Trigger/f:held')).toBe(1); // once per event, however often it is retried
+      expect(ledger.heldNow).toBe(1);
+      expect(ledger.heldReasons).toEqual(['dead_letter_failed']);
+      dlsUp = true;
+      await dls.waitFor(dls.requests.length + 1, 2_000);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(ledger.get('Trigger/f:dead-lettered')).toBe(1);
+      expect(ledger.heldNow).toBe(0);
+      expect(backend.pending()).toBe(0);
+    } finally {
+      await dls.close();
+      await failing.close();
+    }
+  });
+
+  it('close() after the grace period cancels what is left and counts it as discarded at shutdown', async () => {
+    const hung = await startSubscriber(() => ({ status: 202, delayMs: 60_000 }));
+    try {
+      await plane.apply(contract(1, [trig('hung', hung.url, 'a', { maxInFlight: 1 })]));
+      for (const id of ['1', '2'])
+        expect((await fetch(url, { method: 'POST', headers: headers(id) })).status).toBe(202);
+      await hung.waitFor(1);
+      expect(await plane.close(200)).toBe(false);
+      expect(ledger.get('Trigger/hung:discarded:shutdown')).toBe(2);
+      expect(backend.pending()).toBe(0);
+    } finally {
+      await hung.close();
+    }
   });
 });

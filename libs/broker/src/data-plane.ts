@@ -1,14 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CloudEvent } from '@eventing/cloudevents';
-import type { ChannelBackend, ChannelRef } from '@eventing/channels';
-import type {
-  BrokerEntry,
-  ChannelEntry,
-  Contract,
-  SubscriptionEntry,
-  TriggerEntry,
-} from '@eventing/contract';
-import type { DeliveryOutcome, Dispatcher } from '@eventing/delivery';
+import type { AppendResult, ChannelBackend, ChannelRef } from '@eventing/channels';
+import type { ApplyReport, BrokerEntry, ChannelEntry, Contract } from '@eventing/contract';
+import type { Dispatcher } from '@eventing/delivery';
 import { compileTriggerFilter, triggerIndexKeys } from '@eventing/filters';
 import {
   brokerTarget,
@@ -17,12 +11,13 @@ import {
   type IngressRoute,
   type IngressTarget,
 } from './ingress/handler';
-import { parseBrokerPath } from './ingress/path';
 import { DEFAULT_MAX_TTL } from './ingress/ttl';
-import { TriggerRouter } from './egress/trigger-router';
+import { TriggerRouter, triggerTarget, type CompiledTrigger } from './egress/trigger-router';
 import { SubscriptionRouter } from './egress/subscription-router';
 import { TriggerIndex } from './routing/trigger-index';
 import { InFlightLimiter } from './egress/limiter';
+import type { DeliveryObserver, DeliveryTarget } from './egress/outcomes';
+import { classifyPath } from './addresses';
 
 export interface BrokerDataPlaneOptions {
   backend: ChannelBackend;
@@ -34,8 +29,8 @@ export interface BrokerDataPlaneOptions {
   /** In-flight deliveries across every trigger and subscription (default 1,000). */
   maxInFlightTotal?: number;
   onIngress?: (result: IngressResult) => void;
-  onDelivery?: (trigger: TriggerEntry, event: CloudEvent, outcome: DeliveryOutcome) => void;
-  onChannelDelivery?: (subscription: SubscriptionEntry, event: CloudEvent, outcome: DeliveryOutcome) => void;
+  /** Told how every accepted event ends (delivered, dead-lettered, failed, held, discarded). */
+  observer: DeliveryObserver;
   /** Public URL of a broker, for dead letters of replies that could not be stored. */
   brokerUrl?: (namespace: string, name: string) => string;
 }
@@ -57,9 +52,6 @@ interface ChannelState {
 const ACCEPTED = { ok: true } as const;
 const NO_TRIGGERS = new TriggerIndex([]);
 
-/** Path prefix under which channels are served: `/channels/<namespace>/<name>`. */
-export const CHANNELS_PATH = '/channels/';
-
 /** The channel backing a broker, named as upstream's trigger channel. */
 export function brokerChannel(entry: { namespace: string; name: string }): ChannelRef {
   return { namespace: entry.namespace, name: `${entry.name}-kne-trigger` };
@@ -75,15 +67,15 @@ export function channelStore(entry: { namespace: string; name: string }): Channe
  * over a local ChannelBackend — memory now, Kafka and JetStream later — driven by the contract.
  */
 export class BrokerDataPlane {
-  /** HTTP handler for `/<namespace>/<broker>` and `/channels/<namespace>/<channel>`. */
+  /** HTTP handler for `/<namespace>/<broker>` and `/_channels/<namespace>/<channel>` (see addresses.ts). */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   private readonly brokers = new Map<string, BrokerState>();
   private readonly channels = new Map<string, ChannelState>();
   private readonly triggers: TriggerRouter;
   private readonly subscriptions: SubscriptionRouter;
-  private readonly abort = new AbortController();
   private readonly maxTtl: number;
-  private applying: Promise<void> = Promise.resolve();
+  /** The tail of the apply queue; never rejects, so one failed apply cannot poison the next. */
+  private applying: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: BrokerDataPlaneOptions) {
     this.maxTtl = options.maxTtl ?? DEFAULT_MAX_TTL;
@@ -99,8 +91,7 @@ export class BrokerDataPlane {
       dispatcher: options.dispatcher,
       defaultMaxInFlight,
       limiter,
-      signal: this.abort.signal,
-      onOutcome: options.onDelivery,
+      observer: options.observer,
       brokerUrl: options.brokerUrl ? (t) => options.brokerUrl!(t.namespace, t.broker) : undefined,
       reply: async (trigger, event, headers) => {
         const broker = this.brokers.get(`${trigger.namespace}/${trigger.broker}`);
@@ -119,15 +110,29 @@ export class BrokerDataPlane {
       dispatcher: options.dispatcher,
       defaultMaxInFlight,
       limiter,
-      signal: this.abort.signal,
-      onOutcome: options.onChannelDelivery,
+      observer: options.observer,
     });
   }
 
-  /** Makes brokers, channels and their consumers match the contract. Calls are serialised. */
-  apply(contract: Contract): Promise<void> {
-    this.applying = this.applying.then(() => this.applyNow(contract));
-    return this.applying;
+  /**
+   * Makes brokers, channels and their consumers match the contract. Calls are serialised. Each
+   * resource is applied on its own: one that fails is reported in `failed` and keeps what it had
+   * (or nothing), the rest are applied, and the next call proceeds. Never rejects.
+   */
+  apply(contract: Contract): Promise<ApplyReport> {
+    const served = new Set<string>();
+    const failed = new Map<string, string>();
+    const run = this.applying.then(() =>
+      this.applyNow(contract, served, failed).then(
+        () => ({ generation: contract.generation, served, failed }),
+        (err: Error) => {
+          failed.set('', `apply failed: ${err.message}`);
+          return { generation: contract.generation, served, failed };
+        },
+      ),
+    );
+    this.applying = run;
+    return run;
   }
 
   /** Whether a broker is being served. */
@@ -149,40 +154,50 @@ export class BrokerDataPlane {
         ])
       : true;
     if (timer) clearTimeout(timer);
-    this.abort.abort();
-    await Promise.all([this.triggers.close(), this.subscriptions.close()]);
+    // Whatever is still queued or in flight now is cancelled and counted as discarded at shutdown.
+    await Promise.all([this.triggers.close('shutdown'), this.subscriptions.close('shutdown')]);
     return drained;
   }
 
+  /** Reports what an accepted append stored; an event stored for nobody is counted as discarded. */
+  private counted(who: DeliveryTarget, event: CloudEvent, result: { copies?: number }, none: string): void {
+    const copies = result.copies ?? 1;
+    if (copies > 0) this.options.observer.accepted(who, copies);
+    else this.options.observer.discarded(who, [event], none);
+  }
+
   private route(url: string): IngressRoute {
-    if (url.startsWith(CHANNELS_PATH)) {
-      const path = parseBrokerPath(url.slice(CHANNELS_PATH.length - 1));
-      if (!path.ok)
-        return {
-          ok: false,
-          status: 400,
-          reason: `malformed path '${url}': expected /channels/<namespace>/<channel>`,
-        };
-      const target = this.channels.get(`${path.namespace}/${path.name}`)?.target;
-      return { ok: true, namespace: path.namespace, name: path.name, kind: 'channel', target };
-    }
-    const path = parseBrokerPath(url);
+    const path = classifyPath(url);
     if (!path.ok) return path;
-    return {
-      ok: true,
-      namespace: path.namespace,
-      name: path.name,
-      kind: 'broker',
-      target: this.brokers.get(`${path.namespace}/${path.name}`)?.target,
-    };
+    const { kind, namespace, name } = path;
+    const key = `${namespace}/${name}`;
+    if (kind === 'broker') return { ok: true, namespace, name, kind, target: this.brokers.get(key)?.target };
+    if (kind === 'channel')
+      return { ok: true, namespace, name, kind, target: this.channels.get(key)?.target };
+    return { ok: false, status: 404, reason: `no built-in sink is served at '${url}'` };
   }
 
-  private async applyNow(contract: Contract): Promise<void> {
-    await this.applyBrokers(contract);
-    await this.applyChannels(contract);
+  private async applyNow(
+    contract: Contract,
+    served: Set<string>,
+    failed: Map<string, string>,
+  ): Promise<void> {
+    await this.applyBrokers(contract, served, failed);
+    await this.applyChannels(contract, served, failed);
   }
 
-  private async applyBrokers(contract: Contract): Promise<void> {
+  /** Deletes a broker's or channel's store after cancelling its consumers; failures are only logged by the caller. */
+  private async deleteStore(channel: ChannelRef, reason: string): Promise<void> {
+    this.triggers.closeChannel(channel, reason);
+    this.subscriptions.closeChannel(channel, reason);
+    await this.options.backend.deleteChannel(channel, reason);
+  }
+
+  private async applyBrokers(
+    contract: Contract,
+    served: Set<string>,
+    failed: Map<string, string>,
+  ): Promise<void> {
     const { backend } = this.options;
     const wanted = new Map<string, BrokerEntry>();
     for (const b of contract.brokers) wanted.set(`${b.namespace}/${b.name}`, b);
@@ -190,54 +205,89 @@ export class BrokerDataPlane {
       const next = wanted.get(key);
       if (next && next.uid === state.entry.uid) continue;
       this.brokers.delete(key);
-      this.triggers.forgetChannel(state.channel);
-      await backend.deleteChannel(state.channel);
+      await this.deleteStore(state.channel, 'broker_deleted').catch((err: Error) =>
+        failed.set(state.entry.uid, `deleting the broker's channel failed: ${err.message}`),
+      );
     }
     for (const [key, entry] of wanted) {
       const existing = this.brokers.get(key);
       if (existing) {
         existing.entry = entry;
+        served.add(entry.uid);
         continue;
       }
       const channel = brokerChannel(entry);
-      await backend.ensureChannel(channel);
+      try {
+        await backend.ensureChannel(channel);
+      } catch (err) {
+        failed.set(entry.uid, `cannot create the broker's channel: ${(err as Error).message}`);
+        continue;
+      }
       const state: BrokerState = {
         entry,
         channel,
         index: NO_TRIGGERS,
         target: { append: () => Promise.resolve(ACCEPTED) },
       };
+      const who: DeliveryTarget = { kind: 'Broker', namespace: entry.namespace, name: entry.name };
+      const stored = (event: CloudEvent, result: AppendResult): AppendResult => {
+        if (result.ok) this.counted(who, event, result, 'no_matching_trigger');
+        return result;
+      };
       const store: IngressTarget = {
         append: backend.targetedAppend
           ? (event, headers) => {
               // Route once at ingress: only the matching triggers' queues receive the event.
               const targets = state.index.match(event);
-              return targets.length === 0
-                ? Promise.resolve(ACCEPTED)
-                : backend.append(channel, event, headers, targets);
+              if (targets.length === 0) {
+                this.options.observer.discarded(who, [event], 'no_matching_trigger');
+                return Promise.resolve(ACCEPTED);
+              }
+              return backend.append(channel, event, headers, targets).then((r) => stored(event, r));
             }
-          : (event, headers) => backend.append(channel, event, headers),
+          : (event, headers) => backend.append(channel, event, headers).then((r) => stored(event, r)),
       };
       state.target = brokerTarget(store, this.maxTtl);
       this.brokers.set(key, state);
+      served.add(entry.uid);
     }
-    const compiled = contract.triggers.map((entry) => ({
-      entry,
-      filter: compileTriggerFilter(entry.filter, entry.filters),
-      keys: triggerIndexKeys(entry.filter, entry.filters),
-    }));
-    await this.triggers.apply(compiled, (t) => this.brokers.get(`${t.namespace}/${t.broker}`)?.channel);
+    const compiled: (CompiledTrigger & { keys: ReturnType<typeof triggerIndexKeys> })[] = [];
+    for (const entry of contract.triggers) {
+      try {
+        compiled.push({
+          entry,
+          filter: compileTriggerFilter(entry.filter, entry.filters),
+          keys: triggerIndexKeys(entry.filter, entry.filters),
+          target: triggerTarget(entry),
+        });
+      } catch (err) {
+        failed.set(entry.uid, `cannot compile the filter: ${(err as Error).message}`);
+      }
+    }
+    const running = await this.triggers.apply(
+      compiled,
+      (t) => this.brokers.get(`${t.namespace}/${t.broker}`)?.channel,
+      failed,
+    );
+    for (const uid of running) served.add(uid);
     for (const state of this.brokers.values()) {
       const { namespace, name } = state.entry;
+      // Only triggers whose consumer runs are routed to: an event is never queued for nobody.
       state.index = new TriggerIndex(
         compiled
-          .filter((t) => t.entry.namespace === namespace && t.entry.broker === name)
+          .filter(
+            (t) => t.entry.namespace === namespace && t.entry.broker === name && running.has(t.entry.uid),
+          )
           .map((t) => ({ id: t.entry.uid, filter: t.filter, keys: t.keys })),
       );
     }
   }
 
-  private async applyChannels(contract: Contract): Promise<void> {
+  private async applyChannels(
+    contract: Contract,
+    served: Set<string>,
+    failed: Map<string, string>,
+  ): Promise<void> {
     const { backend } = this.options;
     const wanted = new Map<string, ChannelEntry>();
     for (const c of contract.channels ?? []) wanted.set(`${c.namespace}/${c.name}`, c);
@@ -245,27 +295,44 @@ export class BrokerDataPlane {
       const next = wanted.get(key);
       if (next && next.uid === state.entry.uid) continue;
       this.channels.delete(key);
-      this.subscriptions.forgetChannel(state.channel);
-      await backend.deleteChannel(state.channel);
+      await this.deleteStore(state.channel, 'channel_deleted').catch((err: Error) =>
+        failed.set(state.entry.uid, `deleting the channel failed: ${err.message}`),
+      );
     }
     for (const [key, entry] of wanted) {
       const existing = this.channels.get(key);
       if (existing) {
         existing.entry = entry;
+        served.add(entry.uid);
         continue;
       }
       const channel = channelStore(entry);
-      await backend.ensureChannel(channel);
+      try {
+        await backend.ensureChannel(channel);
+      } catch (err) {
+        failed.set(entry.uid, `cannot create the channel's store: ${(err as Error).message}`);
+        continue;
+      }
       // C4: a channel stores the event exactly as received.
+      const who: DeliveryTarget = { kind: 'Channel', namespace: entry.namespace, name: entry.name };
       this.channels.set(key, {
         entry,
         channel,
-        target: { append: (event, headers) => backend.append(channel, event, headers) },
+        target: {
+          append: (event, headers) =>
+            backend.append(channel, event, headers).then((result) => {
+              if (result.ok) this.counted(who, event, result, 'no_subscribers');
+              return result;
+            }),
+        },
       });
+      served.add(entry.uid);
     }
-    await this.subscriptions.apply(
+    const running = await this.subscriptions.apply(
       contract.subscriptions ?? [],
       (s) => this.channels.get(`${s.channel.namespace}/${s.channel.name}`)?.channel,
+      failed,
     );
+    for (const uid of running) served.add(uid);
   }
 }

@@ -11,3 +11,5 @@ export * from './routing/trigger-index';
 export * from './egress/consumer-set';
 export * from './egress/subscription-router';
 export * from './egress/limiter';
+export * from './addresses';
+export * from './egress/outcomes';

@@ -6,9 +6,13 @@ export interface ChannelRef {
   name: string;
 }
 
-/** Outcome of an append: accepted, or refused with the HTTP status ingress should answer. */
+/**
+ * Outcome of an append: accepted (with how many subscriptions' queues received it, when the backend
+ * knows), or refused with the HTTP status ingress should answer.
+ */
 export type AppendResult =
-  { ok: true } | { ok: false; status: 429 | 500 | 503; reason: string; retryAfterSeconds?: number };
+  | { ok: true; copies?: number }
+  | { ok: false; status: 429 | 500 | 503; reason: string; retryAfterSeconds?: number };
 
 /** One event handed to a subscription's consumer. */
 export interface ChannelMessage {

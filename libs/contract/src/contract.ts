@@ -103,6 +103,17 @@ export interface PingSchedule {
   sinkUri: string;
 }
 
+/**
+ * What a data plane made of a contract: the uids of the brokers, channels, triggers and subscriptions
+ * it serves now, and why each one it could not serve failed. The control plane derives conditions
+ * from it instead of assuming success.
+ */
+export interface ApplyReport {
+  generation: number;
+  served: ReadonlySet<string>;
+  failed: ReadonlyMap<string, string>;
+}
+
 /** An empty contract: no brokers, no triggers. */
 export function emptyContract(): Contract {
   return { version: CONTRACT_VERSION, generation: 0, brokers: [], triggers: [] };

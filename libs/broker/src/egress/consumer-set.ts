@@ -8,60 +8,124 @@ export interface ConsumerSpec<C> {
   config: C;
 }
 
-interface ConsumerState<C> {
+/**
+ * What a handler gets besides the message: the consumer's configuration now, and a signal that
+ * aborts when the consumer is removed (its deliveries stop at once) with the reason it was.
+ */
+export interface ConsumerContext<C> {
   config: C;
+  readonly cancel: AbortSignal;
+  /** Why the consumer was cancelled; set before `cancel` aborts. */
+  cancelReason: string | undefined;
+}
+
+/** How the set reports messages that leave without delivery, and handler bugs. */
+export interface ConsumerSetEvents<C> {
+  discarded(config: C, messages: readonly ChannelMessage[], reason: string): void;
+  handlerError(config: C, message: ChannelMessage, error: unknown): void;
+}
+
+/** Reasons a consumer is removed, as counted in `eventing_events_discarded_total`. */
+export interface RemovalReasons {
+  /** The resource is gone from the contract (`trigger_deleted`, `subscription_deleted`). */
+  deleted: string;
+  /** The resource now reads another channel (`trigger_moved`, `subscription_moved`). */
+  moved: string;
+}
+
+interface ConsumerState<C> extends ConsumerContext<C> {
   channelKey: string;
+  abort: AbortController;
   consumer?: Consumer;
 }
 
 /**
  * Keeps one backend consumer per spec running. A changed configuration is swapped in place (queued
- * events stay and use the new one); a consumer moves only when its channel changes.
+ * events stay and use the new one); a consumer moves only when its channel changes. A removed
+ * consumer is cancelled and closed without waiting for its subscriber: a reload never waits on one.
  */
 export class ConsumerSet<C> {
   private readonly states = new Map<string, ConsumerState<C>>();
+  /** Consumers closing in the background, awaited only by `close()`. */
+  private readonly closing = new Set<Promise<void>>();
 
   constructor(
     private readonly backend: ChannelBackend,
-    private readonly handle: (config: C, message: ChannelMessage) => Promise<Ack>,
+    private readonly handle: (context: ConsumerContext<C>, message: ChannelMessage) => Promise<Ack>,
+    private readonly events: ConsumerSetEvents<C>,
+    private readonly reasons: RemovalReasons,
   ) {}
 
-  /** Makes the running consumers match `specs`. */
-  async apply(specs: readonly ConsumerSpec<C>[]): Promise<void> {
+  /**
+   * Makes the running consumers match `specs`. Each consumer that cannot start is reported in
+   * `failed` (uid → reason) and the others still start.
+   */
+  async apply(specs: readonly ConsumerSpec<C>[], failed: Map<string, string>): Promise<Set<string>> {
     const wanted = new Set<string>();
+    const running = new Set<string>();
+    for (const spec of specs) wanted.add(spec.uid);
+    for (const [uid, state] of this.states) {
+      if (!wanted.has(uid)) this.remove(uid, state, this.reasons.deleted);
+    }
     for (const spec of specs) {
-      wanted.add(spec.uid);
       const channelKey = `${spec.channel.namespace}/${spec.channel.name}`;
       const current = this.states.get(spec.uid);
       if (current && current.channelKey === channelKey && current.consumer) {
         current.config = spec.config;
+        running.add(spec.uid);
         continue;
       }
-      if (current?.consumer) await current.consumer.close();
-      const state: ConsumerState<C> = { config: spec.config, channelKey };
-      this.states.set(spec.uid, state);
-      state.consumer = await this.backend.subscribe(
-        spec.channel,
-        { id: spec.uid, maxInFlight: spec.maxInFlight },
-        (message) => this.handle(state.config, message),
-      );
+      if (current) this.remove(spec.uid, current, this.reasons.moved);
+      const abort = new AbortController();
+      const state: ConsumerState<C> = {
+        config: spec.config,
+        channelKey,
+        abort,
+        cancel: abort.signal,
+        cancelReason: undefined,
+      };
+      try {
+        state.consumer = await this.backend.subscribe(
+          spec.channel,
+          {
+            id: spec.uid,
+            maxInFlight: spec.maxInFlight,
+            onDiscard: (messages, reason) => this.events.discarded(state.config, messages, reason),
+            onHandlerError: (message, error) => this.events.handlerError(state.config, message, error),
+          },
+          (message) => this.handle(state, message),
+        );
+        this.states.set(spec.uid, state);
+        running.add(spec.uid);
+      } catch (err) {
+        failed.set(spec.uid, `cannot consume channel ${channelKey}: ${(err as Error).message}`);
+      }
     }
-    for (const [uid, state] of this.states) {
-      if (wanted.has(uid)) continue;
-      this.states.delete(uid);
-      await state.consumer?.close();
-    }
+    return running;
   }
 
-  /** Forgets the consumers of a channel the backend already closed (channel deleted). */
-  forgetChannel(channel: ChannelRef): void {
+  /** Cancels and closes the consumers of a channel (before the channel itself is deleted). */
+  closeChannel(channel: ChannelRef, reason: string): void {
     const key = `${channel.namespace}/${channel.name}`;
-    for (const [uid, state] of this.states) if (state.channelKey === key) this.states.delete(uid);
+    for (const [uid, state] of this.states) if (state.channelKey === key) this.remove(uid, state, reason);
   }
 
-  async close(): Promise<void> {
-    const closing = [...this.states.values()].map((s) => s.consumer?.close());
-    this.states.clear();
-    await Promise.all(closing);
+  /** Cancels every consumer (undelivered events are discarded with `reason`) and waits for them. */
+  async close(reason: string): Promise<void> {
+    for (const [uid, state] of this.states) this.remove(uid, state, reason);
+    await Promise.all([...this.closing]);
+  }
+
+  private remove(uid: string, state: ConsumerState<C>, reason: string): void {
+    this.states.delete(uid);
+    state.cancelReason = reason;
+    state.abort.abort();
+    const closed = state.consumer?.close(reason);
+    if (closed === undefined) return;
+    const tracked = closed.then(
+      () => void this.closing.delete(tracked),
+      () => void this.closing.delete(tracked),
+    );
+    this.closing.add(tracked);
   }
 }

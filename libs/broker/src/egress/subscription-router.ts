@@ -1,19 +1,22 @@
-import type { CloudEvent } from '@eventing/cloudevents';
 import type { Ack, ChannelBackend, ChannelMessage, ChannelRef } from '@eventing/channels';
 import type { SubscriptionEntry } from '@eventing/contract';
 import type { DeliveryOutcome, Dispatcher } from '@eventing/delivery';
-import { ConsumerSet } from './consumer-set';
+import { ConsumerSet, type ConsumerContext } from './consumer-set';
 import type { InFlightLimiter } from './limiter';
-import { settle } from './trigger-router';
+import { conclude, discard, handlerFailed, type DeliveryObserver, type DeliveryTarget } from './outcomes';
 
 export interface SubscriptionRouterOptions {
   backend: ChannelBackend;
   dispatcher: Dispatcher;
   defaultMaxInFlight: number;
-  onOutcome?: (subscription: SubscriptionEntry, event: CloudEvent, outcome: DeliveryOutcome) => void;
-  signal?: AbortSignal;
+  observer: DeliveryObserver;
   /** Shared cap on deliveries in flight across all triggers and subscriptions. */
   limiter?: InFlightLimiter;
+}
+
+interface RunningSubscription {
+  entry: SubscriptionEntry;
+  target: DeliveryTarget;
 }
 
 /**
@@ -21,44 +24,63 @@ export interface SubscriptionRouterOptions {
  * to `replyUri` or dropped (R5), a non-CloudEvent 2xx body ignored (C8), dead letters as for triggers.
  */
 export class SubscriptionRouter {
-  private readonly consumers: ConsumerSet<SubscriptionEntry>;
+  private readonly consumers: ConsumerSet<RunningSubscription>;
 
   constructor(private readonly options: SubscriptionRouterOptions) {
-    this.consumers = new ConsumerSet(options.backend, (subscription, message) =>
-      this.handle(subscription, message),
+    const observer = options.observer;
+    this.consumers = new ConsumerSet(
+      options.backend,
+      (context, message) => this.handle(context, message),
+      {
+        discarded: (s, messages, reason) => discard(observer, s.target, messages, reason),
+        handlerError: (s, message, error) => handlerFailed(observer, s.target, message, error),
+      },
+      { deleted: 'subscription_deleted', moved: 'subscription_moved' },
     );
   }
 
+  /** Makes the running consumers match; returns the uids running, adds those that failed to `failed`. */
   apply(
     subscriptions: SubscriptionEntry[],
     channelOf: (s: SubscriptionEntry) => ChannelRef | undefined,
-  ): Promise<void> {
+    failed: Map<string, string>,
+  ): Promise<Set<string>> {
     const specs = [];
     for (const s of subscriptions) {
       const channel = channelOf(s);
       if (channel === undefined) continue;
+      const target: DeliveryTarget = {
+        kind: 'Subscription',
+        namespace: s.namespace,
+        name: s.name,
+        deadLetterUri: s.deadLetterUri,
+      };
       specs.push({
         uid: s.uid,
         channel,
         maxInFlight: s.maxInFlight ?? this.options.defaultMaxInFlight,
-        config: s,
+        config: { entry: s, target },
       });
     }
-    return this.consumers.apply(specs);
+    return this.consumers.apply(specs, failed);
   }
 
-  forgetChannel(channel: ChannelRef): void {
-    this.consumers.forgetChannel(channel);
+  closeChannel(channel: ChannelRef, reason: string): void {
+    this.consumers.closeChannel(channel, reason);
   }
 
-  close(): Promise<void> {
-    return this.consumers.close();
+  close(reason: string): Promise<void> {
+    return this.consumers.close(reason);
   }
 
-  private async handle(s: SubscriptionEntry, message: ChannelMessage): Promise<Ack> {
+  private async handle(context: ConsumerContext<RunningSubscription>, message: ChannelMessage): Promise<Ack> {
+    const { entry: s, target: who } = context.config;
     // A subscriber spec with only a reply forwards the event there.
     const target = s.subscriberUri ?? s.replyUri;
-    if (target === undefined) return 'ack';
+    if (target === undefined) {
+      discard(this.options.observer, who, [message], 'no_subscriber');
+      return 'ack';
+    }
     const limiter = this.options.limiter;
     const slot = limiter?.acquire();
     if (slot) await slot;
@@ -74,12 +96,11 @@ export class SubscriptionRouter {
         deadLetterUri: s.deadLetterUri,
         reply: s.subscriberUri !== undefined && s.replyUri !== undefined ? { uri: s.replyUri } : undefined,
         malformedReply: 'ignore',
-        signal: this.options.signal,
+        cancel: context.cancel,
       });
     } finally {
       limiter?.release();
     }
-    this.options.onOutcome?.(s, message.event, outcome);
-    return settle(outcome, s.deadLetterUri, this.options.signal);
+    return conclude(this.options.observer, who, message, message.event, outcome, context);
   }
 }

@@ -4,8 +4,9 @@ import type { TriggerEntry } from '@eventing/contract';
 import type { DeliveryOutcome, Dispatcher, ReplySink } from '@eventing/delivery';
 import type { CompiledFilter } from '@eventing/filters';
 import { TTL_EXTENSION } from '../ingress/ttl';
-import { ConsumerSet } from './consumer-set';
+import { ConsumerSet, type ConsumerContext } from './consumer-set';
 import type { InFlightLimiter } from './limiter';
+import { conclude, discard, handlerFailed, type DeliveryObserver, type DeliveryTarget } from './outcomes';
 
 /** Stores a reply coming from a trigger's subscriber back into its broker. */
 export type BrokerReplyFn = (
@@ -19,9 +20,7 @@ export interface TriggerRouterOptions {
   dispatcher: Dispatcher;
   reply: BrokerReplyFn;
   defaultMaxInFlight: number;
-  onOutcome?: (trigger: TriggerEntry, event: CloudEvent, outcome: DeliveryOutcome) => void;
-  /** Aborted on shutdown: deliveries stop waiting between retries. */
-  signal?: AbortSignal;
+  observer: DeliveryObserver;
   /** Shared cap on deliveries in flight across all triggers and subscriptions. */
   limiter?: InFlightLimiter;
   /** The public URL of a trigger's broker, named in dead letters when its reply cannot be stored. */
@@ -32,21 +31,51 @@ export interface TriggerRouterOptions {
 export interface CompiledTrigger {
   entry: TriggerEntry;
   filter: CompiledFilter;
+  /** Who the observer is told about; built once per contract change. */
+  target: DeliveryTarget;
+}
+
+/** The observer's view of a trigger. */
+export function triggerTarget(entry: TriggerEntry): DeliveryTarget {
+  return {
+    kind: 'Trigger',
+    namespace: entry.namespace,
+    name: entry.name,
+    broker: entry.broker,
+    deadLetterUri: entry.deadLetterUri,
+  };
 }
 
 /**
  * Runs one consumer per Trigger on its broker's channel: filter, deliver, reply, dead-letter
- * (CONFORMANCE 2.3). A trigger update swaps the configuration without dropping queued events.
+ * (CONFORMANCE 2.3). A trigger update swaps the configuration without dropping queued events; a
+ * deleted or moved trigger's queued and in-flight events are cancelled and counted with the reason.
  */
 export class TriggerRouter {
   private readonly consumers: ConsumerSet<CompiledTrigger>;
 
   constructor(private readonly options: TriggerRouterOptions) {
-    this.consumers = new ConsumerSet(options.backend, (trigger, message) => this.handle(trigger, message));
+    const observer = options.observer;
+    this.consumers = new ConsumerSet(
+      options.backend,
+      (context, message) => this.handle(context, message),
+      {
+        discarded: (t, messages, reason) => discard(observer, t.target, messages, reason),
+        handlerError: (t, message, error) => handlerFailed(observer, t.target, message, error),
+      },
+      { deleted: 'trigger_deleted', moved: 'trigger_moved' },
+    );
   }
 
-  /** Makes the running consumers match `triggers`; `channelOf` gives each trigger's broker channel. */
-  apply(triggers: CompiledTrigger[], channelOf: (t: TriggerEntry) => ChannelRef | undefined): Promise<void> {
+  /**
+   * Makes the running consumers match `triggers`; `channelOf` gives each trigger's broker channel.
+   * Returns the uids running now; those that could not start are added to `failed`.
+   */
+  apply(
+    triggers: CompiledTrigger[],
+    channelOf: (t: TriggerEntry) => ChannelRef | undefined,
+    failed: Map<string, string>,
+  ): Promise<Set<string>> {
     const specs = [];
     for (const trigger of triggers) {
       const channel = channelOf(trigger.entry);
@@ -54,19 +83,21 @@ export class TriggerRouter {
       const maxInFlight = trigger.entry.maxInFlight ?? this.options.defaultMaxInFlight;
       specs.push({ uid: trigger.entry.uid, channel, maxInFlight, config: trigger });
     }
-    return this.consumers.apply(specs);
+    return this.consumers.apply(specs, failed);
   }
 
-  /** Forgets the consumers of a channel that the backend already closed (broker deleted). */
-  forgetChannel(channel: ChannelRef): void {
-    this.consumers.forgetChannel(channel);
+  /** Cancels the consumers of a broker's channel before it is deleted. */
+  closeChannel(channel: ChannelRef, reason: string): void {
+    this.consumers.closeChannel(channel, reason);
   }
 
-  close(): Promise<void> {
-    return this.consumers.close();
+  /** Cancels every consumer; undelivered events are counted as discarded with `reason`. */
+  close(reason: string): Promise<void> {
+    return this.consumers.close(reason);
   }
 
-  private async handle({ entry, filter }: CompiledTrigger, message: ChannelMessage): Promise<Ack> {
+  private async handle(context: ConsumerContext<CompiledTrigger>, message: ChannelMessage): Promise<Ack> {
+    const { entry, filter, target } = context.config;
     const original = message.event;
     // A backend with targeted appends only hands out events the routing index matched already.
     if (!this.options.backend.targetedAppend && !filter.match(original)) return 'ack';
@@ -95,26 +126,13 @@ export class TriggerRouter {
         deadLetterUri: entry.deadLetterUri,
         reply,
         malformedReply: 'fail',
-        signal: this.options.signal,
+        cancel: context.cancel,
       });
     } finally {
       limiter?.release();
     }
-    this.options.onOutcome?.(entry, event, outcome);
-    return settle(outcome, entry.deadLetterUri, this.options.signal);
+    return conclude(this.options.observer, target, message, event, outcome, context);
   }
-}
-
-/**
- * What the backend is told after a delivery: done, unless a dead-letter sink exists and failed too —
- * then the event is held and tried again later rather than dropped (not while shutting down).
- */
-export function settle(
-  outcome: DeliveryOutcome,
-  deadLetterUri: string | undefined,
-  signal?: AbortSignal,
-): Ack {
-  return outcome.kind === 'failed' && deadLetterUri !== undefined && !signal?.aborted ? 'nack' : 'ack';
 }
 
 /** A shallow copy of the event without one attribute; data is shared, never copied. */

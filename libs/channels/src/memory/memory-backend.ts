@@ -44,7 +44,11 @@ export interface SubscriptionStats {
   inFlight: number;
 }
 
-const ACCEPTED: AppendResult = Object.freeze({ ok: true }) as AppendResult;
+/** Accepted results by number of copies, shared so that an append allocates nothing. */
+const ACCEPTED: readonly AppendResult[] = Array.from({ length: 65 }, (_, copies) =>
+  Object.freeze({ ok: true as const, copies }),
+);
+const accepted = (copies: number): AppendResult => ACCEPTED[copies] ?? { ok: true, copies };
 
 const channelKey = (ref: ChannelRef): string => `${ref.namespace}/${ref.name}`;
 
@@ -246,7 +250,8 @@ export class MemoryChannelBackend implements ChannelBackend {
 
   /**
    * Hands the event to every current subscription of the channel (or to the `targets` among them),
-   * or to none if any of those is full.
+   * or to none if any of those is full. The result says how many queues received it (0 when the
+   * channel has no subscription, or none of the targets consumes it any more).
    */
   async append(
     channel: ChannelRef,
@@ -282,7 +287,7 @@ export class MemoryChannelBackend implements ChannelBackend {
       (subscriptions[i] as SubscriptionQueue).enqueue({ event, headers, redeliveries: 0 });
     }
     this.outstanding += count;
-    return ACCEPTED;
+    return accepted(count);
   }
 
   /** Starts a consumer for events appended from now on; the id must be unique within the channel. */
