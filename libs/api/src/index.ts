@@ -96,15 +96,27 @@ export {
   PingSourceSchema,
   PingSourceSpecSchema,
   PingSourceStatusSchema,
-  checkPingSchedule,
   decodeBase64Strict,
-  isValidTimeZone,
   setDefaultsPingSource,
   validatePingSource,
   type PingSource,
   type PingSourceSpec,
   type PingSourceStatus,
 } from './pingsource';
+export {
+  DEFAULT_PING_TIMEZONE,
+  isValidTimeZone,
+  nextPingRuns,
+  parsePingSchedule,
+  pingCronJob,
+  type PingCron,
+  type PingScheduleResult,
+} from './ping-schedule';
+export {
+  PING_SCHEDULE_EXAMPLES,
+  PING_SCHEDULE_EXAMPLES_FROM,
+  type PingScheduleExample,
+} from './ping-schedule.examples';
 export {
   ChannelTemplateSpecSchema,
   ChannelableStatusSchema,

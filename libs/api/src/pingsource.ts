@@ -1,5 +1,4 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Cron } from 'croner';
 import { ConditionSet, StatusBaseProperties } from './conditions';
 import {
   SourceSpecProperties,
@@ -12,6 +11,7 @@ import { FieldError } from './errors';
 import type { ValidationContext } from './features';
 import { AGE_COLUMN, readyColumns, type KindDefinition } from './kind';
 import { resourceSchema, validateObjectMeta } from './meta';
+import { parsePingSchedule } from './ping-schedule';
 import { validateShape } from './structural';
 
 export const DEFAULT_PING_SCHEDULE = '* * * * *';
@@ -53,71 +53,6 @@ export function setDefaultsPingSource(obj: PingSource): PingSource {
   return { ...obj, spec };
 }
 
-const DESCRIPTORS = new Set([
-  '@yearly',
-  '@annually',
-  '@monthly',
-  '@weekly',
-  '@daily',
-  '@midnight',
-  '@hourly',
-]);
-// One comma-separated part of a cron field: `*`, `?`, a value or a range, with an optional step.
-// Names (JAN, MON) are accepted; croner's extensions (L, W, #) are not, as upstream's parser lacks them.
-const CRON_PART = /^(\*|\?|(\d+|[A-Za-z]{3})(-(\d+|[A-Za-z]{3}))?)(\/\d+)?$/;
-
-/** Checks an IANA time zone name. */
-export function isValidTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Checks a PingSource schedule: 5 fields, or 6 with leading seconds, or a descriptor
- * (`@hourly`...); `@every` is rejected. A `CRON_TZ=`/`TZ=` prefix is honoured.
- * Returns the problem (and which field it concerns) or undefined.
- */
-export function checkPingSchedule(
-  schedule: string,
-  timezone?: string,
-): { field: 'schedule' | 'timezone'; message: string } | undefined {
-  let text = schedule.trim();
-  const tzPrefix = /^(?:CRON_TZ|TZ)=(\S+)\s+/.exec(text);
-  if (tzPrefix !== null) {
-    if (!isValidTimeZone(tzPrefix[1] as string))
-      return { field: 'schedule', message: `provided bad location ${tzPrefix[1]}` };
-    text = text.slice(tzPrefix[0].length);
-  }
-  if (timezone && !isValidTimeZone(timezone))
-    return { field: 'timezone', message: `provided bad location ${timezone}` };
-  if (text.includes('@every')) return { field: 'schedule', message: 'unsupported descriptor @every' };
-  if (text.startsWith('@')) {
-    return DESCRIPTORS.has(text)
-      ? undefined
-      : { field: 'schedule', message: `unrecognized descriptor: ${text}` };
-  }
-  const fields = text.split(/\s+/).filter((f) => f !== '');
-  if (fields.length !== 5 && fields.length !== 6) {
-    return { field: 'schedule', message: `expected 5 to 6 fields, found ${fields.length}: ${text}` };
-  }
-  for (const field of fields) {
-    for (const part of field.split(',')) {
-      if (!CRON_PART.test(part))
-        return { field: 'schedule', message: `failed to parse "${part}" in "${text}"` };
-    }
-  }
-  try {
-    new Cron(text, { paused: true, timezone: timezone || undefined });
-  } catch (e) {
-    return { field: 'schedule', message: (e as Error).message };
-  }
-  return undefined;
-}
-
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** Decodes standard padded base64 strictly (line breaks ignored, as Go does); undefined when malformed. */
@@ -144,13 +79,8 @@ export function validatePingSource(obj: unknown, ctx: ValidationContext = {}): F
   const p = obj as PingSource;
   const errs = validateObjectMeta(p.metadata);
   const spec = p.spec;
-  const schedule = checkPingSchedule(spec.schedule ?? DEFAULT_PING_SCHEDULE, spec.timezone);
-  if (schedule !== undefined) {
-    const value = schedule.field === 'timezone' ? spec.timezone : spec.schedule;
-    errs.push(
-      new FieldError(`spec.${schedule.field}`, `invalid value: ${String(value)}: ${schedule.message}`),
-    );
-  }
+  const schedule = parsePingSchedule(spec.schedule ?? DEFAULT_PING_SCHEDULE, spec.timezone);
+  if (!schedule.ok) errs.push(schedule.error);
   errs.push(...validateDestination(spec.sink, 'spec.sink', { features: ctx.features }));
   const max = ctx.pingDataMaxSize ?? -1;
   const isJson = spec.contentType === 'application/json';

@@ -1,6 +1,6 @@
 export type { PingSpec } from './ping/types';
 export { buildPingEvent, pingEventSource, PING_EVENT_TYPE } from './ping/event';
-export { nextRuns, validateSchedule, DEFAULT_TIMEZONE } from './ping/schedule';
+export { nextRuns } from './ping/schedule';
 export {
   PingScheduler,
   InvalidScheduleError,

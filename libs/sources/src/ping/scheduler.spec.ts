@@ -223,7 +223,9 @@ describe('PingScheduler', () => {
     );
     expect(() =>
       scheduler.upsert('demo/ping', spec({ schedule: '0 9 * * *', timezone: 'Nope/Nowhere' })),
-    ).toThrow('PingSource demo/ping: unknown time zone "Nope/Nowhere"');
+    ).toThrow(
+      'PingSource demo/ping: spec.timezone: invalid value: provided bad location Nope/Nowhere: unknown time zone Nope/Nowhere',
+    );
     await c.waitFor(1);
     expect(scheduler.keys()).toEqual(['demo/ping']);
   });

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parsePingSchedule, pingCronJob, type FieldError } from '@eventing/api';
 import type { CloudEvent } from '@eventing/cloudevents';
 import type { Cron } from 'croner';
 import { buildPingEvent } from './event';
-import { parseSchedule, startCron } from './schedule';
 import type { PingSpec } from './types';
 
 /** Delivers one event to a sink; failures are values, not exceptions. */
@@ -29,14 +29,19 @@ export interface PingSchedulerOptions {
   logger?: PingLogger;
 }
 
-/** A schedule passed to upsert that cannot be run. */
+/** A schedule passed to upsert that cannot be run; `path` is `spec.schedule` or `spec.timezone`. */
 export class InvalidScheduleError extends Error {
+  readonly path: string;
+  readonly reason: string;
+
   constructor(
     readonly key: string,
-    readonly reason: string,
+    error: FieldError,
   ) {
-    super(`PingSource ${key}: ${reason}`);
+    super(`PingSource ${key}: ${error.toString()}`);
     this.name = 'InvalidScheduleError';
+    this.path = error.path;
+    this.reason = error.message;
   }
 }
 
@@ -74,8 +79,8 @@ export class PingScheduler {
 
   /** Schedules (or reschedules) the PingSource under `key`; an unchanged spec keeps the running job. */
   upsert(key: string, spec: PingSpec): void {
-    const parsed = parseSchedule(spec.schedule, spec.timezone);
-    if ('error' in parsed) throw new InvalidScheduleError(key, parsed.error);
+    const parsed = parsePingSchedule(spec.schedule, spec.timezone);
+    if (!parsed.ok) throw new InvalidScheduleError(key, parsed.error);
     const fingerprint = JSON.stringify([
       spec.namespace,
       spec.name,
@@ -96,7 +101,7 @@ export class PingScheduler {
       abort: new AbortController(),
       job: undefined as unknown as Cron,
     };
-    entry.job = startCron(parsed, () => void this.tick(key, entry));
+    entry.job = pingCronJob(parsed.cron, () => void this.tick(key, entry));
     this.entries.set(key, entry);
   }
 
