@@ -8,3 +8,4 @@ export * from './controller/controller';
 export * from './loader/yaml-loader';
 export * from './channel/reconcile';
 export * from './subscription/reconcile';
+export * from './observation/observation';

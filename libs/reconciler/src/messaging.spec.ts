@@ -5,7 +5,31 @@ import { reconcileChannel } from './channel/reconcile';
 import { reconcileSubscription } from './subscription/reconcile';
 import { Controller } from './controller/controller';
 
-const channelUrl = (ns: string, name: string) => `http://ch.local/channels/${ns}/${name}`;
+const channelUrl = (ns: string, name: string) => `http://ch.local/_channels/${ns}/${name}`;
+const SERVED = { status: 'True' } as const;
+const chctx = (resolver: AddressResolver, subscribers: { uid: string; generation: number }[] = []) => ({
+  channelUrl,
+  resolver,
+  subscribers: subscribers.map((s) => ({ ...s, observed: SERVED })),
+  channelKinds: ['InMemoryChannel'],
+  observed: SERVED,
+});
+const subctx = (resolver: AddressResolver, channelAdmitted = true) => ({
+  resolver,
+  channelAdmitted,
+  observed: SERVED,
+});
+/** Everything of a contract served, as the data plane would report it. */
+const servedAll = (c: {
+  generation: number;
+  brokers: { uid: string }[];
+  channels?: { uid: string }[];
+  subscriptions?: { uid: string }[];
+}) => ({
+  generation: c.generation,
+  served: new Set([...c.brokers, ...(c.channels ?? []), ...(c.subscriptions ?? [])].map((e) => e.uid)),
+  failed: new Map<string, string>(),
+});
 const cond = (status: { conditions?: { type: string; status: string; reason?: string }[] }, type: string) =>
   status.conditions?.find((c) => c.type === type);
 
@@ -36,12 +60,11 @@ const subscription = (spec: Partial<Subscription['spec']> = {}): Subscription =>
 describe('channel reconciler', () => {
   it('1.6-1: an InMemoryChannel is Ready with its address and reports its subscribers ready', () => {
     const { resolver } = setup();
-    const status = reconcileChannel(imc('c') as never, {
-      channelUrl,
-      resolver,
-      subscribers: [{ uid: 'su', generation: 3 }],
-    });
-    expect(status.address).toEqual({ name: 'http', url: 'http://ch.local/channels/default/c' });
+    const status = reconcileChannel(
+      imc('c') as never,
+      chctx(resolver, [{ uid: 'su', generation: 3 }]),
+    ).status;
+    expect(status.address).toEqual({ name: 'http', url: 'http://ch.local/_channels/default/c' });
     expect(cond(status, 'Ready')?.status).toBe('True');
     expect(status.subscribers).toEqual([{ uid: 'su', observedGeneration: 3, ready: 'True' }]);
   });
@@ -52,7 +75,7 @@ describe('channel reconciler', () => {
       ...imc('c', { channelTemplate: { apiVersion: 'messaging.knative.dev/v1', kind: 'InMemoryChannel' } }),
       kind: 'Channel',
     };
-    const status = reconcileChannel(ch as never, { channelUrl, resolver, subscribers: [] });
+    const status = reconcileChannel(ch as never, chctx(resolver)).status;
     expect(status.channel).toEqual({
       apiVersion: 'messaging.knative.dev/v1',
       kind: 'InMemoryChannel',
@@ -67,7 +90,7 @@ describe('channel reconciler', () => {
 describe('subscription reconciler', () => {
   it('1.6-6: a subscription to a missing channel is not Ready and has no data-plane entry', () => {
     const { resolver } = setup();
-    const r = reconcileSubscription(subscription(), undefined, resolver);
+    const r = reconcileSubscription(subscription(), undefined, subctx(resolver, false));
     expect(cond(r.status, 'ReferencesResolved')?.status).toBe('False');
     expect(cond(r.status, 'Ready')?.status).toBe('False');
     expect(r.egress).toBeUndefined();
@@ -81,18 +104,18 @@ describe('subscription reconciler', () => {
       channelUrl,
       addressBook: { lookup: () => undefined },
     });
-    controller.reconcile();
+    controller.reconcile(servedAll(controller.reconcile().contract));
     const stored = store.get('messaging.knative.dev', 'InMemoryChannel', 'default', 'c') as never;
     const r = reconcileSubscription(
       subscription({
         reply: { ref: { apiVersion: 'messaging.knative.dev/v1', kind: 'InMemoryChannel', name: 'out' } },
       }),
       stored,
-      resolver,
+      subctx(resolver),
     );
     expect(r.status.physicalSubscription).toEqual({
       subscriberUri: 'http://sub.local/',
-      replyUri: 'http://ch.local/channels/default/out',
+      replyUri: 'http://ch.local/_channels/default/out',
       deadLetterSinkUri: 'http://dls.local/',
     });
     expect(cond(r.status, 'Ready')?.status).toBe('True');
@@ -101,18 +124,19 @@ describe('subscription reconciler', () => {
       policy: { retry: 4 },
       deadLetterUri: 'http://dls.local/',
     });
-    const own = reconcileSubscription(subscription({ delivery: { retry: 1 } }), stored, resolver);
+    const own = reconcileSubscription(subscription({ delivery: { retry: 1 } }), stored, subctx(resolver));
     expect(own.egress?.policy.retry).toBe(1);
     expect(own.egress?.deadLetterUri).toBe('http://dls.local/');
   });
 
   it('the controller puts channels and their subscriptions into the contract', () => {
     const { store } = setup([imc('c'), subscription() as Resource]);
-    const out = new Controller(store, {
+    const controller = new Controller(store, {
       ingressUrl: () => '',
       channelUrl,
       addressBook: { lookup: () => undefined },
-    }).reconcile();
+    });
+    const out = controller.reconcile(servedAll(controller.reconcile().contract));
     expect(out.contract.channels).toEqual([{ uid: 'uid-c', namespace: 'default', name: 'c' }]);
     expect(out.contract.subscriptions?.map((s) => s.uid)).toEqual([expect.any(String)]);
     expect(out.ready.every((r) => r.status === 'True')).toBe(true);

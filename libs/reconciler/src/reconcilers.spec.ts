@@ -6,6 +6,8 @@ import { reconcileTrigger } from './trigger/reconcile';
 import { reconcilePingSource } from './pingsource/reconcile';
 import { compileRetryPolicy } from './contract/delivery';
 import { Controller } from './controller/controller';
+import type { Observation } from './observation/observation';
+import type { ApplyReport, Contract } from '@eventing/contract';
 
 const book = new Map([['default/display', 'http://display.local/']]);
 const ingressUrl = (ns: string, name: string) => `http://ingress.local/${ns}/${name}`;
@@ -21,7 +23,12 @@ const broker = (spec: Broker['spec'] = {}): Broker =>
   ({
     apiVersion: 'eventing.knative.dev/v1',
     kind: 'Broker',
-    metadata: { name: 'default', namespace: 'default', generation: 2 },
+    metadata: {
+      name: 'default',
+      namespace: 'default',
+      generation: 2,
+      annotations: { 'eventing.knative.dev/broker.class': 'MTChannelBasedBroker' },
+    },
     spec,
   }) as Broker;
 const trigger = (spec: Partial<Trigger['spec']> = {}): Trigger =>
@@ -31,13 +38,27 @@ const trigger = (spec: Partial<Trigger['spec']> = {}): Trigger =>
     metadata: { name: 't', namespace: 'default', uid: 'tu', generation: 1 },
     spec: { broker: 'default', subscriber: { uri: 'http://sub.local/x' }, ...spec },
   }) as Trigger;
-const cond = (status: { conditions?: { type: string; status: string; reason?: string }[] }, type: string) =>
-  status.conditions?.find((c) => c.type === type);
+const SERVED = { status: 'True' } as const;
+const bctx = (resolver: AddressResolver, observed: Observation = SERVED) => ({
+  ingressUrl,
+  resolver,
+  brokerClasses: ['MTChannelBasedBroker'],
+  observed,
+});
+const tctx = (resolver: AddressResolver, observed: Observation = SERVED, brokerAdmitted = true) => ({
+  resolver,
+  brokerAdmitted,
+  observed,
+});
+const cond = (
+  status: { conditions?: { type: string; status: string; reason?: string; message?: string }[] },
+  type: string,
+) => status.conditions?.find((c) => c.type === type);
 
 describe('Broker reconciler', () => {
   it('1.6-1: publishes its address and is Ready; DeadLetterSinkResolved True with DeadLetterSinkNotConfigured', () => {
     const { resolver } = setup();
-    const status = reconcileBroker(broker(), { ingressUrl, resolver });
+    const status = reconcileBroker(broker(), bctx(resolver)).status;
     expect(status.address).toEqual({ name: 'http', url: 'http://ingress.local/default/default' });
     expect(status.addresses).toEqual([{ name: 'http', url: 'http://ingress.local/default/default' }]);
     expect(status.observedGeneration).toBe(2);
@@ -54,16 +75,16 @@ describe('Broker reconciler', () => {
       broker({
         delivery: { deadLetterSink: { ref: { apiVersion: 'v1', kind: 'Service', name: 'display' } } },
       }),
-      { ingressUrl, resolver },
-    );
+      bctx(resolver),
+    ).status;
     expect(ok.deadLetterSinkUri).toBe('http://display.local/');
     expect(cond(ok, 'Ready')?.status).toBe('True');
     const bad = reconcileBroker(
       broker({
         delivery: { deadLetterSink: { ref: { apiVersion: 'v1', kind: 'Service', name: 'missing' } } },
       }),
-      { ingressUrl, resolver },
-    );
+      bctx(resolver),
+    ).status;
     expect(cond(bad, 'Ready')?.status).toBe('False');
     expect(bad.address).toBeUndefined();
     expect(cond(bad, 'DeadLetterSinkResolved')?.status).toBe('False');
@@ -74,12 +95,12 @@ describe('Trigger reconciler', () => {
   const readyBroker = (spec: Broker['spec'] = {}) => {
     const b = broker(spec);
     const { resolver } = setup();
-    return { ...b, status: reconcileBroker(b, { ingressUrl, resolver }) } as Broker;
+    return { ...b, status: reconcileBroker(b, bctx(resolver)).status } as Broker;
   };
 
   it('1.6-3: a trigger before its broker is not Ready with BrokerDoesNotExist', () => {
     const { resolver } = setup();
-    const r = reconcileTrigger(trigger(), undefined, resolver);
+    const r = reconcileTrigger(trigger(), undefined, tctx(resolver));
     expect(cond(r.status, 'Ready')).toMatchObject({ status: 'False', reason: 'BrokerDoesNotExist' });
     expect(r.egress).toBeUndefined();
   });
@@ -89,7 +110,7 @@ describe('Trigger reconciler', () => {
     const r = reconcileTrigger(
       trigger({ subscriber: { ref: { apiVersion: 'v1', kind: 'Service', name: 'nowhere' } } }),
       readyBroker(),
-      resolver,
+      tctx(resolver),
     );
     expect(r.status.subscriberUri).toBeUndefined();
     expect(cond(r.status, 'SubscriberResolved')?.status).toBe('False');
@@ -104,7 +125,7 @@ describe('Trigger reconciler', () => {
         filter: { attributes: { type: 'x' } },
       }),
       readyBroker(),
-      resolver,
+      tctx(resolver),
     );
     expect(r.status.subscriberUri).toBe('http://display.local/path');
     expect(cond(r.status, 'Ready')?.status).toBe('True');
@@ -122,14 +143,14 @@ describe('Trigger reconciler', () => {
     const parent = readyBroker({
       delivery: { retry: 5, backoffDelay: 'PT1S', deadLetterSink: { uri: 'http://dls.local/' } },
     });
-    const inherit = reconcileTrigger(trigger(), parent, resolver);
+    const inherit = reconcileTrigger(trigger(), parent, tctx(resolver));
     expect(inherit.egress?.policy).toEqual({ retry: 5, backoffPolicy: 'exponential', backoffDelayMs: 1000 });
     expect(inherit.egress?.deadLetterUri).toBe('http://dls.local/');
     expect(inherit.status.deadLetterSinkUri).toBe('http://dls.local/');
     const own = reconcileTrigger(
       trigger({ delivery: { retry: 1, backoffPolicy: 'linear', format: 'json' } }),
       parent,
-      resolver,
+      tctx(resolver),
     );
     expect(own.egress?.policy).toEqual({ retry: 1, backoffPolicy: 'linear', backoffDelayMs: 0 });
     expect(own.egress?.format).toBe('json');
@@ -181,6 +202,97 @@ describe('PingSource reconciler', () => {
   });
 });
 
+/** A data-plane report in which everything of the contract is served. */
+function servedAll(contract: Contract, failed: [string, string][] = []): ApplyReport {
+  const served = new Set<string>();
+  for (const list of [
+    contract.brokers,
+    contract.triggers,
+    contract.channels ?? [],
+    contract.subscriptions ?? [],
+  ])
+    for (const e of list) served.add(e.uid);
+  for (const [uid] of failed) served.delete(uid);
+  return { generation: contract.generation, served, failed: new Map(failed) };
+}
+
+const controllerFor = (store: MemoryResourceStore) =>
+  new Controller(store, {
+    ingressUrl,
+    channelUrl: (ns, name) => `http://ingress.local/_channels/${ns}/${name}`,
+    addressBook: { lookup: (ns, name) => book.get(`${ns}/${name}`) },
+  });
+
+describe('Controller: conditions derived from what was checked', () => {
+  it('a broker class this process does not serve is not Ready, names the class, and is left out of the contract', () => {
+    const kafka = broker();
+    kafka.metadata.annotations = { 'eventing.knative.dev/broker.class': 'Kafka' };
+    const { store } = setup([kafka, trigger()]);
+    const out = controllerFor(store).reconcile();
+    expect(out.contract.brokers).toEqual([]);
+    expect(out.contract.triggers).toEqual([]);
+    const status = store.get('eventing.knative.dev', 'Broker', 'default', 'default')!
+      .status as Broker['status'];
+    expect(cond(status!, 'Ready')).toMatchObject({ status: 'False', reason: 'BrokerClassNotSupported' });
+    expect(cond(status!, 'IngressReady')?.message).toMatch(/broker class "Kafka" is not served here/);
+    expect(status!.address).toBeUndefined();
+  });
+
+  it('a data-plane failure makes the broker not Ready with the reason the data plane gave', () => {
+    const { store } = setup([broker(), trigger()]);
+    const controller = controllerFor(store);
+    const pending = controller.reconcile();
+    const uid = pending.contract.brokers[0]!.uid;
+    const out = controller.reconcile(
+      servedAll(pending.contract, [[uid, 'cannot create the broker channel: disk full']]),
+    );
+    expect(out.ready.find((r) => r.kind === 'Broker')).toMatchObject({
+      status: 'False',
+      reason: 'DataPlaneFailed',
+      message: 'cannot create the broker channel: disk full',
+    });
+    // Its trigger still runs once the broker is served again, and says why it is not Ready now.
+    expect(out.ready.find((r) => r.kind === 'Trigger')?.status).toBe('False');
+  });
+
+  it('a Channel whose template names a kind not served here is not Ready and names the kind', () => {
+    const channel = {
+      apiVersion: 'messaging.knative.dev/v1',
+      kind: 'Channel',
+      metadata: { name: 'c', namespace: 'default' },
+      spec: { channelTemplate: { apiVersion: 'messaging.knative.dev/v1beta1', kind: 'KafkaChannel' } },
+    } as Resource;
+    const { store } = setup([channel]);
+    const out = controllerFor(store).reconcile();
+    expect(out.contract.channels).toEqual([]);
+    const status = store.get('messaging.knative.dev', 'Channel', 'default', 'c')!.status as {
+      channel?: { kind: string };
+      conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    };
+    expect(status.channel?.kind).toBe('KafkaChannel');
+    expect(cond(status, 'BackingChannelReady')).toMatchObject({
+      status: 'False',
+      reason: 'ChannelKindNotSupported',
+    });
+    expect(cond(status, 'BackingChannelReady')?.message).toMatch(/KafkaChannel is not served here/);
+  });
+
+  it('a resource whose reconciliation throws is marked ReconcileError and the others still reconcile', () => {
+    const broken = { ...trigger(), metadata: { name: 'broken', namespace: 'default', uid: 'bu' } } as Trigger;
+    (broken.spec as { subscriber: unknown }).subscriber = null;
+    const { store } = setup([broker(), broken, trigger()]);
+    const controller = controllerFor(store);
+    const pending = controller.reconcile();
+    const out = controller.reconcile(servedAll(pending.contract));
+    expect(out.ready.find((r) => r.name === 'broken')).toMatchObject({
+      status: 'False',
+      reason: 'ReconcileError',
+    });
+    expect(out.ready.find((r) => r.name === 't')?.status).toBe('True');
+    expect(out.contract.triggers.map((t) => t.name)).toEqual(['t']);
+  });
+});
+
 describe('Controller', () => {
   it('reconciles brokers before their triggers and sources, and bumps the contract generation only on change', () => {
     const b = broker();
@@ -201,7 +313,13 @@ describe('Controller', () => {
       ingressUrl,
       addressBook: { lookup: (ns, name) => book.get(`${ns}/${name}`) },
     });
-    const first = controller.reconcile();
+    const pending = controller.reconcile();
+    // Nothing has been applied yet: conditions that depend on the data plane are not assumed.
+    expect(pending.ready.find((r) => r.kind === 'Broker')).toMatchObject({
+      status: 'Unknown',
+      reason: 'DataPlanePending',
+    });
+    const first = controller.reconcile(servedAll(pending.contract));
     expect(first.ready.every((r) => r.status === 'True')).toBe(true);
     expect(first.contract.brokers).toHaveLength(1);
     expect(first.contract.triggers).toHaveLength(1);

@@ -1,5 +1,6 @@
-import { BrokerConditionSet, type Broker, type BrokerStatus } from '@eventing/api';
+import { BROKER_CLASS_ANNOTATION, BrokerConditionSet, type Broker, type BrokerStatus } from '@eventing/api';
 import type { AddressResolver } from '../resolver/address-resolver';
+import { markObserved, type Observation } from '../observation/observation';
 
 /** Conditions of a channel-based broker (CONFORMANCE 1.1), as defined with the kind. */
 export const brokerConditions = BrokerConditionSet;
@@ -8,18 +9,40 @@ export interface BrokerContext {
   /** The URL at which the data plane serves this broker. */
   ingressUrl(namespace: string, name: string): string;
   resolver: AddressResolver;
+  /** Broker classes this data plane serves. */
+  brokerClasses: readonly string[];
+  /** What the data plane made of this broker in its last apply. */
+  observed: Observation;
 }
 
-/** Computes a Broker's status: address, dead-letter sink and conditions. */
-export function reconcileBroker(broker: Broker, ctx: BrokerContext): BrokerStatus {
+export interface BrokerResult {
+  status: BrokerStatus;
+  /** Whether the data plane should serve it: a class it serves and every reference resolved. */
+  admitted: boolean;
+}
+
+/**
+ * Computes a Broker's status: address, dead-letter sink and conditions. Ingress, trigger channel and
+ * filter conditions come from what the data plane reported, and a class it does not serve says so.
+ */
+export function reconcileBroker(broker: Broker, ctx: BrokerContext): BrokerResult {
   const { namespace = 'default', name = '' } = broker.metadata;
   const previous = broker.status;
   let conds = brokerConditions.initialize(previous?.conditions ?? []);
   const status: BrokerStatus = { observedGeneration: broker.metadata.generation ?? 1 };
 
-  conds = brokerConditions.markTrue(conds, 'IngressReady');
-  conds = brokerConditions.markTrue(conds, 'TriggerChannelReady');
-  conds = brokerConditions.markTrue(conds, 'FilterReady');
+  const brokerClass = broker.metadata.annotations?.[BROKER_CLASS_ANNOTATION] ?? '';
+  const classServed = ctx.brokerClasses.includes(brokerClass);
+  for (const type of ['IngressReady', 'TriggerChannelReady', 'FilterReady']) {
+    conds = classServed
+      ? markObserved(brokerConditions, conds, type, ctx.observed)
+      : brokerConditions.markFalse(
+          conds,
+          type,
+          'BrokerClassNotSupported',
+          `broker class "${brokerClass}" is not served here (served: ${ctx.brokerClasses.join(', ')})`,
+        );
+  }
   conds = brokerConditions.markTrue(
     conds,
     'EventPoliciesReady',
@@ -52,11 +75,19 @@ export function reconcileBroker(broker: Broker, ctx: BrokerContext): BrokerStatu
     }
   }
 
-  if (brokerConditions.get(conds, 'DeadLetterSinkResolved')?.status === 'True') {
+  const admitted = classServed && brokerConditions.get(conds, 'DeadLetterSinkResolved')?.status === 'True';
+  if (admitted) {
     const url = ctx.ingressUrl(namespace, name);
     status.address = { name: 'http', url };
     status.addresses = [{ name: 'http', url }];
     conds = brokerConditions.markTrue(conds, 'Addressable');
+  } else if (!classServed) {
+    conds = brokerConditions.markFalse(
+      conds,
+      'Addressable',
+      'BrokerClassNotSupported',
+      `broker class "${brokerClass}" is not served here (served: ${ctx.brokerClasses.join(', ')})`,
+    );
   } else {
     conds = brokerConditions.markFalse(
       conds,
@@ -66,5 +97,5 @@ export function reconcileBroker(broker: Broker, ctx: BrokerContext): BrokerStatu
     );
   }
   status.conditions = conds;
-  return status;
+  return { status, admitted };
 }

@@ -7,13 +7,24 @@ import {
   type Resource,
 } from '@eventing/api';
 import type { AddressResolver } from '../resolver/address-resolver';
+import { markObserved, type Observation } from '../observation/observation';
 
 export interface ChannelContext {
   /** The URL at which the data plane serves this channel. */
   channelUrl(namespace: string, name: string): string;
   resolver: AddressResolver;
-  /** uids (and generations) of the Subscriptions the data plane runs on this channel. */
-  subscribers: { uid: string; generation: number }[];
+  /** uids (and generations) of the Subscriptions on this channel, with what the data plane made of each. */
+  subscribers: { uid: string; generation: number; observed: Observation }[];
+  /** Channel kinds a Channel's template may name here. */
+  channelKinds: readonly string[];
+  /** What the data plane made of this channel in its last apply. */
+  observed: Observation;
+}
+
+export interface ChannelResult {
+  status: ChannelableStatus & { channel?: unknown };
+  /** Whether the data plane should serve it (a channel kind it serves). */
+  admitted: boolean;
 }
 
 interface ChannelLike extends Resource {
@@ -25,10 +36,7 @@ interface ChannelLike extends Resource {
  * Computes the status of an InMemoryChannel or a Channel (served directly in memory in standalone
  * mode, so its backing channel is itself): address, dead-letter sink, subscriber readiness (C3).
  */
-export function reconcileChannel(
-  channel: ChannelLike,
-  ctx: ChannelContext,
-): ChannelableStatus & { channel?: unknown } {
+export function reconcileChannel(channel: ChannelLike, ctx: ChannelContext): ChannelResult {
   const { namespace = 'default', name = '' } = channel.metadata;
   const isChannel = channel.kind === 'Channel';
   const set: ConditionSet = isChannel ? ChannelConditionSet : InMemoryChannelConditionSet;
@@ -37,18 +45,28 @@ export function reconcileChannel(
     observedGeneration: channel.metadata.generation ?? 1,
   };
 
+  let admitted = true;
   if (isChannel) {
     const template = channel.spec?.channelTemplate;
+    const kind = template?.kind ?? 'InMemoryChannel';
     status.channel = {
       apiVersion: template?.apiVersion ?? 'messaging.knative.dev/v1',
-      kind: template?.kind ?? 'InMemoryChannel',
+      kind,
       name,
       namespace,
     };
-    conds = set.markTrue(conds, 'BackingChannelReady', 'InMemory', 'served by the in-process memory channel');
+    admitted = ctx.channelKinds.includes(kind);
+    conds = admitted
+      ? markObserved(set, conds, 'BackingChannelReady', ctx.observed)
+      : set.markFalse(
+          conds,
+          'BackingChannelReady',
+          'ChannelKindNotSupported',
+          `channel kind ${template?.apiVersion ?? ''}/${kind} is not served here (served: ${ctx.channelKinds.join(', ')})`,
+        );
   } else {
     for (const type of ['DispatcherReady', 'ServiceReady', 'EndpointsReady', 'ChannelServiceReady'])
-      conds = set.markTrue(conds, type);
+      conds = markObserved(set, conds, type, ctx.observed);
   }
   conds = set.markTrue(conds, 'EventPoliciesReady', 'DefaultAuthorizationMode', 'authentication is disabled');
 
@@ -74,17 +92,22 @@ export function reconcileChannel(
       );
     }
   }
-  const url = ctx.channelUrl(namespace, name);
-  status.address = { name: 'http', url };
-  status.addresses = [{ name: 'http', url }];
-  conds = set.markTrue(conds, 'Addressable');
+  if (admitted) {
+    const url = ctx.channelUrl(namespace, name);
+    status.address = { name: 'http', url };
+    status.addresses = [{ name: 'http', url }];
+    conds = set.markTrue(conds, 'Addressable');
+  } else {
+    conds = set.markFalse(conds, 'Addressable', 'NoAddress', 'the channel is not served here');
+  }
   if (ctx.subscribers.length > 0) {
     status.subscribers = ctx.subscribers.map((s) => ({
       uid: s.uid,
       observedGeneration: s.generation,
-      ready: 'True' as const,
+      ready: s.observed.status,
+      ...(s.observed.status !== 'True' ? { message: s.observed.message } : {}),
     }));
   }
   status.conditions = conds;
-  return status;
+  return { status, admitted };
 }

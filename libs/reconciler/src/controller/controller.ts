@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type {
   Broker,
   Channel,
+  Condition,
   InMemoryChannel,
   PingSource,
   Resource,
@@ -10,6 +11,7 @@ import type {
 } from '@eventing/api';
 import {
   CONTRACT_VERSION,
+  type ApplyReport,
   type BrokerEntry,
   type ChannelEntry,
   type Contract,
@@ -19,11 +21,12 @@ import {
 } from '@eventing/contract';
 import type { ResourceStore } from '../store/memory-store';
 import { AddressResolver, type AddressBook } from '../resolver/address-resolver';
-import { brokerConditions, reconcileBroker } from '../broker/reconcile';
+import { reconcileBroker } from '../broker/reconcile';
 import { reconcileTrigger } from '../trigger/reconcile';
 import { reconcilePingSource } from '../pingsource/reconcile';
 import { reconcileChannel } from '../channel/reconcile';
 import { reconcileSubscription } from '../subscription/reconcile';
+import { MEMORY_CAPABILITIES, observe, type Capabilities } from '../observation/observation';
 
 /** The Ready condition of one resource, for printing. */
 export interface ReadyReport {
@@ -46,6 +49,8 @@ export interface ControllerOptions {
   /** The URL at which channels are served; channels are not served without it. */
   channelUrl?(namespace: string, name: string): string;
   addressBook: AddressBook;
+  /** Broker classes and channel kinds the data plane serves (default: the memory data plane's). */
+  capabilities?: Capabilities;
 }
 
 const EVENTING = 'eventing.knative.dev';
@@ -59,8 +64,11 @@ const CHANNEL_KINDS = ['Channel', 'InMemoryChannel'];
  */
 export class Controller {
   private readonly resolver: AddressResolver;
+  private readonly capabilities: Capabilities;
   private generation = 0;
   private lastContract: Omit<Contract, 'generation'> | undefined;
+  /** What the data plane reported last; conditions that depend on it are derived from it. */
+  private observed: ApplyReport | undefined;
 
   constructor(
     private readonly store: ResourceStore,
@@ -69,51 +77,70 @@ export class Controller {
     this.resolver = new AddressResolver(store, options.addressBook);
     this.ingressUrl = options.ingressUrl;
     this.channelUrl = options.channelUrl;
+    this.capabilities = options.capabilities ?? MEMORY_CAPABILITIES;
   }
 
   private readonly ingressUrl: (namespace: string, name: string) => string;
   private readonly channelUrl?: (namespace: string, name: string) => string;
 
-  reconcile(): ReconcileOutput {
+  /**
+   * Reconciles every resource and compiles the contract. `observed` is what the data plane made of
+   * the last contract; pass it to turn data-plane conditions from Unknown into what really happened.
+   * A resource whose reconciliation throws is marked not Ready (ReconcileError) and the rest goes on.
+   */
+  reconcile(observed: ApplyReport | undefined = this.observed): ReconcileOutput {
+    this.observed = observed;
     const ready: ReadyReport[] = [];
     const brokers: BrokerEntry[] = [];
     const triggers: TriggerEntry[] = [];
     const schedules: PingSchedule[] = [];
+    const admittedBrokers = new Set<string>();
 
     for (const resource of this.store.list('Broker', EVENTING)) {
-      const broker = resource as Broker;
-      const status = reconcileBroker(broker, { ingressUrl: this.ingressUrl, resolver: this.resolver });
-      this.store.updateStatus(resource, status);
-      ready.push(report(resource, status.conditions));
-      if (brokerConditions.isReady(status.conditions)) {
-        brokers.push({
-          uid: broker.metadata.uid ?? '',
-          namespace: broker.metadata.namespace ?? 'default',
-          name: broker.metadata.name ?? '',
+      this.guard(resource, ready, () => {
+        const broker = resource as Broker;
+        const uid = broker.metadata.uid ?? '';
+        const result = reconcileBroker(broker, {
+          ingressUrl: this.ingressUrl,
+          resolver: this.resolver,
+          brokerClasses: this.capabilities.brokerClasses,
+          observed: observe(observed, uid),
         });
-      }
+        if (result.admitted) {
+          const entry = {
+            uid,
+            namespace: broker.metadata.namespace ?? 'default',
+            name: broker.metadata.name ?? '',
+          };
+          brokers.push(entry);
+          admittedBrokers.add(`${entry.namespace}/${entry.name}`);
+        }
+        return result.status;
+      });
     }
-    const { channels, subscriptions } = this.reconcileMessaging(ready);
+    const { channels, subscriptions } = this.reconcileMessaging(ready, observed);
     for (const resource of this.store.list('Trigger', EVENTING)) {
-      const trigger = resource as Trigger;
-      const namespace = trigger.metadata.namespace ?? 'default';
-      const brokerName = trigger.spec.broker ?? trigger.spec.brokerRef?.name ?? '';
-      const broker = this.store.get(
-        EVENTING,
-        'Broker',
-        trigger.spec.brokerRef?.namespace ?? namespace,
-        brokerName,
-      ) as Broker | undefined;
-      const result = reconcileTrigger(trigger, broker, this.resolver);
-      this.store.updateStatus(resource, result.status);
-      ready.push(report(resource, result.status.conditions));
-      if (result.egress) triggers.push(result.egress);
+      this.guard(resource, ready, () => {
+        const trigger = resource as Trigger;
+        const namespace = trigger.metadata.namespace ?? 'default';
+        const brokerName = trigger.spec.broker ?? trigger.spec.brokerRef?.name ?? '';
+        const brokerNamespace = trigger.spec.brokerRef?.namespace ?? namespace;
+        const broker = this.store.get(EVENTING, 'Broker', brokerNamespace, brokerName) as Broker | undefined;
+        const result = reconcileTrigger(trigger, broker, {
+          resolver: this.resolver,
+          brokerAdmitted: admittedBrokers.has(`${brokerNamespace}/${brokerName}`),
+          observed: observe(observed, trigger.metadata.uid ?? ''),
+        });
+        if (result.egress) triggers.push(result.egress);
+        return result.status;
+      });
     }
     for (const resource of this.store.list('PingSource', SOURCES)) {
-      const result = reconcilePingSource(resource as PingSource, this.resolver);
-      this.store.updateStatus(resource, result.status);
-      ready.push(report(resource, result.status.conditions));
-      if (result.schedule) schedules.push(result.schedule);
+      this.guard(resource, ready, () => {
+        const result = reconcilePingSource(resource as PingSource, this.resolver);
+        if (result.schedule) schedules.push(result.schedule);
+        return result.status;
+      });
     }
 
     const body = { version: CONTRACT_VERSION, brokers, triggers, channels, subscriptions } as const;
@@ -128,53 +155,106 @@ export class Controller {
    * Channels (a Channel and an InMemoryChannel of the same name are one channel: the Channel's
    * backing one) and the Subscriptions on them.
    */
-  private reconcileMessaging(ready: ReadyReport[]): {
+  private reconcileMessaging(
+    ready: ReadyReport[],
+    observed: ApplyReport | undefined,
+  ): {
     channels: ChannelEntry[];
     subscriptions: SubscriptionEntry[];
   } {
     const channels: ChannelEntry[] = [];
     const subscriptions: SubscriptionEntry[] = [];
-    if (this.channelUrl === undefined) return { channels, subscriptions };
+    const channelUrl = this.channelUrl;
+    if (channelUrl === undefined) return { channels, subscriptions };
     const subs = this.store.list('Subscription', MESSAGING) as Subscription[];
-    const served = new Set<string>();
+    /** `<kind>/<namespace>/<name>` of the channels the data plane serves → the uid it serves them as. */
+    const admitted = new Map<string, string>();
+    const servedAs = new Map<string, string>();
     for (const kind of CHANNEL_KINDS) {
       for (const resource of this.store.list(kind, MESSAGING)) {
-        const namespace = resource.metadata.namespace ?? 'default';
-        const name = resource.metadata.name ?? '';
-        const subscribers = subs
-          .filter(
-            (s) =>
-              (s.metadata.namespace ?? 'default') === namespace &&
-              s.spec.channel.name === name &&
-              channelKindOf(s.spec.channel.kind),
-          )
-          .map((s) => ({ uid: s.metadata.uid ?? '', generation: s.metadata.generation ?? 1 }));
-        const status = reconcileChannel(resource as Channel | InMemoryChannel, {
-          channelUrl: this.channelUrl,
-          resolver: this.resolver,
-          subscribers,
+        this.guard(resource, ready, () => {
+          const namespace = resource.metadata.namespace ?? 'default';
+          const name = resource.metadata.name ?? '';
+          const key = `${namespace}/${name}`;
+          // A Channel and an InMemoryChannel of the same name are one channel, served under the first uid.
+          const uid = servedAs.get(key) ?? resource.metadata.uid ?? '';
+          const subscribers = subs
+            .filter(
+              (s) =>
+                (s.metadata.namespace ?? 'default') === namespace &&
+                s.spec.channel.name === name &&
+                channelKindOf(s.spec.channel.kind),
+            )
+            .map((s) => ({
+              uid: s.metadata.uid ?? '',
+              generation: s.metadata.generation ?? 1,
+              observed: observe(observed, s.metadata.uid ?? ''),
+            }));
+          const result = reconcileChannel(resource as Channel | InMemoryChannel, {
+            channelUrl,
+            resolver: this.resolver,
+            subscribers,
+            channelKinds: this.capabilities.channelKinds,
+            observed: observe(observed, uid),
+          });
+          if (result.admitted) {
+            admitted.set(`${kind}/${key}`, uid);
+            if (!servedAs.has(key)) {
+              servedAs.set(key, uid);
+              channels.push({ uid, namespace, name });
+            }
+          }
+          return result.status;
         });
-        this.store.updateStatus(resource, status);
-        ready.push(report(resource, status.conditions));
-        const key = `${namespace}/${name}`;
-        if (!served.has(key)) {
-          served.add(key);
-          channels.push({ uid: resource.metadata.uid ?? '', namespace, name });
-        }
       }
     }
     for (const subscription of subs) {
-      const namespace = subscription.metadata.namespace ?? 'default';
-      const ref = subscription.spec.channel;
-      const channel = (
-        channelKindOf(ref.kind) ? this.store.get(MESSAGING, ref.kind, namespace, ref.name) : undefined
-      ) as Channel | InMemoryChannel | undefined;
-      const result = reconcileSubscription(subscription, channel, this.resolver);
-      this.store.updateStatus(subscription, result.status);
-      ready.push(report(subscription, result.status.conditions));
-      if (result.egress) subscriptions.push(result.egress);
+      this.guard(subscription, ready, () => {
+        const namespace = subscription.metadata.namespace ?? 'default';
+        const ref = subscription.spec.channel;
+        const channel = (
+          channelKindOf(ref.kind) ? this.store.get(MESSAGING, ref.kind, namespace, ref.name) : undefined
+        ) as Channel | InMemoryChannel | undefined;
+        const result = reconcileSubscription(subscription, channel, {
+          resolver: this.resolver,
+          channelAdmitted: admitted.has(`${ref.kind}/${namespace}/${ref.name}`),
+          observed: observe(observed, subscription.metadata.uid ?? ''),
+        });
+        if (result.egress) subscriptions.push(result.egress);
+        return result.status;
+      });
     }
     return { channels, subscriptions };
+  }
+
+  /**
+   * Runs one resource's reconciliation and writes its status. A throw is that resource's failure
+   * alone: it is marked not Ready with the error, and reconciling the others goes on.
+   */
+  private guard(
+    resource: Resource,
+    ready: ReadyReport[],
+    reconcileOne: () => { conditions?: Condition[] },
+  ): void {
+    let status: { conditions?: Condition[] };
+    try {
+      status = reconcileOne();
+    } catch (err) {
+      status = {
+        observedGeneration: resource.metadata.generation ?? 1,
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'False',
+            reason: 'ReconcileError',
+            message: err instanceof Error ? err.message : String(err),
+            lastTransitionTime: new Date().toISOString(),
+          },
+        ],
+      } as { conditions?: Condition[] };
+    }
+    this.store.updateStatus(resource, status);
+    ready.push(report(resource, status.conditions));
   }
 }
 

@@ -8,6 +8,7 @@ import {
 import type { SubscriptionEntry } from '@eventing/contract';
 import type { AddressResolver } from '../resolver/address-resolver';
 import { compileRetryPolicy, effectiveDelivery } from '../contract/delivery';
+import { markObserved, type Observation } from '../observation/observation';
 
 export interface SubscriptionResult {
   status: SubscriptionStatus;
@@ -26,8 +27,15 @@ interface ChannelLike extends Resource {
 export function reconcileSubscription(
   subscription: Subscription,
   channel: ChannelLike | undefined,
-  resolver: AddressResolver,
+  ctx: {
+    resolver: AddressResolver;
+    /** Whether the data plane serves the channel. */
+    channelAdmitted: boolean;
+    /** What the data plane made of this subscription in its last apply. */
+    observed: Observation;
+  },
 ): SubscriptionResult {
+  const resolver = ctx.resolver;
   const set = SubscriptionConditionSet;
   const { namespace = 'default', name = '', uid = '' } = subscription.metadata;
   const spec = subscription.spec;
@@ -62,7 +70,14 @@ export function reconcileSubscription(
     conds = set.markUnknown(conds, 'AddedToChannel', 'ReferencesNotResolved', 'waiting for the references');
   } else {
     conds = set.markTrue(conds, 'ReferencesResolved');
-    conds = set.markTrue(conds, 'AddedToChannel');
+    conds = ctx.channelAdmitted
+      ? markObserved(set, conds, 'AddedToChannel', ctx.observed)
+      : set.markFalse(
+          conds,
+          'AddedToChannel',
+          'ChannelNotServed',
+          `channel ${namespace}/${spec.channel.name} is not served here`,
+        );
   }
   const channelReady = channel?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   conds = channelReady
@@ -75,7 +90,8 @@ export function reconcileSubscription(
       );
   status.conditions = conds;
 
-  if (!set.isReady(conds) || channel === undefined || !subscriber.ok) return { status };
+  if (problems.length > 0 || !ctx.channelAdmitted || channel === undefined || !subscriber.ok)
+    return { status };
   const delivery = effectiveDelivery(spec.delivery, channel.spec?.delivery);
   const egress: SubscriptionEntry = {
     uid,

@@ -3,6 +3,7 @@ import type { TriggerEntry } from '@eventing/contract';
 import type { AddressResolver } from '../resolver/address-resolver';
 import { brokerConditions } from '../broker/reconcile';
 import { compileRetryPolicy, effectiveDelivery } from '../contract/delivery';
+import { markObserved, type Observation } from '../observation/observation';
 
 /** Conditions of a Trigger (CONFORMANCE 1.1), as defined with the kind. */
 export const triggerConditions = TriggerConditionSet;
@@ -13,12 +14,25 @@ export interface TriggerResult {
   egress?: TriggerEntry;
 }
 
-/** Computes a Trigger's status from its Broker and subscriber, and its data-plane entry. */
+/** What a Trigger's reconciliation needs besides the Trigger and its Broker. */
+export interface TriggerContext {
+  resolver: AddressResolver;
+  /** Whether the data plane serves the broker (so the trigger's consumer can run on it). */
+  brokerAdmitted: boolean;
+  /** What the data plane made of this trigger in its last apply. */
+  observed: Observation;
+}
+
+/**
+ * Computes a Trigger's status from its Broker, subscriber and what the data plane reported, and its
+ * data-plane entry (given whenever the broker is served and the subscriber resolves).
+ */
 export function reconcileTrigger(
   trigger: Trigger,
   broker: Broker | undefined,
-  resolver: AddressResolver,
+  ctx: TriggerContext,
 ): TriggerResult {
+  const resolver = ctx.resolver;
   const { namespace = 'default', name = '', uid = '' } = trigger.metadata;
   const brokerName = trigger.spec.broker ?? trigger.spec.brokerRef?.name ?? '';
   let conds = triggerConditions.initialize(trigger.status?.conditions ?? []);
@@ -90,19 +104,19 @@ export function reconcileTrigger(
   }
   if (deadLetterUri !== undefined) status.deadLetterSinkUri = deadLetterUri;
 
-  if (triggerConditions.get(conds, 'BrokerReady')?.status === 'True' && subscriber.ok) {
-    conds = triggerConditions.markTrue(conds, 'SubscriptionReady');
-  } else {
-    conds = triggerConditions.markFalse(
-      conds,
-      'SubscriptionReady',
-      'SubscriptionNotReady',
-      'waiting for the broker and the subscriber',
-    );
-  }
+  const dlsOk = triggerConditions.get(conds, 'DeadLetterSinkResolved')?.status === 'True';
+  const runnable = broker !== undefined && ctx.brokerAdmitted && subscriber.ok && dlsOk;
+  conds = runnable
+    ? markObserved(triggerConditions, conds, 'SubscriptionReady', ctx.observed)
+    : triggerConditions.markFalse(
+        conds,
+        'SubscriptionReady',
+        'SubscriptionNotReady',
+        'waiting for the broker and the subscriber',
+      );
   status.conditions = conds;
 
-  if (!triggerConditions.isReady(conds) || !subscriber.ok) return { status };
+  if (!runnable || !subscriber.ok) return { status };
   const delivery = effectiveDelivery(trigger.spec.delivery, broker?.spec?.delivery);
   const egress: TriggerEntry = {
     uid,

@@ -1,0 +1,52 @@
+import type { Condition, ConditionSet } from '@eventing/api';
+import type { ApplyReport } from '@eventing/contract';
+
+/** What the data plane says about one resource it was asked to serve. */
+export type Observation =
+  { status: 'True' } | { status: 'False' | 'Unknown'; reason: string; message: string };
+
+const PENDING: Observation = {
+  status: 'Unknown',
+  reason: 'DataPlanePending',
+  message: 'waiting for the data plane to apply the contract',
+};
+
+/**
+ * Reads a resource's state out of the data plane's last apply report: served, failed (with why),
+ * or not applied yet. Conditions that depend on the data plane are derived from this, never assumed.
+ */
+export function observe(report: ApplyReport | undefined, uid: string): Observation {
+  if (report === undefined) return PENDING;
+  const failed = report.failed.get(uid);
+  if (failed !== undefined) return { status: 'False', reason: 'DataPlaneFailed', message: failed };
+  const whole = report.failed.get('');
+  if (whole !== undefined && !report.served.has(uid))
+    return { status: 'False', reason: 'DataPlaneFailed', message: whole };
+  return report.served.has(uid) ? { status: 'True' } : PENDING;
+}
+
+/** Sets one condition from an observation. */
+export function markObserved(
+  set: ConditionSet,
+  conds: readonly Condition[],
+  type: string,
+  observed: Observation,
+): Condition[] {
+  if (observed.status === 'True') return set.markTrue(conds, type);
+  if (observed.status === 'False') return set.markFalse(conds, type, observed.reason, observed.message);
+  return set.markUnknown(conds, type, observed.reason, observed.message);
+}
+
+/** The classes and channel kinds a data plane serves; anything else is reported, not assumed. */
+export interface Capabilities {
+  /** Broker classes (the `eventing.knative.dev/broker.class` annotation). */
+  brokerClasses: readonly string[];
+  /** Channel kinds a Channel's `channelTemplate` may name. */
+  channelKinds: readonly string[];
+}
+
+/** What standalone mode serves: channel-based brokers over the in-memory channel. */
+export const MEMORY_CAPABILITIES: Capabilities = {
+  brokerClasses: ['MTChannelBasedBroker'],
+  channelKinds: ['InMemoryChannel'],
+};
