@@ -20,6 +20,8 @@ export async function runStandalone(
     module: StandaloneModule.register(options, print),
     port: options.port,
     host: options.host,
+    headersTimeoutMs: options.headersTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs,
     fastPath: (app) => {
       runtime = app.get<StandaloneRuntime>(STANDALONE_RUNTIME);
       const ingress = runtime.dataPlane.handler;

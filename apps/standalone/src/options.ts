@@ -15,6 +15,10 @@ export interface StandaloneOptions {
   maxInFlightTotal: number;
   /** Undelivered events held per trigger or subscription before ingress answers 503. */
   queueCapacity: number;
+  /** Time a client has to send a request's headers (ms); absent means the runtime's 10 s. */
+  headersTimeoutMs?: number;
+  /** Time a client has to send a whole request, body included (ms); absent means the runtime's 30 s. */
+  requestTimeoutMs?: number;
   logFormat: 'text' | 'json';
   watch: boolean;
 }
@@ -34,6 +38,11 @@ Options:
   --max-in-flight-total N deliveries in flight at once in the whole process (default: 1000)
   --queue-capacity N      undelivered events held per trigger or subscription; beyond it
                           ingress answers 503 with Retry-After (default: 10000)
+  --headers-timeout MS    time a client has to send a request's headers; a slower one is
+                          answered 408 and disconnected (default: 10000)
+  --request-timeout MS    time a client has to send a whole request, body included; a slower
+                          one is answered 408 and disconnected (default: 30000; raise it
+                          with --max-body-bytes)
   --log-format text|json  log line format (default: text)
   --no-watch              load the folder once; do not apply later edits
   --help                  show this help`;
@@ -57,6 +66,8 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
       'max-in-flight': { type: 'string', default: '100' },
       'max-in-flight-total': { type: 'string', default: '1000' },
       'queue-capacity': { type: 'string', default: '10000' },
+      'headers-timeout': { type: 'string', default: '10000' },
+      'request-timeout': { type: 'string', default: '30000' },
       'log-format': { type: 'string', default: 'text' },
       'no-watch': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -64,6 +75,12 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
   });
   if (values.help) return 'help';
   const port = integer('--port', values.port, 0, 65535);
+  const headersTimeoutMs = integer('--headers-timeout', values['headers-timeout'], 1, 3_600_000);
+  const requestTimeoutMs = integer('--request-timeout', values['request-timeout'], 1, 3_600_000);
+  if (headersTimeoutMs > requestTimeoutMs)
+    throw new UsageError(
+      `--headers-timeout ${headersTimeoutMs}: must not be more than --request-timeout (${requestTimeoutMs}); the headers are part of the request`,
+    );
   const services = new Map<string, string>();
   for (const entry of values.service) {
     const eq = entry.indexOf('=');
@@ -90,6 +107,8 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
     maxInFlight: integer('--max-in-flight', values['max-in-flight'], 1, 100_000),
     maxInFlightTotal: integer('--max-in-flight-total', values['max-in-flight-total'], 1, 1_000_000),
     queueCapacity: integer('--queue-capacity', values['queue-capacity'], 1, 10_000_000),
+    headersTimeoutMs,
+    requestTimeoutMs,
     logFormat,
     watch: !values['no-watch'],
   };

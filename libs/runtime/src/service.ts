@@ -18,7 +18,24 @@ export interface ServiceOptions {
   nestLogLevels?: NestLogLevel[];
   /** Idle keep-alive time for client connections (ms). */
   keepAliveTimeoutMs?: number;
+  /**
+   * Time a client has to send a request's headers, from its first byte (or from connecting) (ms;
+   * default 10 s). Headers are a few KiB; 10 s is ample on any link, while Node's own 60 s would
+   * let a client that never finishes them hold a socket for a minute.
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Time a client has to send a whole request, headers and body (ms; default 30 s): a 4 MiB event
+   * (the default body limit) arrives in time at 140 KiB/s. Raise it with the body limit. Only the
+   * receiving is timed: a handler may take longer to answer a request it has read.
+   */
+  requestTimeoutMs?: number;
 }
+
+/** Default of {@link ServiceOptions.headersTimeoutMs}. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+/** Default of {@link ServiceOptions.requestTimeoutMs}. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface RunningService {
   app: INestApplication;
@@ -44,6 +61,19 @@ function isAdminPath(url: string | undefined): boolean {
  * sends admin paths to Nest (Express) and everything else to the plain handler built at start-up.
  */
 export async function startService(options: ServiceOptions): Promise<RunningService> {
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  for (const [name, ms] of [
+    ['headersTimeoutMs', headersTimeout],
+    ['requestTimeoutMs', requestTimeout],
+  ] as const) {
+    if (!Number.isInteger(ms) || ms < 1)
+      throw new RangeError(`${name} ${ms}: expected an integer of at least 1`);
+  }
+  if (headersTimeout > requestTimeout)
+    throw new RangeError(
+      `headersTimeoutMs ${headersTimeout} is more than requestTimeoutMs ${requestTimeout}: the headers are part of the request`,
+    );
   const app = await NestFactory.create(options.module, new ExpressAdapter(), {
     logger: options.nestLogLevels ?? ['error', 'warn'],
     abortOnError: false,
@@ -51,10 +81,19 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   await app.init();
   const nest = app.getHttpAdapter().getInstance() as (req: IncomingMessage, res: ServerResponse) => void;
   const fast = options.fastPath(app);
-  const server = createServer((req, res) => (isAdminPath(req.url) ? nest(req, res) : fast(req, res)));
+  // Node checks the timeouts on a timer (every 30 s by default); checking every second (or twice
+  // per limit, for limits under 2 s) cuts a stalled client within about a second of its limit.
+  // A cut client gets `408 Request Timeout` and `Connection: close` when no answer has started.
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout,
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 2))),
+    },
+    (req, res) => (isAdminPath(req.url) ? nest(req, res) : fast(req, res)),
+  );
+  // Idle keep-alive connections are not timed by the two limits above, only by this one.
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
-  server.headersTimeout = Math.max(server.keepAliveTimeout + 1_000, 66_000);
-  server.requestTimeout = 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());

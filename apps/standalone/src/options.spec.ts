@@ -1,0 +1,36 @@
+import { USAGE, UsageError, parseOptions } from './options';
+
+describe('standalone options: --headers-timeout and --request-timeout', () => {
+  it('default to 10 s and 30 s', () => {
+    expect(parseOptions([])).toMatchObject({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
+  });
+
+  it.each([
+    [['--headers-timeout', '2500'], { headersTimeoutMs: 2_500, requestTimeoutMs: 30_000 }],
+    [['--request-timeout=120000'], { headersTimeoutMs: 10_000, requestTimeoutMs: 120_000 }],
+    [
+      ['--headers-timeout', '5000', '--request-timeout', '5000'],
+      { headersTimeoutMs: 5_000, requestTimeoutMs: 5_000 },
+    ],
+  ])('%j → %j', (argv, expected) => {
+    expect(parseOptions(argv)).toMatchObject(expected);
+  });
+
+  it.each([
+    [['--headers-timeout', '0'], '--headers-timeout 0: expected an integer from 1 to 3600000'],
+    [['--headers-timeout', '1.5'], '--headers-timeout 1.5: expected an integer from 1 to 3600000'],
+    [['--request-timeout', '10s'], '--request-timeout 10s: expected an integer from 1 to 3600000'],
+    [['--request-timeout', '3600001'], '--request-timeout 3600001: expected an integer from 1 to 3600000'],
+    [
+      ['--headers-timeout', '40000'],
+      '--headers-timeout 40000: must not be more than --request-timeout (30000); the headers are part of the request',
+    ],
+  ])('%j is refused: %s', (argv, message) => {
+    expect(() => parseOptions(argv)).toThrow(new UsageError(message));
+  });
+
+  it('are described in the usage', () => {
+    expect(USAGE).toMatch(/--headers-timeout MS {4}time a client has to send a request's headers/);
+    expect(USAGE).toMatch(/--request-timeout MS {4}time a client has to send a whole request/);
+  });
+});
