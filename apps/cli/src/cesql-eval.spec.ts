@@ -114,13 +114,44 @@ describe('cesql eval: the event', () => {
   });
 });
 
+describe('cesql eval: an option takes the next argument as its value, whatever it starts with', () => {
+  const event = JSON.stringify({ specversion: '1.0', id: '1', source: '/s', type: 't', seq: 5 });
+  it.each([
+    [['--expression', '--10'], { result: 10, errors: [] }],
+    [['--expression', '-1'], { result: -1, errors: [] }],
+    [['--expression=--10'], { result: 10, errors: [] }],
+    [['--expression=-1'], { result: -1, errors: [] }],
+    [['--expression', '-seq', '--event', '-'], { result: -5, errors: [] }],
+    [['--event', '-', '--expression', '--seq'], { result: 5, errors: [] }],
+    [['--event=-', '--expression=-seq + 1'], { result: -4, errors: [] }],
+    [["--expression=id = '1'"], { result: true, errors: [] }],
+    [['--expression', '1', '--expression', '2'], { result: 2, errors: [] }],
+    [['--expression', '1', '--'], { result: 1, errors: [] }],
+    [['--expression', '--help'], { result: 0, errors: [{ kind: 'missingAttribute' }] }],
+    [['--expression', '-h'], { result: 0, errors: [{ kind: 'missingAttribute' }] }],
+    [['--expression', '--'], { result: false, errors: [{ kind: 'parse' }] }],
+    [['--expression='], { result: false, errors: [{ kind: 'parse' }] }],
+  ])('%j => %j', (args, output) => {
+    const run = runBuiltCli(['cesql', 'eval', ...args], event);
+    expect(run).toMatchObject({ status: 0, stderr: '' });
+    expect(JSON.parse(run.stdout)).toMatchObject(output);
+  });
+});
+
 describe('cesql eval: bad usage exits 2', () => {
   it.each([
     [[], 'eventing: missing --expression EXPR'],
-    [['--expression'], "eventing: Option '--expression <value>' argument missing"],
-    [['--expression', '--event', 'e.json'], "eventing: Option '--expression' argument is ambiguous"],
-    [['--expression', 'true', '--evnt', 'x'], "eventing: Unknown option '--evnt'"],
-    [['--expression', 'true', 'extra'], "eventing: Unexpected argument 'extra'"],
+    [['--expression'], 'eventing: --expression needs a value'],
+    [['--expression', 'true', '--event'], 'eventing: --event needs a value'],
+    // `--event` is the expression here (the value of --expression is the next argument, whatever it is).
+    [['--expression', '--event', 'e.json'], "eventing: unexpected argument 'e.json'"],
+    [['--expression', 'true', '--evnt', 'x'], "eventing: unknown option '--evnt'"],
+    [['--expression', 'true', '--evnt=x'], "eventing: unknown option '--evnt'"],
+    [['--expression', 'true', '-x'], "eventing: unknown option '-x'"],
+    [['--expression', 'true', 'extra'], "eventing: unexpected argument 'extra'"],
+    [['--expression', 'true', '-'], "eventing: unexpected argument '-'"],
+    [['--expression', 'true', '--', 'extra'], "eventing: unexpected argument 'extra'"],
+    [['--help=yes'], 'eventing: --help does not take a value'],
   ])('%j: names the flag and prints the usage', (args, message) => {
     const run = runBuiltCli(['cesql', 'eval', ...args]);
     expect(run.status).toBe(2);
@@ -169,11 +200,14 @@ describe('cesql eval: bad usage exits 2', () => {
     expect(run.stderr).toMatch(message);
   });
 
-  it('--help prints the usage and exits 0', () => {
-    const run = runBuiltCli(['cesql', 'eval', '--help']);
-    expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^Usage: eventing cesql eval --expression EXPR/);
-  });
+  it.each([[['--help']], [['-h']], [['--expression', 'true', '--help']]])(
+    '%j prints the usage and exits 0',
+    (args) => {
+      const run = runBuiltCli(['cesql', 'eval', ...args]);
+      expect(run.status).toBe(0);
+      expect(run.stdout).toMatch(/^Usage: eventing cesql eval --expression EXPR/);
+    },
+  );
 });
 
 it('runs through node_modules/.bin/eventing, the program `npx eventing` starts', () => {

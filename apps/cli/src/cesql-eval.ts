@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import type { CloudEvent } from '@eventing/cloudevents';
 import { type CesqlError, type CesqlValue, parseCesql } from '@eventing/filters';
+import { readOptions } from './argv';
 import { DEFAULT_EVENT_JSON, type StdinReader, parseEvent, readEvent } from './event-input';
 import { CESQL_EVAL_USAGE, UsageError } from './usage';
 
@@ -25,16 +25,11 @@ export function evaluateCesql(expression: string, event: CloudEvent): CesqlEvalO
 
 /** `eventing cesql eval`: returns the text to print on stdout. */
 export async function cesqlEval(argv: string[], readStdin: StdinReader): Promise<string> {
-  const { values } = parseArgs({
-    args: expressionAsValue(argv),
-    strict: true,
-    allowPositionals: false,
-    options: {
-      expression: { type: 'string' },
-      event: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-  });
+  const values = readOptions(
+    argv,
+    { expression: { type: 'string' }, event: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    CESQL_EVAL_USAGE,
+  );
   if (values.help) return CESQL_EVAL_USAGE + '\n';
   if (values.expression === undefined) throw new UsageError('missing --expression EXPR', CESQL_EVAL_USAGE);
   const event =
@@ -42,23 +37,4 @@ export async function cesqlEval(argv: string[], readStdin: StdinReader): Promise
       ? parseEvent('default event', DEFAULT_EVENT_JSON)
       : await readEvent('--event', values.event, readStdin);
   return JSON.stringify(evaluateCesql(values.expression, event)) + '\n';
-}
-
-/**
- * Expressions may start with a dash (`-1 < seq`), which parseArgs would take for an option: the word
- * after `--expression` is its value unless it is itself a `--flag`.
- */
-function expressionAsValue(argv: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const next = argv[i + 1];
-    if (arg === '--expression' && next !== undefined && !next.startsWith('--')) {
-      out.push(`--expression=${next}`);
-      i++;
-    } else {
-      out.push(arg);
-    }
-  }
-  return out;
 }

@@ -18,7 +18,7 @@ export interface CliIo {
   readStdin: StdinReader;
 }
 
-/** A subcommand returns what to print on stdout, or throws UsageError / a parseArgs error. */
+/** A subcommand returns what to print on stdout, or throws UsageError / InvalidTriggerError. */
 interface Subcommand {
   usage: string;
   run(argv: string[], io: CliIo): Promise<string>;
@@ -70,23 +70,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`eventing: ${err.message}\n`);
       return 2;
     }
-    if (isParseArgsError(err)) {
-      io.stderr(`eventing: ${(err as Error).message}\n\n${usageOf(group, sub)}\n`);
-      return 2;
-    }
     io.stderr(
       `eventing: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
     );
     return 1;
   }
-}
-
-function isParseArgsError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
-}
-
-function usageOf(group: string | undefined, sub: string | undefined): string {
-  const command = group === undefined ? undefined : COMMANDS[group];
-  return (sub === undefined ? undefined : command?.subcommands[sub]?.usage) ?? command?.usage ?? MAIN_USAGE;
 }

@@ -105,6 +105,28 @@ describe('filter test: match and no match', () => {
     expect(run.stdout).toBe('match: yes\n  - filters[0].exact.seq: "5" matches "5"\n');
   });
 
+  it.each([
+    ['--trigger=FILE --event=-', (file: string) => [`--trigger=${file}`, '--event=-']],
+    ['--event - --trigger FILE --json', (file: string) => ['--event', '-', '--trigger', file, '--json']],
+    ['--json --trigger FILE --event -', (file: string) => ['--json', '--trigger', file, '--event', '-']],
+    ['the same with -- at the end', (file: string) => ['--json', '--trigger', file, '--event', '-', '--']],
+  ])('reads options in any order and form: %s', (_form, args) => {
+    const file = trigger('  filters:\n    - exact:\n        type: t\n', 'forms');
+    const body = JSON.stringify({ specversion: '1.0', id: '9', source: '/s', type: 't' });
+    const run = runBuiltCli(['filter', 'test', ...args(file)], body);
+    expect(run).toMatchObject({ status: 0, stderr: '' });
+    expect(run.stdout).toMatch(/^(match: yes\n|\{"match":true,)/);
+  });
+
+  it.each([['--json'], ['--trigger'], ['-h']])(
+    'takes %s after --event as the event file, as getopt does',
+    (value) => {
+      const run = runBuiltCli(['filter', 'test', '--trigger', trigger(''), '--event', value]);
+      expect(run.status).toBe(2);
+      expect(run.stderr).toMatch(new RegExp(`^eventing: --event ${value}: cannot read the file \\(ENOENT`));
+    },
+  );
+
   it('takes the first Trigger of a multi-document file, skipping other kinds', () => {
     const file = fixtures.write(
       'multi.yaml',
@@ -258,9 +280,12 @@ describe('filter test: invalid input exits 2', () => {
   it.each([
     [['--event', 'x.json'], 'eventing: missing --trigger FILE'],
     [['--trigger', 'x.yaml'], 'eventing: missing --event FILE'],
-    [['--trigger', 'x.yaml', '--event', 'e.json', '--evnt', 'e.json'], "eventing: Unknown option '--evnt'"],
-    [['--trigger'], "eventing: Option '--trigger <value>' argument missing"],
-    [['--trigger', 'x.yaml', '--event', 'e.json', 'extra'], "eventing: Unexpected argument 'extra'"],
+    [['--trigger', 'x.yaml', '--event', 'e.json', '--evnt', 'e.json'], "eventing: unknown option '--evnt'"],
+    [['--trigger'], 'eventing: --trigger needs a value'],
+    [['--trigger', 'x.yaml', '--event'], 'eventing: --event needs a value'],
+    [['--trigger', 'x.yaml', '--event', 'e.json', 'extra'], "eventing: unexpected argument 'extra'"],
+    [['--trigger', 'x.yaml', '--event', 'e.json', '--json=yes'], 'eventing: --json does not take a value'],
+    [['--trigger', 'x.yaml', '--event', 'e.json', '-j'], "eventing: unknown option '-j'"],
   ])('rejects %j with the flag and the usage', (args, message) => {
     const run = runBuiltCli(['filter', 'test', ...args]);
     expect(run.status).toBe(2);
@@ -271,15 +296,19 @@ describe('filter test: invalid input exits 2', () => {
 });
 
 describe('command line', () => {
-  it.each([[['--help']], [['filter', '--help']], [['filter', 'test', '--help']], [['cesql', '--help']]])(
-    '%j prints usage and exits 0',
-    (args) => {
-      const run = runBuiltCli(args);
-      expect(run.status).toBe(0);
-      expect(run.stdout).toMatch(/^Usage: eventing /);
-      expect(run.stderr).toBe('');
-    },
-  );
+  it.each([
+    [['--help']],
+    [['filter', '--help']],
+    [['filter', 'test', '--help']],
+    [['filter', 'test', '-h']],
+    [['cesql', '--help']],
+    [['cesql', 'eval', '-h']],
+  ])('%j prints usage and exits 0', (args) => {
+    const run = runBuiltCli(args);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: eventing /);
+    expect(run.stderr).toBe('');
+  });
 
   it.each([
     [[], 'eventing: missing command', 'Usage: eventing <command>'],

@@ -39,10 +39,11 @@ An expression that raised errors still has a result (the zero value of the faili
 type: false, 0 or ""); one that does not parse has the result false. Exit code 0 either way.
 
 Options:
-  --expression EXPR   the CESQL expression (required)
+  --expression EXPR   the CESQL expression (required); the next argument is taken whole,
+                      so it may start with a dash: --expression -1, or --expression=-1
   --event FILE|-      the event in the CloudEvents JSON format; '-' reads standard input
                       (default: {"specversion":"1.0","id":"1","source":"/cli","type":"cli.event"})
-  --help              show this help
+  -h, --help          show this help
 
 Exit codes: 0 evaluated, 2 bad usage, unreadable file or invalid event.`;
 
@@ -55,6 +56,6 @@ Options:
   --trigger FILE      YAML holding the Trigger (other documents in the file are skipped)
   --event FILE|-      the event in the CloudEvents JSON format; '-' reads standard input
   --json              print {"match": true|false, "reasons": [...]} instead of text
-  --help              show this help
+  -h, --help          show this help
 
 Exit codes: 0 match or no match, 2 bad usage, unreadable file, invalid event or invalid Trigger.`;
