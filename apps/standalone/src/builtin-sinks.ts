@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseHttp, type CloudEvent } from '@eventing/cloudevents';
-import { readBody, respond } from '@eventing/broker';
+import { SINKS_PATH, classifyPath, readBody, respond } from '@eventing/broker';
 
-/** Path prefix of the sinks built into standalone mode. */
-export const SINKS_PREFIX = '/_sinks/';
+/** Path prefix of the sinks built into standalone mode (`/_sinks/<sink>/<name>`, see addresses.ts). */
+export const SINKS_PREFIX = SINKS_PATH;
 /** Sinks an address book entry `builtin:<kind>` can name. */
 export const BUILTIN_SINKS = ['display', 'fail'] as const;
 
@@ -48,7 +48,12 @@ export function formatEvent(label: string, event: CloudEvent): string {
  */
 export function createBuiltinSinks(print: (text: string) => void) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const [kind, name = kind] = (req.url ?? '').slice(SINKS_PREFIX.length).split('?')[0]!.split('/');
+    const path = classifyPath(req.url ?? '/');
+    if (!path.ok || path.kind !== 'sink') {
+      req.resume();
+      return respond(res, path.ok ? 404 : path.status, path.ok ? 'not a built-in sink' : path.reason);
+    }
+    const { namespace: kind, name } = path;
     if (req.method !== 'POST') {
       req.resume();
       return respond(res, 405, 'send events with POST', { allow: 'POST' });
@@ -58,7 +63,7 @@ export function createBuiltinSinks(print: (text: string) => void) {
     const parsed = parseHttp(req.headers, body.body);
     if (!parsed.ok) return respond(res, 400, parsed.reason);
     if (kind === 'display') {
-      print(formatEvent(name ?? 'event-display', parsed.event));
+      print(formatEvent(name, parsed.event));
       return respond(res, 202);
     }
     if (kind === 'fail') {

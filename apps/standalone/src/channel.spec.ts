@@ -80,7 +80,7 @@ metadata: { name: replies }
       },
       (l) => lines.push(l),
     );
-    channelUrl = `${app.service.url}/channels/default/orders`;
+    channelUrl = `${app.service.url}/_channels/default/orders`;
   });
 
   afterAll(async () => {
@@ -144,9 +144,9 @@ metadata: { name: replies }
   it('C2/C3: unknown channel 404, malformed channel path 400, GET 405, OPTIONS 200', async () => {
     const ce = { 'ce-specversion': '1.0', 'ce-id': 'x', 'ce-source': '/s', 'ce-type': 't' };
     expect(
-      (await fetch(`${app.service.url}/channels/default/nope`, { method: 'POST', headers: ce })).status,
+      (await fetch(`${app.service.url}/_channels/default/nope`, { method: 'POST', headers: ce })).status,
     ).toBe(404);
-    expect((await fetch(`${app.service.url}/channels/default`, { method: 'POST', headers: ce })).status).toBe(
+    expect((await fetch(`${app.service.url}/_channels/default`, { method: 'POST', headers: ce })).status).toBe(
       400,
     );
     expect((await fetch(channelUrl)).status).toBe(405);

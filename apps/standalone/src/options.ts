@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { HEADER_ENCODINGS, type HeaderEncoding } from '@eventing/cloudevents';
 
 /** Command-line settings of the standalone process. */
 export interface StandaloneOptions {
@@ -19,7 +20,13 @@ export interface StandaloneOptions {
   headersTimeoutMs?: number;
   /** Time a client has to send a whole request, body included (ms); absent means the runtime's 30 s. */
   requestTimeoutMs?: number;
+  /** Wait before the first redelivery of a held event (its dead-letter sink failed too); doubles each time. */
+  redeliveryDelayMs?: number;
+  /** Longest wait between redeliveries of a held event. */
+  redeliveryMaxDelayMs?: number;
   logFormat: 'text' | 'json';
+  /** How binary-mode deliveries write `ce-` header values; absent means 'upstream'. */
+  headerEncoding?: HeaderEncoding;
   watch: boolean;
 }
 
@@ -43,7 +50,15 @@ Options:
   --request-timeout MS    time a client has to send a whole request, body included; a slower
                           one is answered 408 and disconnected (default: 30000; raise it
                           with --max-body-bytes)
+  --redelivery-delay MS   wait before an event whose dead-letter sink also failed is tried
+                          again; doubles on each try (default: 1000)
+  --redelivery-max-delay MS
+                          longest wait between such tries (default: 60000)
   --log-format text|json  log line format (default: text)
+  --header-encoding upstream|percent
+                          how binary-mode deliveries write ce- header values: upstream writes
+                          them as the Go SDK and upstream Knative do (raw UTF-8), percent
+                          percent-encodes per the CloudEvents HTTP binding (default: upstream)
   --no-watch              load the folder once; do not apply later edits
   --help                  show this help`;
 
@@ -68,7 +83,10 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
       'queue-capacity': { type: 'string', default: '10000' },
       'headers-timeout': { type: 'string', default: '10000' },
       'request-timeout': { type: 'string', default: '30000' },
+      'redelivery-delay': { type: 'string', default: '1000' },
+      'redelivery-max-delay': { type: 'string', default: '60000' },
       'log-format': { type: 'string', default: 'text' },
+      'header-encoding': { type: 'string', default: 'upstream' },
       'no-watch': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -97,6 +115,20 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
   const logFormat = values['log-format'];
   if (logFormat !== 'text' && logFormat !== 'json')
     throw new UsageError(`--log-format ${logFormat}: expected text or json`);
+  const redeliveryDelayMs = integer('--redelivery-delay', values['redelivery-delay'], 0, 3_600_000);
+  const redeliveryMaxDelayMs = integer(
+    '--redelivery-max-delay',
+    values['redelivery-max-delay'],
+    0,
+    86_400_000,
+  );
+  if (redeliveryMaxDelayMs < redeliveryDelayMs)
+    throw new UsageError(
+      `--redelivery-max-delay ${redeliveryMaxDelayMs}: must not be below --redelivery-delay (${redeliveryDelayMs})`,
+    );
+  const headerEncoding = values['header-encoding'];
+  if (!isHeaderEncoding(headerEncoding))
+    throw new UsageError(`--header-encoding ${headerEncoding}: expected upstream or percent`);
   return {
     configDir: values.config,
     port,
@@ -109,10 +141,16 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
     queueCapacity: integer('--queue-capacity', values['queue-capacity'], 1, 10_000_000),
     headersTimeoutMs,
     requestTimeoutMs,
+    redeliveryDelayMs,
+    redeliveryMaxDelayMs,
     logFormat,
+    headerEncoding,
     watch: !values['no-watch'],
   };
 }
+
+const isHeaderEncoding = (s: string): s is HeaderEncoding =>
+  (HEADER_ENCODINGS as readonly string[]).includes(s);
 
 function integer(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);

@@ -1,8 +1,8 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { Resource } from '@eventing/api';
-import { BrokerDataPlane, CHANNELS_PATH } from '@eventing/broker';
+import { BrokerDataPlane, pathOf, type DeliveryObserver, type DeliveryTarget } from '@eventing/broker';
 import { MemoryChannelBackend } from '@eventing/channels';
-import { Dispatcher } from '@eventing/delivery';
+import { Dispatcher, type DeliveryOutcome } from '@eventing/delivery';
 import { PingScheduler, nextRuns } from '@eventing/sources';
 import {
   Controller,
@@ -13,21 +13,20 @@ import {
   type LoadProblem,
   type ReadyReport,
 } from '@eventing/reconciler';
-import type { PingSchedule } from '@eventing/contract';
+import type { ApplyReport, PingSchedule } from '@eventing/contract';
 import type { Logger } from '@eventing/runtime';
-import { EventingMetrics, type DeliveryOutcomeKind } from '@eventing/observability';
-import type { DeliveryOutcome } from '@eventing/delivery';
+import { EventingMetrics } from '@eventing/observability';
 import type { StandaloneOptions } from './options';
-import { SINKS_PREFIX } from './builtin-sinks';
 
 /**
  * Standalone mode: loads resource YAML from a folder, reconciles it, runs the data plane in-process
- * with the memory channel, and applies edits to the folder while running.
+ * with the memory channel, and applies edits to the folder while running. One resource that fails
+ * (to validate, reconcile, apply or schedule) is reported not Ready with its reason; the rest runs.
  */
 export class StandaloneRuntime {
   readonly backend: MemoryChannelBackend;
   readonly metrics = new EventingMetrics();
-  readonly dispatcher = new Dispatcher({ connectionsPerOrigin: 128 });
+  readonly dispatcher: Dispatcher;
   readonly dataPlane: BrokerDataPlane;
   private readonly store = new MemoryResourceStore();
   private readonly controller: Controller;
@@ -35,6 +34,8 @@ export class StandaloneRuntime {
   private readonly printed = new Map<string, string>();
   private addresses = new Map<string, string>();
   private schedules = new Map<string, PingSchedule>();
+  /** PingSources the scheduler refused, by uid, with why. */
+  private scheduleFailures = new Map<string, string>();
   private watcher?: FSWatcher;
   private reloadTimer?: NodeJS.Timeout;
   private reloading: Promise<void> = Promise.resolve();
@@ -46,7 +47,15 @@ export class StandaloneRuntime {
     private readonly log: Logger,
     private readonly print: (line: string) => void,
   ) {
-    this.backend = new MemoryChannelBackend({ capacityPerSubscription: options.queueCapacity });
+    this.backend = new MemoryChannelBackend({
+      capacityPerSubscription: options.queueCapacity,
+      nackDelayMs: options.redeliveryDelayMs,
+      maxNackDelayMs: options.redeliveryMaxDelayMs,
+    });
+    this.dispatcher = new Dispatcher({
+      connectionsPerOrigin: 128,
+      headerEncoding: options.headerEncoding ?? 'upstream',
+    });
     this.dataPlane = new BrokerDataPlane({
       backend: this.backend,
       dispatcher: this.dispatcher,
@@ -54,48 +63,17 @@ export class StandaloneRuntime {
       maxTtl: options.maxTtl,
       defaultMaxInFlight: options.maxInFlight,
       maxInFlightTotal: options.maxInFlightTotal,
-      brokerUrl: (namespace, name) => `${this.baseUrl}/${namespace}/${name}`,
+      brokerUrl: (namespace, name) => `${this.baseUrl}${pathOf('broker', namespace, name)}`,
       onIngress: (r) => {
         if (r.kind === 'broker' && r.namespace !== undefined && r.name !== undefined) {
           this.metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status);
         }
       },
-      onChannelDelivery: (s, event, outcome) => {
-        this.metrics.subscriptionDelivery(
-          s.namespace,
-          s.name,
-          outcome.status,
-          outcomeKind(outcome, s.deadLetterUri),
-        );
-        if (outcome.kind === 'failed')
-          this.log.error(
-            { subscription: `${s.namespace}/${s.name}`, id: event.attributes.id, reason: outcome.reason },
-            'delivery failed',
-          );
-      },
-      onDelivery: (trigger, event, outcome) => {
-        this.metrics.triggerDelivery(
-          trigger.namespace,
-          trigger.broker,
-          trigger.name,
-          outcome.status,
-          outcomeKind(outcome, trigger.deadLetterUri),
-        );
-        const fields = {
-          trigger: `${trigger.namespace}/${trigger.name}`,
-          id: event.attributes.id,
-          attempts: outcome.attempts,
-          status: outcome.status,
-        };
-        if (outcome.kind === 'dead-lettered')
-          this.log.warn(fields, 'delivery failed; event sent to the dead-letter sink');
-        else if (outcome.kind === 'failed')
-          this.log.error({ ...fields, reason: outcome.reason }, 'delivery failed');
-      },
+      observer: outcomeObserver(this.metrics, this.log),
     });
     this.controller = new Controller(this.store, {
-      ingressUrl: (namespace, name) => `${this.baseUrl}/${namespace}/${name}`,
-      channelUrl: (namespace, name) => `${this.baseUrl}${CHANNELS_PATH}${namespace}/${name}`,
+      ingressUrl: (namespace, name) => `${this.baseUrl}${pathOf('broker', namespace, name)}`,
+      channelUrl: (namespace, name) => `${this.baseUrl}${pathOf('channel', namespace, name)}`,
       addressBook: { lookup: (namespace, name) => this.lookupAddress(namespace, name) },
     });
     this.ping = new PingScheduler({
@@ -124,14 +102,25 @@ export class StandaloneRuntime {
         if (this.reloadTimer) clearTimeout(this.reloadTimer);
         this.reloadTimer = setTimeout(() => void this.reload(), 200);
       });
+      this.watcher.on('error', (err) =>
+        this.print(`✗  watching ${this.options.configDir} failed: ${err.message}`),
+      );
     }
   }
 
-  /** Re-reads the folder and applies the difference. Calls are serialised. */
+  /**
+   * Re-reads the folder and applies the difference. Calls are serialised and never reject: a failure
+   * is printed and counted, the last good state keeps serving, and the next reload runs as usual.
+   */
   reload(): Promise<void> {
-    this.reloading = this.reloading.then(
-      () => this.reloadNow(),
-      () => this.reloadNow(),
+    this.reloading = this.reloading.then(() =>
+      this.reloadNow().catch((err: Error) => {
+        this.metrics.applyFailed('reload_error');
+        this.log.error({ error: err.message }, 'reload failed; the last good state keeps serving');
+        this.print(
+          `✗  reload failed: ${err.message} (the last good state keeps serving; fix the folder and save again)`,
+        );
+      }),
     );
     return this.reloading;
   }
@@ -140,12 +129,14 @@ export class StandaloneRuntime {
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     this.watcher?.close();
     this.ping.stop();
-    await this.reloading.catch(() => undefined);
+    await this.reloading;
     const queued = this.backend.pending();
     if (queued > 0) this.print(`…  delivering ${queued} queued event(s) before exiting (up to 30 s)`);
     const drained = await this.dataPlane.close(30_000);
     if (!drained)
-      this.print(`✗  ${this.backend.pending()} event(s) were still undelivered when the grace period ended`);
+      this.print(
+        '✗  the grace period ended with undelivered events; they were discarded and counted as eventing_events_discarded_total{reason="shutdown"}',
+      );
     await this.backend.close();
     await this.dispatcher.close();
   }
@@ -154,7 +145,7 @@ export class StandaloneRuntime {
     const url =
       this.options.services.get(`${name}.${namespace}`) ?? this.addresses.get(`${namespace}/${name}`);
     if (url?.startsWith('builtin:'))
-      return `${this.baseUrl}${SINKS_PREFIX}${url.slice('builtin:'.length)}/${name}`;
+      return `${this.baseUrl}${pathOf('sink', url.slice('builtin:'.length), name)}`;
     return url;
   }
 
@@ -174,20 +165,58 @@ export class StandaloneRuntime {
       this.printed.delete(printKey(existing));
       this.print(`-  ${existing.kind} ${namespace}/${name} removed`);
     }
+    // Compile and apply, then reconcile again against what the data plane and the scheduler did,
+    // so that every condition reports what was checked rather than what was hoped for.
     const out = this.controller.reconcile();
-    await this.dataPlane.apply(out.contract);
-    this.applySchedules(out.schedules);
-    this.reportReady(out.ready);
+    const applied = await this.dataPlane.apply(out.contract);
+    this.noteApply(applied);
+    const scheduled = this.applySchedules(out.schedules);
+    const observed = this.controller.reconcile(merge(applied, scheduled));
+    this.reportReady(observed.ready);
   }
 
-  private applySchedules(schedules: PingSchedule[]): void {
+  private noteApply(report: ApplyReport): void {
+    this.metrics.contractApplied(report.generation);
+    const whole = report.failed.get('');
+    if (whole !== undefined) {
+      this.metrics.applyFailed('apply_error');
+      this.log.error({ generation: report.generation, error: whole }, 'contract apply failed');
+    }
+    for (const [uid, reason] of report.failed) {
+      if (uid === '') continue;
+      this.metrics.applyFailed('resource_failed');
+      this.log.error(
+        { generation: report.generation, uid, error: reason },
+        'a resource could not be applied',
+      );
+    }
+  }
+
+  /** Makes the scheduler match; returns what it scheduled and what it refused, by PingSource uid. */
+  private applySchedules(schedules: PingSchedule[]): ApplyReport {
     const next = new Map(schedules.map((s) => [`${s.namespace}/${s.name}`, s]));
+    const served = new Set<string>();
     for (const key of this.schedules.keys()) if (!next.has(key)) this.ping.remove(key);
+    const failures = new Map<string, string>();
     for (const [key, spec] of next) {
       const prev = this.schedules.get(key);
-      if (prev === undefined || JSON.stringify(prev) !== JSON.stringify(spec)) this.ping.upsert(key, spec);
+      const uid = spec.uid ?? key;
+      try {
+        if (
+          prev === undefined ||
+          JSON.stringify(prev) !== JSON.stringify(spec) ||
+          this.scheduleFailures.has(uid)
+        )
+          this.ping.upsert(key, spec);
+        served.add(uid);
+      } catch (err) {
+        this.ping.remove(key);
+        failures.set(uid, `cannot schedule: ${(err as Error).message}`);
+      }
     }
     this.schedules = next;
+    this.scheduleFailures = failures;
+    return { generation: 0, served, failed: failures };
   }
 
   private reportProblems(problems: LoadProblem[]): void {
@@ -200,7 +229,7 @@ export class StandaloneRuntime {
 
   private reportReady(reports: ReadyReport[]): void {
     for (const r of reports) {
-      const resource = this.store.get(groupFor(r.kind), r.kind, r.namespace, r.name);
+      const resource = this.store.get(r.group, r.kind, r.namespace, r.name);
       const schedule = r.kind === 'PingSource' ? this.schedules.get(`${r.namespace}/${r.name}`) : undefined;
       const detail = resource ? describe(resource, schedule) : '';
       const line =
@@ -215,22 +244,77 @@ export class StandaloneRuntime {
   }
 }
 
-/** The outcome label: a failure with a dead-letter sink is held and retried, without one it is final. */
-function outcomeKind(outcome: DeliveryOutcome, deadLetterUri: string | undefined): DeliveryOutcomeKind {
+/** A data-plane report and the scheduler's, as one observation for the controller. */
+function merge(a: ApplyReport, b: ApplyReport): ApplyReport {
+  return {
+    generation: a.generation,
+    served: new Set([...a.served, ...b.served]),
+    failed: new Map([...a.failed, ...b.failed]),
+  };
+}
+
+/** Reasons a discard is expected behaviour rather than news: counted, logged only at debug. */
+const ROUTINE_DISCARDS = new Set(['no_matching_trigger', 'no_subscribers']);
+
+/**
+ * Counts and logs how every accepted event ends (docs/ARCHITECTURE.md, "Nothing accepted is dropped
+ * silently"): outcomes, held once per event with a gauge of what is held now, discards with reasons.
+ */
+export function outcomeObserver(metrics: EventingMetrics, log: Logger): DeliveryObserver {
+  const who = (t: DeliveryTarget) => ({ [t.kind.toLowerCase()]: `${t.namespace}/${t.name}` });
+  return {
+    accepted: (t, copies) => metrics.accepted(t.namespace, t.kind, t.name, copies),
+    outcome: (t, event, outcome) => {
+      const kind = outcomeLabel(outcome);
+      if (t.kind === 'Trigger')
+        metrics.triggerDelivery(t.namespace, t.broker ?? '', t.name, outcome.status, kind);
+      else metrics.subscriptionDelivery(t.namespace, t.name, outcome.status, kind);
+      const fields = {
+        ...who(t),
+        id: event.attributes.id,
+        attempts: outcome.attempts,
+        status: outcome.status,
+      };
+      if (outcome.kind === 'dead-lettered')
+        log.warn(fields, 'delivery failed; event sent to the dead-letter sink');
+      else if (outcome.kind === 'failed')
+        log.error(
+          { ...fields, reason: outcome.reason },
+          'delivery failed and there is no dead-letter sink; event dropped',
+        );
+    },
+    held: (t, event, reason, detail) => {
+      metrics.held(t.namespace, t.kind, t.name);
+      metrics.addHeld(t.namespace, t.kind, t.name, 1);
+      log.warn(
+        { ...who(t), id: event.attributes.id, reason, error: detail },
+        reason === 'handler_error'
+          ? 'delivery code failed; event held and retried with backoff'
+          : 'delivery and dead-letter sink failed; event held and retried with backoff',
+      );
+    },
+    released: (t, count) => metrics.addHeld(t.namespace, t.kind, t.name, -count),
+    discarded: (t, events, reason) => {
+      metrics.discarded(t.namespace, t.kind, t.name, reason, events.length);
+      const fields = { ...who(t), count: events.length, reason, first: events[0]?.attributes.id };
+      if (ROUTINE_DISCARDS.has(reason)) log.debug(fields, 'event stored for nobody');
+      else log.warn(fields, 'accepted event(s) discarded without delivery');
+    },
+    handlerError: (t, event, error) =>
+      log.error(
+        { ...who(t), id: event.attributes.id, error: error instanceof Error ? error.message : String(error) },
+        'delivery code threw; event kept for redelivery',
+      ),
+  };
+}
+
+function outcomeLabel(outcome: DeliveryOutcome): 'delivered' | 'dead_lettered' | 'failed' {
   if (outcome.kind === 'delivered') return 'delivered';
-  if (outcome.kind === 'dead-lettered') return 'dead_lettered';
-  return deadLetterUri !== undefined ? 'held' : 'failed';
+  return outcome.kind === 'dead-lettered' ? 'dead_lettered' : 'failed';
 }
 
 function printKey(r: Resource): string {
   return `${r.kind}/${r.metadata.namespace ?? 'default'}/${r.metadata.name ?? ''}`;
-}
-
-function groupFor(kind: string): string {
-  if (kind === 'PingSource') return 'sources.knative.dev';
-  if (kind === 'Channel' || kind === 'InMemoryChannel' || kind === 'Subscription')
-    return 'messaging.knative.dev';
-  return 'eventing.knative.dev';
 }
 
 function describe(resource: Resource, schedule: PingSchedule | undefined): string {

@@ -88,6 +88,8 @@ export interface TriggerEntry {
 
 /** One PingSource as the ping runner schedules it: the sink is already resolved to a URI. */
 export interface PingSchedule {
+  /** The PingSource's uid, under which the scheduler reports what it did. */
+  uid?: string;
   namespace: string;
   name: string;
   /** Cron: 5 fields, 6 with leading seconds, or a descriptor (`@hourly`, `@daily`…); `@every` is refused. */

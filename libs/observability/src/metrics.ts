@@ -47,6 +47,7 @@ export class EventingMetrics {
   private readonly channel: BoundedSeries<CounterSeries>;
   private readonly outcomes: BoundedSeries<CounterSeries>;
   private readonly discards: BoundedSeries<CounterSeries>;
+  private readonly accepts: BoundedSeries<CounterSeries>;
   private readonly heldGauge: BoundedSeries<GaugeSeries>;
   /** Each resource's current held count, kept only while non-zero, so `setHeld` can be a delta. */
   private readonly heldNow = new Map<string, number>();
@@ -108,6 +109,12 @@ export class EventingMetrics {
       'eventing_events_discarded_total',
       'Accepted events dropped without a delivery outcome, by reason (trigger_deleted, shutdown, …)',
       ['namespace', 'kind', 'name', 'reason'],
+      ['namespace', 'name'],
+    );
+    this.accepts = counter(
+      'eventing_events_accepted_total',
+      'Copies of accepted events stored for delivery (one per matching trigger or channel subscription), by broker or channel; each ends as an outcome or a discard',
+      ['namespace', 'kind', 'name'],
       ['namespace', 'name'],
     );
     this.applyFailures = counter(
@@ -195,6 +202,11 @@ export class EventingMetrics {
    */
   discarded(namespace: string, kind: string, name: string, reason: string, count = 1): void {
     this.discards.get([namespace, kind, name, reason]).inc(count);
+  }
+
+  /** Counts `copies` stored by a broker or channel (`kind` Broker or Channel) for its triggers or subscriptions. */
+  accepted(namespace: string, kind: string, name: string, copies: number): void {
+    this.accepts.get([namespace, kind, name]).inc(copies);
   }
 
   /** Sets how many events a trigger or subscription holds now; 0 when it holds none or is gone. */

@@ -47,11 +47,14 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-function isAdminPath(url: string | undefined): boolean {
+/**
+ * Admin paths are single segments matched exactly (a query is allowed): `/metrics/x` is not one, so a
+ * namespace named `metrics`, `healthz` or `readyz` still reaches its brokers at `/<ns>/<name>`.
+ */
+export function isAdminPath(url: string | undefined): boolean {
   if (url === undefined) return false;
   for (const p of ADMIN_PATHS) {
-    if (url.startsWith(p) && (url.length === p.length || url[p.length] === '?' || url[p.length] === '/'))
-      return true;
+    if (url.startsWith(p) && (url.length === p.length || url[p.length] === '?')) return true;
   }
   return false;
 }

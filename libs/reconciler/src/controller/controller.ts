@@ -19,7 +19,7 @@ import {
   type SubscriptionEntry,
   type TriggerEntry,
 } from '@eventing/contract';
-import type { ResourceStore } from '../store/memory-store';
+import { groupOf, type ResourceStore } from '../store/memory-store';
 import { AddressResolver, type AddressBook } from '../resolver/address-resolver';
 import { reconcileBroker } from '../broker/reconcile';
 import { reconcileTrigger } from '../trigger/reconcile';
@@ -30,6 +30,8 @@ import { MEMORY_CAPABILITIES, observe, type Capabilities } from '../observation/
 
 /** The Ready condition of one resource, for printing. */
 export interface ReadyReport {
+  /** API group of the resource (`''` for the core group). */
+  group: string;
   kind: string;
   namespace: string;
   name: string;
@@ -137,7 +139,11 @@ export class Controller {
     }
     for (const resource of this.store.list('PingSource', SOURCES)) {
       this.guard(resource, ready, () => {
-        const result = reconcilePingSource(resource as PingSource, this.resolver);
+        const result = reconcilePingSource(
+          resource as PingSource,
+          this.resolver,
+          observe(observed, resource.metadata.uid ?? ''),
+        );
         if (result.schedule) schedules.push(result.schedule);
         return result.status;
       });
@@ -270,6 +276,7 @@ function report(
 ): ReadyReport {
   const readyCond = conditions?.find((c) => c.type === 'Ready');
   const out: ReadyReport = {
+    group: groupOf(resource.apiVersion),
     kind: resource.kind,
     namespace: resource.metadata.namespace ?? 'default',
     name: resource.metadata.name ?? '',

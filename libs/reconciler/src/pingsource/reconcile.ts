@@ -1,6 +1,7 @@
 import { PingSourceConditionSet, type PingSource, type PingSourceStatus } from '@eventing/api';
 import type { PingSchedule } from '@eventing/contract';
 import type { AddressResolver } from '../resolver/address-resolver';
+import { markObserved, type Observation } from '../observation/observation';
 
 /** Conditions of a PingSource (CONFORMANCE 1.1). */
 export const pingSourceConditions = PingSourceConditionSet;
@@ -13,8 +14,12 @@ export interface PingSourceResult {
 }
 
 /** Computes a PingSource's status (sink, ceAttributes, conditions) and its schedule when ready. */
-export function reconcilePingSource(source: PingSource, resolver: AddressResolver): PingSourceResult {
-  const { namespace = 'default', name = '' } = source.metadata;
+export function reconcilePingSource(
+  source: PingSource,
+  resolver: AddressResolver,
+  observed: Observation = { status: 'True' },
+): PingSourceResult {
+  const { namespace = 'default', name = '', uid = '' } = source.metadata;
   let conds = pingSourceConditions.initialize(source.status?.conditions ?? []);
   const status: PingSourceStatus = {
     observedGeneration: source.metadata.generation ?? 1,
@@ -30,15 +35,15 @@ export function reconcilePingSource(source: PingSource, resolver: AddressResolve
   }
   status.sinkUri = sink.uri;
   conds = pingSourceConditions.markTrue(conds, 'SinkProvided');
-  conds = pingSourceConditions.markTrue(
-    conds,
-    'Deployed',
-    'Scheduled',
-    'scheduled by the in-process ping runner',
-  );
+  // Deployed reports what the scheduler did with the last schedule it was given.
+  conds =
+    observed.status === 'True'
+      ? pingSourceConditions.markTrue(conds, 'Deployed', 'Scheduled', 'scheduled by the ping runner')
+      : markObserved(pingSourceConditions, conds, 'Deployed', observed);
   status.conditions = conds;
   const spec = source.spec;
   const schedule: PingSchedule = {
+    uid,
     namespace,
     name,
     schedule: spec.schedule ?? '* * * * *',
