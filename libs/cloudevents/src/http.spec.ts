@@ -54,8 +54,24 @@ describe('binary mode read (E1)', () => {
     expect(event.attributes.ext).toBe('ABc');
   });
 
-  it('unquotes double-quoted header values', () => {
-    expect(ok({ ...ceHeaders, 'ce-subject': '"a \\"b\\" c"' }, undefined).attributes.subject).toBe('a "b" c');
+  it('reads double quotes literally, as the Go and JavaScript SDKs write them', () => {
+    expect(ok({ ...ceHeaders, 'ce-subject': '"quoted"' }, undefined).attributes.subject).toBe('"quoted"');
+    expect(ok({ ...ceHeaders, 'ce-subject': '"a \\"b\\" c"' }, undefined).attributes.subject).toBe(
+      '"a \\"b\\" c"',
+    );
+  });
+
+  it('decodes raw UTF-8 header bytes (Node hands them over as latin1)', () => {
+    const raw = Buffer.from('Euro € 😀', 'utf8').toString('latin1');
+    expect(ok({ ...ceHeaders, 'ce-subject': raw }, undefined).attributes.subject).toBe('Euro € 😀');
+  });
+
+  it('rejects raw header bytes that are not UTF-8, naming the attribute', () => {
+    expect(parseHttp({ ...ceHeaders, 'ce-subject': 'caf\u00e9' }, undefined)).toEqual({
+      ok: false,
+      attribute: 'subject',
+      reason: expect.stringContaining('"subject"'),
+    });
   });
 
   it('rejects percent-encoded bytes that are not UTF-8, naming the attribute', () => {
@@ -126,9 +142,19 @@ describe('binary mode write', () => {
     expect(msg.body).toBe(data);
   });
 
-  it('percent-encodes space, double quote, percent and non-ASCII, nothing else', () => {
-    const msg = toBinary({ attributes: { subject: 'Euro € 😀 "100%" a/b:c?d=e' }, data: undefined });
+  it("'percent' encodes space, double quote, percent and non-ASCII, nothing else", () => {
+    const msg = toBinary(
+      { attributes: { subject: 'Euro € 😀 "100%" a/b:c?d=e' }, data: undefined },
+      'percent',
+    );
     expect(msg.headers['ce-subject']).toBe('Euro%20%E2%82%AC%20%F0%9F%98%80%20%22100%25%22%20a/b:c?d=e');
+  });
+
+  it("'upstream' (the default) writes the value as it is, non-ASCII as raw UTF-8 bytes", () => {
+    const msg = toBinary({ attributes: { subject: 'Euro € 😀 "100%" a/b:c?d=e' }, data: undefined });
+    expect(Buffer.from(msg.headers['ce-subject']!, 'latin1').toString('utf8')).toBe(
+      'Euro € 😀 "100%" a/b:c?d=e',
+    );
   });
 });
 

@@ -11,7 +11,8 @@ import {
   structuredBody,
 } from './json-format';
 import { ContentMode, contentModeOf } from './media-type';
-import { decodeHeaderValue, percentEncode } from './percent';
+import { type HeaderEncoding, headerValueEncoder, textOfHeaderValue } from './header-encoding';
+import { decodeHeaderValue } from './percent';
 
 const CACHE_LIMIT = 4096;
 
@@ -74,7 +75,10 @@ function parseBinary(
         attribute,
       );
     }
-    const value = decodeHeaderValue(raw);
+    // Both header forms are read: raw UTF-8 bytes (the Go SDK, 'upstream') and percent-encoding (3.1.3.2).
+    const text = textOfHeaderValue(raw);
+    if (text === undefined) return failure(`attribute "${name}" has header bytes that are not UTF-8`, name);
+    const value = decodeHeaderValue(text);
     if (value === undefined)
       return failure(`attribute "${name}" has percent-encoded bytes that are not UTF-8`, name);
     attributes[name] = value;
@@ -112,14 +116,19 @@ export function parseHttp(
   }
 }
 
-/** Binary mode: attributes as percent-encoded `ce-` headers, datacontenttype as Content-Type, data as the body (not copied). */
-export function toBinary(event: CloudEvent): HttpMessage {
+/**
+ * Binary mode: attributes as `ce-` headers in the given header form (default 'upstream', as the Go SDK
+ * writes them; 'percent' per 3.1.3.2), datacontenttype as Content-Type, data as the body (not copied).
+ * Header values are latin1 strings, one char per wire byte, as undici and node:http write them.
+ */
+export function toBinary(event: CloudEvent, encoding: HeaderEncoding = 'upstream'): HttpMessage {
+  const encode = headerValueEncoder(encoding);
   const headers: Record<string, string> = {};
   const a = event.attributes;
   for (const name in a) {
     const v = a[name]!;
     if (name === 'datacontenttype') headers['content-type'] = String(v);
-    else headers[headerNameOf(name)] = typeof v === 'string' ? percentEncode(v) : String(v);
+    else headers[headerNameOf(name)] = typeof v === 'string' ? encode(v) : String(v);
   }
   return { headers, body: event.data };
 }

@@ -1,6 +1,10 @@
 // Header value encoding of the HTTP protocol binding (section 3.1.3.2): space, '"', '%' and anything
-// outside printable ASCII is percent-encoded as UTF-8 bytes; decoding accepts needless escapes and
-// double-quoted values, and rejects byte sequences that are not UTF-8.
+// outside printable ASCII is percent-encoded as UTF-8 bytes; decoding accepts needless escapes and a
+// stray '%', and rejects byte sequences that are not UTF-8.
+//
+// Double quotes are read literally, not as an RFC 7230 quoted-string: a 3.1.3.2 sender percent-encodes
+// every '"', so a raw one only comes from senders that do not encode at all (the Go and JavaScript SDKs,
+// upstream Knative, our 'upstream' header form), and they mean the value `"quoted"` as it stands.
 
 const PCT: readonly string[] = Array.from(
   { length: 256 },
@@ -54,27 +58,11 @@ const hexValue = (c: number): number => {
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 let scratch = new Uint8Array(64);
 
-/** Removes RFC 7230 quoted-string quoting: `"a\"b"` -> `a"b`. */
-function unquote(v: string): string {
-  let out = '';
-  let run = 1;
-  const end = v.length - 1;
-  for (let i = 1; i < end; i++) {
-    if (v.charCodeAt(i) === 0x5c && i + 1 < end) {
-      out += v.slice(run, i);
-      run = ++i;
-    }
-  }
-  return out + v.slice(run, end);
-}
-
 /**
  * Decodes an HTTP header value into an attribute value, or returns undefined when the percent-encoded
  * bytes are not valid UTF-8. A '%' not followed by two hex digits is kept as it is.
  */
-export function decodeHeaderValue(value: string): string | undefined {
-  let v = value;
-  if (v.length >= 2 && v.charCodeAt(0) === 0x22 && v.charCodeAt(v.length - 1) === 0x22) v = unquote(v);
+export function decodeHeaderValue(v: string): string | undefined {
   let i = v.indexOf('%');
   if (i === -1) return v;
   const n = v.length;

@@ -1,6 +1,12 @@
 import { Agent, type Dispatcher as UndiciDispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
-import { type CloudEvent, parseHttp, toBinary, toStructured } from '@eventing/cloudevents';
+import {
+  type CloudEvent,
+  type HeaderEncoding,
+  parseHttp,
+  toBinary,
+  toStructured,
+} from '@eventing/cloudevents';
 import { withErrorExtensions } from './dead-letter';
 import { pickPassthroughHeaders } from './headers';
 import { type DeliveryPolicy, isRetryableStatus, parseRetryAfter, retryWait } from './policy';
@@ -70,6 +76,12 @@ export interface DispatcherOptions {
   maxResponseBytes?: number;
   /** Sent as User-Agent when set. */
   userAgent?: string;
+  /**
+   * How binary-mode `ce-` header values are written, for every send (deliveries, replies by URL, dead
+   * letters). 'upstream' (default): as the Go SDK and upstream Knative do, raw UTF-8, so Go subscribers
+   * see the exact strings; 'percent': percent-encoded per the HTTP binding (3.1.3.2).
+   */
+  headerEncoding?: HeaderEncoding;
 }
 
 /** Options of one send. */
@@ -116,11 +128,13 @@ export class Dispatcher {
   private readonly agent: Agent;
   private readonly maxResponseBytes: number;
   private readonly userAgent: string | undefined;
+  private readonly headerEncoding: HeaderEncoding;
   private readonly targets = new Map<string, Target | null>();
 
   constructor(options: DispatcherOptions = {}) {
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.userAgent = options.userAgent;
+    this.headerEncoding = options.headerEncoding ?? 'upstream';
     this.agent = new Agent({
       connections: options.connectionsPerOrigin ?? DEFAULT_CONNECTIONS,
       pipelining: 1,
@@ -139,7 +153,7 @@ export class Dispatcher {
     if (target === null) {
       return Promise.resolve(failure(500, NO_HEADERS, EMPTY, `invalid target URL "${uri}"`, false));
     }
-    const message = opts.format === 'json' ? toStructured(event) : toBinary(event);
+    const message = opts.format === 'json' ? toStructured(event) : toBinary(event, this.headerEncoding);
     const requestHeaders: string[] = [];
     for (const name in message.headers) requestHeaders.push(name, message.headers[name] as string);
     for (const name in headers) requestHeaders.push(name, headers[name] as string);

@@ -1,2 +1,3 @@
 export * from './subscriber';
 export * from './subscriber-server';
+export * from './go-sdk';

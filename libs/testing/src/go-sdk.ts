@@ -1,0 +1,152 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+
+// The official CloudEvents Go SDK (the one upstream Knative and most Go subscribers use), built from
+// tools/interop/sdk-go into a cache outside the repository and reused while its sources are unchanged.
+
+const SOURCE_DIR = resolve(__dirname, '../../../tools/interop/sdk-go');
+const SOURCE_FILES = ['go.mod', 'go.sum', 'main.go'];
+
+/** An event as the Go SDK's HTTP receiver read it: every attribute and extension as its exact string. */
+export interface GoReceivedEvent {
+  attributes: Record<string, string>;
+  extensions: Record<string, string>;
+  /** The data as text, when it is UTF-8. */
+  data?: string;
+  /** The exact data bytes, base64. */
+  data_base64?: string;
+  encoding: 'binary' | 'structured' | 'unknown';
+  /** `ce-*` and `content-type` headers as the receiver got them (a non-UTF-8 value as `base64:...`). */
+  headers: Record<string, string>;
+}
+
+/** A running Go SDK receiver on 127.0.0.1. */
+export interface GoReceiver {
+  url: string;
+  events: GoReceivedEvent[];
+  /** Resolves with the events once `count` arrived, or rejects after `timeoutMs` naming how many came. */
+  waitFor(count: number, timeoutMs?: number): Promise<GoReceivedEvent[]>;
+  close(): Promise<void>;
+}
+
+const execFileAsync = promisify(execFile);
+
+function cacheRoot(): string {
+  const xdg = process.env['XDG_CACHE_HOME'];
+  return join(xdg !== undefined && xdg !== '' ? xdg : join(homedir(), '.cache'), 'knative-eventing-ts');
+}
+
+let built: Promise<string> | undefined;
+
+/**
+ * Path of the built Go SDK interop program, building it on first use (module downloads included,
+ * which can take a minute; progress goes to stderr). Needs `go` on PATH and the Go module proxy.
+ */
+export function goSdkBinary(): Promise<string> {
+  built ??= build().catch((err: unknown) => {
+    built = undefined;
+    throw err;
+  });
+  return built;
+}
+
+async function build(): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of SOURCE_FILES)
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(SOURCE_DIR, file)));
+  const root = cacheRoot();
+  const dir = join(root, `sdk-go-${hash.digest('hex').slice(0, 16)}`);
+  const binary = join(dir, 'sdk-go');
+  if (existsSync(binary)) return binary;
+  mkdirSync(dir, { recursive: true });
+  // Another test process may build at the same time: each writes its own file, the rename is atomic.
+  const tmp = `${binary}.${process.pid}.tmp`;
+  const started = Date.now();
+  process.stderr.write(`sdk-go: building the CloudEvents Go SDK interop program into ${dir}\n`);
+  process.stderr.write('sdk-go: the first build downloads Go modules and can take a minute\n');
+  const env = {
+    ...process.env,
+    // -mod=mod fills go.sum entries if any are missing; -modcacherw keeps the module cache removable.
+    GOFLAGS: '-mod=mod -modcacherw -buildvcs=false',
+    GOMODCACHE: join(root, 'go', 'mod'),
+    GOCACHE: join(root, 'go', 'build'),
+  };
+  try {
+    await execFileAsync('go', ['build', '-o', tmp, '.'], { cwd: SOURCE_DIR, env, maxBuffer: 16 << 20 });
+  } catch (err) {
+    const e = err as { code?: unknown; stderr?: string; message: string };
+    if (e.code === 'ENOENT') throw new Error('sdk-go: `go` is not on PATH; the Go SDK interop tests need Go');
+    throw new Error(`sdk-go: go build failed: ${e.stderr || e.message}`);
+  }
+  renameSync(tmp, binary);
+  process.stderr.write(`sdk-go: built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  return binary;
+}
+
+/** Starts the Go SDK's HTTP receiver (cloudevents.NewClientHTTP + StartReceiver) on a free port. */
+export async function startGoReceiver(): Promise<GoReceiver> {
+  const binary = await goSdkBinary();
+  const child = spawn(binary, ['receive', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const events: GoReceivedEvent[] = [];
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const port = await new Promise<number>((ready, fail) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.on('line', (line) => {
+      const msg = JSON.parse(line) as { listening?: number } & GoReceivedEvent;
+      if (msg.listening !== undefined) ready(msg.listening);
+      else events.push(msg);
+    });
+    child.once('error', fail);
+    void exited.then(() => fail(new Error(`sdk-go receive exited before listening: ${stderr}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    events,
+    waitFor: async (count, timeoutMs = 10_000) => {
+      const until = Date.now() + timeoutMs;
+      while (events.length < count) {
+        if (Date.now() > until)
+          throw new Error(
+            `sdk-go receiver: ${events.length} of ${count} events after ${timeoutMs} ms ${stderr}`,
+          );
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return events.slice();
+    },
+    close: () => stop(child, exited),
+  };
+}
+
+async function stop(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  await exited;
+}
+
+/**
+ * POSTs one event (JSON event format) with the Go SDK's client in binary or structured mode; resolves
+ * with the response status. The SDK client sets `time` when the event has none.
+ */
+export async function goSend(
+  url: string,
+  event: Record<string, unknown>,
+  mode: 'binary' | 'structured',
+): Promise<{ status: number; ack: boolean }> {
+  const binary = await goSdkBinary();
+  try {
+    const { stdout } = await execFileAsync(binary, ['send', url, mode, JSON.stringify(event)]);
+    return JSON.parse(stdout) as { status: number; ack: boolean };
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`sdk-go send failed: ${e.stderr || e.message}`);
+  }
+}
