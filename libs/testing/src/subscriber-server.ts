@@ -116,8 +116,12 @@ export class SubscriberServer {
     return out;
   }
 
+  private readonly timers = new Set<NodeJS.Timeout>();
+
   /** Stops listening and drops open connections. */
   async close(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -139,15 +143,24 @@ export class SubscriberServer {
       res.writeHead(answer.status ?? 200, answer.headers);
       if (answer.bodyDelayMs !== undefined) {
         res.flushHeaders();
-        setTimeout(() => {
+        this.later(() => {
           if (!res.destroyed) res.end(answer.body);
         }, answer.bodyDelayMs);
         return;
       }
       res.end(answer.body);
     };
-    if (answer.delayMs !== undefined) setTimeout(send, answer.delayMs);
+    if (answer.delayMs !== undefined) this.later(send, answer.delayMs);
     else send();
+  }
+
+  /** A delayed answer; cleared on close so that a long delay never outlives the server. */
+  private later(fn: () => void, ms: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    this.timers.add(timer);
   }
 
   private notify(): void {

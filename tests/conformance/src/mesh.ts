@@ -109,7 +109,7 @@ export class Mesh {
 
   /** Ingress URL of a channel of this namespace. */
   channelUrl(name: string): string {
-    return `${this.target.baseUrl}/channels/${this.namespace}/${name}`;
+    return `${this.target.baseUrl}/_channels/${this.namespace}/${name}`;
   }
 
   /** Applies the resources as one file and waits until each of them is Ready. */

@@ -8,7 +8,7 @@ import { startSubscriber, sleep, type TestSubscriber } from '@eventing/testing';
 /**
  * What the conformance suite needs from a running event mesh: where ingress listens, a way to
  * apply and delete resource YAML, and a way to know when applied resources serve traffic.
- * Brokers are at `${baseUrl}/<namespace>/<name>`, channels at `${baseUrl}/channels/<namespace>/<name>`.
+ * Brokers are at `${baseUrl}/<namespace>/<name>`, channels at `${baseUrl}/_channels/<namespace>/<name>`.
  */
 export interface ConformanceTarget {
   readonly baseUrl: string;

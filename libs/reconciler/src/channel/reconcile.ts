@@ -98,7 +98,13 @@ export function reconcileChannel(channel: ChannelLike, ctx: ChannelContext): Cha
     status.addresses = [{ name: 'http', url }];
     conds = set.markTrue(conds, 'Addressable');
   } else {
-    conds = set.markFalse(conds, 'Addressable', 'NoAddress', 'the channel is not served here');
+    const kind = (status.channel as { kind?: string } | undefined)?.kind ?? channel.kind;
+    conds = set.markFalse(
+      conds,
+      'Addressable',
+      'ChannelKindNotSupported',
+      `channel kind ${kind} is not served here (served: ${ctx.channelKinds.join(', ')})`,
+    );
   }
   if (ctx.subscribers.length > 0) {
     status.subscribers = ctx.subscribers.map((s) => ({
