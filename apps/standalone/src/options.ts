@@ -25,6 +25,8 @@ export interface StandaloneOptions {
   /** Longest wait between redeliveries of a held event. */
   redeliveryMaxDelayMs?: number;
   logFormat: 'text' | 'json';
+  /** Least severe log level written; absent means info. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** How binary-mode deliveries write `ce-` header values; absent means 'upstream'. */
   headerEncoding?: HeaderEncoding;
   watch: boolean;
@@ -55,6 +57,7 @@ Options:
   --redelivery-max-delay MS
                           longest wait between such tries (default: 60000)
   --log-format text|json  log line format (default: text)
+  --log-level LEVEL       least severe log lines written: debug, info, warn or error (default: info)
   --header-encoding upstream|percent
                           how binary-mode deliveries write ce- header values: upstream writes
                           them as the Go SDK and upstream Knative do (raw UTF-8), percent
@@ -86,6 +89,7 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
       'redelivery-delay': { type: 'string', default: '1000' },
       'redelivery-max-delay': { type: 'string', default: '60000' },
       'log-format': { type: 'string', default: 'text' },
+      'log-level': { type: 'string', default: 'info' },
       'header-encoding': { type: 'string', default: 'upstream' },
       'no-watch': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -126,6 +130,9 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
     throw new UsageError(
       `--redelivery-max-delay ${redeliveryMaxDelayMs}: must not be below --redelivery-delay (${redeliveryDelayMs})`,
     );
+  const logLevel = values['log-level'];
+  if (logLevel !== 'debug' && logLevel !== 'info' && logLevel !== 'warn' && logLevel !== 'error')
+    throw new UsageError(`--log-level ${logLevel}: expected debug, info, warn or error`);
   const headerEncoding = values['header-encoding'];
   if (!isHeaderEncoding(headerEncoding))
     throw new UsageError(`--header-encoding ${headerEncoding}: expected upstream or percent`);
@@ -144,6 +151,7 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
     redeliveryDelayMs,
     redeliveryMaxDelayMs,
     logFormat,
+    logLevel,
     headerEncoding,
     watch: !values['no-watch'],
   };

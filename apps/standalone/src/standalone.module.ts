@@ -24,7 +24,7 @@ export class StandaloneModule {
       useFactory: () =>
         new StandaloneRuntime(
           options,
-          createLogger({ service: 'standalone', format: options.logFormat }),
+          createLogger({ service: 'standalone', format: options.logFormat, level: options.logLevel }),
           print,
         ),
     };

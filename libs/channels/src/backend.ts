@@ -39,6 +39,7 @@ export interface SubscriptionOptions {
   /**
    * Told about every message that leaves without an ack: discarded when the consumer closes (with the
    * reason given to `close`), or nacked after it closed. Nothing accepted leaves without one or the other.
+   * A message that was nacked is reported with the redelivery count it would have been handed out with.
    */
   onDiscard?(messages: readonly ChannelMessage[], reason: string): void;
   /** Told when the handler throws; the message is then redelivered later, as for a nack. */

@@ -48,6 +48,7 @@ export class EventingMetrics {
   private readonly outcomes: BoundedSeries<CounterSeries>;
   private readonly discards: BoundedSeries<CounterSeries>;
   private readonly accepts: BoundedSeries<CounterSeries>;
+  private readonly acceptedCopies: BoundedSeries<CounterSeries>;
   private readonly heldGauge: BoundedSeries<GaugeSeries>;
   /** Each resource's current held count, kept only while non-zero, so `setHeld` can be a delta. */
   private readonly heldNow = new Map<string, number>();
@@ -113,7 +114,13 @@ export class EventingMetrics {
     );
     this.accepts = counter(
       'eventing_events_accepted_total',
-      'Copies of accepted events stored for delivery (one per matching trigger or channel subscription), by broker or channel; each ends as an outcome or a discard',
+      'Events a broker or channel stored for at least one trigger or subscription (events stored for none are counted in eventing_events_discarded_total)',
+      ['namespace', 'kind', 'name'],
+      ['namespace', 'name'],
+    );
+    this.acceptedCopies = counter(
+      'eventing_deliveries_accepted_total',
+      'Deliveries owed for stored events, one per matching trigger or channel subscription; each ends as exactly one outcome (delivered, dead_lettered, failed) or discard',
       ['namespace', 'kind', 'name'],
       ['namespace', 'name'],
     );
@@ -204,9 +211,11 @@ export class EventingMetrics {
     this.discards.get([namespace, kind, name, reason]).inc(count);
   }
 
-  /** Counts `copies` stored by a broker or channel (`kind` Broker or Channel) for its triggers or subscriptions. */
+  /** Counts one event a broker or channel (`kind` Broker or Channel) stored for `copies` triggers or subscriptions. */
   accepted(namespace: string, kind: string, name: string, copies: number): void {
-    this.accepts.get([namespace, kind, name]).inc(copies);
+    const labels = [namespace, kind, name];
+    this.accepts.get(labels).inc();
+    this.acceptedCopies.get(labels).inc(copies);
   }
 
   /** Sets how many events a trigger or subscription holds now; 0 when it holds none or is gone. */

@@ -49,8 +49,8 @@ export const IGNORE_OUTCOMES: DeliveryObserver = {
 };
 
 /**
- * What the backend is told after a delivery attempt ended: cancelled ⇒ counted as discarded with the
- * cancellation's reason; failed with a dead-letter sink that failed too ⇒ held and redelivered later
+ * What the backend is told after a delivery attempt ended: failed because it was cancelled ⇒ counted
+ * as discarded with the cancellation's reason; failed with a dead-letter sink that failed too ⇒ held and redelivered later
  * (never dropped); anything else ⇒ done, with its outcome reported.
  */
 export function conclude<C>(
@@ -61,7 +61,8 @@ export function conclude<C>(
   outcome: DeliveryOutcome,
   context: ConsumerContext<C>,
 ): Ack {
-  if (context.cancel.aborted) {
+  // A delivery that ended before the cancellation reached it keeps its real outcome.
+  if (outcome.kind === 'failed' && context.cancel.aborted) {
     discard(observer, target, [message], context.cancelReason ?? 'cancelled');
     return 'ack';
   }

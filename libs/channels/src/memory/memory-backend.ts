@@ -52,6 +52,11 @@ const accepted = (copies: number): AppendResult => ACCEPTED[copies] ?? { ok: tru
 
 const channelKey = (ref: ChannelRef): string => `${ref.namespace}/${ref.name}`;
 
+/** The message as it is handed out again after a nack. */
+function redelivery(message: ChannelMessage): ChannelMessage {
+  return { event: message.event, headers: message.headers, redeliveries: message.redeliveries + 1 };
+}
+
 /** Backend-wide bookkeeping a subscription reports to (drain accounting). */
 interface Ledger {
   release(count: number): void;
@@ -174,23 +179,21 @@ class SubscriptionQueue implements Consumer {
   private settle(message: ChannelMessage, ack: Ack): void {
     this.inFlight--;
     if (this.closed) {
-      if (ack === 'nack') this.report([message], this.closeReason);
+      // A nacked message is reported as the redelivery it would have become.
+      if (ack === 'nack') this.report([redelivery(message)], this.closeReason);
       else this.ledger.release(1);
       if (this.inFlight === 0) this.onIdle?.();
       return;
     }
     if (ack === 'nack') {
       const delay = nackDelay(this.redelivery.initialMs, this.redelivery.maxMs, message.redeliveries);
+      const next = redelivery(message);
       const timer: NodeJS.Timeout = setTimeout(() => {
         this.delayed.delete(timer);
-        this.queue.unshift({
-          event: message.event,
-          headers: message.headers,
-          redeliveries: message.redeliveries + 1,
-        });
+        this.queue.unshift(next);
         this.pump();
       }, delay);
-      this.delayed.set(timer, message);
+      this.delayed.set(timer, next);
     } else {
       this.ledger.release(1);
     }
