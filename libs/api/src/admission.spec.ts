@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { parse, stringify } from 'yaml';
 import { admitResource, normalizeResource } from './admission';
 import type { KindDefinition } from './kind';
@@ -221,5 +222,51 @@ describe('admitResource: wrong shapes are reported, never defaulted', () => {
     const kind = Array.isArray(obj) ? 'Broker' : (obj as Resource).kind;
     const result = admitResource(definition(kind), obj);
     expect(result.ok ? [] : result.errors.map((e) => e.toString().replace(/^: /, ''))).toEqual(expected);
+  });
+});
+
+describe('admitResource properties', () => {
+  const paths = (doc: unknown): string[][] => {
+    const out: string[][] = [];
+    const stack: [unknown, string[]][] = [[doc, []]];
+    while (stack.length > 0) {
+      const [value, path] = stack.pop() as [unknown, string[]];
+      out.push(path);
+      if (typeof value === 'object' && value !== null)
+        for (const [k, v] of Object.entries(value)) stack.push([v, [...path, k]]);
+    }
+    return out;
+  };
+  const set = (doc: unknown, path: string[], value: unknown): unknown => {
+    if (path.length === 0) return value;
+    const copy = structuredClone(doc) as Record<string, unknown>;
+    let cur = copy;
+    for (const key of path.slice(0, -1)) cur = cur[key] as Record<string, unknown>;
+    cur[path[path.length - 1] as string] = value;
+    return copy;
+  };
+  const kinds = Object.keys(documents);
+
+  it('never throws on a mutated document, and admitting what it admitted changes nothing', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...kinds),
+        fc.array(fc.tuple(fc.nat(), fc.jsonValue({ maxDepth: 3 })), { minLength: 1, maxLength: 4 }),
+        (kind, mutations) => {
+          let doc: unknown = documents[kind];
+          for (const [at, value] of mutations) {
+            const all = paths(doc);
+            doc = set(doc, all[at % all.length] as string[], value);
+          }
+          const first = admitResource(definition(kind), doc);
+          if (!first.ok) {
+            expect(first.errors.length).toBeGreaterThan(0);
+            return;
+          }
+          expect(admitResource(definition(kind), first.resource)).toEqual(first);
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });

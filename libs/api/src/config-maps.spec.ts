@@ -365,3 +365,33 @@ describe('defaults ConfigMaps: properties', () => {
     );
   });
 });
+
+describe('defaults ConfigMaps: hostile and null YAML', () => {
+  let bomb = 'a0: &a0 [x, x, x, x]\n';
+  for (let i = 1; i < 10; i++) bomb += `a${i}: &a${i} [*a${i - 1}, *a${i - 1}, *a${i - 1}, *a${i - 1}]\n`;
+  const deep = `clusterDefault: ${'['.repeat(50_000)}${']'.repeat(50_000)}`;
+
+  it.each([
+    ['an alias bomb', bomb, /^invalid YAML: Excessive alias count/],
+    ['nesting deeper than the stack', deep, /^invalid YAML: nested 50001 levels deep, more than 100$/],
+  ])('%s is an error on data.<key>, not a crash', (_name, text, message) => {
+    const broker = parseBrokerDefaultsConfigMap({ 'default-br-config': text });
+    expect(broker.defaults).toBe(shippedBrokerDefaults);
+    expect(broker.errors.map((e) => [e.path, e.message])).toEqual([
+      ['data.default-br-config', expect.stringMatching(message)],
+    ]);
+    const channel = parseChannelDefaultsConfigMap({ 'default-ch-config': text });
+    expect(channel.errors.map((e) => e.path)).toEqual(['data.default-ch-config']);
+  });
+
+  it('a null field is absent, as the Go YAML decoder leaves it', () => {
+    const out = parseBrokerDefaultsConfigMap({
+      'default-br-config':
+        'clusterDefault:\n  brokerClass: MTChannelBasedBroker\n  delivery: # none\nnamespaceDefaults: ~\n',
+    });
+    expect(out).toEqual({
+      defaults: { clusterDefault: { brokerClass: 'MTChannelBasedBroker' } },
+      errors: [],
+    });
+  });
+});

@@ -7,7 +7,8 @@ import { FieldError, indexPath, joinPath } from './errors';
 import type { FeatureFlags } from './features';
 import type { BrokerDefaults, ChannelDefaults } from './kind';
 import { ChannelTemplateSpecSchema } from './messaging';
-import { validateShape } from './structural';
+import { pruneNulls, validateShape } from './structural';
+import { MAX_YAML_DEPTH, yamlNestingDepth } from './yaml-limits';
 
 /** Name of the ConfigMap holding the Broker defaults, and its key. */
 export const BROKER_DEFAULTS_CONFIGMAP = 'config-br-defaults';
@@ -77,13 +78,28 @@ function parseDefaultsEntry(
     return {
       errors: [new FieldError(root, `expected string, got ${Array.isArray(text) ? 'array' : typeof text}`)],
     };
+  const depth = yamlNestingDepth(text);
+  if (depth > MAX_YAML_DEPTH)
+    return {
+      errors: [
+        new FieldError(root, `invalid YAML: nested ${depth} levels deep, more than ${MAX_YAML_DEPTH}`),
+      ],
+    };
   // YAML 1.1, as the Kubernetes YAML reader upstream uses (yes/no are booleans).
-  const doc = parseDocument(text, { version: '1.1' });
+  const doc = parseDocument(text, { version: '1.1', logLevel: 'error' });
   const problem = doc.errors[0];
   if (problem !== undefined)
     return { errors: [new FieldError(root, `invalid YAML: ${problem.message.split('\n')[0] ?? ''}`)] };
-  // An empty document (only comments) configures nothing, as upstream.
-  const value: unknown = doc.toJS() ?? {};
+  let decoded: unknown;
+  try {
+    decoded = doc.toJS();
+  } catch (e) {
+    // e.g. too many aliases (a "billion laughs" document).
+    return { errors: [new FieldError(root, `invalid YAML: ${(e as Error).message}`)] };
+  }
+  // An empty document (only comments) configures nothing, as upstream; nulls inside are absent
+  // (Go's YAML decoder leaves a null field at its zero value).
+  const value: unknown = pruneNulls(schema, decoded ?? {});
   const shape = validateShape(schema, value).map(
     (e) => new FieldError(e.path === '' ? root : joinPath(root, e.path), e.message),
   );

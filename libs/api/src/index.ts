@@ -187,5 +187,6 @@ export {
   type ParsedDefaults,
 } from './config-maps';
 export { allKinds, kindFor } from './registry';
+export { MAX_YAML_DEPTH, yamlNestingDepth } from './yaml-limits';
 export { admitResource, normalizeResource, type AdmissionContext, type AdmissionResult } from './admission';
 export { crdFor, openApiSchemaFor, renderCrds, toStructural, type StructuralSchema } from './crd/crd';

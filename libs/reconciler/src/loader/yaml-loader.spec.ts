@@ -1,7 +1,8 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadResourceDir } from './yaml-loader';
+import { MAX_YAML_DEPTH } from '@eventing/api';
+import { loadResourceDir, MAX_FILE_BYTES } from './yaml-loader';
 
 describe('YAML loader', () => {
   let dir: string;
@@ -218,6 +219,28 @@ data: [a, b]
         path: 'metadata',
         message: 'expected object, got string',
       }),
+    ]);
+  });
+
+  it('reports, and survives, alias bombs, deep nesting and oversized files; other files still load', () => {
+    let bomb =
+      'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: bomb}\na0: &a0 [x, x, x, x]\n';
+    for (let i = 1; i < 10; i++) bomb += `a${i}: &a${i} [*a${i - 1}, *a${i - 1}, *a${i - 1}, *a${i - 1}]\n`;
+    writeFileSync(join(dir, 'bomb.yaml'), bomb);
+    // Deep enough to overflow the stack while composing: refused before that, as a whole file.
+    writeFileSync(join(dir, 'deep.yaml'), `a: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`);
+    writeFileSync(join(dir, 'big.yaml'), `a: ${'x'.repeat(MAX_FILE_BYTES)}\n`);
+    writeFileSync(
+      join(dir, 'ok.yaml'),
+      'apiVersion: eventing.knative.dev/v1\nkind: Broker\nmetadata: {name: ok}\n',
+    );
+    const result = loadResourceDir(dir);
+    expect(result.resources.map((r) => r.metadata.name)).toEqual(['ok']);
+    const problems = result.problems.map((p) => [p.file.replace(/^.*\//, ''), p.message]);
+    expect(problems).toEqual([
+      ['big.yaml', `${MAX_FILE_BYTES + 4} bytes, more than ${MAX_FILE_BYTES}: file not read`],
+      ['bomb.yaml', expect.stringMatching(/^YAML error: Excessive alias count/)],
+      ['deep.yaml', `YAML nested 50001 levels deep, more than ${MAX_YAML_DEPTH}: file not read`],
     ]);
   });
 });

@@ -1,8 +1,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, type Document as YamlDocument } from 'yaml';
 import {
   admitResource,
+  MAX_YAML_DEPTH,
+  yamlNestingDepth,
   BROKER_DEFAULTS_CONFIGMAP,
   CHANNEL_DEFAULTS_CONFIGMAP,
   defaultFeatureFlags,
@@ -47,13 +49,20 @@ export const ADDRESS_BOOK_CONFIGMAP = 'address-book';
 /** Name of the ConfigMap holding feature flags, as upstream's. */
 export const FEATURES_CONFIGMAP = 'config-features';
 
-/** Every `.yaml`/`.yml` file under a folder, sorted, recursively. */
-export function listYamlFiles(dir: string): string[] {
+/** Files larger than this are not read: the API server refuses objects above about 1.5 MiB. */
+export const MAX_FILE_BYTES = 8 * 1024 * 1024;
+/** Every `.yaml`/`.yml` file under a folder, sorted, recursively; `onError` hears of unreadable folders. */
+export function listYamlFiles(dir: string, onError?: (folder: string, err: Error) => void): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) =>
-      a.name.localeCompare(b.name),
-    )) {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch (err) {
+      onError?.(d, err as Error);
+      return;
+    }
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       if (entry.name.startsWith('.')) continue;
       const full = join(d, entry.name);
       if (entry.isDirectory()) walk(full);
@@ -109,25 +118,30 @@ export function loadResourceDir(
     return result;
   }
   const documents: Document[] = [];
-  for (const path of listYamlFiles(dir)) {
+  const unreadable = (folder: string, err: Error) =>
+    result.problems.push({
+      file: relative(process.cwd(), folder) || folder,
+      message: `cannot read: ${err.message}`,
+    });
+  for (const path of listYamlFiles(dir, unreadable)) {
     const file = relative(process.cwd(), path) || path;
     result.files.push(file);
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      result.problems.push({ file, message: `cannot read: ${(err as Error).message}` });
+    const text = readText(path, file, result);
+    if (text === undefined) continue;
+    const depth = yamlNestingDepth(text);
+    if (depth > MAX_YAML_DEPTH) {
+      result.problems.push({
+        file,
+        message: `YAML nested ${depth} levels deep, more than ${MAX_YAML_DEPTH}: file not read`,
+      });
       continue;
     }
-    const docs = parseAllDocuments(text);
+    // Warnings (such as stringified collection keys) would go to process.emitWarning: not ours to print.
+    const docs = parseAllDocuments(text, { logLevel: 'error' });
     const list = Array.isArray(docs) ? docs : [docs];
     list.forEach((doc, index) => {
       const where = list.length > 1 ? `${file}#${index + 1}` : file;
-      if (doc.errors.length > 0) {
-        result.problems.push({ file: where, message: `YAML error: ${doc.errors[0]!.message}` });
-        return;
-      }
-      const value = doc.toJS() as unknown;
+      const value = documentValue(doc, where, result);
       if (value === null || value === undefined) return;
       if (typeof value !== 'object' || Array.isArray(value)) {
         result.problems.push({
@@ -138,10 +152,12 @@ export function loadResourceDir(
       }
       const raw = value as Document['value'];
       if (typeof raw.apiVersion !== 'string' || typeof raw.kind !== 'string') {
+        const kind = typeof raw.kind === 'string' ? labelOf(raw) : {};
         result.problems.push({
           file: where,
-          path: raw.apiVersion === undefined ? 'apiVersion' : 'kind',
-          message: 'required',
+          ...kind,
+          path: typeof raw.apiVersion !== 'string' ? 'apiVersion' : 'kind',
+          message: 'required: a string',
         });
         return;
       }
@@ -162,6 +178,35 @@ export function loadResourceDir(
   const seen = new Map<string, string>();
   for (const doc of resources) loadResource(doc, result, seen, { defaults, validation });
   return result;
+}
+
+function readText(path: string, file: string, result: LoadResult): string | undefined {
+  try {
+    const size = statSync(path).size;
+    if (size > MAX_FILE_BYTES) {
+      result.problems.push({ file, message: `${size} bytes, more than ${MAX_FILE_BYTES}: file not read` });
+      return undefined;
+    }
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    result.problems.push({ file, message: `cannot read: ${(err as Error).message}` });
+    return undefined;
+  }
+}
+
+/** The JavaScript value of a parsed document, or undefined after reporting why it has none. */
+function documentValue(doc: YamlDocument.Parsed, where: string, result: LoadResult): unknown {
+  if (doc.errors.length > 0) {
+    result.problems.push({ file: where, message: `YAML error: ${doc.errors[0]!.message}` });
+    return undefined;
+  }
+  try {
+    return doc.toJS();
+  } catch (err) {
+    // e.g. too many aliases (a "billion laughs" document).
+    result.problems.push({ file: where, message: `YAML error: ${(err as Error).message}` });
+    return undefined;
+  }
 }
 
 function labelOf(raw: Document['value']): { kind: string; name?: string } {
