@@ -319,7 +319,10 @@ describe('Controller', () => {
       status: 'Unknown',
       reason: 'DataPlanePending',
     });
-    const first = controller.reconcile(servedAll(pending.contract));
+    const report = servedAll(pending.contract);
+    // The scheduler reports its PingSources the same way.
+    for (const p of pending.schedules) (report.served as Set<string>).add(p.uid ?? '');
+    const first = controller.reconcile(report);
     expect(first.ready.every((r) => r.status === 'True')).toBe(true);
     expect(first.contract.brokers).toHaveLength(1);
     expect(first.contract.triggers).toHaveLength(1);
