@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { startSubscriber, eventually, type TestSubscriber } from '@eventing/testing';
 import { runStandalone } from './main';
-import type { StandaloneOptions } from './options';
+import { optionsFrom } from './options';
 
 // Churn: 10,000 events while Triggers and Subscriptions are added, edited and deleted at random, with a
 // subscriber that fails part of the time and a dead-letter sink that is down for a while. At the end
@@ -101,23 +101,13 @@ spec:
   delivery: { retry: 1, backoffDelay: PT0.005S }
 `,
     );
-    const options: StandaloneOptions = {
-      configDir: dir,
-      port: 0,
-      host: '127.0.0.1',
-      services: new Map(),
-      maxBodyBytes: 64 * 1024,
-      maxTtl: 255,
-      maxInFlight: 20,
-      maxInFlightTotal: 200,
-      queueCapacity: 100_000,
-      redeliveryDelayMs: 20,
-      redeliveryMaxDelayMs: 200,
-      logFormat: 'json',
-      // Every discard and failure is logged; the accounting below reads the counts instead.
-      logLevel: 'error',
-      watch: false,
-    };
+    // Every discard and failure is logged; the accounting below reads the counts instead.
+    const options = optionsFrom(
+      ['--config', dir, '--port', '0', '--no-watch', '--log-format', 'json', '--log-level', 'error'].concat(
+        ['--max-in-flight', '20', '--max-in-flight-total', '200', '--queue-capacity', '100000'],
+        ['--redelivery-delay', '20', '--redelivery-max-delay', '200'],
+      ),
+    );
     app = await runStandalone(options, () => undefined);
   });
 

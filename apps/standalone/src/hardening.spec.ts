@@ -3,24 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSubscriber, eventually, type TestSubscriber } from '@eventing/testing';
 import { runStandalone } from './main';
-import type { StandaloneOptions } from './options';
+import { optionsFrom } from './options';
 
 // One resource never takes the process down; addresses never shadow each other; statuses report what
 // was checked; deleting a trigger never freezes later edits. Real process-level server, real subscribers.
 
-const options = (configDir: string): StandaloneOptions => ({
-  configDir,
-  port: 0,
-  host: '127.0.0.1',
-  services: new Map(),
-  maxBodyBytes: 64 * 1024,
-  maxTtl: 255,
-  maxInFlight: 100,
-  maxInFlightTotal: 1000,
-  queueCapacity: 10_000,
-  logFormat: 'json',
-  watch: true,
-});
+const options = (configDir: string) =>
+  optionsFrom(['--config', configDir, '--port', '0', '--max-body-bytes', '65536', '--log-format', 'json']);
 
 const ce = (id: string, type = 'com.example.test') => ({
   'ce-specversion': '1.0',

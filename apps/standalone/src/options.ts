@@ -166,3 +166,10 @@ function integer(flag: string, text: string, min: number, max: number): number {
     throw new UsageError(`${flag} ${text}: expected an integer from ${min} to ${max}`);
   return n;
 }
+
+/** The options a command line of only `args` gives, for embedding standalone (tests, tools). */
+export function optionsFrom(args: string[]): StandaloneOptions {
+  const options = parseOptions(args);
+  if (options === 'help') throw new UsageError('--help is not an option set');
+  return options;
+}
