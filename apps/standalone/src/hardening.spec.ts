@@ -238,4 +238,33 @@ spec:
       /eventing_events_discarded_total\{namespace="default",kind="Trigger",name="hung",reason="trigger_deleted"\} 5\n/,
     );
   });
+
+  it('5: label values from clients are bounded: random types fold past the cap, unknown paths never become labels', async () => {
+    const url = `${app.service.url}/default/default`;
+    for (let i = 0; i < 300; i++) {
+      expect((await fetch(url, { method: 'POST', headers: ce(`t${i}`, `random.type.${i}`) })).status).toBe(
+        202,
+      );
+      // An unknown broker, with a valid event (404) and with a broken one (400).
+      await fetch(`${app.service.url}/ns${i}/nobody${i}`, { method: 'POST', headers: ce(`u${i}`) });
+      await fetch(`${app.service.url}/ns${i}/nobody${i}`, {
+        method: 'POST',
+        headers: { 'ce-specversion': '1.0' },
+      });
+    }
+    const metrics = await (await fetch(`${app.service.url}/metrics`)).text();
+    const types = new Set(
+      [
+        ...metrics.matchAll(
+          /^mt_broker_ingress_event_count\{[^}]*namespace_name="default"[^}]*event_type="([^"]*)"/gm,
+        ),
+      ].map((m) => m[1]),
+    );
+    expect(types.size).toBeLessThanOrEqual(101);
+    expect(types.has('other')).toBe(true);
+    expect(metrics).not.toMatch(/nobody\d/);
+    expect(metrics).toMatch(
+      /eventing_metric_label_overflow_total\{metric="mt_broker_ingress_event_count"\} [1-9]/,
+    );
+  });
 });

@@ -15,7 +15,7 @@ import {
 } from '@eventing/reconciler';
 import type { ApplyReport, PingSchedule } from '@eventing/contract';
 import type { Logger } from '@eventing/runtime';
-import { EventingMetrics } from '@eventing/observability';
+import { EventingMetrics, FOLDED_LABEL_VALUE } from '@eventing/observability';
 import type { StandaloneOptions } from './options';
 
 /**
@@ -65,9 +65,11 @@ export class StandaloneRuntime {
       maxInFlightTotal: options.maxInFlightTotal,
       brokerUrl: (namespace, name) => `${this.baseUrl}${pathOf('broker', namespace, name)}`,
       onIngress: (r) => {
-        if (r.kind === 'broker' && r.namespace !== undefined && r.name !== undefined) {
+        if (r.kind !== 'broker' || r.namespace === undefined || r.name === undefined) return;
+        // A path that names no served broker never becomes a label value, whatever the status.
+        if (this.dataPlane.hasBroker(r.namespace, r.name))
           this.metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status);
-        }
+        else this.metrics.ingressResult(FOLDED_LABEL_VALUE, FOLDED_LABEL_VALUE, FOLDED_LABEL_VALUE, r.status);
       },
       observer: outcomeObserver(this.metrics, this.log),
     });
