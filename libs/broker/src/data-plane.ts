@@ -50,6 +50,12 @@ interface ChannelState {
 }
 
 const ACCEPTED = { ok: true } as const;
+
+/** The ordering key of an event: its `partitionkey` extension, as upstream's Kafka components use. */
+function partitionKey(event: CloudEvent): string | undefined {
+  const key = event.attributes['partitionkey'];
+  return key === undefined ? undefined : String(key);
+}
 const NO_TRIGGERS = new TriggerIndex([]);
 
 /** The channel backing a broker, named as upstream's trigger channel. */
@@ -243,9 +249,14 @@ export class BrokerDataPlane {
                 this.options.observer.discarded(who, [event], 'no_matching_trigger');
                 return Promise.resolve(ACCEPTED);
               }
-              return backend.append(channel, event, headers, targets).then((r) => stored(event, r));
+              return backend
+                .append(channel, event, headers, { targets, key: partitionKey(event) })
+                .then((r) => stored(event, r));
             }
-          : (event, headers) => backend.append(channel, event, headers).then((r) => stored(event, r)),
+          : (event, headers) =>
+              backend
+                .append(channel, event, headers, { key: partitionKey(event) })
+                .then((r) => stored(event, r)),
       };
       state.target = brokerTarget(store, this.maxTtl);
       this.brokers.set(key, state);
@@ -320,7 +331,7 @@ export class BrokerDataPlane {
         channel,
         target: {
           append: (event, headers) =>
-            backend.append(channel, event, headers).then((result) => {
+            backend.append(channel, event, headers, { key: partitionKey(event) }).then((result) => {
               if (result.ok) this.counted(who, event, result, 'no_subscribers');
               return result;
             }),

@@ -24,10 +24,30 @@ export interface ChannelMessage {
 }
 
 /**
- * What the consumer says about a message: done (delivered, dead-lettered or counted as discarded), or
- * hand it back for later — after a delay that grows with each redelivery, up to a bound.
+ * What the consumer says about a message, mapped by each backend (memory: release or requeue;
+ * JetStream: ack, nak with delay, term; Kafka: mark the offset done or redeliver before committing):
+ * - `'ack'`: done (delivered or dead-lettered);
+ * - `'term'`: done without delivery, never to be redelivered (discarded and counted by the caller);
+ * - `'nack'`: hand it back for later, after a delay that grows with each redelivery, up to a bound;
+ * - `{ nack: ms }`: hand it back after exactly that delay.
  */
-export type Ack = 'ack' | 'nack';
+export type Ack = 'ack' | 'term' | 'nack' | { nack: number };
+
+/** How an event is appended. */
+export interface AppendOptions {
+  /**
+   * The subscriptions (ids) that receive it, when the backend supports targeted appends; others
+   * hand every event to every subscription.
+   */
+  targets?: readonly string[];
+  /**
+   * Ordering key: events with one key keep their order (the Kafka record key; upstream takes it from
+   * the `partitionkey` extension). Backends without partitions ignore it.
+   */
+  key?: string;
+  /** Deduplication id: a backend that deduplicates (JetStream's `Nats-Msg-Id`) stores it once. */
+  dedupId?: string;
+}
 
 export type MessageHandler = (message: ChannelMessage) => Promise<Ack>;
 
@@ -69,14 +89,14 @@ export interface ChannelBackend {
   /** Removes a channel; its consumers close with `reason` (default `channel_deleted`). */
   deleteChannel(channel: ChannelRef, reason?: string): Promise<void>;
   /**
-   * Stores one event; resolves only once the backend has accepted it. `targets` (subscription ids)
-   * narrows who receives it when the backend supports targeted appends.
+   * Stores one event; resolves only once the backend has accepted it durably for that backend (memory:
+   * queued; Kafka: acked by all in-sync replicas; JetStream: publish ack).
    */
   append(
     channel: ChannelRef,
     event: CloudEvent,
     headers: Record<string, string>,
-    targets?: readonly string[],
+    options?: AppendOptions,
   ): Promise<AppendResult>;
   /** Starts a consumer that receives every event appended after it started. */
   subscribe(channel: ChannelRef, options: SubscriptionOptions, handler: MessageHandler): Promise<Consumer>;

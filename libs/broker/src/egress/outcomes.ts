@@ -64,7 +64,7 @@ export function conclude<C>(
   // A delivery that ended before the cancellation reached it keeps its real outcome.
   if (outcome.kind === 'failed' && context.cancel.aborted) {
     discard(observer, target, [message], context.cancelReason ?? 'cancelled');
-    return 'ack';
+    return 'term';
   }
   if (outcome.kind === 'failed' && target.deadLetterUri !== undefined) {
     if (message.redeliveries === 0) observer.held(target, event, 'dead_letter_failed', outcome.reason);

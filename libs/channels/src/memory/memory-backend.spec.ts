@@ -271,6 +271,24 @@ describe('MemoryChannelBackend', () => {
     await consumer.close();
   });
 
+  it("'term' ends a message like 'ack'; { nack: ms } redelivers after exactly that delay", async () => {
+    const at: number[] = [];
+    const done = deferred<void>();
+    await backend.subscribe(ref, { id: 'sub', maxInFlight: 1 }, async (m) => {
+      if (m.event.attributes['id'] === 't') return 'term';
+      at.push(Date.now());
+      if (m.redeliveries === 0) return { nack: 60 };
+      done.resolve();
+      return 'ack';
+    });
+    await backend.append(ref, event('t'), NO_HEADERS);
+    await backend.append(ref, event(1), NO_HEADERS);
+    await done.promise;
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(58);
+    await backend.drain();
+    expect(backend.pending()).toBe(0);
+  });
+
   it('reports a throwing handler with the message, then redelivers it', async () => {
     const errors: string[] = [];
     const done = deferred<void>();
@@ -504,15 +522,18 @@ describe('MemoryChannelBackend', () => {
       data: undefined,
     });
     expect(backend.targetedAppend).toBe(true);
-    expect(await backend.append(ref, ev('1'), {}, ['b'])).toMatchObject({ ok: true });
+    expect(await backend.append(ref, ev('1'), {}, { targets: ['b'] })).toMatchObject({ ok: true });
     await new Promise((r) => setTimeout(r, 10));
-    expect(await backend.append(ref, ev('2'), {}, ['b'])).toMatchObject({ ok: true });
+    expect(await backend.append(ref, ev('2'), {}, { targets: ['b'] })).toMatchObject({ ok: true });
     // b holds two undelivered events (one in flight, one queued) and is full; a is empty:
-    const full = await backend.append(ref, ev('3'), {}, ['a', 'b']);
+    const full = await backend.append(ref, ev('3'), {}, { targets: ['a', 'b'] });
     expect(full.ok).toBe(false);
     // The result counts the queues that received the event; an id nobody consumes gets nothing.
-    expect(await backend.append(ref, ev('4'), {}, ['a', 'gone'])).toEqual({ ok: true, copies: 1 });
-    expect(await backend.append(ref, ev('5'), {}, ['gone'])).toEqual({ ok: true, copies: 0 });
+    expect(await backend.append(ref, ev('4'), {}, { targets: ['a', 'gone'] })).toEqual({
+      ok: true,
+      copies: 1,
+    });
+    expect(await backend.append(ref, ev('5'), {}, { targets: ['gone'] })).toEqual({ ok: true, copies: 0 });
     await new Promise((r) => setTimeout(r, 10));
     expect(seen['a']).toEqual(['4']);
     expect(seen['b']).toEqual(['1']);

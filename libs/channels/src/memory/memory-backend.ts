@@ -1,6 +1,7 @@
 import type { CloudEvent } from '@eventing/cloudevents';
 import type {
   Ack,
+  AppendOptions,
   AppendResult,
   ChannelBackend,
   ChannelMessage,
@@ -51,6 +52,11 @@ const ACCEPTED: readonly AppendResult[] = Array.from({ length: 65 }, (_, copies)
 const accepted = (copies: number): AppendResult => ACCEPTED[copies] ?? { ok: true, copies };
 
 const channelKey = (ref: ChannelRef): string => `${ref.namespace}/${ref.name}`;
+
+/** Whether a settlement hands the message back for later. */
+function isNack(ack: Ack): ack is 'nack' | { nack: number } {
+  return ack === 'nack' || typeof ack === 'object';
+}
 
 /** The message as it is handed out again after a nack. */
 function redelivery(message: ChannelMessage): ChannelMessage {
@@ -180,13 +186,16 @@ class SubscriptionQueue implements Consumer {
     this.inFlight--;
     if (this.closed) {
       // A nacked message is reported as the redelivery it would have become.
-      if (ack === 'nack') this.report([redelivery(message)], this.closeReason);
+      if (isNack(ack)) this.report([redelivery(message)], this.closeReason);
       else this.ledger.release(1);
       if (this.inFlight === 0) this.onIdle?.();
       return;
     }
-    if (ack === 'nack') {
-      const delay = nackDelay(this.redelivery.initialMs, this.redelivery.maxMs, message.redeliveries);
+    if (isNack(ack)) {
+      const delay =
+        ack === 'nack'
+          ? nackDelay(this.redelivery.initialMs, this.redelivery.maxMs, message.redeliveries)
+          : Math.max(0, ack.nack);
       const next = redelivery(message);
       const timer: NodeJS.Timeout = setTimeout(() => {
         this.delayed.delete(timer);
@@ -260,8 +269,9 @@ export class MemoryChannelBackend implements ChannelBackend {
     channel: ChannelRef,
     event: CloudEvent,
     headers: Record<string, string>,
-    targets?: readonly string[],
+    options?: AppendOptions,
   ): Promise<AppendResult> {
+    const targets = options?.targets;
     if (this.closed)
       return { ok: false, status: 503, reason: 'channel backend is closed', retryAfterSeconds: 1 };
     const state = this.channels.get(channelKey(channel));
