@@ -150,6 +150,9 @@ describe('format checkers', () => {
     ['text/plain;', true],
     ['text/plain ; charset=utf-8 ; a=b', true],
     ['text/plain; a="unterminated', false],
+    ['text/plain; a="quoted \\" value"', true],
+    ['text/plain; a="\u20ac"', false],
+    ['text/plain; a="\u00e9"', false],
     ['/json', false],
     ['text/', false],
   ])('isMediaType(%j) = %s', (s, ok) => {

@@ -213,7 +213,9 @@ export function isMediaType(s: string): boolean {
         const c = s.charCodeAt(i);
         if (c === 0x5c) i++;
         else if (c === 0x22) break;
-        else if (c < 0x20 && c !== 0x09) return false;
+        // qtext is ASCII (RFC 822 3.3): a Content-Type header cannot carry other text, so an event
+        // with it would be accepted and then fail every delivery in binary mode.
+        else if ((c < 0x20 && c !== 0x09) || c > 0x7e) return false;
       }
       i++;
     } else {

@@ -27,6 +27,29 @@ function isValidJson(data: Buffer): boolean {
 const failure = (reason: string, attribute?: string): ParseResult =>
   attribute === undefined ? { ok: false, reason } : { ok: false, reason, attribute };
 
+// Characters of base64 (RFC 4648 section 4, and the URL-safe alphabet of section 5).
+const BASE64_CHAR = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_')
+  BASE64_CHAR[c.charCodeAt(0)] = 1;
+
+/**
+ * True when `s` is base64: alphabet characters, then at most two '=', whitespace anywhere. Buffer.from
+ * skips anything else without a word, so a malformed value would become other bytes than were sent.
+ */
+function isBase64(s: string): boolean {
+  let padding = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
+    if (c === 0x3d) {
+      if (++padding > 2) return false;
+    } else if (padding > 0 || c >= 128 || BASE64_CHAR[c] === 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /**
  * Builds an event from a parsed JSON-format object. With `rawData` (the exact, already checked bytes of
  * the `data` member, whose value in `json` is a placeholder), JSON data is kept byte for byte;
@@ -74,7 +97,7 @@ function eventFromJson(json: unknown, rawData: Buffer | undefined): ParseResult 
 
   if (base64 !== undefined && base64 !== null) {
     if (hasData) return failure('attribute "data" must not be present together with "data_base64"', 'data');
-    if (typeof base64 !== 'string')
+    if (typeof base64 !== 'string' || !isBase64(base64))
       return failure('attribute "data_base64" must be a base64 string', 'data_base64');
     event.data = Buffer.from(base64, 'base64');
     return { ok: true, event };
@@ -92,7 +115,7 @@ function eventFromJson(json: unknown, rawData: Buffer | undefined): ParseResult 
     dataValue = JSON.parse(rawData.toString('utf8'));
   }
   if (base64In03) {
-    if (typeof dataValue !== 'string') {
+    if (typeof dataValue !== 'string' || !isBase64(dataValue)) {
       return failure('attribute "data" must be a base64 string when datacontentencoding is base64', 'data');
     }
     event.data = Buffer.from(dataValue, 'base64');

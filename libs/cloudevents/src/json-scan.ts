@@ -51,9 +51,11 @@ function isDataKey(b: Uint8Array, start: number, end: number): boolean {
       b[start + 5] === 0x22
     );
   }
-  // Only an escaped spelling such as "d\u0061ta" can still name "data".
-  const backslash = b.indexOf(0x5c, start);
-  if (backslash === -1 || backslash >= end) return false;
+  // Only an escaped spelling such as "d\u0061ta" can still name "data". The search stays inside the
+  // key: searching the rest of the body from every key made a body of many keys quadratic.
+  let i = start + 1;
+  while (i < end && b[i] !== 0x5c) i++;
+  if (i >= end) return false;
   try {
     return JSON.parse(Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8')) === 'data';
   } catch {
