@@ -44,6 +44,22 @@ const documents: Record<string, Resource> = {
     metadata: { name: 'i', namespace: 'ns', labels: { team: 'a' } },
     spec: { delivery: { retry: 1 } },
   },
+  KafkaChannel: {
+    apiVersion: 'messaging.knative.dev/v1beta1',
+    kind: 'KafkaChannel',
+    metadata: { name: 'k', namespace: 'ns', labels: { team: 'a' } },
+    spec: { numPartitions: 3, retentionDuration: 'P1D', delivery: { retry: 1 } },
+  },
+  NatsJetStreamChannel: {
+    apiVersion: 'messaging.knative.dev/v1alpha1',
+    kind: 'NatsJetStreamChannel',
+    metadata: { name: 'n', namespace: 'ns', labels: { team: 'a' } },
+    spec: {
+      delivery: { retry: 1 },
+      stream: { config: { maxAge: '1h', storage: 'Memory' } },
+      consumerConfigTemplate: { ackWait: '30s' },
+    },
+  },
   Subscription: {
     apiVersion: 'messaging.knative.dev/v1',
     kind: 'Subscription',
@@ -111,6 +127,20 @@ const cases: [kind: string, path: string, check: (r: Resource) => void][] = [
     (r) => expect(get(r, 'spec.channelTemplate.kind')).toBe('InMemoryChannel'),
   ],
   ['InMemoryChannel', 'spec.delivery', (r) => expect(get(r, 'spec.delivery')).toBeUndefined()],
+  ['KafkaChannel', 'spec.delivery', (r) => expect(get(r, 'spec.delivery')).toBeUndefined()],
+  ['KafkaChannel', 'spec.numPartitions', (r) => expect(get(r, 'spec.numPartitions')).toBe(1)],
+  ['KafkaChannel', 'spec.retentionDuration', (r) => expect(get(r, 'spec.retentionDuration')).toBe('PT168H')],
+  ['NatsJetStreamChannel', 'spec.stream', (r) => expect(get(r, 'spec.stream')).toBeUndefined()],
+  [
+    'NatsJetStreamChannel',
+    'spec.stream.config.maxAge',
+    (r) => expect(get(r, 'spec.stream.config')).toEqual({ storage: 'Memory' }),
+  ],
+  [
+    'NatsJetStreamChannel',
+    'spec.consumerConfigTemplate',
+    (r) => expect(get(r, 'spec.consumerConfigTemplate')).toBeUndefined(),
+  ],
   ['Subscription', 'spec.delivery', (r) => expect(get(r, 'spec.delivery')).toBeUndefined()],
   ['Subscription', 'spec.reply', (r) => expect(get(r, 'spec.reply')).toBeUndefined()],
 ];
@@ -132,7 +162,7 @@ describe('admitResource: YAML nulls are dropped as the structural schema decoder
     if (kind === 'PingSource') expect(get(result.resource, 'spec.schedule')).toBe('* * * * *');
     if (kind === 'Trigger')
       expect(result.resource.metadata.labels?.['eventing.knative.dev/broker']).toBe('default');
-    if (kind === 'Channel' || kind === 'InMemoryChannel')
+    if (['Channel', 'InMemoryChannel', 'KafkaChannel', 'NatsJetStreamChannel'].includes(kind))
       expect(result.resource.metadata.annotations?.['messaging.knative.dev/subscribable']).toBe('v1');
   });
 

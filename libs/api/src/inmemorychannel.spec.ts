@@ -1,11 +1,11 @@
 import {
-  EVENTING_CONTROLLER_USER,
   InMemoryChannelConditionSet,
   InMemoryChannelKind,
   setDefaultsInMemoryChannel,
   validateInMemoryChannel,
   type InMemoryChannel,
 } from './inmemorychannel';
+import { EVENTING_CONTROLLER_USER } from './messaging';
 import { withPath } from './testdata';
 
 const SUBSCRIBABLE = 'messaging.knative.dev/subscribable';

@@ -1,8 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ConditionSet } from './conditions';
 import { validateDeliverySpec } from './duck';
-import { jsonEqual } from './equality';
-import { FieldError, indexPath } from './errors';
+import type { FieldError } from './errors';
 import type { ValidationContext } from './features';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
 import {
@@ -10,18 +9,16 @@ import {
   ChannelableStatusProperties,
   MESSAGING_GROUP,
   setChannelableSpecDefaults,
+  validateScopeAnnotation,
   validateSubscribers,
+  validateSubscribersChange,
   withSubscribableAnnotation,
 } from './messaging';
 import { resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
 
-/** Which component handles a resource: `cluster` (the shared dispatcher) or `namespace`. */
-export const SCOPE_ANNOTATION = 'eventing.knative.dev/scope';
 /** Respond 202 before fanning out (lossy), instead of after every subscriber answered. */
 export const ASYNC_HANDLER_ANNOTATION = 'messaging.knative.dev/async-handler';
-/** The only user allowed to change an InMemoryChannel's `spec.subscribers` through an admission update. */
-export const EVENTING_CONTROLLER_USER = 'system:serviceaccount:knative-eventing:eventing-controller';
 
 export const InMemoryChannelSpecSchema = Type.Object(ChannelableSpecProperties, {
   additionalProperties: false,
@@ -61,8 +58,6 @@ export function setDefaultsInMemoryChannel(
   return { ...obj, metadata: withSubscribableAnnotation(obj.metadata), spec };
 }
 
-const SCOPE_PATH = indexPath('metadata.annotations', SCOPE_ANNOTATION);
-
 /** Validates an InMemoryChannel: subscribers, delivery, scope annotation, and on update who changed the subscribers. */
 export function validateInMemoryChannel(obj: unknown, ctx: ValidationContext = {}): FieldError[] {
   const shape = validateShape(InMemoryChannelSchema, obj);
@@ -74,27 +69,10 @@ export function validateInMemoryChannel(obj: unknown, ctx: ValidationContext = {
   if (spec.subscribers !== undefined)
     errs.push(...validateSubscribers(spec.subscribers, 'spec.subscribers', duck));
   if (spec.delivery !== undefined) errs.push(...validateDeliverySpec(spec.delivery, 'spec.delivery', duck));
-  const scope = imc.metadata.annotations?.[SCOPE_ANNOTATION];
-  if (scope !== undefined && scope !== 'cluster' && scope !== 'namespace') {
-    errs.push(
-      new FieldError(SCOPE_PATH, `invalid value: ${scope}: expected either 'cluster' or 'namespace'`),
-    );
-  }
-  if (
-    ctx.original !== undefined &&
-    ctx.original !== null &&
-    ctx.user !== undefined &&
-    ctx.user !== EVENTING_CONTROLLER_USER
-  ) {
+  errs.push(...validateScopeAnnotation(imc.metadata));
+  if (ctx.original !== undefined && ctx.original !== null) {
     const before = (ctx.original as InMemoryChannel).spec?.subscribers;
-    if (!jsonEqual(before ?? [], spec.subscribers ?? [])) {
-      errs.push(
-        new FieldError(
-          'spec.subscribers',
-          `changed by user ${ctx.user} which is not the ${EVENTING_CONTROLLER_USER} service account`,
-        ),
-      );
-    }
+    errs.push(...validateSubscribersChange(before, spec.subscribers, ctx.user));
   }
   return errs;
 }

@@ -10,6 +10,7 @@ import {
   validateDeliverySpec,
   type DuckContext,
 } from './duck';
+import { jsonEqual } from './equality';
 import { FieldError, indexPath, joinPath } from './errors';
 import type { ObjectMeta } from './meta';
 import { StringEnum } from './string-enum';
@@ -18,6 +19,10 @@ import { StringEnum } from './string-enum';
 export const SUBSCRIBABLE_ANNOTATION = 'messaging.knative.dev/subscribable';
 export const SUBSCRIBABLE_DUCK_VERSION = 'v1';
 export const MESSAGING_GROUP = 'messaging.knative.dev';
+/** Which component handles a channel: `cluster` (the shared dispatcher) or `namespace`. */
+export const SCOPE_ANNOTATION = 'eventing.knative.dev/scope';
+/** The only user allowed to change a channel's `spec.subscribers` through an admission update. */
+export const EVENTING_CONTROLLER_USER = 'system:serviceaccount:knative-eventing:eventing-controller';
 
 /** Which channel kind backs a Channel (and later Sequence/Parallel): apiVersion, kind and an opaque spec. */
 export const ChannelTemplateSpecSchema = Type.Object(
@@ -120,4 +125,32 @@ export function validateSubscribers(
       errs.push(...validateDeliverySpec(s.delivery, joinPath(at, 'delivery'), ctx));
   });
   return errs;
+}
+
+const SCOPE_PATH = indexPath('metadata.annotations', SCOPE_ANNOTATION);
+
+/** Validates the `eventing.knative.dev/scope` annotation of a channel: `cluster` or `namespace` when present. */
+export function validateScopeAnnotation(meta: ObjectMeta): FieldError[] {
+  const scope = meta.annotations?.[SCOPE_ANNOTATION];
+  if (scope === undefined || scope === 'cluster' || scope === 'namespace') return [];
+  return [new FieldError(SCOPE_PATH, `invalid value: ${scope}: expected either 'cluster' or 'namespace'`)];
+}
+
+/**
+ * On an admission update by `user`, refuses a change of `spec.subscribers` unless the user is the
+ * eventing controller (which writes them for Subscriptions). Without a user there is nobody to check.
+ */
+export function validateSubscribersChange(
+  before: readonly SubscriberSpec[] | undefined,
+  after: readonly SubscriberSpec[] | undefined,
+  user: string | undefined,
+): FieldError[] {
+  if (user === undefined || user === EVENTING_CONTROLLER_USER) return [];
+  if (jsonEqual(before ?? [], after ?? [])) return [];
+  return [
+    new FieldError(
+      'spec.subscribers',
+      `changed by user ${user} which is not the ${EVENTING_CONTROLLER_USER} service account`,
+    ),
+  ];
 }

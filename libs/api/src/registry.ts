@@ -1,7 +1,9 @@
 import { BrokerKind } from './broker';
 import { ChannelKind } from './channel';
 import { InMemoryChannelKind } from './inmemorychannel';
+import { KafkaChannelKind } from './kafkachannel';
 import type { KindDefinition } from './kind';
+import { NatsJetStreamChannelKind } from './natsjetstreamchannel';
 import { PingSourceKind } from './pingsource';
 import { SubscriptionKind } from './subscription';
 import { TriggerKind } from './trigger';
@@ -14,6 +16,8 @@ export const allKinds: readonly KindDefinition[] = [
   ChannelKind,
   InMemoryChannelKind,
   SubscriptionKind,
+  KafkaChannelKind,
+  NatsJetStreamChannelKind,
 ];
 
 /** Looks up the definition for apiVersion/kind, or undefined. */

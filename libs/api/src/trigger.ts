@@ -11,6 +11,7 @@ import {
   validateDeliverySpec,
   validateDestination,
 } from './duck';
+import { validateDeliveryOrderAnnotation } from './delivery-order';
 import { FieldError, indexPath, joinPath } from './errors';
 import { isEnabled, type ValidationContext } from './features';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
@@ -250,6 +251,8 @@ export function validateTrigger(obj: unknown, ctx: ValidationContext = {}): Fiel
   errs.push(...validateDestination(spec.subscriber, 'spec.subscriber', duck));
   if (spec.delivery !== undefined) errs.push(...validateDeliverySpec(spec.delivery, 'spec.delivery', duck));
   errs.push(...validateAnnotations(t));
+  // Read by Kafka-backed brokers only, but a value that is neither order is broken whatever the class.
+  errs.push(...validateDeliveryOrderAnnotation(t.metadata));
   if (ctx.original !== undefined && ctx.original !== null) {
     const before = (ctx.original as Trigger).spec?.broker;
     if (before !== spec.broker) {

@@ -22,6 +22,7 @@ const CARRIED = [
   'maxItems',
   'pattern',
   'nullable',
+  'default',
 ];
 
 /**

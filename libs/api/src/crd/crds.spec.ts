@@ -238,6 +238,99 @@ describe('messaging CRDs (1.1)', () => {
   });
 });
 
+describe('durable channel CRDs (EKB 100-kafka-channel.yaml, NATS 302-jsm-channel.yaml)', () => {
+  const rendered = renderCrds();
+  const load = (file: string) => parse(rendered.get(file) as string) as Json;
+  const versionsOf = (crd: Json) => (crd['spec'] as Json)['versions'] as Json[];
+  const props = (node: Json) => node['properties'] as Record<string, Json>;
+  const specOf = (version: Json) =>
+    props((version['schema'] as Json)['openAPIV3Schema'] as Json)['spec'] as Json;
+  const CHANNEL_LABELS = {
+    'knative.dev/crd-install': 'true',
+    'messaging.knative.dev/subscribable': 'true',
+    'duck.knative.dev/addressable': 'true',
+    'app.kubernetes.io/name': 'knative-eventing',
+  };
+  const UPSTREAM_COLUMNS = [
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
+    { name: 'URL', type: 'string', jsonPath: '.status.address.url' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ];
+
+  it.each<[string, string, string, string[], [string, boolean, boolean][]]>([
+    [
+      'kafkachannel.yaml',
+      'kafkachannels.messaging.knative.dev',
+      'KafkaChannel',
+      ['kc'],
+      [
+        ['v1beta1', true, true],
+        ['v1', true, false],
+      ],
+    ],
+    [
+      'natsjetstreamchannel.yaml',
+      'natsjetstreamchannels.messaging.knative.dev',
+      'NatsJetStreamChannel',
+      ['natsjsmc'],
+      [['v1alpha1', true, true]],
+    ],
+  ])(
+    '%s: names, labels, versions and printer columns as upstream',
+    (file, name, kind, shortNames, versions) => {
+      const crd = load(file);
+      expect(crd['metadata']).toEqual({ name, labels: CHANNEL_LABELS });
+      expect((crd['spec'] as Json)['names']).toEqual({
+        kind,
+        plural: `${kind.toLowerCase()}s`,
+        singular: kind.toLowerCase(),
+        shortNames,
+        categories: ['all', 'knative', 'messaging', 'channel'],
+      });
+      expect(versionsOf(crd).map((v) => [v['name'], v['served'], v['storage']])).toEqual(versions);
+      for (const v of versionsOf(crd)) {
+        expect(v['subresources']).toEqual({ status: {} });
+        expect(v['additionalPrinterColumns']).toEqual(UPSTREAM_COLUMNS);
+      }
+    },
+  );
+
+  it('KafkaChannel: the API server defaults partitions and replication factor to 1; int16 maximum', () => {
+    const spec = props(specOf(versionsOf(load('kafkachannel.yaml'))[0] as Json));
+    expect(spec['numPartitions']).toEqual({ type: 'integer', format: 'int32', default: 1 });
+    expect(spec['replicationFactor']).toEqual({ type: 'integer', maximum: 32767, default: 1 });
+    expect(spec['retentionDuration']).toEqual({ type: 'string' });
+    expect(Object.keys(spec)).toEqual([
+      'numPartitions',
+      'replicationFactor',
+      'retentionDuration',
+      'subscribers',
+      'delivery',
+    ]);
+  });
+
+  it('NatsJetStreamChannel: stream, consumer template and dispatcher template; enums; opaque Kubernetes types', () => {
+    const spec = props(specOf(versionsOf(load('natsjetstreamchannel.yaml'))[0] as Json));
+    expect(Object.keys(spec)).toEqual([
+      'subscribers',
+      'delivery',
+      'stream',
+      'consumerConfigTemplate',
+      'deploymentSpecTemplate',
+    ]);
+    const config = props(props(spec['stream'] as Json)['config'] as Json);
+    expect(config['retention']).toEqual({ type: 'string', enum: ['Limits', 'Interest', 'Work'] });
+    expect(config['storage']).toEqual({ type: 'string', enum: ['File', 'Memory'] });
+    expect(config['maxAge']).toEqual({ type: 'string' });
+    const consumer = props(spec['consumerConfigTemplate'] as Json);
+    expect(consumer['fetchBatchSize']).toEqual({ type: 'integer', format: 'int32', minimum: 1 });
+    expect(consumer['optStartSeq']).toEqual({ type: 'integer', format: 'int64', minimum: 0 });
+    const deployment = props(spec['deploymentSpecTemplate'] as Json);
+    expect(deployment['affinity']).toEqual({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
+  });
+});
+
 describe('kindFor', () => {
   it.each([
     ['eventing.knative.dev/v1', 'Broker', 'Broker'],
@@ -247,6 +340,9 @@ describe('kindFor', () => {
     ['messaging.knative.dev/v1', 'Channel', 'Channel'],
     ['messaging.knative.dev/v1', 'InMemoryChannel', 'InMemoryChannel'],
     ['messaging.knative.dev/v1', 'Subscription', 'Subscription'],
+    ['messaging.knative.dev/v1beta1', 'KafkaChannel', 'KafkaChannel'],
+    ['messaging.knative.dev/v1', 'KafkaChannel', 'KafkaChannel'],
+    ['messaging.knative.dev/v1alpha1', 'NatsJetStreamChannel', 'NatsJetStreamChannel'],
   ])('%s %s', (apiVersion, kind, expected) => {
     expect(kindFor(apiVersion, kind)?.kind).toBe(expected);
   });
@@ -257,6 +353,8 @@ describe('kindFor', () => {
     ['eventing.knative.dev/v1', 'PingSource'],
     ['messaging.knative.dev/v1beta1', 'Channel'],
     ['eventing.knative.dev/v1', 'Subscription'],
+    ['messaging.knative.dev/v1alpha1', 'KafkaChannel'],
+    ['messaging.knative.dev/v1', 'NatsJetStreamChannel'],
   ])('unknown: %s %s', (apiVersion, kind) => {
     expect(kindFor(apiVersion, kind)).toBeUndefined();
   });
