@@ -61,6 +61,17 @@ describe('service shell', () => {
       expect(fast.status).toBe(299);
       expect(await fast.text()).toBe('fast POST /ns/broker');
       expect((await fetch(`${service.url}/healthzz`)).status).toBe(299);
+      // Admin paths are exact: a namespace named like one still reaches the plain handler.
+      expect((await fetch(`${service.url}/metrics/default`, { method: 'POST' })).status).toBe(299);
+      expect((await fetch(`${service.url}/healthz/x`, { method: 'POST' })).status).toBe(299);
+      // A body sent to an admin endpoint is not parsed, so it cannot make it fail.
+      const withBody = await fetch(`${service.url}/healthz`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'x-unknown' },
+        body: '{}',
+      });
+      expect(withBody.status).toBeLessThan(500);
+      expect(withBody.status).not.toBe(415);
     } finally {
       await service.close();
     }

@@ -80,6 +80,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const app = await NestFactory.create(options.module, new ExpressAdapter(), {
     logger: options.nestLogLevels ?? ['error', 'warn'],
     abortOnError: false,
+    // The admin endpoints take no body: parsing one would only let clients make them fail (and log).
+    bodyParser: false,
   });
   await app.init();
   const nest = app.getHttpAdapter().getInstance() as (req: IncomingMessage, res: ServerResponse) => void;
