@@ -146,9 +146,9 @@ metadata: { name: replies }
     expect(
       (await fetch(`${app.service.url}/_channels/default/nope`, { method: 'POST', headers: ce })).status,
     ).toBe(404);
-    expect((await fetch(`${app.service.url}/_channels/default`, { method: 'POST', headers: ce })).status).toBe(
-      400,
-    );
+    expect(
+      (await fetch(`${app.service.url}/_channels/default`, { method: 'POST', headers: ce })).status,
+    ).toBe(400);
     expect((await fetch(channelUrl)).status).toBe(405);
     const options = await fetch(channelUrl, { method: 'OPTIONS' });
     expect(options.status).toBe(200);
