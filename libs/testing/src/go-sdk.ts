@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 // tools/interop/sdk-go into a cache outside the repository and reused while its sources are unchanged.
 
 const SOURCE_DIR = resolve(__dirname, '../../../tools/interop/sdk-go');
-const SOURCE_FILES = ['go.mod', 'go.sum', 'main.go'];
+const SOURCE_FILES = ['go.mod', 'go.sum', 'main.go', 'nats.go'];
 
 /** An event as the Go SDK's HTTP receiver read it: every attribute and extension as its exact string. */
 export interface GoReceivedEvent {
@@ -149,4 +149,83 @@ export async function goSend(
     const e = err as { stderr?: string; message: string };
     throw new Error(`sdk-go send failed: ${e.stderr || e.message}`);
   }
+}
+
+/** A nats.Msg as the Go SDK's JetStream binding fills or reads it: headers by name, payload bytes. */
+export interface GoNatsMsg {
+  /** null when the SDK set no header map at all (its structured mode). */
+  headers: Record<string, string[]> | null;
+  data: Buffer;
+}
+
+/** The messages the Go SDK's nats_jetstream WriteMsg fills for one event, or why it refused it. */
+export type GoNatsWritten = { binary: GoNatsMsg; structured: GoNatsMsg } | { error: string };
+
+/** An event as the Go SDK's nats_jetstream NewMessage + binding.ToEvent read it (then Event.Validate). */
+export interface GoNatsEvent {
+  /** Context attributes as the SDK's canonical strings (time in UTC). */
+  attributes: Record<string, string>;
+  /** Extensions as the SDK holds them: strings from headers; int32 and bool from JSON. */
+  extensions: Record<string, string | number | boolean>;
+  data?: Buffer;
+}
+
+export type GoNatsRead =
+  { ok: true; encoding: string; event: GoNatsEvent } | { ok: false; encoding: string; error: string };
+
+async function runGo(mode: 'nats-write' | 'nats-read', input: string): Promise<unknown[]> {
+  const binary = await goSdkBinary();
+  const run = execFileAsync(binary, [mode], { maxBuffer: 64 << 20 });
+  run.child.stdin!.end(input);
+  try {
+    return JSON.parse((await run).stdout) as unknown[];
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`sdk-go ${mode} failed: ${e.stderr || e.message}`);
+  }
+}
+
+/**
+ * Writes each event (JSON event format text, e.g. a structured body, whose data bytes the SDK keeps)
+ * with the Go SDK's NATS JetStream binding in binary and structured mode, as its Sender does. No server.
+ */
+export async function goNatsWrite(events: Array<string | Buffer>): Promise<GoNatsWritten[]> {
+  const out = (await runGo('nats-write', `[${events.map(String).join(',')}]`)) as Array<
+    | {
+        binary: { headers: GoNatsMsg['headers']; data_base64: string };
+        structured: { headers: GoNatsMsg['headers']; data_base64: string };
+      }
+    | { error: string }
+  >;
+  const msg = (m: { headers: GoNatsMsg['headers']; data_base64: string }): GoNatsMsg => ({
+    headers: m.headers,
+    data: Buffer.from(m.data_base64, 'base64'),
+  });
+  return out.map((r) => ('error' in r ? r : { binary: msg(r.binary), structured: msg(r.structured) }));
+}
+
+/** Reads each message with the Go SDK's NATS JetStream binding, as its Receiver does. No server. */
+export async function goNatsRead(
+  messages: Array<{ headers?: Record<string, string | string[]> | null; data?: Uint8Array }>,
+): Promise<GoNatsRead[]> {
+  const input = messages.map((m) => ({
+    headers:
+      m.headers === null || m.headers === undefined
+        ? null
+        : Object.fromEntries(Object.entries(m.headers).map(([k, v]) => [k, typeof v === 'string' ? [v] : v])),
+    ...(m.data !== undefined ? { data_base64: Buffer.from(m.data).toString('base64') } : {}),
+  }));
+  const out = (await runGo('nats-read', JSON.stringify(input))) as Array<
+    | { ok: true; encoding: string; event: Omit<GoNatsEvent, 'data'> & { data_base64?: string } }
+    | { ok: false; encoding: string; error: string }
+  >;
+  return out.map((r) => {
+    if (!r.ok) return r;
+    const { data_base64, ...event } = r.event;
+    return {
+      ok: true,
+      encoding: r.encoding,
+      event: data_base64 === undefined ? event : { ...event, data: Buffer.from(data_base64, 'base64') },
+    };
+  });
 }

@@ -6,10 +6,21 @@
 //	sdk-go send <url> <binary|structured> [event-json]
 //	                                             POSTs one event (JSON event format, from the argument
 //	                                             or stdin); prints {"status":<code>}
+//	sdk-go nats-write                            NATS JetStream binding, no server: stdin is a JSON array of
+//	                                             events (JSON event format); prints a JSON array of
+//	                                             {"binary": Msg, "structured": Msg} or {"error": "..."}, each
+//	                                             Msg the nats.Msg the SDK's WriteMsg fills (as its Sender does)
+//	sdk-go nats-read                             stdin is a JSON array of Msg; prints a JSON array of
+//	                                             {"ok": true, "encoding": ..., "event": ...} or
+//	                                             {"ok": false, "error": "..."}: what NewMessage + binding.ToEvent
+//	                                             read (and Event.Validate accepts, as the SDK's client checks)
 //
-// Every attribute and extension is printed as the SDK's canonical string of its value, so a test can
-// compare exact strings; "headers" has the ce-* and content-type headers as the SDK received them
-// (a value that is not UTF-8 as "base64:" and its bytes, since JSON text cannot hold it).
+// Msg is {"headers": {name: [values]} or null, "data_base64": "..."}: a nats.Msg's Header and Data.
+//
+// Every attribute and extension is printed as the SDK's canonical string of its value (nats-read prints
+// extensions as the SDK holds them: strings, int32 as numbers, booleans), so a test can compare exact
+// strings; "headers" has the ce-* and content-type headers as the SDK received them (a value that is
+// not UTF-8 as "base64:" and its bytes, since JSON text cannot hold it).
 package main
 
 import (
@@ -41,6 +52,10 @@ func main() {
 		err = receive(os.Args[2:])
 	case "send":
 		err = send(os.Args[2:])
+	case "nats-write":
+		err = natsWrite(os.Stdin, os.Stdout)
+	case "nats-read":
+		err = natsRead(os.Stdin, os.Stdout)
 	default:
 		usage()
 	}
@@ -51,7 +66,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: sdk-go receive [port] | sdk-go send <url> <binary|structured> [event-json]")
+	fmt.Fprintln(os.Stderr, "usage: sdk-go receive [port] | sdk-go send <url> <binary|structured> [event-json] | sdk-go nats-write | sdk-go nats-read")
 	os.Exit(2)
 }
 
