@@ -1,23 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CloudEvent } from '@eventing/cloudevents';
-import type { AppendResult, ChannelBackend, ChannelRef } from '@eventing/channels';
+import type { ChannelBackend, ChannelRef } from '@eventing/channels';
 import type { ApplyReport, BrokerEntry, ChannelEntry, Contract } from '@eventing/contract';
 import type { Dispatcher } from '@eventing/delivery';
-import { compileTriggerFilter, triggerIndexKeys } from '@eventing/filters';
-import {
-  brokerTarget,
-  createIngressHandler,
-  type IngressResult,
-  type IngressRoute,
-  type IngressTarget,
-} from './ingress/handler';
-import { DEFAULT_MAX_TTL } from './ingress/ttl';
-import { TriggerRouter, triggerTarget, type CompiledTrigger } from './egress/trigger-router';
-import { SubscriptionRouter } from './egress/subscription-router';
+import { compileTriggerFilter, triggerIndexKeys, type TriggerIndexKeys } from '@eventing/filters';
+import type { IngressResult } from './ingress/handler';
+import { triggerTarget, type CompiledTrigger } from './egress/trigger-router';
 import { TriggerIndex } from './routing/trigger-index';
-import { InFlightLimiter } from './egress/limiter';
-import type { DeliveryObserver, DeliveryTarget } from './egress/outcomes';
-import { classifyPath } from './addresses';
+import type { DeliveryObserver } from './egress/outcomes';
+import { BrokerIngress } from './sides/ingress-side';
+import { BrokerDispatch } from './sides/dispatch-side';
 
 export interface BrokerDataPlaneOptions {
   backend: ChannelBackend;
@@ -35,29 +26,6 @@ export interface BrokerDataPlaneOptions {
   brokerUrl?: (namespace: string, name: string) => string;
 }
 
-interface BrokerState {
-  entry: BrokerEntry;
-  channel: ChannelRef;
-  target: IngressTarget;
-  /** Which of this broker's triggers an event matches; swapped on every contract change. */
-  index: TriggerIndex;
-}
-
-interface ChannelState {
-  entry: ChannelEntry;
-  channel: ChannelRef;
-  target: IngressTarget;
-}
-
-const ACCEPTED = { ok: true } as const;
-
-/** The ordering key of an event: its `partitionkey` extension, as upstream's Kafka components use. */
-function partitionKey(event: CloudEvent): string | undefined {
-  const key = event.attributes['partitionkey'];
-  return key === undefined ? undefined : String(key);
-}
-const NO_TRIGGERS = new TriggerIndex([]);
-
 /** The channel backing a broker, named as upstream's trigger channel. */
 export function brokerChannel(entry: { namespace: string; name: string }): ChannelRef {
   return { namespace: entry.namespace, name: `${entry.name}-kne-trigger` };
@@ -69,54 +37,48 @@ export function channelStore(entry: { namespace: string; name: string }): Channe
 }
 
 /**
- * Brokers (ingress, routing index, trigger delivery) and channels (ingress, subscription delivery)
- * over a local ChannelBackend — memory now, Kafka and JetStream later — driven by the contract.
+ * Brokers and channels over one local ChannelBackend, driven by the contract: provisions their stores
+ * and runs the ingress side (parse, route, append) and the dispatch side (consume, filter, deliver,
+ * reply) together in one process, as standalone mode does. Services run each side alone.
  */
 export class BrokerDataPlane {
   /** HTTP handler for `/<namespace>/<broker>` and `/_channels/<namespace>/<channel>` (see addresses.ts). */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
-  private readonly brokers = new Map<string, BrokerState>();
-  private readonly channels = new Map<string, ChannelState>();
-  private readonly triggers: TriggerRouter;
-  private readonly subscriptions: SubscriptionRouter;
-  private readonly maxTtl: number;
+  readonly ingress: BrokerIngress;
+  readonly dispatch: BrokerDispatch;
+  /** Stores provisioned now, by broker or channel uid. */
+  private brokers = new Map<string, { entry: BrokerEntry; channel: ChannelRef }>();
+  private channels = new Map<string, { entry: ChannelEntry; channel: ChannelRef }>();
   /** The tail of the apply queue; never rejects, so one failed apply cannot poison the next. */
   private applying: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: BrokerDataPlaneOptions) {
-    this.maxTtl = options.maxTtl ?? DEFAULT_MAX_TTL;
-    const defaultMaxInFlight = options.defaultMaxInFlight ?? 100;
-    const limiter = new InFlightLimiter(options.maxInFlightTotal ?? 1000);
-    this.handler = createIngressHandler({
-      route: (url) => this.route(url),
+    this.ingress = new BrokerIngress({
+      backend: options.backend,
       maxBodyBytes: options.maxBodyBytes,
-      onResult: options.onIngress,
+      maxTtl: options.maxTtl,
+      observer: options.observer,
+      onIngress: options.onIngress,
     });
-    this.triggers = new TriggerRouter({
+    this.handler = this.ingress.handler;
+    this.dispatch = new BrokerDispatch({
       backend: options.backend,
       dispatcher: options.dispatcher,
-      defaultMaxInFlight,
-      limiter,
       observer: options.observer,
-      brokerUrl: options.brokerUrl ? (t) => options.brokerUrl!(t.namespace, t.broker) : undefined,
+      defaultMaxInFlight: options.defaultMaxInFlight,
+      maxInFlightTotal: options.maxInFlightTotal,
+      brokerUrl: options.brokerUrl,
       reply: async (trigger, event, headers) => {
-        const broker = this.brokers.get(`${trigger.namespace}/${trigger.broker}`);
+        const broker = this.ingress.brokerTarget(trigger.namespace, trigger.broker);
         if (!broker)
           return {
             ok: false,
             status: 404,
             reason: `broker ${trigger.namespace}/${trigger.broker} not found`,
           };
-        const stored = await broker.target.append(event, headers);
+        const stored = await broker.append(event, headers);
         return stored.ok ? { ok: true } : { ok: false, status: stored.status, reason: stored.reason };
       },
-    });
-    this.subscriptions = new SubscriptionRouter({
-      backend: options.backend,
-      dispatcher: options.dispatcher,
-      defaultMaxInFlight,
-      limiter,
-      observer: options.observer,
     });
   }
 
@@ -143,12 +105,12 @@ export class BrokerDataPlane {
 
   /** Whether a broker is being served. */
   hasBroker(namespace: string, name: string): boolean {
-    return this.brokers.has(`${namespace}/${name}`);
+    return this.ingress.hasBroker(namespace, name);
   }
 
   /**
    * Graceful stop: waits up to `graceMs` for every accepted event to be delivered or
-   * dead-lettered, then stops retrying and closes the consumers. Returns whether all drained.
+   * dead-lettered, then cancels what is left. Returns whether all drained.
    */
   async close(graceMs = 30_000): Promise<boolean> {
     await this.applying;
@@ -161,26 +123,8 @@ export class BrokerDataPlane {
       : true;
     if (timer) clearTimeout(timer);
     // Whatever is still queued or in flight now is cancelled and counted as discarded at shutdown.
-    await Promise.all([this.triggers.close('shutdown'), this.subscriptions.close('shutdown')]);
+    await this.dispatch.close('shutdown');
     return drained;
-  }
-
-  /** Reports what an accepted append stored; an event stored for nobody is counted as discarded. */
-  private counted(who: DeliveryTarget, event: CloudEvent, result: { copies?: number }, none: string): void {
-    const copies = result.copies ?? 1;
-    if (copies > 0) this.options.observer.accepted(who, copies);
-    else this.options.observer.discarded(who, [event], none);
-  }
-
-  private route(url: string): IngressRoute {
-    const path = classifyPath(url);
-    if (!path.ok) return path;
-    const { kind, namespace, name } = path;
-    const key = `${namespace}/${name}`;
-    if (kind === 'broker') return { ok: true, namespace, name, kind, target: this.brokers.get(key)?.target };
-    if (kind === 'channel')
-      return { ok: true, namespace, name, kind, target: this.channels.get(key)?.target };
-    return { ok: false, status: 404, reason: `no built-in sink is served at '${url}'` };
   }
 
   private async applyNow(
@@ -188,81 +132,32 @@ export class BrokerDataPlane {
     served: Set<string>,
     failed: Map<string, string>,
   ): Promise<void> {
-    await this.applyBrokers(contract, served, failed);
-    await this.applyChannels(contract, served, failed);
-  }
+    const brokers = await this.provision(
+      this.brokers,
+      contract.brokers,
+      brokerChannel,
+      'broker',
+      served,
+      failed,
+    );
+    const channels = await this.provision(
+      this.channels,
+      contract.channels ?? [],
+      channelStore,
+      'channel',
+      served,
+      failed,
+    );
+    this.brokers = brokers;
+    this.channels = channels;
+    this.ingress.serve([...brokers.values()], [...channels.values()]);
 
-  /** Deletes a broker's or channel's store after cancelling its consumers; failures are only logged by the caller. */
-  private async deleteStore(channel: ChannelRef, reason: string): Promise<void> {
-    this.triggers.closeChannel(channel, reason);
-    this.subscriptions.closeChannel(channel, reason);
-    await this.options.backend.deleteChannel(channel, reason);
-  }
-
-  private async applyBrokers(
-    contract: Contract,
-    served: Set<string>,
-    failed: Map<string, string>,
-  ): Promise<void> {
-    const { backend } = this.options;
-    const wanted = new Map<string, BrokerEntry>();
-    for (const b of contract.brokers) wanted.set(`${b.namespace}/${b.name}`, b);
-    for (const [key, state] of this.brokers) {
-      const next = wanted.get(key);
-      if (next && next.uid === state.entry.uid) continue;
-      this.brokers.delete(key);
-      await this.deleteStore(state.channel, 'broker_deleted').catch((err: Error) =>
-        failed.set(state.entry.uid, `deleting the broker's channel failed: ${err.message}`),
-      );
-    }
-    for (const [key, entry] of wanted) {
-      const existing = this.brokers.get(key);
-      if (existing) {
-        existing.entry = entry;
-        served.add(entry.uid);
-        continue;
-      }
-      const channel = brokerChannel(entry);
-      try {
-        await backend.ensureChannel(channel);
-      } catch (err) {
-        failed.set(entry.uid, `cannot create the broker's channel: ${(err as Error).message}`);
-        continue;
-      }
-      const state: BrokerState = {
-        entry,
-        channel,
-        index: NO_TRIGGERS,
-        target: { append: () => Promise.resolve(ACCEPTED) },
-      };
-      const who: DeliveryTarget = { kind: 'Broker', namespace: entry.namespace, name: entry.name };
-      const stored = (event: CloudEvent, result: AppendResult): AppendResult => {
-        if (result.ok) this.counted(who, event, result, 'no_matching_trigger');
-        return result;
-      };
-      const store: IngressTarget = {
-        append: backend.targetedAppend
-          ? (event, headers) => {
-              // Route once at ingress: only the matching triggers' queues receive the event.
-              const targets = state.index.match(event);
-              if (targets.length === 0) {
-                this.options.observer.discarded(who, [event], 'no_matching_trigger');
-                return Promise.resolve(ACCEPTED);
-              }
-              return backend
-                .append(channel, event, headers, { targets, key: partitionKey(event) })
-                .then((r) => stored(event, r));
-            }
-          : (event, headers) =>
-              backend
-                .append(channel, event, headers, { key: partitionKey(event) })
-                .then((r) => stored(event, r)),
-      };
-      state.target = brokerTarget(store, this.maxTtl);
-      this.brokers.set(key, state);
-      served.add(entry.uid);
-    }
-    const compiled: (CompiledTrigger & { keys: ReturnType<typeof triggerIndexKeys> })[] = [];
+    const byName = <E extends { namespace: string; name: string }>(
+      m: Map<string, { entry: E; channel: ChannelRef }>,
+    ) => new Map([...m.values()].map((v) => [`${v.entry.namespace}/${v.entry.name}`, v.channel]));
+    const brokerChannels = byName(brokers);
+    const channelChannels = byName(channels);
+    const compiled: (CompiledTrigger & { keys: TriggerIndexKeys })[] = [];
     for (const entry of contract.triggers) {
       try {
         compiled.push({
@@ -275,75 +170,74 @@ export class BrokerDataPlane {
         failed.set(entry.uid, `cannot compile the filter: ${(err as Error).message}`);
       }
     }
-    const running = await this.triggers.apply(
+    const running = await this.dispatch.apply(
       compiled,
-      (t) => this.brokers.get(`${t.namespace}/${t.broker}`)?.channel,
+      contract.subscriptions ?? [],
+      {
+        trigger: (t) => brokerChannels.get(`${t.namespace}/${t.broker}`),
+        subscription: (s) => channelChannels.get(`${s.channel.namespace}/${s.channel.name}`),
+      },
       failed,
     );
     for (const uid of running) served.add(uid);
-    for (const state of this.brokers.values()) {
-      const { namespace, name } = state.entry;
+    for (const { entry } of brokers.values()) {
       // Only triggers whose consumer runs are routed to: an event is never queued for nobody.
-      state.index = new TriggerIndex(
-        compiled
-          .filter(
-            (t) => t.entry.namespace === namespace && t.entry.broker === name && running.has(t.entry.uid),
-          )
-          .map((t) => ({ id: t.entry.uid, filter: t.filter, keys: t.keys })),
+      this.ingress.routeBroker(
+        entry.namespace,
+        entry.name,
+        new TriggerIndex(
+          compiled
+            .filter(
+              (t) =>
+                t.entry.namespace === entry.namespace &&
+                t.entry.broker === entry.name &&
+                running.has(t.entry.uid),
+            )
+            .map((t) => ({ id: t.entry.uid, filter: t.filter, keys: t.keys })),
+        ),
       );
     }
   }
 
-  private async applyChannels(
-    contract: Contract,
+  /**
+   * Deletes the stores no longer wanted (cancelling their consumers first) and creates the new ones.
+   * Returns what is provisioned now; each failure is reported and the rest goes on.
+   */
+  private async provision<E extends { uid: string; namespace: string; name: string }>(
+    current: Map<string, { entry: E; channel: ChannelRef }>,
+    wanted: readonly E[],
+    storeOf: (entry: E) => ChannelRef,
+    what: 'broker' | 'channel',
     served: Set<string>,
     failed: Map<string, string>,
-  ): Promise<void> {
+  ): Promise<Map<string, { entry: E; channel: ChannelRef }>> {
     const { backend } = this.options;
-    const wanted = new Map<string, ChannelEntry>();
-    for (const c of contract.channels ?? []) wanted.set(`${c.namespace}/${c.name}`, c);
-    for (const [key, state] of this.channels) {
-      const next = wanted.get(key);
-      if (next && next.uid === state.entry.uid) continue;
-      this.channels.delete(key);
-      await this.deleteStore(state.channel, 'channel_deleted').catch((err: Error) =>
-        failed.set(state.entry.uid, `deleting the channel failed: ${err.message}`),
-      );
+    const deletedReason = `${what}_deleted`;
+    const wantedUids = new Set(wanted.map((e) => e.uid));
+    for (const [uid, { channel }] of current) {
+      if (wantedUids.has(uid)) continue;
+      this.dispatch.closeChannel(channel, deletedReason);
+      await backend
+        .deleteChannel(channel, deletedReason)
+        .catch((err: Error) => failed.set(uid, `deleting the store failed: ${err.message}`));
     }
-    for (const [key, entry] of wanted) {
-      const existing = this.channels.get(key);
+    const next = new Map<string, { entry: E; channel: ChannelRef }>();
+    for (const entry of wanted) {
+      const existing = current.get(entry.uid);
       if (existing) {
-        existing.entry = entry;
+        next.set(entry.uid, { entry, channel: existing.channel });
         served.add(entry.uid);
         continue;
       }
-      const channel = channelStore(entry);
+      const channel = storeOf(entry);
       try {
         await backend.ensureChannel(channel);
+        next.set(entry.uid, { entry, channel });
+        served.add(entry.uid);
       } catch (err) {
-        failed.set(entry.uid, `cannot create the channel's store: ${(err as Error).message}`);
-        continue;
+        failed.set(entry.uid, `cannot create the ${what}'s channel: ${(err as Error).message}`);
       }
-      // C4: a channel stores the event exactly as received.
-      const who: DeliveryTarget = { kind: 'Channel', namespace: entry.namespace, name: entry.name };
-      this.channels.set(key, {
-        entry,
-        channel,
-        target: {
-          append: (event, headers) =>
-            backend.append(channel, event, headers, { key: partitionKey(event) }).then((result) => {
-              if (result.ok) this.counted(who, event, result, 'no_subscribers');
-              return result;
-            }),
-        },
-      });
-      served.add(entry.uid);
     }
-    const running = await this.subscriptions.apply(
-      contract.subscriptions ?? [],
-      (s) => this.channels.get(`${s.channel.namespace}/${s.channel.name}`)?.channel,
-      failed,
-    );
-    for (const uid of running) served.add(uid);
+    return next;
   }
 }

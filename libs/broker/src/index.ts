@@ -13,3 +13,5 @@ export * from './egress/subscription-router';
 export * from './egress/limiter';
 export * from './addresses';
 export * from './egress/outcomes';
+export * from './sides/ingress-side';
+export * from './sides/dispatch-side';

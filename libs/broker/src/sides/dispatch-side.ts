@@ -1,0 +1,91 @@
+import type { ChannelBackend, ChannelRef } from '@eventing/channels';
+import type { SubscriptionEntry, TriggerEntry } from '@eventing/contract';
+import type { Dispatcher } from '@eventing/delivery';
+import { TriggerRouter, type BrokerReplyFn, type CompiledTrigger } from '../egress/trigger-router';
+import { SubscriptionRouter } from '../egress/subscription-router';
+import { InFlightLimiter } from '../egress/limiter';
+import type { DeliveryObserver } from '../egress/outcomes';
+
+export interface BrokerDispatchOptions {
+  /** Where events are consumed from; only `subscribe` and `targetedAppend` are used. */
+  backend: ChannelBackend;
+  dispatcher: Dispatcher;
+  /** Stores a trigger subscriber's reply back into its broker. */
+  reply: BrokerReplyFn;
+  observer: DeliveryObserver;
+  /** In-flight deliveries per trigger or subscription unless it says otherwise (default 100). */
+  defaultMaxInFlight?: number;
+  /** In-flight deliveries across every trigger and subscription (default 1,000). */
+  maxInFlightTotal?: number;
+  /** Public URL of a broker, for dead letters of replies that could not be stored. */
+  brokerUrl?: (namespace: string, name: string) => string;
+}
+
+/** Where each trigger's and subscription's consumer reads; undefined ⇒ not consumed now. */
+export interface ChannelsOf {
+  trigger(t: TriggerEntry): ChannelRef | undefined;
+  subscription(s: SubscriptionEntry): ChannelRef | undefined;
+}
+
+/**
+ * The dispatch side: one consumer per Trigger and per Subscription — filter, deliver, reply,
+ * dead-letter — sharing one in-flight limit. It never receives HTTP and never provisions stores, so
+ * it runs alone in a dispatcher service or together with the ingress side in standalone.
+ */
+export class BrokerDispatch {
+  private readonly triggers: TriggerRouter;
+  private readonly subscriptions: SubscriptionRouter;
+
+  constructor(options: BrokerDispatchOptions) {
+    const defaultMaxInFlight = options.defaultMaxInFlight ?? 100;
+    const limiter = new InFlightLimiter(options.maxInFlightTotal ?? 1000);
+    const brokerUrl = options.brokerUrl;
+    this.triggers = new TriggerRouter({
+      backend: options.backend,
+      dispatcher: options.dispatcher,
+      defaultMaxInFlight,
+      limiter,
+      observer: options.observer,
+      brokerUrl: brokerUrl ? (t) => brokerUrl(t.namespace, t.broker) : undefined,
+      reply: options.reply,
+    });
+    this.subscriptions = new SubscriptionRouter({
+      backend: options.backend,
+      dispatcher: options.dispatcher,
+      defaultMaxInFlight,
+      limiter,
+      observer: options.observer,
+    });
+  }
+
+  /**
+   * Makes the running consumers match; returns the uids running now, and adds those that could not
+   * start to `failed`.
+   */
+  async apply(
+    triggers: CompiledTrigger[],
+    subscriptions: SubscriptionEntry[],
+    channelsOf: ChannelsOf,
+    failed: Map<string, string>,
+  ): Promise<Set<string>> {
+    const running = await this.triggers.apply(triggers, (t) => channelsOf.trigger(t), failed);
+    for (const uid of await this.subscriptions.apply(
+      subscriptions,
+      (s) => channelsOf.subscription(s),
+      failed,
+    ))
+      running.add(uid);
+    return running;
+  }
+
+  /** Cancels the consumers of a channel before it is deleted; their events are counted with `reason`. */
+  closeChannel(channel: ChannelRef, reason: string): void {
+    this.triggers.closeChannel(channel, reason);
+    this.subscriptions.closeChannel(channel, reason);
+  }
+
+  /** Cancels every consumer; undelivered events are counted as discarded with `reason`. */
+  close(reason: string): Promise<void> {
+    return Promise.all([this.triggers.close(reason), this.subscriptions.close(reason)]).then(() => undefined);
+  }
+}
