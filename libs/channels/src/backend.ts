@@ -85,6 +85,11 @@ export interface ChannelBackend {
    * consumers need not filter it again. Backends without it hand every event to every subscription.
    */
   readonly targetedAppend: boolean;
+  /**
+   * True when stored events outlive the process (Kafka, JetStream): a consumer closed at shutdown
+   * leaves its unacknowledged events in the store for the next start instead of discarding them.
+   */
+  readonly durable?: boolean;
   ensureChannel(channel: ChannelRef): Promise<void>;
   /** Removes a channel; its consumers close with `reason` (default `channel_deleted`). */
   deleteChannel(channel: ChannelRef, reason?: string): Promise<void>;

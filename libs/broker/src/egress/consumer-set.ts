@@ -17,6 +17,11 @@ export interface ConsumerContext<C> {
   readonly cancel: AbortSignal;
   /** Why the consumer was cancelled; set before `cancel` aborts. */
   cancelReason: string | undefined;
+  /**
+   * Whether a delivery cut by the cancellation goes back to the store for a later start (a durable
+   * backend shutting down) rather than being discarded.
+   */
+  requeueOnCancel: boolean;
 }
 
 /** How the set reports messages that leave without delivery, and handler bugs. */
@@ -83,6 +88,7 @@ export class ConsumerSet<C> {
         abort,
         cancel: abort.signal,
         cancelReason: undefined,
+        requeueOnCancel: false,
       };
       try {
         state.consumer = await this.backend.subscribe(
@@ -119,6 +125,7 @@ export class ConsumerSet<C> {
   private remove(uid: string, state: ConsumerState<C>, reason: string): void {
     this.states.delete(uid);
     state.cancelReason = reason;
+    state.requeueOnCancel = reason === 'shutdown' && this.backend.durable === true;
     state.abort.abort();
     const closed = state.consumer?.close(reason);
     if (closed === undefined) return;

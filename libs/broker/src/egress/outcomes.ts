@@ -63,6 +63,8 @@ export function conclude<C>(
 ): Ack {
   // A delivery that ended before the cancellation reached it keeps its real outcome.
   if (outcome.kind === 'failed' && context.cancel.aborted) {
+    // A durable store keeps it for the next start; anywhere else it is gone, and counted.
+    if (context.requeueOnCancel) return 'nack';
     discard(observer, target, [message], context.cancelReason ?? 'cancelled');
     return 'term';
   }
