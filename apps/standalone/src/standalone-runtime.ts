@@ -265,7 +265,12 @@ const ROUTINE_DISCARDS = new Set(['no_matching_trigger', 'no_subscribers']);
 export function outcomeObserver(metrics: EventingMetrics, log: Logger): DeliveryObserver {
   const who = (t: DeliveryTarget) => ({ [t.kind.toLowerCase()]: `${t.namespace}/${t.name}` });
   return {
-    accepted: (t, copies) => metrics.accepted(t.namespace, t.kind, t.name, copies),
+    accepted: (t, copies) => metrics.accepted(t.namespace, t.kind, t.name, copies ?? 0),
+    // A consumer took on a delivery the store did not count: owed by its broker or channel.
+    owed: (t) =>
+      t.kind === 'Trigger'
+        ? metrics.owed(t.namespace, 'Broker', t.broker ?? '')
+        : metrics.owed(t.namespace, 'Channel', t.channel ?? ''),
     outcome: (t, event, outcome) => {
       const kind = outcomeLabel(outcome);
       if (t.kind === 'Trigger')

@@ -18,8 +18,11 @@ class Ledger implements DeliveryObserver {
   get(key: string): number {
     return this.counts.get(key) ?? 0;
   }
-  accepted(t: { kind: string; name: string }, copies: number): void {
-    this.add(`${t.kind}/${t.name}:accepted`, copies);
+  accepted(t: { kind: string; name: string }, copies: number | undefined): void {
+    this.add(`${t.kind}/${t.name}:accepted`, copies ?? 0);
+  }
+  owed(t: { kind: string; name: string }): void {
+    this.add(`${t.kind}/${t.name}:owed`);
   }
   outcome(t: { kind: string; name: string }, _e: unknown, o: { kind: string }): void {
     this.add(`${t.kind}/${t.name}:${o.kind}`);

@@ -90,6 +90,11 @@ export interface ChannelBackend {
    * leaves its unacknowledged events in the store for the next start instead of discarding them.
    */
   readonly durable?: boolean;
+  /**
+   * True when `append` reports how many subscriptions received the event (`copies`). Otherwise each
+   * consumer reads every event, and the deliveries owed are counted as consumers take them.
+   */
+  readonly countsCopies?: boolean;
   ensureChannel(channel: ChannelRef): Promise<void>;
   /** Removes a channel; its consumers close with `reason` (default `channel_deleted`). */
   deleteChannel(channel: ChannelRef, reason?: string): Promise<void>;

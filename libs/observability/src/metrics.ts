@@ -215,7 +215,12 @@ export class EventingMetrics {
   accepted(namespace: string, kind: string, name: string, copies: number): void {
     const labels = [namespace, kind, name];
     this.accepts.get(labels).inc();
-    this.acceptedCopies.get(labels).inc(copies);
+    if (copies > 0) this.acceptedCopies.get(labels).inc(copies);
+  }
+
+  /** Counts one delivery owed by a broker or channel, taken on by a consumer that reads every event. */
+  owed(namespace: string, kind: string, name: string): void {
+    this.acceptedCopies.get([namespace, kind, name]).inc();
   }
 
   /** Sets how many events a trigger or subscription holds now; 0 when it holds none or is gone. */

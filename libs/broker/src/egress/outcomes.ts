@@ -13,6 +13,8 @@ export interface DeliveryTarget {
   name: string;
   /** The Trigger's broker. */
   broker?: string;
+  /** The Subscription's channel. */
+  channel?: string;
   deadLetterUri?: string;
 }
 
@@ -24,8 +26,13 @@ export type HeldReason = 'dead_letter_failed' | 'handler_error';
  * event and target, plus the held state in between. The data plane's owner counts and logs them.
  */
 export interface DeliveryObserver {
-  /** Ingress stored an event for `copies` triggers or subscriptions of a broker or channel. */
-  accepted(target: DeliveryTarget, copies: number): void;
+  /**
+   * Ingress stored an event for `copies` triggers or subscriptions of a broker or channel; `copies` is
+   * undefined when the store does not know, and then consumers report each delivery they take on.
+   */
+  accepted(target: DeliveryTarget, copies: number | undefined): void;
+  /** A consumer took on one delivery of an event whose copies the store did not count. */
+  owed(target: DeliveryTarget): void;
   /** Delivered, dead-lettered, or failed after its retries with no dead-letter sink. */
   outcome(target: DeliveryTarget, event: CloudEvent, outcome: DeliveryOutcome): void;
   /** The event is held for a later redelivery; reported once per event, on the first time. */
@@ -41,6 +48,7 @@ export interface DeliveryObserver {
 /** Observer that ignores everything (tests, tools). */
 export const IGNORE_OUTCOMES: DeliveryObserver = {
   accepted: () => undefined,
+  owed: () => undefined,
   outcome: () => undefined,
   held: () => undefined,
   released: () => undefined,

@@ -53,6 +53,7 @@ export class SubscriptionRouter {
         kind: 'Subscription',
         namespace: s.namespace,
         name: s.name,
+        channel: s.channel.name,
         deadLetterUri: s.deadLetterUri,
       };
       specs.push({
@@ -75,6 +76,7 @@ export class SubscriptionRouter {
 
   private async handle(context: ConsumerContext<RunningSubscription>, message: ChannelMessage): Promise<Ack> {
     const { entry: s, target: who } = context.config;
+    if (!this.options.backend.countsCopies && message.redeliveries === 0) this.options.observer.owed(who);
     // A subscriber spec with only a reply forwards the event there.
     const target = s.subscriberUri ?? s.replyUri;
     if (target === undefined) {

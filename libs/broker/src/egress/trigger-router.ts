@@ -101,6 +101,7 @@ export class TriggerRouter {
     const original = message.event;
     // A backend with targeted appends only hands out events the routing index matched already.
     if (!this.options.backend.targetedAppend && !filter.match(original)) return 'ack';
+    if (!this.options.backend.countsCopies && message.redeliveries === 0) this.options.observer.owed(target);
     const ttl = original.attributes[TTL_EXTENSION];
     const event = withoutAttribute(original, TTL_EXTENSION);
     const reply: ReplySink = {

@@ -166,9 +166,8 @@ export class BrokerIngress {
 
   /** Reports what an accepted append stored; an event stored for nobody is counted as discarded. */
   private counted(who: DeliveryTarget, event: CloudEvent, result: { copies?: number }, none: string): void {
-    const copies = result.copies ?? 1;
-    if (copies > 0) this.options.observer.accepted(who, copies);
-    else this.options.observer.discarded(who, [event], none);
+    if (result.copies === 0) this.options.observer.discarded(who, [event], none);
+    else this.options.observer.accepted(who, result.copies);
   }
 
   private routeOf(url: string): IngressRoute {

@@ -217,6 +217,7 @@ class SubscriptionQueue implements Consumer {
 export class MemoryChannelBackend implements ChannelBackend {
   readonly kind = 'memory';
   readonly targetedAppend = true;
+  readonly countsCopies = true;
   private readonly capacity: number;
   private readonly redelivery: { initialMs: number; maxMs: number };
   private readonly channels = new Map<string, ChannelState>();
