@@ -8,6 +8,12 @@ for (const [alias, [target]] of Object.entries(compilerOptions.paths)) {
   moduleNameMapper[`^${alias.replace('/', '\\/')}$`] = path.join(__dirname, target);
 }
 
+// npm packages published as ES modules only. Jest runs CommonJS here and, without
+// --experimental-vm-modules, cannot require() them (its require(esm) support needs that flag even on
+// Node 24), so swc compiles them to CommonJS like our own sources; the rest of node_modules stays untouched.
+const esmOnlyPackages = ['@platformatic'];
+const esmOnlyPattern = `/node_modules/(?:${esmOnlyPackages.join('|')})/`;
+
 /** Builds a Jest config for one project folder. */
 function projectConfig(dir, overrides = {}) {
   const name = path.relative(__dirname, dir).replace(/[\\/]/g, '-');
@@ -31,7 +37,12 @@ function projectConfig(dir, overrides = {}) {
           sourceMaps: 'inline',
         },
       ],
+      [`${esmOnlyPattern}.+\\.js$`]: [
+        '@swc/jest',
+        { jsc: { target: 'es2023' }, module: { type: 'commonjs' }, sourceMaps: 'inline' },
+      ],
     },
+    transformIgnorePatterns: [`/node_modules/(?!(?:${esmOnlyPackages.join('|')})/)`],
     ...overrides,
   };
 }

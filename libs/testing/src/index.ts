@@ -2,3 +2,5 @@ export * from './subscriber';
 export * from './subscriber-server';
 export * from './go-sdk';
 export * from './java-sdk';
+export * from './servers/kafka';
+export * from './servers/nats';
