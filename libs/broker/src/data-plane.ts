@@ -1,6 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChannelBackend, ChannelRef } from '@eventing/channels';
-import type { ApplyReport, BrokerEntry, ChannelEntry, Contract } from '@eventing/contract';
+import type {
+  ApplyReport,
+  BrokerEntry,
+  ChannelEntry,
+  Contract,
+  StoreKind,
+  StoreSettings,
+} from '@eventing/contract';
 import type { Dispatcher } from '@eventing/delivery';
 import { compileTriggerFilter, triggerIndexKeys, type TriggerIndexKeys } from '@eventing/filters';
 import type { IngressResult } from './ingress/handler';
@@ -9,9 +16,13 @@ import { TriggerIndex } from './routing/trigger-index';
 import type { DeliveryObserver } from './egress/outcomes';
 import { BrokerIngress } from './sides/ingress-side';
 import { BrokerDispatch } from './sides/dispatch-side';
+import { InFlightLimiter } from './egress/limiter';
 
 export interface BrokerDataPlaneOptions {
+  /** The memory store, and the store of every broker or channel that names none. */
   backend: ChannelBackend;
+  /** Durable stores by kind, for brokers and channels whose contract entry names one. */
+  stores?: Partial<Record<Exclude<StoreKind, 'memory'>, ChannelBackend>>;
   dispatcher: Dispatcher;
   maxBodyBytes: number;
   maxTtl?: number;
@@ -45,10 +56,12 @@ export class BrokerDataPlane {
   /** HTTP handler for `/<namespace>/<broker>` and `/_channels/<namespace>/<channel>` (see addresses.ts). */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   readonly ingress: BrokerIngress;
-  readonly dispatch: BrokerDispatch;
+  /** One dispatch side per store kind in use, sharing one in-flight limit. */
+  private readonly dispatches = new Map<StoreKind, BrokerDispatch>();
+  private readonly limiter: InFlightLimiter;
   /** Stores provisioned now, by broker or channel uid. */
-  private brokers = new Map<string, { entry: BrokerEntry; channel: ChannelRef }>();
-  private channels = new Map<string, { entry: ChannelEntry; channel: ChannelRef }>();
+  private brokers = new Map<string, Provisioned<BrokerEntry>>();
+  private channels = new Map<string, Provisioned<ChannelEntry>>();
   /** The tail of the apply queue; never rejects, so one failed apply cannot poison the next. */
   private applying: Promise<unknown> = Promise.resolve();
 
@@ -61,12 +74,20 @@ export class BrokerDataPlane {
       onIngress: options.onIngress,
     });
     this.handler = this.ingress.handler;
-    this.dispatch = new BrokerDispatch({
-      backend: options.backend,
+    this.limiter = new InFlightLimiter(options.maxInFlightTotal ?? 1000);
+  }
+
+  /** The dispatch side of one store kind, started on first use. */
+  private dispatchFor(kind: StoreKind): BrokerDispatch {
+    let dispatch = this.dispatches.get(kind);
+    if (dispatch) return dispatch;
+    const options = this.options;
+    dispatch = new BrokerDispatch({
+      backend: this.backendFor(kind),
       dispatcher: options.dispatcher,
       observer: options.observer,
       defaultMaxInFlight: options.defaultMaxInFlight,
-      maxInFlightTotal: options.maxInFlightTotal,
+      limiter: this.limiter,
       brokerUrl: options.brokerUrl,
       reply: async (trigger, event, headers) => {
         const broker = this.ingress.brokerTarget(trigger.namespace, trigger.broker);
@@ -80,6 +101,16 @@ export class BrokerDataPlane {
         return stored.ok ? { ok: true } : { ok: false, status: stored.status, reason: stored.reason };
       },
     });
+    this.dispatches.set(kind, dispatch);
+    return dispatch;
+  }
+
+  /** The store of a kind; throws when this data plane has none (the control plane should not ask). */
+  private backendFor(kind: StoreKind): ChannelBackend {
+    if (kind === 'memory') return this.options.backend;
+    const store = this.options.stores?.[kind];
+    if (store === undefined) throw new Error(`no ${kind} store is configured in this process`);
+    return store;
   }
 
   /**
@@ -108,6 +139,14 @@ export class BrokerDataPlane {
     return this.ingress.hasBroker(namespace, name);
   }
 
+  /** Events accepted and not yet finished in every store (for shutdown messages). */
+  pending(): number {
+    let n = 0;
+    for (const b of [this.options.backend, ...Object.values(this.options.stores ?? {})])
+      n += (b as { pending?: () => number }).pending?.() ?? 0;
+    return n;
+  }
+
   /**
    * Graceful stop: waits up to `graceMs` for every accepted event to be delivered or
    * dead-lettered, then cancels what is left. Returns whether all drained.
@@ -115,15 +154,18 @@ export class BrokerDataPlane {
   async close(graceMs = 30_000): Promise<boolean> {
     await this.applying;
     let timer: NodeJS.Timeout | undefined;
-    const drained = this.options.backend.drain
+    const stores = [this.options.backend, ...Object.values(this.options.stores ?? {})];
+    const drains = stores.map((b) => b.drain?.()).filter((p): p is Promise<void> => p !== undefined);
+    const drained = drains.length
       ? await Promise.race([
-          this.options.backend.drain().then(() => true),
+          Promise.all(drains).then(() => true),
           new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
         ])
       : true;
     if (timer) clearTimeout(timer);
-    // Whatever is still queued or in flight now is cancelled and counted as discarded at shutdown.
-    await this.dispatch.close('shutdown');
+    // Whatever is still queued or in flight now is cancelled: counted as discarded at shutdown in
+    // memory, left in the store for the next start in a durable one.
+    await Promise.all([...this.dispatches.values()].map((d) => d.close('shutdown')));
     return drained;
   }
 
@@ -150,13 +192,15 @@ export class BrokerDataPlane {
     );
     this.brokers = brokers;
     this.channels = channels;
-    this.ingress.serve([...brokers.values()], [...channels.values()]);
+    this.ingress.serve(
+      [...brokers.values()].map((p) => ({ ...p, backend: this.backendFor(p.kind) })),
+      [...channels.values()].map((p) => ({ ...p, backend: this.backendFor(p.kind) })),
+    );
 
-    const byName = <E extends { namespace: string; name: string }>(
-      m: Map<string, { entry: E; channel: ChannelRef }>,
-    ) => new Map([...m.values()].map((v) => [`${v.entry.namespace}/${v.entry.name}`, v.channel]));
-    const brokerChannels = byName(brokers);
-    const channelChannels = byName(channels);
+    const byName = <E extends { namespace: string; name: string }>(m: Map<string, Provisioned<E>>) =>
+      new Map([...m.values()].map((v) => [`${v.entry.namespace}/${v.entry.name}`, v]));
+    const brokerStores = byName(brokers);
+    const channelStores = byName(channels);
     const compiled: (CompiledTrigger & { keys: TriggerIndexKeys })[] = [];
     for (const entry of contract.triggers) {
       try {
@@ -170,15 +214,26 @@ export class BrokerDataPlane {
         failed.set(entry.uid, `cannot compile the filter: ${(err as Error).message}`);
       }
     }
-    const running = await this.dispatch.apply(
-      compiled,
-      contract.subscriptions ?? [],
-      {
-        trigger: (t) => brokerChannels.get(`${t.namespace}/${t.broker}`),
-        subscription: (s) => channelChannels.get(`${s.channel.namespace}/${s.channel.name}`),
-      },
-      failed,
-    );
+    // Each store kind's dispatch side runs the consumers of the brokers and channels it holds.
+    const running = new Set<string>();
+    const kinds = new Set<StoreKind>([...this.dispatches.keys()]);
+    for (const p of [...brokers.values(), ...channels.values()]) kinds.add(p.kind);
+    for (const kind of kinds) {
+      const inKind = <E>(p: Provisioned<E> | undefined) =>
+        p !== undefined && p.kind === kind ? p.channel : undefined;
+      const started = await this.dispatchFor(kind).apply(
+        compiled.filter((t) => brokerStores.get(`${t.entry.namespace}/${t.entry.broker}`)?.kind === kind),
+        (contract.subscriptions ?? []).filter(
+          (s) => channelStores.get(`${s.channel.namespace}/${s.channel.name}`)?.kind === kind,
+        ),
+        {
+          trigger: (t) => inKind(brokerStores.get(`${t.namespace}/${t.broker}`)),
+          subscription: (s) => inKind(channelStores.get(`${s.channel.namespace}/${s.channel.name}`)),
+        },
+        failed,
+      );
+      for (const uid of started) running.add(uid);
+    }
     for (const uid of running) served.add(uid);
     for (const { entry } of brokers.values()) {
       // Only triggers whose consumer runs are routed to: an event is never queued for nobody.
@@ -201,38 +256,50 @@ export class BrokerDataPlane {
 
   /**
    * Deletes the stores no longer wanted (cancelling their consumers first) and creates the new ones.
-   * Returns what is provisioned now; each failure is reported and the rest goes on.
+   * A broker or channel that moves to another store kind is deleted from the old one and created in
+   * the new. Returns what is provisioned now; each failure is reported and the rest goes on.
    */
-  private async provision<E extends { uid: string; namespace: string; name: string }>(
-    current: Map<string, { entry: E; channel: ChannelRef }>,
+  private async provision<
+    E extends {
+      uid: string;
+      namespace: string;
+      name: string;
+      store?: StoreKind;
+      storeSettings?: StoreSettings;
+    },
+  >(
+    current: Map<string, Provisioned<E>>,
     wanted: readonly E[],
     storeOf: (entry: E) => ChannelRef,
     what: 'broker' | 'channel',
     served: Set<string>,
     failed: Map<string, string>,
-  ): Promise<Map<string, { entry: E; channel: ChannelRef }>> {
-    const { backend } = this.options;
+  ): Promise<Map<string, Provisioned<E>>> {
     const deletedReason = `${what}_deleted`;
-    const wantedUids = new Set(wanted.map((e) => e.uid));
-    for (const [uid, { channel }] of current) {
-      if (wantedUids.has(uid)) continue;
-      this.dispatch.closeChannel(channel, deletedReason);
-      await backend
+    const wantedKinds = new Map(wanted.map((e) => [e.uid, e.store ?? 'memory']));
+    for (const [uid, { channel, kind }] of current) {
+      if (wantedKinds.get(uid) === kind) continue;
+      this.dispatches.get(kind)?.closeChannel(channel, deletedReason);
+      await this.backendFor(kind)
         .deleteChannel(channel, deletedReason)
-        .catch((err: Error) => failed.set(uid, `deleting the store failed: ${err.message}`));
+        .catch((err: Error) => failed.set(uid, `deleting the ${what}'s channel failed: ${err.message}`));
     }
-    const next = new Map<string, { entry: E; channel: ChannelRef }>();
+    const next = new Map<string, Provisioned<E>>();
     for (const entry of wanted) {
+      const kind = entry.store ?? 'memory';
       const existing = current.get(entry.uid);
-      if (existing) {
-        next.set(entry.uid, { entry, channel: existing.channel });
+      if (existing && existing.kind === kind) {
+        next.set(entry.uid, { entry, channel: existing.channel, kind });
         served.add(entry.uid);
         continue;
       }
       const channel = storeOf(entry);
       try {
-        await backend.ensureChannel(channel);
-        next.set(entry.uid, { entry, channel });
+        await this.backendFor(kind).ensureChannel(
+          channel,
+          entry.storeSettings as Record<string, unknown> | undefined,
+        );
+        next.set(entry.uid, { entry, channel, kind });
         served.add(entry.uid);
       } catch (err) {
         failed.set(entry.uid, `cannot create the ${what}'s channel: ${(err as Error).message}`);
@@ -240,4 +307,11 @@ export class BrokerDataPlane {
     }
     return next;
   }
+}
+
+/** A broker or channel with the channel that holds its events, in a store of one kind. */
+interface Provisioned<E> {
+  entry: E;
+  channel: ChannelRef;
+  kind: StoreKind;
 }

@@ -95,7 +95,11 @@ export interface ChannelBackend {
    * consumer reads every event, and the deliveries owed are counted as consumers take them.
    */
   readonly countsCopies?: boolean;
-  ensureChannel(channel: ChannelRef): Promise<void>;
+  /**
+   * Creates the channel's store if it does not exist (idempotent). `settings` (partitions, replication,
+   * retention, stream settings) apply when it is created; backends without such settings ignore them.
+   */
+  ensureChannel(channel: ChannelRef, settings?: Record<string, unknown>): Promise<void>;
   /** Removes a channel; its consumers close with `reason` (default `channel_deleted`). */
   deleteChannel(channel: ChannelRef, reason?: string): Promise<void>;
   /**

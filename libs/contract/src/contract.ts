@@ -16,10 +16,26 @@ export interface Contract {
   subscriptions?: SubscriptionEntry[];
 }
 
+/** Which store holds a broker's or channel's events. */
+export type StoreKind = 'memory' | 'kafka' | 'jetstream';
+
+/** How a durable store is created: from the KafkaChannel or NatsJetStreamChannel spec, or broker config. */
+export interface StoreSettings {
+  numPartitions?: number;
+  replicationFactor?: number;
+  /** Kafka topic retention. */
+  retentionMs?: number;
+  /** JetStream stream settings as the NatsJetStreamChannel spec gives them. */
+  stream?: Record<string, unknown>;
+}
+
 export interface ChannelEntry {
   uid: string;
   namespace: string;
   name: string;
+  /** Where its events are stored; memory when absent. */
+  store?: StoreKind;
+  storeSettings?: StoreSettings;
 }
 
 /** One subscriber of a channel (a Subscription, or a SubscriberSpec of the channel). */
@@ -44,6 +60,9 @@ export interface BrokerEntry {
   name: string;
   /** Where ingress stores events when the channel is remote (channel-based broker in Kubernetes). */
   channelAddress?: string;
+  /** Where its events are stored (the channel template's kind, or the Kafka class); memory when absent. */
+  store?: StoreKind;
+  storeSettings?: StoreSettings;
 }
 
 /** Retry policy in milliseconds, compiled from a DeliverySpec. */

@@ -17,6 +17,8 @@ export interface BrokerDispatchOptions {
   defaultMaxInFlight?: number;
   /** In-flight deliveries across every trigger and subscription (default 1,000). */
   maxInFlightTotal?: number;
+  /** A limiter shared with other dispatch sides of the same process (one per store); overrides maxInFlightTotal. */
+  limiter?: InFlightLimiter;
   /** Public URL of a broker, for dead letters of replies that could not be stored. */
   brokerUrl?: (namespace: string, name: string) => string;
 }
@@ -38,7 +40,7 @@ export class BrokerDispatch {
 
   constructor(options: BrokerDispatchOptions) {
     const defaultMaxInFlight = options.defaultMaxInFlight ?? 100;
-    const limiter = new InFlightLimiter(options.maxInFlightTotal ?? 1000);
+    const limiter = options.limiter ?? new InFlightLimiter(options.maxInFlightTotal ?? 1000);
     const brokerUrl = options.brokerUrl;
     this.triggers = new TriggerRouter({
       backend: options.backend,

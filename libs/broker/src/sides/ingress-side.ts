@@ -14,9 +14,12 @@ import { TriggerIndex } from '../routing/trigger-index';
 import type { DeliveryObserver, DeliveryTarget } from '../egress/outcomes';
 import { classifyPath } from '../addresses';
 
+/** What the ingress side needs of a store: only `append`, so a service that only receives needs no more. */
+export type IngressStore = Pick<ChannelBackend, 'append' | 'targetedAppend'>;
+
 export interface BrokerIngressOptions {
-  /** Where events are stored; only `append` is used, so a service that only receives needs no more. */
-  backend: Pick<ChannelBackend, 'append' | 'targetedAppend'>;
+  /** Where events are stored unless a served broker or channel names its own store. */
+  backend: IngressStore;
   maxBodyBytes: number;
   maxTtl?: number;
   /** Told what every accepted append stored (and what was stored for nobody). */
@@ -28,6 +31,13 @@ interface Served<E> {
   entry: E;
   channel: ChannelRef;
   target: IngressTarget;
+}
+
+/** A broker or channel to serve, the channel its events go to, and (optionally) its own store. */
+export interface ServedStore<E> {
+  entry: E;
+  channel: ChannelRef;
+  backend?: IngressStore;
 }
 
 interface ServedBroker extends Served<BrokerEntry> {
@@ -70,27 +80,24 @@ export class BrokerIngress {
    * Serves exactly these brokers and channels, each stored in the channel `storeOf` names. One that
    * keeps its uid keeps its routing; a new uid starts afresh.
    */
-  serve(
-    brokers: readonly { entry: BrokerEntry; channel: ChannelRef }[],
-    channels: readonly { entry: ChannelEntry; channel: ChannelRef }[],
-  ): void {
+  serve(brokers: readonly ServedStore<BrokerEntry>[], channels: readonly ServedStore<ChannelEntry>[]): void {
     const nextBrokers = new Map<string, ServedBroker>();
-    for (const { entry, channel } of brokers) {
+    for (const { entry, channel, backend } of brokers) {
       const key = `${entry.namespace}/${entry.name}`;
       const existing = this.brokers.get(key);
       if (existing && existing.entry.uid === entry.uid) {
         existing.entry = entry;
         nextBrokers.set(key, existing);
-      } else nextBrokers.set(key, this.brokerState(entry, channel));
+      } else nextBrokers.set(key, this.brokerState(entry, channel, backend ?? this.options.backend));
     }
     const nextChannels = new Map<string, Served<ChannelEntry>>();
-    for (const { entry, channel } of channels) {
+    for (const { entry, channel, backend } of channels) {
       const key = `${entry.namespace}/${entry.name}`;
       const existing = this.channels.get(key);
       if (existing && existing.entry.uid === entry.uid) {
         existing.entry = entry;
         nextChannels.set(key, existing);
-      } else nextChannels.set(key, this.channelState(entry, channel));
+      } else nextChannels.set(key, this.channelState(entry, channel, backend ?? this.options.backend));
     }
     this.brokers = nextBrokers;
     this.channels = nextChannels;
@@ -112,8 +119,8 @@ export class BrokerIngress {
     return this.brokers.has(`${namespace}/${name}`);
   }
 
-  private brokerState(entry: BrokerEntry, channel: ChannelRef): ServedBroker {
-    const { backend, observer } = this.options;
+  private brokerState(entry: BrokerEntry, channel: ChannelRef, backend: IngressStore): ServedBroker {
+    const { observer } = this.options;
     const who: DeliveryTarget = { kind: 'Broker', namespace: entry.namespace, name: entry.name };
     const state: ServedBroker = {
       entry,
@@ -147,8 +154,7 @@ export class BrokerIngress {
     return state;
   }
 
-  private channelState(entry: ChannelEntry, channel: ChannelRef): Served<ChannelEntry> {
-    const { backend } = this.options;
+  private channelState(entry: ChannelEntry, channel: ChannelRef, backend: IngressStore): Served<ChannelEntry> {
     // C4: a channel stores the event exactly as received.
     const who: DeliveryTarget = { kind: 'Channel', namespace: entry.namespace, name: entry.name };
     return {
