@@ -4,6 +4,7 @@ import { AddressResolver } from './resolver/address-resolver';
 import { reconcileChannel } from './channel/reconcile';
 import { reconcileSubscription } from './subscription/reconcile';
 import { Controller } from './controller/controller';
+import { MEMORY_CAPABILITIES } from './observation/observation';
 
 const channelUrl = (ns: string, name: string) => `http://ch.local/_channels/${ns}/${name}`;
 const SERVED = { status: 'True' } as const;
@@ -11,7 +12,7 @@ const chctx = (resolver: AddressResolver, subscribers: { uid: string; generation
   channelUrl,
   resolver,
   subscribers: subscribers.map((s) => ({ ...s, observed: SERVED })),
-  channelKinds: ['InMemoryChannel'],
+  capabilities: MEMORY_CAPABILITIES,
   observed: SERVED,
 });
 const subctx = (resolver: AddressResolver, channelAdmitted = true) => ({

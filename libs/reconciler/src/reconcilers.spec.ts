@@ -6,7 +6,7 @@ import { reconcileTrigger } from './trigger/reconcile';
 import { reconcilePingSource } from './pingsource/reconcile';
 import { compileRetryPolicy } from './contract/delivery';
 import { Controller } from './controller/controller';
-import type { Observation } from './observation/observation';
+import { capabilitiesOf, type Observation } from './observation/observation';
 import type { ApplyReport, Contract } from '@eventing/contract';
 
 const book = new Map([['default/display', 'http://display.local/']]);
@@ -290,6 +290,96 @@ describe('Controller: conditions derived from what was checked', () => {
     });
     expect(out.ready.find((r) => r.name === 't')?.status).toBe('True');
     expect(out.contract.triggers.map((t) => t.name)).toEqual(['t']);
+  });
+});
+
+describe('Controller: where events are stored', () => {
+  const kafkaTemplate = {
+    'channel-template-spec':
+      'apiVersion: messaging.knative.dev/v1beta1\nkind: KafkaChannel\nspec:\n  numPartitions: 3\n  replicationFactor: 1\n',
+  };
+  const onKafkaChannels = () => {
+    const b = broker({
+      config: { apiVersion: 'v1', kind: 'ConfigMap', name: 'kafka-channel', namespace: 'knative-eventing' },
+    });
+    return b;
+  };
+  const controllerWith = (store: MemoryResourceStore, stores: ('memory' | 'kafka' | 'jetstream')[]) =>
+    new Controller(store, {
+      ingressUrl,
+      channelUrl: (ns, name) => `http://ingress.local/_channels/${ns}/${name}`,
+      addressBook: { lookup: () => undefined },
+      capabilities: capabilitiesOf(stores),
+      configMap: (ns, name) =>
+        ns === 'knative-eventing' && name === 'kafka-channel' ? kafkaTemplate : undefined,
+    });
+
+  it("a channel-based broker is stored where its config ConfigMap's channel template says", () => {
+    const { store } = setup([onKafkaChannels(), trigger()]);
+    const out = controllerWith(store, ['memory', 'kafka']).reconcile();
+    expect(out.contract.brokers[0]).toMatchObject({
+      store: 'kafka',
+      storeSettings: { numPartitions: 3, replicationFactor: 1 },
+    });
+    expect(out.contract.triggers).toHaveLength(1);
+  });
+
+  it('without Kafka the same broker is not Ready and says how to serve it', () => {
+    const { store } = setup([onKafkaChannels()]);
+    const out = controllerWith(store, ['memory']).reconcile();
+    expect(out.contract.brokers).toEqual([]);
+    expect(out.ready[0]).toMatchObject({ status: 'False', reason: 'ChannelKindNotSupported' });
+    expect(out.ready[0]?.message).toMatch(/--kafka-bootstrap/);
+  });
+
+  it('a broker whose config ConfigMap is missing is not Ready and names it', () => {
+    const b = broker({
+      config: { apiVersion: 'v1', kind: 'ConfigMap', name: 'nowhere', namespace: 'default' },
+    });
+    const { store } = setup([b]);
+    const out = controllerWith(store, ['memory', 'kafka']).reconcile();
+    expect(out.ready[0]).toMatchObject({ status: 'False', reason: 'ChannelTemplateFailed' });
+    expect(out.ready[0]?.message).toMatch(/default\/nowhere/);
+  });
+
+  it('the Kafka class is served with Kafka, in a topic of its own', () => {
+    const b = broker();
+    b.metadata.annotations = { 'eventing.knative.dev/broker.class': 'Kafka' };
+    const { store } = setup([b]);
+    expect(controllerWith(store, ['memory', 'kafka']).reconcile().contract.brokers[0]?.store).toBe('kafka');
+    expect(controllerWith(store, ['memory']).reconcile().contract.brokers).toEqual([]);
+  });
+
+  it('KafkaChannel and NatsJetStreamChannel resources are served in their stores with their settings', () => {
+    const kc = {
+      apiVersion: 'messaging.knative.dev/v1beta1',
+      kind: 'KafkaChannel',
+      metadata: { name: 'kc', namespace: 'default' },
+      spec: { numPartitions: 2, replicationFactor: 1, retentionDuration: 'PT1H' },
+    } as Resource;
+    const js = {
+      apiVersion: 'messaging.knative.dev/v1alpha1',
+      kind: 'NatsJetStreamChannel',
+      metadata: { name: 'js', namespace: 'default' },
+      spec: { stream: { config: { maxMsgs: 100 } } },
+    } as Resource;
+    const { store } = setup([kc, js]);
+    const out = controllerWith(store, ['memory', 'kafka', 'jetstream']).reconcile();
+    expect(out.contract.channels).toEqual([
+      expect.objectContaining({
+        name: 'kc',
+        store: 'kafka',
+        storeSettings: { numPartitions: 2, replicationFactor: 1, retentionMs: 3_600_000 },
+      }),
+      expect.objectContaining({
+        name: 'js',
+        store: 'jetstream',
+        storeSettings: { stream: { config: { maxMsgs: 100 } } },
+      }),
+    ]);
+    const memoryOnly = controllerWith(store, ['memory']).reconcile();
+    expect(memoryOnly.contract.channels).toEqual([]);
+    expect(memoryOnly.ready.find((r) => r.kind === 'NatsJetStreamChannel')?.message).toMatch(/--nats-url/);
   });
 });
 

@@ -1,6 +1,7 @@
 import { BROKER_CLASS_ANNOTATION, BrokerConditionSet, type Broker, type BrokerStatus } from '@eventing/api';
 import type { AddressResolver } from '../resolver/address-resolver';
 import { markObserved, type Observation } from '../observation/observation';
+import type { StoreChoice } from './store';
 
 /** Conditions of a channel-based broker (CONFORMANCE 1.1), as defined with the kind. */
 export const brokerConditions = BrokerConditionSet;
@@ -11,6 +12,8 @@ export interface BrokerContext {
   resolver: AddressResolver;
   /** Broker classes this data plane serves. */
   brokerClasses: readonly string[];
+  /** Where its events would be stored, or why they cannot be. */
+  store?: StoreChoice;
   /** What the data plane made of this broker in its last apply. */
   observed: Observation;
 }
@@ -33,15 +36,18 @@ export function reconcileBroker(broker: Broker, ctx: BrokerContext): BrokerResul
 
   const brokerClass = broker.metadata.annotations?.[BROKER_CLASS_ANNOTATION] ?? '';
   const classServed = ctx.brokerClasses.includes(brokerClass);
+  const store: StoreChoice = ctx.store ?? { ok: true, store: 'memory' };
   for (const type of ['IngressReady', 'TriggerChannelReady', 'FilterReady']) {
-    conds = classServed
-      ? markObserved(brokerConditions, conds, type, ctx.observed)
-      : brokerConditions.markFalse(
-          conds,
-          type,
-          'BrokerClassNotSupported',
-          `broker class "${brokerClass}" is not served here (served: ${ctx.brokerClasses.join(', ')})`,
-        );
+    if (!classServed)
+      conds = brokerConditions.markFalse(
+        conds,
+        type,
+        'BrokerClassNotSupported',
+        `broker class "${brokerClass}" is not served here (served: ${ctx.brokerClasses.join(', ')})`,
+      );
+    else if (!store.ok && type === 'TriggerChannelReady')
+      conds = brokerConditions.markFalse(conds, type, store.reason, store.message);
+    else conds = markObserved(brokerConditions, conds, type, ctx.observed);
   }
   conds = brokerConditions.markTrue(
     conds,
@@ -75,12 +81,15 @@ export function reconcileBroker(broker: Broker, ctx: BrokerContext): BrokerResul
     }
   }
 
-  const admitted = classServed && brokerConditions.get(conds, 'DeadLetterSinkResolved')?.status === 'True';
+  const admitted =
+    classServed && store.ok && brokerConditions.get(conds, 'DeadLetterSinkResolved')?.status === 'True';
   if (admitted) {
     const url = ctx.ingressUrl(namespace, name);
     status.address = { name: 'http', url };
     status.addresses = [{ name: 'http', url }];
     conds = brokerConditions.markTrue(conds, 'Addressable');
+  } else if (!store.ok && classServed) {
+    conds = brokerConditions.markFalse(conds, 'Addressable', store.reason, store.message);
   } else if (!classServed) {
     conds = brokerConditions.markFalse(
       conds,

@@ -24,7 +24,8 @@ import { AddressResolver, type AddressBook } from '../resolver/address-resolver'
 import { reconcileBroker } from '../broker/reconcile';
 import { reconcileTrigger } from '../trigger/reconcile';
 import { reconcilePingSource } from '../pingsource/reconcile';
-import { reconcileChannel } from '../channel/reconcile';
+import { CHANNEL_KINDS, reconcileChannel } from '../channel/reconcile';
+import { brokerStore, type ConfigMapLookup } from '../broker/store';
 import { reconcileSubscription } from '../subscription/reconcile';
 import { MEMORY_CAPABILITIES, observe, type Capabilities } from '../observation/observation';
 
@@ -53,12 +54,13 @@ export interface ControllerOptions {
   addressBook: AddressBook;
   /** Broker classes and channel kinds the data plane serves (default: the memory data plane's). */
   capabilities?: Capabilities;
+  /** ConfigMaps by namespace and name (broker configs naming a channel template). */
+  configMap?: ConfigMapLookup;
 }
 
 const EVENTING = 'eventing.knative.dev';
 const SOURCES = 'sources.knative.dev';
 const MESSAGING = 'messaging.knative.dev';
-const CHANNEL_KINDS = ['Channel', 'InMemoryChannel'];
 
 /**
  * Reconciles every resource in the store: Brokers first (their addresses feed Triggers and
@@ -80,7 +82,10 @@ export class Controller {
     this.ingressUrl = options.ingressUrl;
     this.channelUrl = options.channelUrl;
     this.capabilities = options.capabilities ?? MEMORY_CAPABILITIES;
+    this.configMap = options.configMap ?? (() => undefined);
   }
+
+  private readonly configMap: ConfigMapLookup;
 
   private readonly ingressUrl: (namespace: string, name: string) => string;
   private readonly channelUrl?: (namespace: string, name: string) => string;
@@ -102,18 +107,22 @@ export class Controller {
       this.guard(resource, ready, () => {
         const broker = resource as Broker;
         const uid = broker.metadata.uid ?? '';
+        const store = brokerStore(broker, this.capabilities, this.configMap);
         const result = reconcileBroker(broker, {
           ingressUrl: this.ingressUrl,
           resolver: this.resolver,
           brokerClasses: this.capabilities.brokerClasses,
+          store,
           observed: observe(observed, uid),
         });
-        if (result.admitted) {
-          const entry = {
+        if (result.admitted && store.ok) {
+          const entry: BrokerEntry = {
             uid,
             namespace: broker.metadata.namespace ?? 'default',
             name: broker.metadata.name ?? '',
           };
+          if (store.store !== 'memory') entry.store = store.store;
+          if (store.settings !== undefined && store.store !== 'memory') entry.storeSettings = store.settings;
           brokers.push(entry);
           admittedBrokers.add(`${entry.namespace}/${entry.name}`);
         }
@@ -200,14 +209,18 @@ export class Controller {
             channelUrl,
             resolver: this.resolver,
             subscribers,
-            channelKinds: this.capabilities.channelKinds,
+            capabilities: this.capabilities,
             observed: observe(observed, uid),
           });
           if (result.admitted) {
             admitted.set(`${kind}/${key}`, uid);
             if (!servedAs.has(key)) {
               servedAs.set(key, uid);
-              channels.push({ uid, namespace, name });
+              const entry: ChannelEntry = { uid, namespace, name };
+              if (result.store !== undefined && result.store !== 'memory') entry.store = result.store;
+              if (result.storeSettings !== undefined && entry.store !== undefined)
+                entry.storeSettings = result.storeSettings;
+              channels.push(entry);
             }
           }
           return result.status;

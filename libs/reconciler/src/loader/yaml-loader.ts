@@ -38,6 +38,8 @@ export interface LoadResult {
   files: string[];
   /** Flags from a ConfigMap named `config-features`. */
   features: Partial<FeatureFlags>;
+  /** Every ConfigMap's string data, by `<namespace>/<name>` (broker configs, store connections). */
+  configMaps: Map<string, Record<string, string>>;
   /** From `config-br-defaults` (broker class, config and delivery defaults), when given. */
   brokerDefaults?: BrokerDefaults;
   /** From `default-ch-webhook` (the channel template of Channels), when given. */
@@ -109,7 +111,14 @@ export function loadResourceDir(
   dir: string,
   ctx: { defaults?: DefaultsContext; validation?: ValidationContext } = {},
 ): LoadResult {
-  const result: LoadResult = { resources: [], addresses: new Map(), problems: [], files: [], features: {} };
+  const result: LoadResult = {
+    resources: [],
+    addresses: new Map(),
+    problems: [],
+    files: [],
+    features: {},
+    configMaps: new Map(),
+  };
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
     result.problems.push({
       file: dir,
@@ -226,6 +235,11 @@ function loadConfigMap({ value: raw, file }: Document, result: LoadResult): void
     return;
   }
   const data = given;
+  if (typeof raw.metadata?.name === 'string') {
+    const strings: Record<string, string> = {};
+    for (const [key, value] of Object.entries(data)) if (typeof value === 'string') strings[key] = value;
+    result.configMaps.set(`${namespace}/${raw.metadata.name}`, strings);
+  }
   if (raw.metadata?.name === ADDRESS_BOOK_CONFIGMAP) {
     for (const [key, url] of Object.entries(data)) {
       if (typeof url !== 'string' || !isAddress(url)) {

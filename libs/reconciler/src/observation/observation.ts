@@ -1,5 +1,5 @@
 import type { Condition, ConditionSet } from '@eventing/api';
-import type { ApplyReport } from '@eventing/contract';
+import type { ApplyReport, StoreKind } from '@eventing/contract';
 
 /** What the data plane says about one resource it was asked to serve. */
 export type Observation =
@@ -41,12 +41,28 @@ export function markObserved(
 export interface Capabilities {
   /** Broker classes (the `eventing.knative.dev/broker.class` annotation). */
   brokerClasses: readonly string[];
-  /** Channel kinds a Channel's `channelTemplate` may name. */
+  /** Channel kinds served, directly or as a Channel's `channelTemplate`. */
   channelKinds: readonly string[];
 }
 
-/** What standalone mode serves: channel-based brokers over the in-memory channel. */
-export const MEMORY_CAPABILITIES: Capabilities = {
-  brokerClasses: ['MTChannelBasedBroker'],
-  channelKinds: ['InMemoryChannel'],
+/** Which store holds each channel kind's events. */
+export const STORE_OF_CHANNEL_KIND: Readonly<Record<string, StoreKind>> = {
+  InMemoryChannel: 'memory',
+  KafkaChannel: 'kafka',
+  NatsJetStreamChannel: 'jetstream',
 };
+
+/** The broker class upstream's Kafka broker registers: a topic per broker, no channel hop. */
+export const KAFKA_BROKER_CLASS = 'Kafka';
+
+/** What a data plane with these stores serves: channel-based brokers over each, and the Kafka class. */
+export function capabilitiesOf(stores: readonly StoreKind[]): Capabilities {
+  const channelKinds = Object.entries(STORE_OF_CHANNEL_KIND)
+    .filter(([, store]) => stores.includes(store))
+    .map(([kind]) => kind);
+  const brokerClasses = ['MTChannelBasedBroker', ...(stores.includes('kafka') ? [KAFKA_BROKER_CLASS] : [])];
+  return { brokerClasses, channelKinds };
+}
+
+/** What standalone mode serves by default: channel-based brokers over the in-memory channel. */
+export const MEMORY_CAPABILITIES: Capabilities = capabilitiesOf(['memory']);
