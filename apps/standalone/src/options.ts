@@ -25,6 +25,10 @@ export interface StandaloneOptions {
   /** Longest wait between redeliveries of a held event. */
   redeliveryMaxDelayMs?: number;
   logFormat: 'text' | 'json';
+  /** Kafka bootstrap servers (`host:port`), for KafkaChannel, Kafka-backed brokers and the Kafka class. */
+  kafkaBootstrap?: string[];
+  /** NATS server URLs, for NatsJetStreamChannel and JetStream-backed brokers. */
+  natsUrl?: string[];
   /** Least severe log level written; absent means info. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** How binary-mode deliveries write `ce-` header values; absent means 'upstream'. */
@@ -58,6 +62,11 @@ Options:
                           longest wait between such tries (default: 60000)
   --log-format text|json  log line format (default: text)
   --log-level LEVEL       least severe log lines written: debug, info, warn or error (default: info)
+  --kafka-bootstrap HOSTS Kafka bootstrap servers (host:port, comma-separated) for KafkaChannel,
+                          brokers on Kafka channels and the Kafka broker class (default: the
+                          bootstrap.servers of a kafka-channel-config ConfigMap in the folder)
+  --nats-url URLS         NATS servers (nats://host:port, comma-separated) for NatsJetStreamChannel
+                          and brokers on it (default: the url of a config-nats ConfigMap in the folder)
   --header-encoding upstream|percent
                           how binary-mode deliveries write ce- header values: upstream writes
                           them as the Go SDK and upstream Knative do (raw UTF-8), percent
@@ -90,6 +99,8 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
       'redelivery-max-delay': { type: 'string', default: '60000' },
       'log-format': { type: 'string', default: 'text' },
       'log-level': { type: 'string', default: 'info' },
+      'kafka-bootstrap': { type: 'string' },
+      'nats-url': { type: 'string' },
       'header-encoding': { type: 'string', default: 'upstream' },
       'no-watch': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -133,6 +144,18 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
   const logLevel = values['log-level'];
   if (logLevel !== 'debug' && logLevel !== 'info' && logLevel !== 'warn' && logLevel !== 'error')
     throw new UsageError(`--log-level ${logLevel}: expected debug, info, warn or error`);
+  const kafkaBootstrap = hostList(
+    '--kafka-bootstrap',
+    values['kafka-bootstrap'],
+    /^[^\s:/,]+:\d{1,5}$/,
+    'host:port',
+  );
+  const natsUrl = hostList(
+    '--nats-url',
+    values['nats-url'],
+    /^(nats|tls|ws|wss):\/\/[^\s,]+$/,
+    'nats://host:port',
+  );
   const headerEncoding = values['header-encoding'];
   if (!isHeaderEncoding(headerEncoding))
     throw new UsageError(`--header-encoding ${headerEncoding}: expected upstream or percent`);
@@ -153,12 +176,34 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
     logFormat,
     logLevel,
     headerEncoding,
+    ...(kafkaBootstrap ? { kafkaBootstrap } : {}),
+    ...(natsUrl ? { natsUrl } : {}),
     watch: !values['no-watch'],
   };
 }
 
 const isHeaderEncoding = (s: string): s is HeaderEncoding =>
   (HEADER_ENCODINGS as readonly string[]).includes(s);
+
+/** A comma-separated list of addresses, each checked against `pattern`; undefined when not given. */
+function hostList(
+  flag: string,
+  text: string | undefined,
+  pattern: RegExp,
+  shape: string,
+): string[] | undefined {
+  if (text === undefined) return undefined;
+  const list = text
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
+  const bad = list.find((h) => !pattern.test(h));
+  if (list.length === 0 || bad !== undefined)
+    throw new UsageError(
+      `${flag} ${text}: expected ${shape}[,${shape}...]${bad ? ` ('${bad}' is not one)` : ''}`,
+    );
+  return list;
+}
 
 function integer(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);

@@ -52,8 +52,8 @@ export interface ControllerOptions {
   /** The URL at which channels are served; channels are not served without it. */
   channelUrl?(namespace: string, name: string): string;
   addressBook: AddressBook;
-  /** Broker classes and channel kinds the data plane serves (default: the memory data plane's). */
-  capabilities?: Capabilities;
+  /** Broker classes and channel kinds the data plane serves (default: the memory data plane's); read on every reconcile. */
+  capabilities?: Capabilities | (() => Capabilities);
   /** ConfigMaps by namespace and name (broker configs naming a channel template). */
   configMap?: ConfigMapLookup;
 }
@@ -68,7 +68,8 @@ const MESSAGING = 'messaging.knative.dev';
  */
 export class Controller {
   private readonly resolver: AddressResolver;
-  private readonly capabilities: Capabilities;
+  private readonly capabilitiesOf: () => Capabilities;
+  private capabilities: Capabilities = MEMORY_CAPABILITIES;
   private generation = 0;
   private lastContract: Omit<Contract, 'generation'> | undefined;
   /** What the data plane reported last; conditions that depend on it are derived from it. */
@@ -81,7 +82,8 @@ export class Controller {
     this.resolver = new AddressResolver(store, options.addressBook);
     this.ingressUrl = options.ingressUrl;
     this.channelUrl = options.channelUrl;
-    this.capabilities = options.capabilities ?? MEMORY_CAPABILITIES;
+    const capabilities = options.capabilities ?? MEMORY_CAPABILITIES;
+    this.capabilitiesOf = typeof capabilities === 'function' ? capabilities : () => capabilities;
     this.configMap = options.configMap ?? (() => undefined);
   }
 
@@ -97,6 +99,7 @@ export class Controller {
    */
   reconcile(observed: ApplyReport | undefined = this.observed): ReconcileOutput {
     this.observed = observed;
+    this.capabilities = this.capabilitiesOf();
     const ready: ReadyReport[] = [];
     const brokers: BrokerEntry[] = [];
     const triggers: TriggerEntry[] = [];
