@@ -6,3 +6,11 @@ export {
   type MemoryChannelBackendOptions,
   type SubscriptionStats,
 } from './memory/memory-backend';
+export {
+  JetStreamChannelBackend,
+  MALFORMED_EVENT_TYPE,
+  MALFORMED_MESSAGE,
+  type JetStreamChannelBackendOptions,
+  type JetStreamChannelSettings,
+  type MalformedJetStreamMessage,
+} from './jetstream/jetstream-backend';
