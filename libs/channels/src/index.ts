@@ -6,6 +6,7 @@ export {
   type MemoryChannelBackendOptions,
   type SubscriptionStats,
 } from './memory/memory-backend';
+export * from './kafka/kafka-backend';
 export {
   JetStreamChannelBackend,
   MALFORMED_EVENT_TYPE,
