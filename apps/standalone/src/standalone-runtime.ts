@@ -1,12 +1,18 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { Resource } from '@eventing/api';
 import { BrokerDataPlane, pathOf, type DeliveryObserver, type DeliveryTarget } from '@eventing/broker';
-import { MemoryChannelBackend } from '@eventing/channels';
+import {
+  JetStreamChannelBackend,
+  KafkaChannelBackend,
+  MemoryChannelBackend,
+  type ChannelBackend,
+} from '@eventing/channels';
 import { Dispatcher, type DeliveryOutcome } from '@eventing/delivery';
 import { PingScheduler, nextRuns } from '@eventing/sources';
 import {
   Controller,
   MemoryResourceStore,
+  capabilitiesOf,
   loadResourceDir,
   resourceKey,
   groupOf,
@@ -17,6 +23,7 @@ import type { ApplyReport, PingSchedule } from '@eventing/contract';
 import type { Logger } from '@eventing/runtime';
 import { EventingMetrics, FOLDED_LABEL_VALUE } from '@eventing/observability';
 import type { StandaloneOptions } from './options';
+import { storeConnections, storeKinds, type StoreConnections } from './stores';
 
 /**
  * Standalone mode: loads resource YAML from a folder, reconciles it, runs the data plane in-process
@@ -25,6 +32,9 @@ import type { StandaloneOptions } from './options';
  */
 export class StandaloneRuntime {
   readonly backend: MemoryChannelBackend;
+  /** Durable stores given on the command line or by ConfigMaps in the folder (read at start). */
+  readonly stores: { kafka?: KafkaChannelBackend; jetstream?: JetStreamChannelBackend } = {};
+  private readonly connections: StoreConnections;
   readonly metrics = new EventingMetrics();
   readonly dispatcher: Dispatcher;
   readonly dataPlane: BrokerDataPlane;
@@ -33,6 +43,7 @@ export class StandaloneRuntime {
   private readonly ping: PingScheduler;
   private readonly printed = new Map<string, string>();
   private addresses = new Map<string, string>();
+  private configMaps: ReadonlyMap<string, Record<string, string>> = new Map();
   private schedules = new Map<string, PingSchedule>();
   /** PingSources the scheduler refused, by uid, with why. */
   private scheduleFailures = new Map<string, string>();
@@ -52,12 +63,41 @@ export class StandaloneRuntime {
       nackDelayMs: options.redeliveryDelayMs,
       maxNackDelayMs: options.redeliveryMaxDelayMs,
     });
+    // Durable stores are found once at start: the command line, else ConfigMaps in the folder.
+    this.connections = storeConnections(options, loadResourceDir(options.configDir).configMaps);
+    const storeError = (store: string) => (error: unknown, context: string) =>
+      log.warn(
+        { store, context, error: error instanceof Error ? error.message : String(error) },
+        'store error',
+      );
+    if (this.connections.kafka)
+      this.stores.kafka = new KafkaChannelBackend({
+        bootstrap: this.connections.kafka.bootstrap,
+        clientId: 'eventing-standalone',
+        onError: storeError('kafka'),
+        onMalformedRecord: (r) =>
+          log.warn(
+            { store: 'kafka', record: r as unknown as object },
+            'a record that is not a CloudEvent was skipped',
+          ),
+      });
+    if (this.connections.nats)
+      this.stores.jetstream = new JetStreamChannelBackend({
+        servers: this.connections.nats.servers,
+        name: 'eventing-standalone',
+        onMalformedMessage: (m) =>
+          log.warn(
+            { store: 'jetstream', message: m as unknown as object },
+            'a message that is not a CloudEvent was skipped',
+          ),
+      });
     this.dispatcher = new Dispatcher({
       connectionsPerOrigin: 128,
       headerEncoding: options.headerEncoding ?? 'upstream',
     });
     this.dataPlane = new BrokerDataPlane({
       backend: this.backend,
+      stores: this.stores,
       dispatcher: this.dispatcher,
       maxBodyBytes: options.maxBodyBytes,
       maxTtl: options.maxTtl,
@@ -77,6 +117,8 @@ export class StandaloneRuntime {
       ingressUrl: (namespace, name) => `${this.baseUrl}${pathOf('broker', namespace, name)}`,
       channelUrl: (namespace, name) => `${this.baseUrl}${pathOf('channel', namespace, name)}`,
       addressBook: { lookup: (namespace, name) => this.lookupAddress(namespace, name) },
+      capabilities: capabilitiesOf(storeKinds(this.connections)),
+      configMap: (namespace, name) => this.configMaps.get(`${namespace}/${name}`),
     });
     this.ping = new PingScheduler({
       send: async (event, sinkUri) => {
@@ -97,6 +139,14 @@ export class StandaloneRuntime {
   /** Loads the folder, applies it, and starts watching; `baseUrl` is where ingress listens. */
   async start(baseUrl: string): Promise<void> {
     this.baseUrl = baseUrl;
+    if (this.connections.kafka)
+      this.print(
+        `…  Kafka at ${this.connections.kafka.bootstrap.join(',')} (from ${this.connections.kafka.from})`,
+      );
+    if (this.connections.nats)
+      this.print(
+        `…  NATS JetStream at ${this.connections.nats.servers.join(',')} (from ${this.connections.nats.from})`,
+      );
     await this.reload();
     this.loaded = true;
     if (this.options.watch) {
@@ -132,14 +182,16 @@ export class StandaloneRuntime {
     this.watcher?.close();
     this.ping.stop();
     await this.reloading;
-    const queued = this.backend.pending();
+    const queued = this.dataPlane.pending();
     if (queued > 0) this.print(`…  delivering ${queued} queued event(s) before exiting (up to 30 s)`);
+    // Durable stores keep what is left for the next start; memory counts it as discarded.
     const drained = await this.dataPlane.close(30_000);
     if (!drained)
       this.print(
         '✗  the grace period ended with undelivered events; they were discarded and counted as eventing_events_discarded_total{reason="shutdown"}',
       );
     await this.backend.close();
+    await Promise.all(Object.values(this.stores).map((s: ChannelBackend) => s.close()));
     await this.dispatcher.close();
   }
 
@@ -155,6 +207,7 @@ export class StandaloneRuntime {
     const loaded = loadResourceDir(this.options.configDir);
     this.reportProblems(loaded.problems);
     this.addresses = loaded.addresses;
+    this.configMaps = loaded.configMaps;
     const keep = new Set<string>();
     for (const resource of loaded.resources) {
       keep.add(resourceKey(resource));

@@ -57,6 +57,11 @@ export interface SubscriptionOptions {
   /** Most messages handed to the handler at once. */
   maxInFlight: number;
   /**
+   * One message in flight per ordering key's partition, so per-key order holds even under retries
+   * (upstream's `delivery.order: ordered`). Backends without partitions keep FIFO with maxInFlight 1.
+   */
+  ordered?: boolean;
+  /**
    * Told about every message that leaves without an ack: discarded when the consumer closes (with the
    * reason given to `close`), or nacked after it closed. Nothing accepted leaves without one or the other.
    * A message that was nacked is reported with the redelivery count it would have been handed out with.

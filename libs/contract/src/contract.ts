@@ -52,6 +52,8 @@ export interface SubscriptionEntry {
   policy: RetryPolicy;
   format: 'binary' | 'json';
   maxInFlight?: number;
+  /** Per-key order on partitioned stores (a KafkaChannel's subscriptions always are, as upstream). */
+  ordered?: boolean;
 }
 
 export interface BrokerEntry {
@@ -103,6 +105,8 @@ export interface TriggerEntry {
   format: 'binary' | 'json';
   /** Most deliveries in flight for this trigger at once. */
   maxInFlight?: number;
+  /** Per-key order on partitioned stores (`kafka.eventing.knative.dev/delivery.order: ordered`). */
+  ordered?: boolean;
 }
 
 /** One PingSource as the ping runner schedules it: the sink is already resolved to a URI. */

@@ -350,6 +350,30 @@ describe('Controller: where events are stored', () => {
     expect(controllerWith(store, ['memory']).reconcile().contract.brokers).toEqual([]);
   });
 
+  it('ordered delivery: a Trigger annotated delivery.order ordered, and every KafkaChannel subscription', () => {
+    const t = trigger();
+    t.metadata.annotations = { 'kafka.eventing.knative.dev/delivery.order': 'Ordered' };
+    const kc = {
+      apiVersion: 'messaging.knative.dev/v1beta1',
+      kind: 'KafkaChannel',
+      metadata: { name: 'kc', namespace: 'default' },
+      spec: { numPartitions: 1, replicationFactor: 1 },
+    } as Resource;
+    const sub = {
+      apiVersion: 'messaging.knative.dev/v1',
+      kind: 'Subscription',
+      metadata: { name: 's', namespace: 'default' },
+      spec: {
+        channel: { apiVersion: 'messaging.knative.dev/v1beta1', kind: 'KafkaChannel', name: 'kc' },
+        subscriber: { uri: 'http://sub.local/' },
+      },
+    } as Resource;
+    const { store } = setup([onKafkaChannels(), t, kc, sub]);
+    const out = controllerWith(store, ['memory', 'kafka']).reconcile();
+    expect(out.contract.triggers[0]?.ordered).toBe(true);
+    expect(out.contract.subscriptions?.[0]?.ordered).toBe(true);
+  });
+
   it('KafkaChannel and NatsJetStreamChannel resources are served in their stores with their settings', () => {
     const kc = {
       apiVersion: 'messaging.knative.dev/v1beta1',

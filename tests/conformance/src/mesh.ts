@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import { sleep, type RecordedRequest, type TestSubscriber } from '@eventing/testing';
 import type { ConformanceTarget } from './target';
+import { BROKER_CONFIG, CHANNEL_TYPE, STORE } from './store';
 
 /** A Kubernetes-style resource document. */
 export type Resource = {
@@ -20,13 +21,18 @@ export interface TriggerOptions {
   delivery?: Record<string, unknown>;
 }
 
-/** A Broker document. */
+/** A Broker document, on the channel kind of the store under test. */
 export function broker(namespace: string, name: string, delivery?: Record<string, unknown>): Resource {
+  const config =
+    STORE === 'memory'
+      ? undefined
+      : { apiVersion: 'v1', kind: 'ConfigMap', name: BROKER_CONFIG, namespace: 'knative-eventing' };
+  const spec = { ...(config ? { config } : {}), ...(delivery ? { delivery } : {}) };
   return {
     apiVersion: 'eventing.knative.dev/v1',
     kind: 'Broker',
     metadata: { name, namespace },
-    ...(delivery ? { spec: { delivery } } : {}),
+    ...(Object.keys(spec).length > 0 ? { spec } : {}),
   };
 }
 
@@ -53,17 +59,16 @@ export function trigger(
   };
 }
 
-/** An InMemoryChannel document. */
+/** A channel document of the store under test's kind (InMemoryChannel, KafkaChannel, NatsJetStreamChannel). */
 export function channel(namespace: string, name: string, delivery?: Record<string, unknown>): Resource {
   return {
-    apiVersion: 'messaging.knative.dev/v1',
-    kind: 'InMemoryChannel',
+    ...CHANNEL_TYPE[STORE],
     metadata: { name, namespace },
     ...(delivery ? { spec: { delivery } } : {}),
   };
 }
 
-/** A Subscription document from an InMemoryChannel to `subscriber`. */
+/** A Subscription document from a channel of the store under test to `subscriber`. */
 export function subscription(
   namespace: string,
   name: string,
@@ -76,7 +81,7 @@ export function subscription(
     kind: 'Subscription',
     metadata: { name, namespace },
     spec: {
-      channel: { apiVersion: 'messaging.knative.dev/v1', kind: 'InMemoryChannel', name: channelName },
+      channel: { ...CHANNEL_TYPE[STORE], name: channelName },
       subscriber: { uri: subscriber },
       ...(opts.reply ? { reply: { uri: opts.reply } } : {}),
       ...(opts.delivery ? { delivery: opts.delivery } : {}),

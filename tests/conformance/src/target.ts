@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, rmdirSync, statSync, unlinkSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { startSubscriber, sleep, type TestSubscriber } from '@eventing/testing';
+import { startKafka, startNats, startSubscriber, sleep, type TestSubscriber } from '@eventing/testing';
+import { STORE, brokerConfigYaml } from './store';
 
 /**
  * What the conformance suite needs from a running event mesh: where ingress listens, a way to
@@ -134,12 +135,28 @@ class SpawnedStandaloneTarget implements ConformanceTarget {
 
   static async start(): Promise<SpawnedStandaloneTarget> {
     const dir = mkdtempSync(join(tmpdir(), 'conformance-'));
+    // On a durable store the suite starts the real server, and a ConfigMap puts its brokers on it.
+    const server =
+      STORE === 'kafka' ? await startKafka() : STORE === 'jetstream' ? await startNats() : undefined;
+    const storeArgs =
+      server === undefined
+        ? []
+        : 'bootstrap' in server
+          ? ['--kafka-bootstrap', server.bootstrap]
+          : ['--nats-url', server.url];
+    const config = brokerConfigYaml(STORE);
+    if (config !== undefined) writeFileSync(join(dir, 'store-config.yaml'), config);
     return withBuildLock(async () => {
       const child = spawn(
         process.execPath,
-        [join(ROOT, 'dist/apps/standalone/main.js'), '--config', dir, '--port', '0', '--log-format', 'json'],
+        [
+          join(ROOT, 'dist/apps/standalone/main.js'),
+          ...['--config', dir, '--port', '0', '--log-format', 'json'],
+          ...storeArgs,
+        ],
         { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
       );
+      child.once('exit', () => void server?.stop());
       // Never leave the process behind, even when the test worker dies.
       const kill = () => child.kill('SIGKILL');
       process.once('exit', kill);

@@ -5,6 +5,8 @@ export interface ConsumerSpec<C> {
   uid: string;
   channel: ChannelRef;
   maxInFlight: number;
+  /** Per-key order on a partitioned store. */
+  ordered?: boolean;
   config: C;
 }
 
@@ -96,6 +98,7 @@ export class ConsumerSet<C> {
           {
             id: spec.uid,
             maxInFlight: spec.maxInFlight,
+            ...(spec.ordered ? { ordered: true } : {}),
             onDiscard: (messages, reason) => this.events.discarded(state.config, messages, reason),
             onHandlerError: (message, error) => this.events.handlerError(state.config, message, error),
           },

@@ -60,6 +60,7 @@ export class SubscriptionRouter {
         uid: s.uid,
         channel,
         maxInFlight: s.maxInFlight ?? this.options.defaultMaxInFlight,
+        ordered: s.ordered,
         config: { entry: s, target },
       });
     }

@@ -81,7 +81,13 @@ export class TriggerRouter {
       const channel = channelOf(trigger.entry);
       if (channel === undefined) continue;
       const maxInFlight = trigger.entry.maxInFlight ?? this.options.defaultMaxInFlight;
-      specs.push({ uid: trigger.entry.uid, channel, maxInFlight, config: trigger });
+      specs.push({
+        uid: trigger.entry.uid,
+        channel,
+        maxInFlight,
+        ordered: trigger.entry.ordered,
+        config: trigger,
+      });
     }
     return this.consumers.apply(specs, failed);
   }

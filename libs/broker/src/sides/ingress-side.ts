@@ -154,7 +154,11 @@ export class BrokerIngress {
     return state;
   }
 
-  private channelState(entry: ChannelEntry, channel: ChannelRef, backend: IngressStore): Served<ChannelEntry> {
+  private channelState(
+    entry: ChannelEntry,
+    channel: ChannelRef,
+    backend: IngressStore,
+  ): Served<ChannelEntry> {
     // C4: a channel stores the event exactly as received.
     const who: DeliveryTarget = { kind: 'Channel', namespace: entry.namespace, name: entry.name };
     return {

@@ -187,6 +187,8 @@ export class Controller {
     const subs = this.store.list('Subscription', MESSAGING) as Subscription[];
     /** `<kind>/<namespace>/<name>` of the channels the data plane serves → the uid it serves them as. */
     const admitted = new Map<string, string>();
+    /** `<namespace>/<name>` of served channels → their store. */
+    const channelStores = new Map<string, string>();
     const servedAs = new Map<string, string>();
     for (const kind of CHANNEL_KINDS) {
       for (const resource of this.store.list(kind, MESSAGING)) {
@@ -221,6 +223,7 @@ export class Controller {
               servedAs.set(key, uid);
               const entry: ChannelEntry = { uid, namespace, name };
               if (result.store !== undefined && result.store !== 'memory') entry.store = result.store;
+              channelStores.set(key, result.store ?? 'memory');
               if (result.storeSettings !== undefined && entry.store !== undefined)
                 entry.storeSettings = result.storeSettings;
               channels.push(entry);
@@ -242,7 +245,11 @@ export class Controller {
           channelAdmitted: admitted.has(`${ref.kind}/${namespace}/${ref.name}`),
           observed: observe(observed, subscription.metadata.uid ?? ''),
         });
-        if (result.egress) subscriptions.push(result.egress);
+        if (result.egress) {
+          // A KafkaChannel delivers in order per partition, as upstream's channel dispatcher does.
+          if (channelStores.get(`${namespace}/${ref.name}`) === 'kafka') result.egress.ordered = true;
+          subscriptions.push(result.egress);
+        }
         return result.status;
       });
     }

@@ -1,4 +1,10 @@
-import { TriggerConditionSet, type Broker, type Trigger, type TriggerStatus } from '@eventing/api';
+import {
+  TriggerConditionSet,
+  deliveryOrderOf,
+  type Broker,
+  type Trigger,
+  type TriggerStatus,
+} from '@eventing/api';
 import type { TriggerEntry } from '@eventing/contract';
 import type { AddressResolver } from '../resolver/address-resolver';
 import { brokerConditions } from '../broker/reconcile';
@@ -127,6 +133,7 @@ export function reconcileTrigger(
     policy: compileRetryPolicy(delivery),
     format: delivery?.format === 'json' ? 'json' : 'binary',
   };
+  if (deliveryOrderOf(trigger.metadata) === 'ordered') egress.ordered = true;
   if (trigger.spec.filter) egress.filter = trigger.spec.filter;
   if (trigger.spec.filters) egress.filters = trigger.spec.filters;
   if (deadLetterUri !== undefined) egress.deadLetterUri = deadLetterUri;
