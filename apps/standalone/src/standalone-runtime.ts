@@ -1,13 +1,13 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { Resource } from '@eventing/api';
-import { BrokerDataPlane, pathOf, type DeliveryObserver, type DeliveryTarget } from '@eventing/broker';
+import { BrokerDataPlane, outcomeObserver, pathOf } from '@eventing/broker';
 import {
   JetStreamChannelBackend,
   KafkaChannelBackend,
   MemoryChannelBackend,
   type ChannelBackend,
 } from '@eventing/channels';
-import { Dispatcher, type DeliveryOutcome } from '@eventing/delivery';
+import { Dispatcher } from '@eventing/delivery';
 import { PingScheduler, nextRuns } from '@eventing/sources';
 import {
   Controller,
@@ -306,71 +306,6 @@ function merge(a: ApplyReport, b: ApplyReport): ApplyReport {
     served: new Set([...a.served, ...b.served]),
     failed: new Map([...a.failed, ...b.failed]),
   };
-}
-
-/** Reasons a discard is expected behaviour rather than news: counted, logged only at debug. */
-const ROUTINE_DISCARDS = new Set(['no_matching_trigger', 'no_subscribers']);
-
-/**
- * Counts and logs how every accepted event ends (docs/ARCHITECTURE.md, "Nothing accepted is dropped
- * silently"): outcomes, held once per event with a gauge of what is held now, discards with reasons.
- */
-export function outcomeObserver(metrics: EventingMetrics, log: Logger): DeliveryObserver {
-  const who = (t: DeliveryTarget) => ({ [t.kind.toLowerCase()]: `${t.namespace}/${t.name}` });
-  return {
-    accepted: (t, copies) => metrics.accepted(t.namespace, t.kind, t.name, copies ?? 0),
-    // A consumer took on a delivery the store did not count: owed by its broker or channel.
-    owed: (t) =>
-      t.kind === 'Trigger'
-        ? metrics.owed(t.namespace, 'Broker', t.broker ?? '')
-        : metrics.owed(t.namespace, 'Channel', t.channel ?? ''),
-    outcome: (t, event, outcome) => {
-      const kind = outcomeLabel(outcome);
-      if (t.kind === 'Trigger')
-        metrics.triggerDelivery(t.namespace, t.broker ?? '', t.name, outcome.status, kind);
-      else metrics.subscriptionDelivery(t.namespace, t.name, outcome.status, kind);
-      const fields = {
-        ...who(t),
-        id: event.attributes.id,
-        attempts: outcome.attempts,
-        status: outcome.status,
-      };
-      if (outcome.kind === 'dead-lettered')
-        log.warn(fields, 'delivery failed; event sent to the dead-letter sink');
-      else if (outcome.kind === 'failed')
-        log.error(
-          { ...fields, reason: outcome.reason },
-          'delivery failed and there is no dead-letter sink; event dropped',
-        );
-    },
-    held: (t, event, reason, detail) => {
-      metrics.held(t.namespace, t.kind, t.name);
-      metrics.addHeld(t.namespace, t.kind, t.name, 1);
-      log.warn(
-        { ...who(t), id: event.attributes.id, reason, error: detail },
-        reason === 'handler_error'
-          ? 'delivery code failed; event held and retried with backoff'
-          : 'delivery and dead-letter sink failed; event held and retried with backoff',
-      );
-    },
-    released: (t, count) => metrics.addHeld(t.namespace, t.kind, t.name, -count),
-    discarded: (t, events, reason) => {
-      metrics.discarded(t.namespace, t.kind, t.name, reason, events.length);
-      const fields = { ...who(t), count: events.length, reason, first: events[0]?.attributes.id };
-      if (ROUTINE_DISCARDS.has(reason)) log.debug(fields, 'event stored for nobody');
-      else log.warn(fields, 'accepted event(s) discarded without delivery');
-    },
-    handlerError: (t, event, error) =>
-      log.error(
-        { ...who(t), id: event.attributes.id, error: error instanceof Error ? error.message : String(error) },
-        'delivery code threw; event kept for redelivery',
-      ),
-  };
-}
-
-function outcomeLabel(outcome: DeliveryOutcome): 'delivered' | 'dead_lettered' | 'failed' {
-  if (outcome.kind === 'delivered') return 'delivered';
-  return outcome.kind === 'dead-lettered' ? 'dead_lettered' : 'failed';
 }
 
 function printKey(r: Resource): string {

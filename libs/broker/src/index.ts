@@ -15,3 +15,5 @@ export * from './addresses';
 export * from './egress/outcomes';
 export * from './sides/ingress-side';
 export * from './sides/dispatch-side';
+export * from './sides/store-sides';
+export * from './egress/outcome-observer';

@@ -25,6 +25,13 @@ export interface BrokerIngressOptions {
   /** Told what every accepted append stored (and what was stored for nobody). */
   observer: Pick<DeliveryObserver, 'accepted' | 'discarded'>;
   onIngress?: (result: IngressResult) => void;
+  /**
+   * How request paths map to what is served. `'default'`: `/<namespace>/<name>` is a broker and
+   * channels are under `/_channels/` (standalone, broker receivers). `'channels-at-root'`: a channel
+   * service, where `/<namespace>/<name>` is a channel (as upstream's channel dispatchers serve them)
+   * and `/_channels/<namespace>/<name>` still is; no broker is reachable.
+   */
+  paths?: 'default' | 'channels-at-root';
 }
 
 interface Served<E> {
@@ -182,12 +189,24 @@ export class BrokerIngress {
 
   private routeOf(url: string): IngressRoute {
     const path = classifyPath(url);
-    if (!path.ok) return path;
+    if (!path.ok) return this.options.paths === 'channels-at-root' ? channelUsage(path) : path;
     const { kind, namespace, name } = path;
     const key = `${namespace}/${name}`;
+    if (kind === 'broker' && this.options.paths === 'channels-at-root')
+      return { ok: true, namespace, name, kind: 'channel', target: this.channels.get(key)?.target };
     if (kind === 'broker') return { ok: true, namespace, name, kind, target: this.brokers.get(key)?.target };
     if (kind === 'channel')
       return { ok: true, namespace, name, kind, target: this.channels.get(key)?.target };
     return { ok: false, status: 404, reason: `no built-in sink is served at '${url}'` };
   }
+}
+
+/** A path refusal worded for a channel service, whose two-segment paths are channels. */
+function channelUsage<R extends { reason: string }>(refusal: R): R {
+  return {
+    ...refusal,
+    reason: refusal.reason
+      .replace('no broker in the path', 'no channel in the path')
+      .replace('/<namespace>/<broker>', '/<namespace>/<channel>'),
+  };
 }
