@@ -3,11 +3,11 @@
 // trigger filter -> delivery) next to a bare Node.js pass-through, in one run on one machine.
 //
 //   node bench/broker/run.mjs [--events N] [--connections C] [--rounds R] [--size BYTES]
-//                             [--warmup N] [--timeout SECONDS] [--only baseline|broker]
+//                             [--warmup N] [--timeout SECONDS] [--only baseline|broker|three-process]
 //                             [--out FILE] [--profile DIR]
 // See bench/broker/README.md for what is measured and how to read the table.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,6 +25,7 @@ import { fmt, loud, machineLine, memoryOf, problems } from '../lib/report.mjs';
 import { startStandalone, startSubscriber } from '../lib/servers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..', '..');
 
 const USAGE = `Usage: node bench/broker/run.mjs [options]
   --events N        measured events per round and path (default 20000)
@@ -33,7 +34,7 @@ const USAGE = `Usage: node bench/broker/run.mjs [options]
   --size BYTES      JSON body size (default 256)
   --warmup N        events sent before each measurement, not measured (default 2000)
   --timeout S       seconds to wait for the subscriber to receive everything (default 30)
-  --only PATH       run only "baseline" or "broker"
+  --only PATH       run only "baseline", "broker" or "three-process"
   --out FILE        also write the result table (Markdown) to FILE
   --profile DIR     run the broker under --cpu-prof, writing the .cpuprofile into DIR
   --help            show this help`;
@@ -69,8 +70,8 @@ function parseOptions() {
     }
     return n;
   };
-  if (values.only !== undefined && values.only !== 'baseline' && values.only !== 'broker') {
-    console.error(`error: --only ${values.only}: expected baseline or broker\n\n${USAGE}`);
+  if (values.only !== undefined && !['baseline', 'broker', 'three-process'].includes(values.only)) {
+    console.error(`error: --only ${values.only}: expected baseline, broker or three-process\n\n${USAGE}`);
     process.exit(2);
   }
   return {
@@ -117,6 +118,87 @@ spec:
   subscriber: { uri: ${subscriberUrl}/ }
 `,
   }).then((child) => ({ ...child, url: `http://127.0.0.1:${child.port}/default/default` }));
+}
+
+/**
+ * Upstream's channel-based broker as three processes on one contract file: broker-ingress → the
+ * broker's channel in imc-dispatcher → one Subscription per Trigger to broker-filter → subscriber.
+ * The processes start with an empty contract (so their ports are known), then get the real one.
+ */
+async function startThreeProcess(subscriberUrl) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-three-process-'));
+  const contractPath = join(dir, 'contract.json');
+  writeFileSync(contractPath, JSON.stringify({ version: 1, generation: 1, brokers: [], triggers: [] }));
+  const start = (app) =>
+    startChild(app, [join(root, 'dist', 'apps', app, 'main.js')], {
+      env: { PORT: '0', CONTRACT_PATH: contractPath, LOG_LEVEL: 'warn' },
+      ready: (line) => /listening on (http:\/\/[^"\s]+)/.exec(line)?.[1],
+    });
+  const [ingress, imc, filter] = [
+    await start('broker-ingress'),
+    await start('imc-dispatcher'),
+    await start('broker-filter'),
+  ];
+  const policy = { retry: 0, backoffPolicy: 'exponential', backoffDelayMs: 0 };
+  const contract = {
+    version: 1,
+    generation: 2,
+    brokers: [
+      {
+        uid: 'b1',
+        namespace: 'default',
+        name: 'default',
+        channelAddress: `${imc.value}/default/default-kne-trigger`,
+      },
+    ],
+    triggers: [
+      {
+        uid: 't1',
+        namespace: 'default',
+        name: 'bench',
+        broker: 'default',
+        filter: { attributes: { type: 'bench.event' } },
+        subscriberUri: `${subscriberUrl}/`,
+        policy,
+        format: 'binary',
+      },
+    ],
+    channels: [{ uid: 'c1', namespace: 'default', name: 'default-kne-trigger' }],
+    subscriptions: [
+      {
+        uid: 's1',
+        namespace: 'default',
+        name: 'bench',
+        channel: { namespace: 'default', name: 'default-kne-trigger' },
+        subscriberUri: `${filter.value}/triggers/default/bench/t1`,
+        replyUri: `${ingress.value}/default/default`,
+        policy: { retry: 10, backoffPolicy: 'exponential', backoffDelayMs: 200 },
+        format: 'binary',
+      },
+    ],
+  };
+  writeFileSync(contractPath, JSON.stringify(contract));
+  // Ready once an event goes all the way through.
+  const url = `${ingress.value}/default/default`;
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'ce-specversion': '1.0', 'ce-id': 'probe', 'ce-source': '/bench', 'ce-type': 'bench.probe' },
+    }).catch(() => undefined);
+    if (res?.status === 202) break;
+    if (Date.now() > until) throw new Error(`three-process topology not ready: last answer ${res?.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const children = [ingress, imc, filter];
+  return {
+    url,
+    pids: children.map((c) => c.proc.pid),
+    stop: async () => {
+      for (const c of children) await stopChild(c);
+      removeTempDir(dir);
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,8 +295,9 @@ async function main() {
   const cores = availableParallelism();
   const machine = machineLine();
   const paths = [
-    options.only !== 'broker' && 'pass-through',
-    options.only !== 'baseline' && 'standalone broker',
+    (!options.only || options.only === 'baseline') && 'pass-through',
+    (!options.only || options.only === 'broker') && 'standalone broker',
+    (!options.only || options.only === 'three-process') && 'broker-ingress + imc-dispatcher + broker-filter',
   ].filter(Boolean);
   const processes = `processes: load generator (this one), subscriber, ${paths.join(', ')} — one path is loaded at a time, so 3 busy processes share ${cores} cores`;
   console.log(machine);
@@ -228,8 +311,10 @@ async function main() {
   }
 
   const subscriber = await startSubscriber(Math.max(options.events, options.warmup) + 1000);
-  const passthrough = options.only === 'broker' ? undefined : await startPassthrough(subscriber.url);
-  const broker = options.only === 'baseline' ? undefined : await startBroker(subscriber.url, options.profile);
+  const wants = (path) => !options.only || options.only === path;
+  const passthrough = wants('baseline') ? await startPassthrough(subscriber.url) : undefined;
+  const broker = wants('broker') ? await startBroker(subscriber.url, options.profile) : undefined;
+  const three = wants('three-process') ? await startThreeProcess(subscriber.url) : undefined;
   console.log(
     `subscriber ${subscriber.url}${passthrough ? `, baseline ${passthrough.url}` : ''}${broker ? `, broker ${broker.url} (pid ${broker.proc.pid})` : ''}\n`,
   );
@@ -240,6 +325,7 @@ async function main() {
       for (const [path, server] of [
         ['baseline', passthrough],
         ['broker', broker],
+        ['three-process', three],
       ]) {
         if (!server) continue;
         const r = await runPath(path, server.url, subscriber.url, options, round);
@@ -251,7 +337,11 @@ async function main() {
     }
     const brokerMemory = broker ? memoryOf(broker.proc.pid) : undefined;
 
-    const summary = [best(results, 'baseline'), best(results, 'broker')].filter(Boolean);
+    const summary = [
+      best(results, 'baseline'),
+      best(results, 'broker'),
+      best(results, 'three-process'),
+    ].filter(Boolean);
     const lines = [
       `## Broker benchmark`,
       '',
@@ -273,6 +363,14 @@ async function main() {
         '',
       );
     }
+    const tri = summary.find((r) => r.path === 'three-process');
+    if (base && tri) {
+      const ratio = tri.throughput / base.throughput;
+      lines.push(
+        `three-process/baseline throughput ratio: ${ratio.toFixed(2)} (target ≥ 0.60; upstream's same topology measured 0.23–0.30 here)${ratio < 0.6 ? ' — below target' : ''}`,
+        '',
+      );
+    }
     if (brokerMemory)
       lines.push(
         `broker memory after the run: rss ${fmt(brokerMemory.rssMb, 0)} MB, peak ${fmt(brokerMemory.peakMb, 0)} MB`,
@@ -288,6 +386,7 @@ async function main() {
     }
   } finally {
     await Promise.all([subscriber, passthrough, broker].filter(Boolean).map((c) => stopChild(c)));
+    await three?.stop();
     if (broker) removeTempDir(broker.configDir);
     if (options.profile) console.log(`profile: ${options.profile}`);
   }

@@ -18,14 +18,16 @@ const children = new Set();
 const tempDirs = new Set();
 
 /**
- * Starts `node --import parent-guard <nodeArgs>`; resolves with `{ name, proc, tail, stopping, value }`
+ * Starts `node --import parent-guard <nodeArgs>` (with `env` added to this process's environment);
+ * resolves with `{ name, proc, tail, stopping, value }`
  * once `ready(line)` returns something other than undefined for a stdout line. Rejects (with the
  * child's last 40 lines) if `ready` throws, the child exits first, or `timeoutMs` passes.
  */
-export function startChild(name, nodeArgs, { ready, timeoutMs = 30_000, cwd = root }) {
+export function startChild(name, nodeArgs, { ready, timeoutMs = 30_000, cwd = root, env }) {
   const proc = spawn(process.execPath, ['--import', guard, ...nodeArgs], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: env ? { ...process.env, ...env } : process.env,
   });
   const child = { name, proc, tail: [], stopping: { value: false } };
   children.add(child);
