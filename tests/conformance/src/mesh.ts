@@ -1,13 +1,13 @@
 import { stringify } from 'yaml';
 import { sleep, type RecordedRequest, type TestSubscriber } from '@eventing/testing';
 import type { ConformanceTarget } from './target';
-import { BROKER_CONFIG, CHANNEL_TYPE, STORE } from './store';
+import { BROKER_CONFIG, CHANNEL_TYPE, KAFKA_CLASS, STORE } from './store';
 
 /** A Kubernetes-style resource document. */
 export type Resource = {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace: string };
+  metadata: { name: string; namespace: string; annotations?: Record<string, string> };
   spec?: unknown;
   data?: unknown;
 };
@@ -24,14 +24,18 @@ export interface TriggerOptions {
 /** A Broker document, on the channel kind of the store under test. */
 export function broker(namespace: string, name: string, delivery?: Record<string, unknown>): Resource {
   const config =
-    STORE === 'memory'
+    STORE === 'memory' || KAFKA_CLASS
       ? undefined
       : { apiVersion: 'v1', kind: 'ConfigMap', name: BROKER_CONFIG, namespace: 'knative-eventing' };
   const spec = { ...(config ? { config } : {}), ...(delivery ? { delivery } : {}) };
   return {
     apiVersion: 'eventing.knative.dev/v1',
     kind: 'Broker',
-    metadata: { name, namespace },
+    metadata: {
+      name,
+      namespace,
+      ...(KAFKA_CLASS ? { annotations: { 'eventing.knative.dev/broker.class': 'Kafka' } } : {}),
+    },
     ...(Object.keys(spec).length > 0 ? { spec } : {}),
   };
 }

@@ -13,6 +13,7 @@ import {
   withId,
   type Resource,
 } from './mesh';
+import { KAFKA_CLASS } from './store';
 
 // Retries, backoff, timeouts and dead letters of trigger deliveries (CONFORMANCE 2.1, 2.6, 2.7).
 // Timing: lower bounds are tight (the wait must have happened), upper bounds loose (a loaded machine).
@@ -200,8 +201,8 @@ describe('retries and dead letters (2.1, 2.6, 2.7)', () => {
     it('Y2: no delivery spec at all (broker defaults without delivery) ⇒ exactly one attempt', async () => {
       // A namespace whose broker defaults carry no delivery, so that neither broker nor trigger has one.
       const bare = new Mesh(target, 'retries-bare');
-      const cluster =
-        'brokerClass: MTChannelBasedBroker\napiVersion: v1\nkind: ConfigMap\nname: config-br-default-channel\nnamespace: knative-eventing\n';
+      // Defaults apply per broker class: name the class the suite's brokers have.
+      const cluster = `brokerClass: ${KAFKA_CLASS ? 'Kafka' : 'MTChannelBasedBroker'}\napiVersion: v1\nkind: ConfigMap\nname: config-br-default-channel\nnamespace: knative-eventing\n`;
       const defaults: Resource = {
         apiVersion: 'v1',
         kind: 'ConfigMap',

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { startKafka, startNats, startSubscriber, sleep, type TestSubscriber } from '@eventing/testing';
-import { STORE, brokerConfigYaml } from './store';
+import { STORE, brokerConfigYaml, serverOf } from './store';
 
 /**
  * What the conformance suite needs from a running event mesh: where ingress listens, a way to
@@ -136,8 +136,8 @@ class SpawnedStandaloneTarget implements ConformanceTarget {
   static async start(): Promise<SpawnedStandaloneTarget> {
     const dir = mkdtempSync(join(tmpdir(), 'conformance-'));
     // On a durable store the suite starts the real server, and a ConfigMap puts its brokers on it.
-    const server =
-      STORE === 'kafka' ? await startKafka() : STORE === 'jetstream' ? await startNats() : undefined;
+    const needs = serverOf(STORE);
+    const server = needs === 'kafka' ? await startKafka() : needs === 'nats' ? await startNats() : undefined;
     const storeArgs =
       server === undefined
         ? []
