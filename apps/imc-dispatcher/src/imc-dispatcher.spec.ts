@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, startSubscriber, type TestSubscriber } from '@eventing/testing';
-import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from './testing/app-process';
+import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from '@eventing/testing';
 
 // imc-dispatcher as it is deployed: the bundled process, settings in the environment, the contract
 // in a file that changes under it.

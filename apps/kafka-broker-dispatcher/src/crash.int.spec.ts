@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { eventually, startSubscriber, withKafka, type TestSubscriber } from '@eventing/testing';
-import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from './testing/app-process';
+import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from '@eventing/testing';
 
 // The Kafka broker pair under a crash: kafka-broker-receiver takes 10,000 events into the broker's
 // topic; two replicas A and B of kafka-broker-dispatcher share the trigger's consumer group (the

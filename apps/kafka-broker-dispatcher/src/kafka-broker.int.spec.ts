@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, startSubscriber, withKafka, type TestSubscriber } from '@eventing/testing';
-import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from './testing/app-process';
+import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from '@eventing/testing';
 
 // The Kafka broker data plane as deployed: kafka-broker-receiver takes events into the broker's topic,
 // kafka-broker-dispatcher runs one consumer group per Trigger, filters and delivers, and POSTs replies

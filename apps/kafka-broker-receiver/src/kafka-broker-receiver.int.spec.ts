@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { brokerChannel } from '@eventing/broker';
 import { KafkaChannelBackend, type ChannelMessage } from '@eventing/channels';
 import { eventually, withKafka } from '@eventing/testing';
-import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from './testing/app-process';
+import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from '@eventing/testing';
 
 // kafka-broker-receiver as deployed (the bundled process, settings in the environment) against a real
 // Kafka: what it answers 202 is in the broker's topic, read back here with the channels library.

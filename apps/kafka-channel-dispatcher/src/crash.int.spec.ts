@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { eventually, startSubscriber, withKafka, type TestSubscriber } from '@eventing/testing';
-import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from './testing/app-process';
+import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from '@eventing/testing';
 
 // Two replicas of kafka-channel-dispatcher share one KafkaChannel (one consumer group, the partitions
 // split between them). 10,000 events go in through replica A; replica B is SIGKILLed half-way and

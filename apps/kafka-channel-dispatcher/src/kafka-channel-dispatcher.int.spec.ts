@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSubscriber, withKafka, type TestSubscriber } from '@eventing/testing';
-import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from './testing/app-process';
+import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from '@eventing/testing';
 
 // kafka-channel-dispatcher as deployed (the bundled process, settings in the environment) against a
 // real Kafka: KafkaChannels received at /<namespace>/<channel> and dispatched to their subscriptions.

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { eventually, startSubscriber, withNats, type TestSubscriber } from '@eventing/testing';
-import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from './testing/app-process';
+import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from '@eventing/testing';
 
 // Two replicas of nats-channel-dispatcher share one NatsJetStreamChannel (one durable pull consumer
 // per subscription, pulled from by both). 10,000 events go in through replica A; replica B is

@@ -4,3 +4,4 @@ export * from './go-sdk';
 export * from './java-sdk';
 export * from './servers/kafka';
 export * from './servers/nats';
+export * from './app-process';

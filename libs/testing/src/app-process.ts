@@ -1,12 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventually } from '@eventing/testing';
+import { eventually } from './subscriber';
 
 // Runs an app as it is deployed: bundled by tools/build/build.mjs, started as `node dist/apps/<app>/main.js`
 // with its settings in the environment.
 
-const root = join(__dirname, '../../../..');
+const root = join(__dirname, '../../..');
 
 /** Bundles the named apps into dist/apps. */
 export function buildApps(...apps: string[]): void {
