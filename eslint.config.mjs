@@ -15,6 +15,8 @@ export default [
         {
           enforceBuildableLibDependency: false,
           allow: [],
+          // The durable stores are secondary entry points of libs/channels, loaded only when configured.
+          checkDynamicDependenciesExceptions: ['@eventing/channels'],
           depConstraints: [
             // libs/api is the root of the graph: it imports nothing of ours.
             { sourceTag: 'scope:api', onlyDependOnLibsWithTags: [] },

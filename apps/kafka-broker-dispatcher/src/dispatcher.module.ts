@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { StoreSides, pathOf, type BrokerReplyFn } from '@eventing/broker';
-import { KafkaChannelBackend, describeKafkaError } from '@eventing/channels';
+import { KafkaChannelBackend, describeKafkaError } from '@eventing/channels/kafka';
 import { Dispatcher } from '@eventing/delivery';
 import { EventingMetrics, METRICS_REGISTRY, MetricsController } from '@eventing/observability';
 import { HealthController, READINESS, createLogger, type LogLevel } from '@eventing/runtime';

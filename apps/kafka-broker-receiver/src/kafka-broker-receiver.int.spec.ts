@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brokerChannel } from '@eventing/broker';
-import { KafkaChannelBackend, type ChannelMessage } from '@eventing/channels';
+import type { ChannelMessage } from '@eventing/channels';
+import { KafkaChannelBackend } from '@eventing/channels/kafka';
 import { eventually, withKafka } from '@eventing/testing';
 import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from '@eventing/testing';
 

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { StoreSides } from '@eventing/broker';
-import { JetStreamChannelBackend } from '@eventing/channels';
+import { JetStreamChannelBackend } from '@eventing/channels/jetstream';
 import { Dispatcher } from '@eventing/delivery';
 import { EventingMetrics, METRICS_REGISTRY, MetricsController } from '@eventing/observability';
 import { HealthController, READINESS, createLogger, type LogLevel } from '@eventing/runtime';

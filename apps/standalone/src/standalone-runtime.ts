@@ -1,12 +1,9 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { Resource } from '@eventing/api';
 import { BrokerDataPlane, outcomeObserver, pathOf } from '@eventing/broker';
-import {
-  JetStreamChannelBackend,
-  KafkaChannelBackend,
-  MemoryChannelBackend,
-  type ChannelBackend,
-} from '@eventing/channels';
+import { MemoryChannelBackend, type ChannelBackend } from '@eventing/channels';
+import type { KafkaChannelBackend } from '@eventing/channels/kafka';
+import type { JetStreamChannelBackend } from '@eventing/channels/jetstream';
 import { Dispatcher } from '@eventing/delivery';
 import { PingScheduler, nextRuns } from '@eventing/sources';
 import {
@@ -65,32 +62,6 @@ export class StandaloneRuntime {
     });
     // Durable stores are found once at start: the command line, else ConfigMaps in the folder.
     this.connections = storeConnections(options, loadResourceDir(options.configDir).configMaps);
-    const storeError = (store: string) => (error: unknown, context: string) =>
-      log.warn(
-        { store, context, error: error instanceof Error ? error.message : String(error) },
-        'store error',
-      );
-    if (this.connections.kafka)
-      this.stores.kafka = new KafkaChannelBackend({
-        bootstrap: this.connections.kafka.bootstrap,
-        clientId: 'eventing-standalone',
-        onError: storeError('kafka'),
-        onMalformedRecord: (r) =>
-          log.warn(
-            { store: 'kafka', record: r as unknown as object },
-            'a record that is not a CloudEvent was skipped',
-          ),
-      });
-    if (this.connections.nats)
-      this.stores.jetstream = new JetStreamChannelBackend({
-        servers: this.connections.nats.servers,
-        name: 'eventing-standalone',
-        onMalformedMessage: (m) =>
-          log.warn(
-            { store: 'jetstream', message: m as unknown as object },
-            'a message that is not a CloudEvent was skipped',
-          ),
-      });
     this.dispatcher = new Dispatcher({
       connectionsPerOrigin: 128,
       headerEncoding: options.headerEncoding ?? 'upstream',
@@ -139,6 +110,7 @@ export class StandaloneRuntime {
   /** Loads the folder, applies it, and starts watching; `baseUrl` is where ingress listens. */
   async start(baseUrl: string): Promise<void> {
     this.baseUrl = baseUrl;
+    await this.openStores();
     if (this.connections.kafka)
       this.print(
         `…  Kafka at ${this.connections.kafka.bootstrap.join(',')} (from ${this.connections.kafka.from})`,
@@ -157,6 +129,44 @@ export class StandaloneRuntime {
       this.watcher.on('error', (err) =>
         this.print(`✗  watching ${this.options.configDir} failed: ${err.message}`),
       );
+    }
+  }
+
+  /**
+   * Opens the durable stores that were given. Their clients are loaded only then, so a process
+   * without Kafka or NATS never loads either client. The data plane reads `stores` when it applies.
+   */
+  private async openStores(): Promise<void> {
+    const log = this.log;
+    const storeError = (store: string) => (error: unknown, context: string) =>
+      log.warn(
+        { store, context, error: error instanceof Error ? error.message : String(error) },
+        'store error',
+      );
+    if (this.connections.kafka) {
+      const { KafkaChannelBackend } = await import('@eventing/channels/kafka');
+      this.stores.kafka = new KafkaChannelBackend({
+        bootstrap: this.connections.kafka.bootstrap,
+        clientId: 'eventing-standalone',
+        onError: storeError('kafka'),
+        onMalformedRecord: (r) =>
+          log.warn(
+            { store: 'kafka', record: r as unknown as object },
+            'a record that is not a CloudEvent was skipped',
+          ),
+      });
+    }
+    if (this.connections.nats) {
+      const { JetStreamChannelBackend } = await import('@eventing/channels/jetstream');
+      this.stores.jetstream = new JetStreamChannelBackend({
+        servers: this.connections.nats.servers,
+        name: 'eventing-standalone',
+        onMalformedMessage: (m) =>
+          log.warn(
+            { store: 'jetstream', message: m as unknown as object },
+            'a message that is not a CloudEvent was skipped',
+          ),
+      });
     }
   }
 

@@ -6,12 +6,4 @@ export {
   type MemoryChannelBackendOptions,
   type SubscriptionStats,
 } from './memory/memory-backend';
-export * from './kafka/kafka-backend';
-export {
-  JetStreamChannelBackend,
-  MALFORMED_EVENT_TYPE,
-  MALFORMED_MESSAGE,
-  type JetStreamChannelBackendOptions,
-  type JetStreamChannelSettings,
-  type MalformedJetStreamMessage,
-} from './jetstream/jetstream-backend';
+// The durable stores have entry points of their own: @eventing/channels/kafka and @eventing/channels/jetstream.
