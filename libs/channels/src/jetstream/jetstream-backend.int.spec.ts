@@ -1,6 +1,6 @@
-import type { CloudEvent } from '@eventing/cloudevents';
+import { parseNatsMessage, type CloudEvent } from '@eventing/cloudevents';
 import { withNats } from '@eventing/testing';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager, type JetStreamPublishOptions } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { ChannelMessage, ChannelRef } from '../backend';
 import {
@@ -88,6 +88,49 @@ describe('JetStreamChannelBackend', () => {
       'Nats-Msg-Id': 'wire-1',
     });
     expect(Buffer.from(m!.data).toString()).toBe('{"id":"wire-1"}');
+  });
+
+  it('reads the headers of messages other clients wrote as nats.js reads them: any case, trimmed, first value', async () => {
+    const backend = open();
+    const ref = channel();
+    await backend.ensureChannel(ref);
+    const got: ChannelMessage[] = [];
+    await backend.subscribe(ref, { id: 'foreign', maxInFlight: 1 }, async (m) => {
+      got.push(m);
+      return 'ack';
+    });
+    const { jetstream } = await import('@nats-io/jetstream');
+    // nats-core's headers(), re-exported by the Node transport (its type does not resolve here).
+    const { headers } = (await import('@nats-io/transport-node')) as unknown as {
+      headers(): NonNullable<JetStreamPublishOptions['headers']>;
+    };
+    const h = headers();
+    h.append('CE-SpecVersion', '1.0');
+    h.append('Ce-Id', '  foreign-1 ');
+    h.append('ce-source', '/other/client');
+    h.append('ce-type', 'other.type');
+    h.append('ce-type', 'ignored.second.value');
+    h.append('ce-subject', ' café  ☕ ');
+    h.append('Content-Type', 'text/plain');
+    h.append('KN-HTTP-X-Custom', ' a  b ');
+    h.append('kn-http-traceparent', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    h.append('Other', 'not passed through');
+    await jetstream(nc).publish(publishSubject(ref), 'plain text', { headers: h });
+    await until(() => got.length === 1, 'the delivery');
+    const stored = await jsm.streams.getMessage(streamName(ref), { seq: 1 });
+    const expected = parseNatsMessage(stored!.header, stored!.data);
+    expect(expected.ok).toBe(true);
+    expect(got[0]!.event).toEqual(expected.ok && expected.event);
+    expect(got[0]!.event.attributes).toMatchObject({
+      id: 'foreign-1',
+      type: 'other.type',
+      subject: 'café  ☕',
+      datacontenttype: 'text/plain',
+    });
+    expect(got[0]!.headers).toEqual({
+      'x-custom': 'a  b',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
   });
 
   it('stores two appends with one dedupId within the duplicate window once', async () => {

@@ -11,10 +11,9 @@ import {
   type Consumer as NatsConsumer,
   type JetStreamClient,
   type JetStreamManager,
-  type JetStreamPublishOptions,
   type JsMsg,
 } from '@nats-io/jetstream';
-import * as transport from '@nats-io/transport-node';
+import { randomBytes } from 'node:crypto';
 import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type {
   Ack,
@@ -95,18 +94,35 @@ export const MALFORMED_EVENT_TYPE = 'dev.knative.eventing.jetstream.malformed';
 
 // Most of the client's types live in @nats-io/nats-core behind its package `exports` subpath
 // (`/internal`), which this repository's module resolution (node10) does not follow: there they are
-// `any`. The header type is taken from where it resolves, the connection's is the part used here.
-/** Message headers (nats-core's MsgHdrs: iterable as name -> values). */
-type MsgHdrs = NonNullable<JetStreamPublishOptions['headers']>;
+// `any`. The parts of them used here are declared here.
+/** The parts of nats-core's Msg used here. */
+interface NatsMsg {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  /** Status headers of a reply: code 503 = no responders. */
+  readonly headers?: { readonly code: number } | undefined;
+}
 /** The parts of nats-core's NatsConnection used here. */
 interface NatsConnection {
   status(): AsyncIterable<{ type: string }>;
   isClosed(): boolean;
   drain(): Promise<void>;
   close(): Promise<void>;
+  subscribe(
+    subject: string,
+    options: { callback(err: Error | null, msg: NatsMsg): void },
+  ): { unsubscribe(): void };
+  /** What the server said when the client connected. */
+  readonly info?: { readonly max_payload: number } | undefined;
+  /** The connection's protocol handler (a public member of nats-core's NatsConnectionImpl). */
+  readonly protocol?: Partial<NatsProtocol>;
 }
-/** nats-core's `headers()`, re-exported by the Node transport (at run time; see above). */
-const natsHeaders = (transport as unknown as { headers(): MsgHdrs }).headers;
+/** The parts of nats-core's ProtocolHandler used here: how its publish() queues an encoded command. */
+interface NatsProtocol {
+  sendCommand(cmd: Uint8Array, ...payloads: Uint8Array[]): void;
+  /** Set once the connection drains: nothing more may be published. */
+  readonly noMorePublishing: boolean;
+}
 /** JetStream's "consumer already exists" and "consumer name already in use". */
 const CONSUMER_EXISTS: ReadonlySet<number> = new Set([10148, 10013]);
 
@@ -114,6 +130,8 @@ const ACCEPTED: AppendResult = Object.freeze({ ok: true as const });
 /** Close reasons after which the durable consumer's messages stay for the next start. */
 const KEEP_REASONS: ReadonlySet<string> = new Set([DISCARD_REASONS.shutdown]);
 const SUBSCRIPTION_DELETED = 'subscription_deleted';
+/** JetStream's de-duplication header. */
+const MSG_ID_HEADER = 'Nats-Msg-Id';
 /** Pull requests ask for at most this many messages (and never more than the consumer may have unacked). */
 const MAX_FETCH_BATCH = 256;
 
@@ -126,25 +144,279 @@ function unavailable(reason: string): AppendResult {
   return { ok: false, status: 503, reason, retryAfterSeconds: 1 };
 }
 
-/** Passthrough HTTP headers written as prefixed message headers, the event's `ce-` headers beside them. */
-function messageHeaders(ce: Record<string, string>, passthrough: Record<string, string>): MsgHdrs {
-  const h = natsHeaders();
-  for (const name in ce) h.append(name, ce[name]!);
-  for (const name in passthrough) h.append(PASSTHROUGH_HEADER_PREFIX + name, passthrough[name]!);
-  return h;
+const CR_OR_LF = /[\r\n]/;
+const textDecoder = new TextDecoder();
+
+/**
+ * Message headers as nats-core writes a MsgHdrs (`NATS/1.0`, a `name: value` line each, an empty line)
+ * and validated as it validates them: names of printable ASCII without `:`, values without CR or LF,
+ * trimmed. The names here are distinct, so it needs no MsgHdrs, whose every `append` copies and
+ * searches the names before it.
+ */
+function headerBlock(
+  ce: Record<string, string>,
+  passthrough: Record<string, string>,
+  msgId: string | undefined,
+): string {
+  let text = 'NATS/1.0\r\n';
+  const add = (name: string, value: string): void => {
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      if (c === 58 || c < 33 || c > 126)
+        throw new Error(`'${name[i]}' is not a valid character in a header name (${name})`);
+    }
+    if (CR_OR_LF.test(value)) throw new Error(`the value of header ${name} contains CR or LF`);
+    text += `${name}: ${value.trim()}\r\n`;
+  };
+  for (const name in ce) add(name, ce[name]!);
+  for (const name in passthrough) add(PASSTHROUGH_HEADER_PREFIX + name, passthrough[name]!);
+  // JetStream stores a message once per Nats-Msg-Id within the stream's duplicate window.
+  if (msgId !== undefined) add(MSG_ID_HEADER, msgId);
+  return `${text}\r\n`;
 }
 
+/** A message's headers: name and value(s), in the order of the message. */
+type HeaderList = Iterable<readonly [string, string | readonly string[]]>;
+
 /** The passthrough HTTP headers carried by a message (names lower case, first value of each). */
-function passthroughHeaders(h: MsgHdrs | undefined): Record<string, string> {
+function passthroughHeaders(h: HeaderList | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (h === undefined) return out;
   const n = PASSTHROUGH_HEADER_PREFIX.length;
   for (const [name, values] of h) {
     if (name.length <= n || name.slice(0, n).toLowerCase() !== PASSTHROUGH_HEADER_PREFIX) continue;
     const key = name.slice(n).toLowerCase();
-    if (!(key in out) && values[0] !== undefined) out[key] = values[0];
+    const value = typeof values === 'string' ? values : values[0];
+    if (!(key in out) && value !== undefined) out[key] = value;
   }
   return out;
+}
+
+/** Whether String.trim removes this character (white space or a line terminator). */
+function isTrimmed(c: number): boolean {
+  if (c === 32 || (c >= 9 && c <= 13)) return true;
+  if (c < 128) return false;
+  return String.fromCharCode(c).trim() === '';
+}
+
+/** What nats-core's MsgImpl keeps of a message as received: the header block is the first `_msg.hdr` bytes of `_rdata` (hdr -1: none). */
+interface ReceivedMsg {
+  readonly _msg?: { readonly hdr?: unknown };
+  readonly _rdata?: unknown;
+}
+
+/**
+ * A delivered message's headers, read from the bytes received as MsgHdrs.decode reads them (UTF-8,
+ * after the status line a `name: value` line each, values trimmed) into a list of lines. The client's
+ * `headers` would build a MsgHdrs, whose decode appends every line with a copy and search of the names
+ * before it; it is used where the bytes are not at hand.
+ */
+function headerLines(msg: JsMsg): HeaderList | undefined {
+  const received = (msg as JsMsg & { readonly msg?: ReceivedMsg }).msg;
+  const hdr = received?._msg?.hdr;
+  const bytes = received?._rdata;
+  if (typeof hdr !== 'number' || !(bytes instanceof Uint8Array)) return msg.headers;
+  if (hdr <= 0) return undefined;
+  const text = textDecoder.decode(bytes.subarray(0, hdr));
+  const lines: Array<readonly [string, string]> = [];
+  for (let start = text.indexOf('\r\n') + 2; start > 1 && start < text.length;) {
+    let end = text.indexOf('\r\n', start);
+    if (end === -1) end = text.length;
+    const colon = text.indexOf(':', start);
+    if (colon !== -1 && colon < end) {
+      // The value trimmed as String.trim trims it, sliced once.
+      let from = colon + 1;
+      let to = end;
+      while (from < to && isTrimmed(text.charCodeAt(from))) from++;
+      while (to > from && isTrimmed(text.charCodeAt(to - 1))) to--;
+      lines.push([text.slice(start, colon), text.slice(from, to)]);
+    }
+    start = end + 2;
+  }
+  return lines;
+}
+
+/** A publish waiting for its PubAck. */
+interface Waiting {
+  readonly deadline: number;
+  /** Called once: undefined when JetStream stored the message, else why not. */
+  readonly done: (error: string | undefined) => void;
+}
+
+const PUB_ACK_START = '{"stream":"';
+
+/** Why a PubAck says the message was not stored, or undefined when it was. */
+function pubAckError(msg: NatsMsg): string | undefined {
+  if (msg.data.length === 0) {
+    return msg.headers?.code === 503 ? 'no responders' : `empty reply (status ${msg.headers?.code ?? 0})`;
+  }
+  const text = textDecoder.decode(msg.data);
+  // A PubAck (`{"stream":"…","seq":…}`) is parsed only when it may carry an error.
+  if (text.startsWith(PUB_ACK_START) && text[PUB_ACK_START.length] !== '"' && !text.includes('"error"'))
+    return undefined;
+  let ack: { stream?: string; error?: { code?: number; description?: string } };
+  try {
+    ack = JSON.parse(text) as typeof ack;
+  } catch {
+    return 'invalid ack response';
+  }
+  if (ack.error) return ack.error.description ?? `error ${ack.error.code ?? 'without a code'}`;
+  return ack.stream ? undefined : 'invalid ack response';
+}
+
+/**
+ * What the backend writes to one NATS connection: publishes, whose PubAcks it awaits, and acks, nacks
+ * and in-progress acks. Two costs of the client's `publish()` are spared:
+ * - A socket write per command. The client writes what was queued since its last write on the next
+ *   microtask, so a publish or an ack issued on its own (one per HTTP request into ingress, one per
+ *   delivery's response) costs a write each, and on loopback the server's read with it. Here the
+ *   commands of one turn of the event loop go out in one write.
+ * - Encoding per command: the client checks both subjects, stringifies the headers and encodes each
+ *   command line into a new Uint8Array with an ArrayBuffer of its own. Here the command lines and
+ *   headers of one turn are one string, encoded once; the payloads go out as they are.
+ * PubAcks are matched on one reply subscription (`<inbox>.<n>`) as nats-core's request() matches
+ * replies, without what request() costs per publish (a timer, a promise race, an Error made for its
+ * cancellation): one timer, armed for the oldest publish, times out the unanswered.
+ */
+class Outbox {
+  private text = '';
+  private readonly chunks: Uint8Array[] = [];
+  /** Tokens of the publishes queued since the last write. */
+  private readonly queued: number[] = [];
+  private scheduled: NodeJS.Immediate | undefined;
+  private readonly prefix: string;
+  private next = 0;
+  /** By token, oldest first (all wait the same time, so that is also by deadline). */
+  private readonly waiting = new Map<number, Waiting>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly sub: { unsubscribe(): void };
+  private readonly runner = (): void => {
+    this.scheduled = undefined;
+    this.flush();
+  };
+  private readonly expire = (): void => {
+    this.timer = undefined;
+    const now = Date.now();
+    for (const [token, w] of this.waiting) {
+      if (w.deadline > now) break;
+      this.waiting.delete(token);
+      w.done(`no acknowledgement within ${this.timeoutMs} ms`);
+    }
+    this.arm();
+  };
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly protocol: NatsProtocol,
+    inboxPrefix: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.prefix = `${inboxPrefix}.${randomBytes(11).toString('hex')}.`;
+    this.sub = nc.subscribe(`${this.prefix}*`, { callback: (err, msg) => this.answer(err, msg) });
+  }
+
+  /**
+   * Publishes a message with headers (`headers`: a header block as headerBlock writes it); resolves
+   * with undefined once JetStream stored it, else with why not.
+   */
+  publish(subject: string, headers: string, data: Uint8Array): Promise<string | undefined> {
+    const hlen = Buffer.byteLength(headers);
+    const max = this.nc.info?.max_payload;
+    if (max !== undefined && hlen + data.length > max) {
+      return Promise.resolve(
+        `the message (${hlen + data.length} bytes with headers) exceeds the server's max_payload (${max} bytes)`,
+      );
+    }
+    return new Promise((done) => {
+      const token = this.next++;
+      this.waiting.set(token, { deadline: Date.now() + this.timeoutMs, done });
+      if (this.timer === undefined) this.arm();
+      this.text += `HPUB ${subject} ${this.prefix}${token} ${hlen} ${hlen + data.length}\r\n${headers}`;
+      if (data.length > 0) {
+        this.chunks.push(Buffer.from(this.text), data);
+        this.text = '\r\n';
+      } else {
+        this.text += '\r\n';
+      }
+      this.queued.push(token);
+      this.schedule();
+    });
+  }
+
+  /** Answers a JetStream message on its ack subject: `+ACK`, `-NAK`, `+WPI`, `+TERM`. */
+  respond(reply: string, payload: string): void {
+    if (reply === '') return;
+    this.text += `PUB ${reply} ${Buffer.byteLength(payload)}\r\n${payload}\r\n`;
+    this.schedule();
+  }
+
+  /** Writes what is queued now. */
+  flush(): void {
+    if (this.scheduled !== undefined) {
+      clearImmediate(this.scheduled);
+      this.scheduled = undefined;
+    }
+    if (this.text !== '') {
+      this.chunks.push(Buffer.from(this.text));
+      this.text = '';
+    }
+    if (this.chunks.length === 0) return;
+    const bytes = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    this.chunks.length = 0;
+    try {
+      if (this.nc.isClosed() || this.protocol.noMorePublishing) throw new Error('the connection is closed');
+      // Into the client's outbound buffer, where its publish() puts each command: written on the next
+      // microtask, or at once beyond its flush threshold. As with publish(), what a lost connection
+      // held is dropped when it reconnects (the appends time out, JetStream redelivers the unacked).
+      this.protocol.sendCommand(bytes);
+    } catch (err) {
+      // Acks, nacks and in-progress acks are lost with the connection: JetStream redelivers after AckWait.
+      const reason = errorText(err);
+      for (const token of this.queued) this.answered(token, reason);
+    }
+    this.queued.length = 0;
+  }
+
+  /** Fails what still waits (the connection is gone) and stops listening. */
+  close(reason: string): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    try {
+      this.sub.unsubscribe();
+    } catch {
+      // Closed with the connection.
+    }
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const w of waiting) w.done(reason);
+  }
+
+  private schedule(): void {
+    this.scheduled ??= setImmediate(this.runner);
+  }
+
+  private answer(err: Error | null, msg: NatsMsg): void {
+    if (err !== null) {
+      this.close(errorText(err));
+      return;
+    }
+    this.answered(Number(msg.subject.slice(this.prefix.length)), pubAckError(msg));
+  }
+
+  private answered(token: number, error: string | undefined): void {
+    const w = this.waiting.get(token);
+    if (w === undefined) return; // Answered after it timed out.
+    this.waiting.delete(token);
+    w.done(error);
+  }
+
+  private arm(): void {
+    if (this.timer !== undefined) return;
+    const oldest = this.waiting.values().next();
+    if (oldest.done) return;
+    this.timer = setTimeout(this.expire, Math.max(1, oldest.value.deadline - Date.now()));
+    this.timer.unref();
+  }
 }
 
 /** What the backend keeps about a channel it ensured: where its stream is and how consumers are made. */
@@ -157,13 +429,56 @@ interface Connected {
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
+  outbox: Outbox;
 }
 
 /** One message taken from JetStream and not settled yet (queued for a handler, or in one). */
 interface Held {
   msg: JsMsg;
+  /** Its ack subject, where acks, nacks and in-progress acks go. */
+  reply: string;
+  /** JetStream's delivery count of it (1 on the first delivery). */
+  deliveries: number;
   /** When JetStream last heard about it (delivery or in-progress ack), for AckWait. */
   touched: number;
+}
+
+const ACK = '+ACK';
+const NAK = '-NAK';
+const WORKING = '+WPI';
+const TERM = '+TERM';
+
+/** `-NAK` with a redelivery delay in nanoseconds, as JsMsg.nak(ms) writes it (whole, as the server reads it). */
+const nakAfter = (ms: number): string => (ms ? `${NAK} {"delay":${Math.round(ms * 1_000_000)}}` : NAK);
+
+/** The stream sequence of a message (from its ack subject, as JsMsg.seq reads it). */
+function sequenceOf(h: Held): number {
+  const seq = ackSubjectNumber(h.reply, 1);
+  return Number.isNaN(seq) ? h.msg.seq : seq;
+}
+
+/**
+ * The `index`th number after the consumer name in a JetStream ack subject (0: delivery count, 1: stream
+ * sequence): `$JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<count>.<stream seq>.…` or, from
+ * older servers, `$JS.ACK.<stream>.<consumer>.<count>.<stream seq>.…` (9 tokens). As JsMsg.info
+ * reads them, without splitting the subject and filling an object for every message; NaN when the
+ * subject is no JetStream ack subject.
+ */
+function ackSubjectNumber(reply: string, index: 0 | 1): number {
+  if (!reply.startsWith('$JS.ACK.')) return NaN;
+  let dots = 0;
+  for (let i = reply.indexOf('.'); i !== -1; i = reply.indexOf('.', i + 1)) dots++;
+  if (dots !== 8 && dots < 10) return NaN;
+  let at = 0;
+  for (let token = (dots === 8 ? 4 : 6) + index; token > 0; token--) at = reply.indexOf('.', at) + 1;
+  let n = 0;
+  let digits = 0;
+  for (; at < reply.length; at++, digits++) {
+    const d = reply.charCodeAt(at) - 48;
+    if (d < 0 || d > 9) break;
+    n = n * 10 + d;
+  }
+  return digits === 0 ? NaN : n;
 }
 
 interface ConsumerParams {
@@ -175,6 +490,8 @@ interface ConsumerParams {
   redelivery: { initialMs: number; maxMs: number };
   options: SubscriptionOptions;
   handler: MessageHandler;
+  /** Where acks, nacks and in-progress acks are written (with the appends of the same turn). */
+  outbox: Outbox;
   onMalformed: ((report: MalformedJetStreamMessage) => void) | undefined;
   detach(consumer: JetStreamSubscription): void;
 }
@@ -249,7 +566,7 @@ class JetStreamSubscription implements Consumer {
     // Never handed out: back to the store at once, for whoever consumes next.
     for (let h = this.queue.shift(); h !== undefined; h = this.queue.shift()) {
       this.held.delete(h);
-      this.respond(() => h.msg.nak());
+      this.p.outbox.respond(h.reply, NAK);
     }
     if (!KEEP_REASONS.has(reason)) {
       // The durable consumer goes with the subscription or channel: what waits there for a redelivery is gone.
@@ -267,13 +584,20 @@ class JetStreamSubscription implements Consumer {
   }
 
   private receive(msg: JsMsg): void {
+    const reply = (msg as JsMsg & { readonly reply: string }).reply;
     if (this.closed) {
-      this.respond(() => msg.nak());
+      this.p.outbox.respond(reply, NAK);
       return;
     }
-    const h: Held = { msg, touched: Date.now() };
+    const count = ackSubjectNumber(reply, 0);
+    const h: Held = {
+      msg,
+      reply,
+      deliveries: Number.isNaN(count) ? msg.info.deliveryCount : count,
+      touched: Date.now(),
+    };
     this.held.add(h);
-    if (msg.info.deliveryCount > 1) this.awaiting.delete(msg.seq);
+    if (h.deliveries > 1) this.awaiting.delete(sequenceOf(h));
     if (this.inFlight < this.p.maxInFlight) void this.run(h);
     else this.queue.push(h);
   }
@@ -281,17 +605,18 @@ class JetStreamSubscription implements Consumer {
   private async run(h: Held): Promise<void> {
     this.inFlight++;
     const msg = h.msg;
-    const parsed = parseNatsMessage(msg.headers, msg.data);
-    const headers = passthroughHeaders(msg.headers);
+    const lines = headerLines(msg);
+    const parsed = parseNatsMessage(lines, msg.data);
+    const headers = passthroughHeaders(lines);
     if (!parsed.ok) {
-      this.malformed(msg, headers, parsed.reason);
+      this.malformed(h, headers, parsed.reason);
       this.finish(h);
       return;
     }
     const message: ChannelMessage = {
       event: parsed.event,
       headers,
-      redeliveries: Math.max(0, msg.info.deliveryCount - 1),
+      redeliveries: Math.max(0, h.deliveries - 1),
     };
     let ack: Ack;
     try {
@@ -309,24 +634,24 @@ class JetStreamSubscription implements Consumer {
   }
 
   private settle(h: Held, message: ChannelMessage, ack: Ack): void {
-    const msg = h.msg;
-    if (ack === 'ack') this.respond(() => msg.ack());
-    else if (ack === 'term') this.respond(() => msg.term());
+    const outbox = this.p.outbox;
+    if (ack === 'ack') outbox.respond(h.reply, ACK);
+    else if (ack === 'term') outbox.respond(h.reply, TERM);
     else if (this.closed) {
       if (KEEP_REASONS.has(this.closeReason)) {
         // Stays in the durable consumer for the next start, without a delay.
-        this.respond(() => msg.nak());
+        outbox.respond(h.reply, NAK);
       } else {
         this.report([{ ...message, redeliveries: message.redeliveries + 1 }], this.closeReason);
-        this.respond(() => msg.term());
+        outbox.respond(h.reply, TERM);
       }
     } else {
       const delay =
         ack === 'nack'
           ? nackDelay(this.p.redelivery.initialMs, this.p.redelivery.maxMs, message.redeliveries)
           : Math.max(0, ack.nack);
-      this.respond(() => msg.nak(delay));
-      this.remember(msg.seq, { ...message, redeliveries: message.redeliveries + 1 });
+      outbox.respond(h.reply, nakAfter(delay));
+      this.remember(sequenceOf(h), { ...message, redeliveries: message.redeliveries + 1 });
     }
     this.finish(h);
   }
@@ -346,13 +671,14 @@ class JetStreamSubscription implements Consumer {
   }
 
   /** A stored message that is no CloudEvent: terminated (never redelivered) and reported, never stalling the consumer. */
-  private malformed(msg: JsMsg, headers: Record<string, string>, reason: string): void {
-    this.respond(() => msg.term(`not a CloudEvent: ${reason}`.slice(0, 200)));
+  private malformed(h: Held, headers: Record<string, string>, reason: string): void {
+    const msg = h.msg;
+    this.p.outbox.respond(h.reply, `${TERM} ${`not a CloudEvent: ${reason}`.slice(0, 200)}`);
     const report: MalformedJetStreamMessage = {
       channel: this.p.channel,
       subscription: this.id,
       stream: this.p.stream,
-      sequence: msg.seq,
+      sequence: sequenceOf(h),
       subject: msg.subject,
       reason,
     };
@@ -364,7 +690,7 @@ class JetStreamSubscription implements Consumer {
     const event: CloudEvent = {
       attributes: {
         specversion: '1.0',
-        id: `${this.p.stream}-${msg.seq}`,
+        id: `${this.p.stream}-${report.sequence}`,
         source: `/jetstream/${this.p.stream}`,
         type: MALFORMED_EVENT_TYPE,
       },
@@ -390,7 +716,7 @@ class JetStreamSubscription implements Consumer {
     for (const h of this.held) {
       if (now - h.touched < due) continue;
       h.touched = now;
-      this.respond(() => h.msg.working());
+      this.p.outbox.respond(h.reply, WORKING);
     }
   }
 
@@ -400,15 +726,6 @@ class JetStreamSubscription implements Consumer {
       this.p.options.onDiscard?.(messages, reason);
     } catch {
       // Counting must never break consuming or closing.
-    }
-  }
-
-  /** Acks are fire-and-forget: a closed connection means the server redelivers after AckWait. */
-  private respond(send: () => void): void {
-    try {
-      send();
-    } catch {
-      // The connection is closed; JetStream redelivers what was not acknowledged.
     }
   }
 }
@@ -577,11 +894,11 @@ export class JetStreamChannelBackend implements ChannelBackend {
       return unavailable(`${this.pendingPublishes} appends already await JetStream's acknowledgement`);
     }
     const subject = publishSubject(channel);
-    let h: MsgHdrs;
+    let h: string;
     let data: Uint8Array;
     try {
       const m = toNatsMessage(event);
-      h = messageHeaders(m.headers, headers);
+      h = headerBlock(m.headers, headers, options?.dedupId);
       data = m.data;
     } catch (err) {
       return {
@@ -591,21 +908,11 @@ export class JetStreamChannelBackend implements ChannelBackend {
       };
     }
     this.pendingPublishes++;
-    try {
-      const dedupId = options?.dedupId;
-      await c.js.publish(
-        subject,
-        data,
-        dedupId === undefined
-          ? { headers: h, timeout: this.publishTimeoutMs }
-          : { headers: h, timeout: this.publishTimeoutMs, msgID: dedupId },
-      );
-      return ACCEPTED;
-    } catch (err) {
-      return unavailable(`JetStream did not store the event on ${subject}: ${publishErrorText(err)}`);
-    } finally {
-      this.pendingPublishes--;
-    }
+    const error = await c.outbox.publish(subject, h, data);
+    this.pendingPublishes--;
+    return error === undefined
+      ? ACCEPTED
+      : unavailable(`JetStream did not store the event on ${subject}: ${publishErrorText(error)}`);
   }
 
   /**
@@ -632,7 +939,7 @@ export class JetStreamChannelBackend implements ChannelBackend {
     }
     this.starting.add(key);
     try {
-      const { js, jsm } = await this.connection();
+      const { js, jsm, outbox } = await this.connection();
       const stream = this.streamOf(channel);
       const template = this.channels.get(channelKey(channel))?.template ?? this.options.consumer;
       const wanted = buildConsumerConfig(name, template, {
@@ -651,6 +958,7 @@ export class JetStreamChannelBackend implements ChannelBackend {
           redelivery: this.redelivery,
           options,
           handler,
+          outbox,
           onMalformed: this.options.onMalformedMessage,
           detach: (s) => {
             if (this.consumers.get(key) === s) this.consumers.delete(key);
@@ -700,12 +1008,17 @@ export class JetStreamChannelBackend implements ChannelBackend {
     this.connected = undefined;
     this.up = false;
     const c = await connecting?.catch(() => undefined);
-    if (c === undefined || c.nc.isClosed()) return;
-    try {
-      await c.nc.drain();
-    } catch {
-      await c.nc.close().catch(() => undefined);
+    if (c === undefined) return;
+    // The settlements of the consumers just closed go out before the connection drains.
+    c.outbox.flush();
+    if (!c.nc.isClosed()) {
+      try {
+        await c.nc.drain();
+      } catch {
+        await c.nc.close().catch(() => undefined);
+      }
     }
+    c.outbox.close('channel backend is closed');
   }
 
   private async idle(): Promise<boolean> {
@@ -756,7 +1069,19 @@ export class JetStreamChannelBackend implements ChannelBackend {
     try {
       const jsm = await jetstreamManager(nc, { timeout: this.publishTimeoutMs });
       const js = jetstream(nc, { timeout: this.publishTimeoutMs });
-      const c: Connected = { nc, js, jsm };
+      const protocol = nc.protocol;
+      if (typeof protocol?.sendCommand !== 'function' || typeof protocol.noMorePublishing !== 'boolean') {
+        throw new Error(
+          'this version of @nats-io/nats-core has no ProtocolHandler.sendCommand to write with',
+        );
+      }
+      const outbox = new Outbox(
+        nc,
+        protocol as NatsProtocol,
+        this.options.connection?.inboxPrefix ?? '_INBOX',
+        this.publishTimeoutMs,
+      );
+      const c: Connected = { nc, js, jsm, outbox };
       if (this.closed) throw new Error('channel backend is closed');
       this.connected = c;
       this.up = true;
@@ -775,6 +1100,7 @@ export class JetStreamChannelBackend implements ChannelBackend {
       if (s.type === 'disconnect') this.up = false;
       else if (s.type === 'reconnect') this.up = true;
     }
+    c.outbox.close('connection to NATS closed');
     if (this.connected === c) {
       this.connected = undefined;
       this.connecting = undefined;
@@ -840,8 +1166,7 @@ function streamError(stream: string, what: string, err: unknown): Error {
 }
 
 /** A publish failure in words: "no responders" means no stream takes the subject, or JetStream is down. */
-function publishErrorText(err: unknown): string {
-  const text = errorText(err);
+function publishErrorText(text: string): string {
   if (/jetstream is not enabled|no responders/i.test(text)) {
     return 'no stream takes this subject (the channel was not created, or JetStream is unavailable)';
   }
