@@ -119,8 +119,8 @@ export class StandaloneRuntime {
       this.print(
         `…  NATS JetStream at ${this.connections.nats.servers.join(',')} (from ${this.connections.nats.from})`,
       );
-    await this.reload();
-    this.loaded = true;
+    // Watch before the first load: an edit made while it runs triggers another reload (reloads are
+    // serialised and read the whole folder), so nothing written after start is missed.
     if (this.options.watch) {
       this.watcher = watch(this.options.configDir, { recursive: true }, () => {
         if (this.reloadTimer) clearTimeout(this.reloadTimer);
@@ -130,6 +130,8 @@ export class StandaloneRuntime {
         this.print(`✗  watching ${this.options.configDir} failed: ${err.message}`),
       );
     }
+    await this.reload();
+    this.loaded = true;
   }
 
   /**
