@@ -1,21 +1,11 @@
-import {
-  ConfigError,
-  closeOnSignals,
-  envInt,
-  envString,
-  startService,
-  type LogLevel,
-} from '@eventing/runtime';
+import { envInt, envString, startService, runService, envLogLevel } from '@eventing/runtime';
 import { ImcDispatcherModule, ImcDispatcher, type ImcDispatcherSettings } from './dispatcher.module';
 
 const SERVICE = 'imc-dispatcher';
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 /** Reads imc-dispatcher settings from the environment (as the Helm chart sets them). */
 export function settingsFromEnv(env: NodeJS.ProcessEnv): ImcDispatcherSettings & { port: number } {
-  const logLevel = envString(env, 'LOG_LEVEL', 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel))
-    throw new ConfigError(`LOG_LEVEL=${logLevel}: expected ${LOG_LEVELS.join(', ')}`);
+  const logLevel = envLogLevel(env, 'LOG_LEVEL', 'info');
   return {
     port: envInt(env, 'PORT', 8080, 0, 65535),
     contractPath: envString(env, 'CONTRACT_PATH', '/etc/eventing/contract/contract.json'),
@@ -40,18 +30,4 @@ export function startImcDispatcher(settings: ImcDispatcherSettings & { port: num
   });
 }
 
-if (require.main === module) {
-  const log = (level: string, msg: string) => console.log(JSON.stringify({ level, service: SERVICE, msg }));
-  Promise.resolve()
-    .then(() => startImcDispatcher(settingsFromEnv(process.env)))
-    .then(
-      (service) => {
-        log('info', `listening on ${service.url}`);
-        closeOnSignals(service, (m) => log('info', m));
-      },
-      (err: Error) => {
-        log('error', `could not start: ${err.message}`);
-        process.exit(1);
-      },
-    );
-}
+if (require.main === module) runService(SERVICE, () => startImcDispatcher(settingsFromEnv(process.env)));

@@ -1,11 +1,4 @@
-import {
-  ConfigError,
-  closeOnSignals,
-  envInt,
-  envString,
-  startService,
-  type LogLevel,
-} from '@eventing/runtime';
+import { ConfigError, envInt, envString, startService, runService, envLogLevel } from '@eventing/runtime';
 import {
   KafkaChannelDispatcher,
   KafkaChannelDispatcherModule,
@@ -13,7 +6,6 @@ import {
 } from './dispatcher.module';
 
 const SERVICE = 'kafka-channel-dispatcher';
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 /** Reads kafka-channel-dispatcher settings from the environment (as the Helm chart sets them). */
 export function settingsFromEnv(env: NodeJS.ProcessEnv): KafkaChannelDispatcherSettings & { port: number } {
@@ -23,9 +15,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): KafkaChannelDispatcherS
     .filter((s) => s !== '');
   if (bootstrap.length === 0)
     throw new ConfigError('KAFKA_BOOTSTRAP_SERVERS is required: host:port[,host:port…] of Kafka brokers');
-  const logLevel = envString(env, 'LOG_LEVEL', 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel))
-    throw new ConfigError(`LOG_LEVEL=${logLevel}: expected ${LOG_LEVELS.join(', ')}`);
+  const logLevel = envLogLevel(env, 'LOG_LEVEL', 'info');
   return {
     port: envInt(env, 'PORT', 8080, 0, 65535),
     contractPath: envString(env, 'CONTRACT_PATH', '/etc/eventing/contract/contract.json'),
@@ -55,18 +45,5 @@ export function startKafkaChannelDispatcher(
   });
 }
 
-if (require.main === module) {
-  const log = (level: string, msg: string) => console.log(JSON.stringify({ level, service: SERVICE, msg }));
-  Promise.resolve()
-    .then(() => startKafkaChannelDispatcher(settingsFromEnv(process.env)))
-    .then(
-      (service) => {
-        log('info', `listening on ${service.url}`);
-        closeOnSignals(service, (m) => log('info', m));
-      },
-      (err: Error) => {
-        log('error', `could not start: ${err.message}`);
-        process.exit(1);
-      },
-    );
-}
+if (require.main === module)
+  runService(SERVICE, () => startKafkaChannelDispatcher(settingsFromEnv(process.env)));

@@ -1,3 +1,5 @@
+import type { LogLevel } from './logger';
+
 /** Raised for a bad environment setting; the message names the variable. */
 export class ConfigError extends Error {}
 
@@ -21,4 +23,14 @@ export function envInt(
 export function envString(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
   const raw = env[name];
   return raw === undefined || raw === '' ? fallback : raw;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** Reads a log level (`LOG_LEVEL`-style); throws ConfigError naming the variable and the choices. */
+export function envLogLevel(env: NodeJS.ProcessEnv, name: string, fallback: LogLevel): LogLevel {
+  const level = envString(env, name, fallback) as LogLevel;
+  if (!LOG_LEVELS.includes(level))
+    throw new ConfigError(`${name}=${level}: expected ${LOG_LEVELS.join(', ')}`);
+  return level;
 }

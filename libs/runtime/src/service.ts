@@ -137,3 +137,23 @@ export function closeOnSignals(service: { close(): Promise<void> }, log: (msg: s
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 }
+
+/**
+ * The end of every service's main: starts it, logs where it listens as a JSON line, closes it on
+ * SIGTERM/SIGINT, and exits 1 with the reason when it cannot start (settings included).
+ */
+export function runService(service: string, start: () => Promise<RunningService>): void {
+  const log = (level: string, msg: string) => console.log(JSON.stringify({ level, service, msg }));
+  Promise.resolve()
+    .then(start)
+    .then(
+      (running) => {
+        log('info', `listening on ${running.url}`);
+        closeOnSignals(running, (m) => log('info', m));
+      },
+      (err: Error) => {
+        log('error', `could not start: ${err.message}`);
+        process.exit(1);
+      },
+    );
+}
