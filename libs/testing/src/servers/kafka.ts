@@ -158,7 +158,7 @@ async function startOnce(home: string, options: KafkaOptions): Promise<KafkaServ
       `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`,
       `-Dkafka.logs.dir=${dir}`,
     ];
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = newClusterId();
     try {
       await execFileAsync(javaBinary(), [
         '-Xmx256m',
@@ -251,4 +251,15 @@ export function withKafka(
       return bootstrap;
     },
   };
+}
+
+/**
+ * A cluster id as Kafka makes them (16 random bytes, base64url). One that starts with `-` would be
+ * taken for an option by kafka-storage's argument parser (1 start in 64), so draw again.
+ */
+function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
