@@ -11,7 +11,15 @@ for (const [alias, [target]] of Object.entries(compilerOptions.paths)) {
 // npm packages published as ES modules only. Jest runs CommonJS here and, without
 // --experimental-vm-modules, cannot require() them (its require(esm) support needs that flag even on
 // Node 24), so swc compiles them to CommonJS like our own sources; the rest of node_modules stays untouched.
-const esmOnlyPackages = ['@platformatic'];
+const esmOnlyPackages = [
+  '@platformatic',
+  '@kubernetes/client-node',
+  'openid-client',
+  'oauth4webapi',
+  'jose',
+  'socks-proxy-agent',
+  'agent-base',
+];
 const esmOnlyPattern = `/node_modules/(?:${esmOnlyPackages.join('|')})/`;
 
 /** Builds a Jest config for one project folder. */
