@@ -228,7 +228,7 @@ export class StandaloneRuntime {
     for (const existing of this.store.all()) {
       if (keep.has(resourceKey(existing))) continue;
       const { namespace = 'default', name = '' } = existing.metadata;
-      this.store.delete(groupOf(existing.apiVersion), existing.kind, namespace, name);
+      this.store.remove(groupOf(existing.apiVersion), existing.kind, namespace, name);
       this.printed.delete(printKey(existing));
       this.print(`-  ${existing.kind} ${namespace}/${name} removed`);
     }

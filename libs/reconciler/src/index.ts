@@ -1,3 +1,4 @@
+export * from './store/store';
 export * from './store/memory-store';
 export * from './resolver/address-resolver';
 export * from './contract/delivery';

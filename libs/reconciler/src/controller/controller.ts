@@ -19,7 +19,7 @@ import {
   type SubscriptionEntry,
   type TriggerEntry,
 } from '@eventing/contract';
-import { groupOf, type ResourceStore } from '../store/memory-store';
+import { groupOf, type ResourceStore } from '../store/store';
 import { AddressResolver, type AddressBook } from '../resolver/address-resolver';
 import { reconcileBroker } from '../broker/reconcile';
 import { reconcileTrigger } from '../trigger/reconcile';
@@ -282,7 +282,7 @@ export class Controller {
         ],
       } as { conditions?: Condition[] };
     }
-    this.store.updateStatus(resource, status);
+    void this.store.updateStatus(resource, status);
     ready.push(report(resource, status.conditions));
   }
 }

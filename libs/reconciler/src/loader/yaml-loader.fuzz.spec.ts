@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { parseAllDocuments, stringify } from 'yaml';
 import { MAX_YAML_DEPTH, type Resource } from '@eventing/api';
 import { Controller } from '../controller/controller';
-import { MemoryResourceStore, resourceKey } from '../store/memory-store';
+import { MemoryResourceStore } from '../store/memory-store';
+import { resourceKey } from '../store/store';
 import { loadResourceDir, type LoadProblem, type LoadResult } from './yaml-loader';
 
 // Property tests of the YAML loader against mutations of the quickstart documents: whatever the

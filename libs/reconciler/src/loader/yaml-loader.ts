@@ -18,7 +18,7 @@ import {
   type Resource,
   type ValidationContext,
 } from '@eventing/api';
-import { resourceKey } from '../store/memory-store';
+import { resourceKey } from '../store/store';
 
 /** Something wrong with one document; the document is skipped, the rest still runs. */
 export interface LoadProblem {

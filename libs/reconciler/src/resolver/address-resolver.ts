@@ -1,5 +1,5 @@
 import type { Destination } from '@eventing/api';
-import { groupOf, type ResourceStore } from '../store/memory-store';
+import { groupOf, type ResourceStore } from '../store/store';
 
 export type Resolution = { ok: true; uri: string } | { ok: false; reason: string };
 
