@@ -4,4 +4,5 @@ export * from './go-sdk';
 export * from './java-sdk';
 export * from './servers/kafka';
 export * from './servers/nats';
+export * from './servers/kube';
 export * from './app-process';

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-// What the Kafka and NATS harnesses share: running the installers in tools/test-servers, free ports,
-// and server processes run under tools/test-servers/keeper.mjs, which SIGKILLs the server as soon as
-// this process is gone however it ended (Jest runs tests in a sandbox whose `process.on('exit')` never
+// What the Kafka, NATS and Kubernetes harnesses share: running the installers in tools/test-servers,
+// free ports, and server processes run under tools/test-servers/keeper.mjs, which SIGKILLs the server
+// as soon as this process is gone however it ended (Jest runs tests in a sandbox whose `process.on('exit')` never
 // fires, so the keeper is what guarantees that no server outlives its test worker).
 
 const TOOLS_DIR = resolve(__dirname, '../../../../tools/test-servers');
@@ -19,7 +19,7 @@ const installs = new Map<string, Promise<string>>();
  * Runs `tools/test-servers/<name>/install.mjs` (which installs into the user cache on first use and
  * prints progress on stderr) and resolves with the path it prints.
  */
-export function installServer(name: 'kafka' | 'nats'): Promise<string> {
+export function installServer(name: 'kafka' | 'nats' | 'kube'): Promise<string> {
   let pending = installs.get(name);
   if (!pending) {
     pending = new Promise<string>((done, fail) => {
