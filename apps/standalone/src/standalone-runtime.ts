@@ -1,4 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@eventing/api';
 import { BrokerDataPlane, outcomeObserver, pathOf } from '@eventing/broker';
 import { MemoryChannelBackend, type ChannelBackend } from '@eventing/channels';
@@ -10,10 +11,9 @@ import {
   Controller,
   MemoryResourceStore,
   capabilitiesOf,
-  loadResourceDir,
-  resourceKey,
-  groupOf,
+  FolderSource,
   type LoadProblem,
+  type LoadResult,
   type ReadyReport,
 } from '@eventing/reconciler';
 import type { ApplyReport, PingSchedule } from '@eventing/contract';
@@ -21,6 +21,8 @@ import type { Logger } from '@eventing/runtime';
 import { EventingMetrics, FOLDED_LABEL_VALUE } from '@eventing/observability';
 import type { StandaloneOptions } from './options';
 import { storeConnections, storeKinds, type StoreConnections } from './stores';
+
+type Loaded = LoadResult;
 
 /**
  * Standalone mode: loads resource YAML from a folder, reconciles it, runs the data plane in-process
@@ -31,19 +33,20 @@ export class StandaloneRuntime {
   readonly backend: MemoryChannelBackend;
   /** Durable stores given on the command line or by ConfigMaps in the folder (read at start). */
   readonly stores: { kafka?: KafkaChannelBackend; jetstream?: JetStreamChannelBackend } = {};
-  private readonly connections: StoreConnections;
+  /** Found by `start` in the first load's ConfigMaps (or given on the command line). */
+  private connections: StoreConnections = {};
   readonly metrics = new EventingMetrics();
   readonly dispatcher: Dispatcher;
   readonly dataPlane: BrokerDataPlane;
   private readonly store = new MemoryResourceStore();
+  private readonly folder: FolderSource;
+  private generation = 0;
   private readonly controller: Controller;
   private readonly ping: PingScheduler;
   private readonly printed = new Map<string, string>();
   private addresses = new Map<string, string>();
   private configMaps: ReadonlyMap<string, Record<string, string>> = new Map();
   private schedules = new Map<string, PingSchedule>();
-  /** PingSources the scheduler refused, by uid, with why. */
-  private scheduleFailures = new Map<string, string>();
   private watcher?: FSWatcher;
   private reloadTimer?: NodeJS.Timeout;
   private reloading: Promise<void> = Promise.resolve();
@@ -60,8 +63,7 @@ export class StandaloneRuntime {
       nackDelayMs: options.redeliveryDelayMs,
       maxNackDelayMs: options.redeliveryMaxDelayMs,
     });
-    // Durable stores are found once at start: the command line, else ConfigMaps in the folder.
-    this.connections = storeConnections(options, loadResourceDir(options.configDir).configMaps);
+    this.folder = new FolderSource(options.configDir, this.store);
     this.dispatcher = new Dispatcher({
       connectionsPerOrigin: 128,
       headerEncoding: options.headerEncoding ?? 'upstream',
@@ -88,8 +90,22 @@ export class StandaloneRuntime {
       ingressUrl: (namespace, name) => `${this.baseUrl}${pathOf('broker', namespace, name)}`,
       channelUrl: (namespace, name) => `${this.baseUrl}${pathOf('channel', namespace, name)}`,
       addressBook: { lookup: (namespace, name) => this.lookupAddress(namespace, name) },
-      capabilities: capabilitiesOf(storeKinds(this.connections)),
+      capabilities: () => capabilitiesOf(storeKinds(this.connections)),
       configMap: (namespace, name) => this.configMaps.get(`${namespace}/${name}`),
+      // The in-process data plane and scheduler are the sinks: what they report feeds the conditions.
+      contract: {
+        publish: async (body) => {
+          const applied = await this.dataPlane.apply({ ...body, generation: ++this.generation });
+          this.noteApply(applied);
+          return applied;
+        },
+      },
+      schedules: { publish: (schedules) => Promise.resolve(this.applySchedules(schedules)) },
+      onError: (key, error) =>
+        this.log.error(
+          { key, error: error instanceof Error ? error.message : String(error) },
+          'reconcile failed',
+        ),
     });
     this.ping = new PingScheduler({
       send: async (event, sinkUri) => {
@@ -110,15 +126,6 @@ export class StandaloneRuntime {
   /** Loads the folder, applies it, and starts watching; `baseUrl` is where ingress listens. */
   async start(baseUrl: string): Promise<void> {
     this.baseUrl = baseUrl;
-    await this.openStores();
-    if (this.connections.kafka)
-      this.print(
-        `…  Kafka at ${this.connections.kafka.bootstrap.join(',')} (from ${this.connections.kafka.from})`,
-      );
-    if (this.connections.nats)
-      this.print(
-        `…  NATS JetStream at ${this.connections.nats.servers.join(',')} (from ${this.connections.nats.from})`,
-      );
     // Watch before the first load: an edit made while it runs triggers another reload (reloads are
     // serialised and read the whole folder), so nothing written after start is missed.
     if (this.options.watch) {
@@ -130,7 +137,22 @@ export class StandaloneRuntime {
         this.print(`✗  watching ${this.options.configDir} failed: ${err.message}`),
       );
     }
-    await this.reload();
+    // One read of the folder: durable stores are found in it once (the command line, else its
+    // ConfigMaps), and the same load is the first one applied.
+    const first = this.folder.read();
+    this.connections = storeConnections(this.options, first.configMaps);
+    if (this.connections.kafka)
+      this.print(
+        `…  Kafka at ${this.connections.kafka.bootstrap.join(',')} (from ${this.connections.kafka.from})`,
+      );
+    if (this.connections.nats)
+      this.print(
+        `…  NATS JetStream at ${this.connections.nats.servers.join(',')} (from ${this.connections.nats.from})`,
+      );
+    // Reloads wait for the stores, and the first load is queued before any edit's reload.
+    this.reloading = this.openStores();
+    this.controller.start();
+    await this.reload(first);
     this.loaded = true;
   }
 
@@ -175,10 +197,11 @@ export class StandaloneRuntime {
   /**
    * Re-reads the folder and applies the difference. Calls are serialised and never reject: a failure
    * is printed and counted, the last good state keeps serving, and the next reload runs as usual.
+   * `loaded` is a load already read (the first one, at start) to apply instead of reading again.
    */
-  reload(): Promise<void> {
+  reload(loaded?: Loaded): Promise<void> {
     this.reloading = this.reloading.then(() =>
-      this.reloadNow().catch((err: Error) => {
+      this.reloadNow(loaded).catch((err: Error) => {
         this.metrics.applyFailed('reload_error');
         this.log.error({ error: err.message }, 'reload failed; the last good state keeps serving');
         this.print(
@@ -192,8 +215,9 @@ export class StandaloneRuntime {
   async stop(): Promise<void> {
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     this.watcher?.close();
-    this.ping.stop();
     await this.reloading;
+    await this.controller.stop();
+    this.ping.stop();
     const queued = this.dataPlane.pending();
     if (queued > 0) this.print(`…  delivering ${queued} queued event(s) before exiting (up to 30 s)`);
     // Durable stores keep what is left for the next start; memory counts it as discarded.
@@ -215,31 +239,23 @@ export class StandaloneRuntime {
     return url;
   }
 
-  private async reloadNow(): Promise<void> {
-    const loaded = loadResourceDir(this.options.configDir);
-    this.reportProblems(loaded.problems);
-    this.addresses = loaded.addresses;
-    this.configMaps = loaded.configMaps;
-    const keep = new Set<string>();
-    for (const resource of loaded.resources) {
-      keep.add(resourceKey(resource));
-      this.store.apply(resource);
-    }
-    for (const existing of this.store.all()) {
-      if (keep.has(resourceKey(existing))) continue;
+  private async reloadNow(loaded: Loaded = this.folder.read()): Promise<void> {
+    const synced = this.folder.sync(loaded);
+    this.reportProblems(synced.problems);
+    const addressesChanged = !isDeepStrictEqual(this.addresses, synced.addresses);
+    this.addresses = synced.addresses;
+    this.configMaps = synced.configMaps;
+    for (const existing of synced.removed) {
       const { namespace = 'default', name = '' } = existing.metadata;
-      this.store.remove(groupOf(existing.apiVersion), existing.kind, namespace, name);
       this.printed.delete(printKey(existing));
       this.print(`-  ${existing.kind} ${namespace}/${name} removed`);
     }
-    // Compile and apply, then reconcile again against what the data plane and the scheduler did,
-    // so that every condition reports what was checked rather than what was hoped for.
-    const out = this.controller.reconcile();
-    const applied = await this.dataPlane.apply(out.contract);
-    this.noteApply(applied);
-    const scheduled = this.applySchedules(out.schedules);
-    const observed = this.controller.reconcile(merge(applied, scheduled));
-    this.reportReady(observed.ready);
+    // What the store does not see (the address book, broker configs) re-queues everything.
+    if (synced.configChanged || addressesChanged) this.controller.requeueAll();
+    // The controller reconciles what changed, publishes to the data plane and the scheduler, and
+    // reconciles again against what they reported, so every condition reports what was checked.
+    await this.controller.idle();
+    this.reportReady(this.controller.readyReports());
   }
 
   private noteApply(report: ApplyReport): void {
@@ -261,29 +277,8 @@ export class StandaloneRuntime {
 
   /** Makes the scheduler match; returns what it scheduled and what it refused, by PingSource uid. */
   private applySchedules(schedules: PingSchedule[]): ApplyReport {
-    const next = new Map(schedules.map((s) => [`${s.namespace}/${s.name}`, s]));
-    const served = new Set<string>();
-    for (const key of this.schedules.keys()) if (!next.has(key)) this.ping.remove(key);
-    const failures = new Map<string, string>();
-    for (const [key, spec] of next) {
-      const prev = this.schedules.get(key);
-      const uid = spec.uid ?? key;
-      try {
-        if (
-          prev === undefined ||
-          JSON.stringify(prev) !== JSON.stringify(spec) ||
-          this.scheduleFailures.has(uid)
-        )
-          this.ping.upsert(key, spec);
-        served.add(uid);
-      } catch (err) {
-        this.ping.remove(key);
-        failures.set(uid, `cannot schedule: ${(err as Error).message}`);
-      }
-    }
-    this.schedules = next;
-    this.scheduleFailures = failures;
-    return { generation: 0, served, failed: failures };
+    this.schedules = new Map(schedules.map((s) => [`${s.namespace}/${s.name}`, s]));
+    return this.ping.sync(schedules);
   }
 
   private reportProblems(problems: LoadProblem[]): void {
@@ -309,15 +304,6 @@ export class StandaloneRuntime {
       this.print(line);
     }
   }
-}
-
-/** A data-plane report and the scheduler's, as one observation for the controller. */
-function merge(a: ApplyReport, b: ApplyReport): ApplyReport {
-  return {
-    generation: a.generation,
-    served: new Set([...a.served, ...b.served]),
-    failed: new Map([...a.failed, ...b.failed]),
-  };
 }
 
 function printKey(r: Resource): string {
