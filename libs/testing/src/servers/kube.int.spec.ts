@@ -1,6 +1,11 @@
 import { CoreV1Api, KubeConfig, type V1ConfigMap, Watch } from '@kubernetes/client-node';
-import { existsSync } from 'node:fs';
-import { startKube, type KubeServer } from './kube';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { SHARED_KUBE_ENV, startKube, withKube, type KubeServer } from './kube';
 import { acceptsTcp } from './process';
 
 // Smoke test of the Kubernetes harness: a real etcd + kube-apiserver + kube-controller-manager, used
@@ -166,6 +171,111 @@ describe('Kubernetes harness', () => {
   );
 
   it(
+    'calls a validating admission webhook served on a loopback https URL',
+    async () => {
+      const reviews: string[] = [];
+      const webhook = await httpsServer((path, body) => {
+        const review = JSON.parse(body) as {
+          request: { uid: string; name: string; object: V1ConfigMap };
+        };
+        reviews.push(`${path} ${review.request.name}`);
+        const deny = review.request.object.metadata?.labels?.['deny'] === 'yes';
+        return {
+          apiVersion: 'admission.k8s.io/v1',
+          kind: 'AdmissionReview',
+          response: {
+            uid: review.request.uid,
+            allowed: !deny,
+            ...(deny
+              ? { status: { code: 403, message: 'metadata.labels.deny: denied by the test webhook' } }
+              : {}),
+          },
+        };
+      });
+      try {
+        await kube.kubectl(['create', 'namespace', 'hooked']);
+        await kube.kubectl(['label', 'namespace', 'hooked', 'webhook=on']);
+        await kube.kubectl(['apply', '-f', '-'], {
+          input: JSON.stringify({
+            apiVersion: 'admissionregistration.k8s.io/v1',
+            kind: 'ValidatingWebhookConfiguration',
+            metadata: { name: 'test-webhook' },
+            webhooks: [
+              {
+                name: 'configmaps.test.example.com',
+                clientConfig: {
+                  url: `${webhook.url}/validate`,
+                  caBundle: Buffer.from(webhook.ca).toString('base64'),
+                },
+                rules: [
+                  { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] },
+                ],
+                namespaceSelector: { matchLabels: { webhook: 'on' } },
+                failurePolicy: 'Fail',
+                sideEffects: 'None',
+                admissionReviewVersions: ['v1'],
+              },
+            ],
+          }),
+        });
+        const denyMe = JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'no', labels: { deny: 'yes' } },
+        });
+        // The API server picks the new configuration up from its informer, a moment after it is stored.
+        let denied = { stdout: '', stderr: '', code: 0 };
+        await eventually('the webhook is called', async () => {
+          denied = await kube.kubectl(['-n', 'hooked', 'apply', '-f', '-'], {
+            input: denyMe,
+            allowFail: true,
+          });
+          // Created before the webhook took effect: remove it and try again.
+          if (denied.code === 0) await kube.kubectl(['-n', 'hooked', 'delete', 'configmap', 'no']);
+          return denied.code !== 0;
+        });
+        expect(denied.stderr).toContain('metadata.labels.deny: denied by the test webhook');
+        await expect(kube.kubectl(['-n', 'hooked', 'get', 'configmap', 'no'])).rejects.toThrow(/NotFound/);
+        await kube.kubectl(['-n', 'hooked', 'create', 'configmap', 'yes']);
+        expect(reviews).toEqual(
+          expect.arrayContaining(['/validate?timeout=10s no', '/validate?timeout=10s yes']),
+        );
+      } finally {
+        await kube.kubectl([
+          'delete',
+          'validatingwebhookconfiguration',
+          'test-webhook',
+          '--ignore-not-found',
+        ]);
+        webhook.server.close();
+      }
+    },
+    TEST_TIMEOUT,
+  );
+
+  describe('withKube() on a shared control plane', () => {
+    beforeAll(() => {
+      process.env[SHARED_KUBE_ENV] = kube.kubeconfig;
+    });
+    afterAll(() => {
+      delete process.env[SHARED_KUBE_ENV];
+    });
+    const shared = withKube();
+
+    it(
+      'uses the shared kubeconfig and server',
+      async () => {
+        expect(shared.kubeconfig).toBe(kube.kubeconfig);
+        expect(shared.server).toBe(kube.server);
+        await shared.kubectl(['create', 'namespace', 'shared']);
+        const { stdout } = await kube.kubectl(['get', 'namespace', 'shared', '-o', 'name']);
+        expect(stdout.trim()).toBe('namespace/shared');
+      },
+      TEST_TIMEOUT,
+    );
+  });
+
+  it(
     'garbage-collects a ConfigMap whose owner was deleted (kube-controller-manager)',
     async () => {
       await kube.kubectl(['create', 'namespace', 'gc']);
@@ -213,6 +323,48 @@ describe('Kubernetes harness', () => {
   );
 });
 
+/** An https server on a free loopback port with a fresh self-signed certificate for 127.0.0.1. */
+async function httpsServer(
+  handle: (path: string, body: string) => unknown,
+): Promise<{ url: string; ca: string; server: Server }> {
+  const dir = mkdtempSync(join(tmpdir(), 'webhook-'));
+  try {
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    await promisify(execFile)('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
+    const ca = readFileSync(cert, 'utf8');
+    const server = createServer({ key: readFileSync(key), cert: ca }, (req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (s: string) => (body += s));
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(handle(req.url ?? '', body)));
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const address = server.address() as { port: number };
+    return { url: `https://127.0.0.1:${address.port}`, ca, server };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('Kubernetes harness without the controller manager', () => {
   let kube: KubeServer;
   beforeAll(async () => {
@@ -246,6 +398,20 @@ describe('Kubernetes harness without the controller manager', () => {
     },
     TEST_TIMEOUT,
   );
+
+  describe('withKube() on its own', () => {
+    const own = withKube();
+
+    it(
+      'starts a control plane of its own',
+      async () => {
+        expect(own.server).not.toBe(kube.server);
+        const { stdout } = await own.kubectl(['get', 'namespace', 'default', '-o', 'name']);
+        expect(stdout.trim()).toBe('namespace/default');
+      },
+      TEST_TIMEOUT,
+    );
+  });
 
   it(
     'stop() ends etcd and the API server and removes the folder',

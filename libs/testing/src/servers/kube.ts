@@ -267,7 +267,7 @@ async function startOnce(binDir: string, options: KubeOptions): Promise<KubeServ
     );
 
     if (options.controllerManager) {
-      const kcm = (kcmProc = run('kube-controller-manager', [
+      kcmProc = run('kube-controller-manager', [
         `--kubeconfig=${kubeconfig}`,
         `--controllers=${CONTROLLERS.join(',')}`,
         `--service-account-private-key-file=${saKey}`,
@@ -275,10 +275,10 @@ async function startOnce(binDir: string, options: KubeOptions): Promise<KubeServ
         '--leader-elect=false',
         '--secure-port=0',
         '--v=1',
-      ]));
+      ]);
       // The serviceaccount controller makes `default` in every namespace once its informers synced.
       const defaultSa = `${server}/api/v1/namespaces/default/serviceaccounts/default`;
-      await kcm.waitReady(async () => (await statusOf(defaultSa, { ca, token })) === 200, timeout);
+      await kcmProc.waitReady(async () => (await statusOf(defaultSa, { ca, token })) === 200, timeout);
     }
 
     return {
