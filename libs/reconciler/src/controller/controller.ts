@@ -1,13 +1,14 @@
 import { isDeepStrictEqual } from 'node:util';
-import type {
-  Broker,
-  Channel,
-  Condition,
-  InMemoryChannel,
-  PingSource,
-  Resource,
-  Subscription,
-  Trigger,
+import {
+  allKinds,
+  type Broker,
+  type Channel,
+  type Condition,
+  type InMemoryChannel,
+  type PingSource,
+  type Resource,
+  type Subscription,
+  type Trigger,
 } from '@eventing/api';
 import {
   CONTRACT_VERSION,
@@ -19,7 +20,7 @@ import {
   type SubscriptionEntry,
   type TriggerEntry,
 } from '@eventing/contract';
-import { groupOf, type ResourceStore } from '../store/store';
+import { groupOf, keyOf, parseKey, resourceKey, type ResourceStore } from '../store/store';
 import { AddressResolver, type AddressBook } from '../resolver/address-resolver';
 import { reconcileBroker } from '../broker/reconcile';
 import { reconcileTrigger } from '../trigger/reconcile';
@@ -28,6 +29,9 @@ import { CHANNEL_KINDS, reconcileChannel } from '../channel/reconcile';
 import { brokerStore, type ConfigMapLookup } from '../broker/store';
 import { reconcileSubscription } from '../subscription/reconcile';
 import { MEMORY_CAPABILITIES, observe, type Capabilities } from '../observation/observation';
+import { TrackingReads } from './tracking';
+import { WorkQueue, type WorkQueueOptions } from './work-queue';
+import { OWNED_KINDS, type OwnedKindReconciler } from './kinds';
 
 /** The Ready condition of one resource, for printing. */
 export interface ReadyReport {
@@ -47,249 +51,593 @@ export interface ReconcileOutput {
   ready: ReadyReport[];
 }
 
+/** The contract without its generation: what the controller compiles. */
+export type ContractBody = Omit<Contract, 'generation'>;
+
+/**
+ * Where the compiled contract goes: the in-process data plane (standalone) or ConfigMaps the data
+ * plane mounts (Kubernetes). Resolves to what the data plane made of it.
+ */
+export interface ContractSink {
+  publish(contract: ContractBody): Promise<ApplyReport>;
+}
+
+/** Where PingSource schedules go: the in-process scheduler, or the ping adapter's ConfigMap. */
+export interface ScheduleSink {
+  publish(schedules: PingSchedule[]): Promise<ApplyReport>;
+}
+
 export interface ControllerOptions {
   ingressUrl(namespace: string, name: string): string;
   /** The URL at which channels are served; channels are not served without it. */
   channelUrl?(namespace: string, name: string): string;
-  addressBook: AddressBook;
+  /** Addresses of Services; given the store view a reconcile reads through, so lookups are tracked. */
+  addressBook: AddressBook | ((reads: ResourceStore) => AddressBook);
   /** Broker classes and channel kinds the data plane serves (default: the memory data plane's); read on every reconcile. */
   capabilities?: Capabilities | (() => Capabilities);
   /** ConfigMaps by namespace and name (broker configs naming a channel template). */
   configMap?: ConfigMapLookup;
+  /** Where the contract goes when the controller runs (`start`). */
+  contract?: ContractSink;
+  schedules?: ScheduleSink;
+  /** Called with each resource's Ready condition when it changes. */
+  onReady?(report: ReadyReport): void;
+  /** Called when one key's reconcile failed (it is retried with backoff). */
+  onError?(key: string, error: unknown): void;
+  /** Called after each reconcile with its kind and duration. */
+  onReconciled?(kind: string, ms: number, outcome: 'ok' | 'error' | 'conflict'): void;
+  queue?: WorkQueueOptions;
+  /** Longest time a contract change waits while the queue is busy (default 1 s). */
+  publishMaxDelayMs?: number;
 }
 
 const EVENTING = 'eventing.knative.dev';
 const SOURCES = 'sources.knative.dev';
 const MESSAGING = 'messaging.knative.dev';
 
+/** The group of each kind this controller reconciles, from the kinds' own definitions. */
+const GROUP_OF_KIND = new Map(allKinds.map((k) => [k.kind, k.group]));
+function groupOfKind(kind: string): string {
+  const group = GROUP_OF_KIND.get(kind);
+  if (group === undefined) throw new Error(`no kind definition for ${kind}`);
+  return group;
+}
+
+/** Kinds in the order a full pass reconciles them: addresses first, then what reads them. */
+const CORE_KINDS: readonly string[] = ['Broker', ...CHANNEL_KINDS, 'Subscription', 'Trigger', 'PingSource'];
+
+/** A resource's computed state: its status, what it adds to the contract, and the children it owns. */
+interface Computed {
+  status: { conditions?: Condition[] };
+  children?: Resource[];
+  childKinds?: readonly { group: string; kind: string }[];
+}
+
 /**
- * Reconciles every resource in the store: Brokers first (their addresses feed Triggers and
- * sinks), then Triggers and PingSources. Writes statuses back and compiles the data-plane contract.
+ * Reconciles resources one key at a time. Each key is computed from the store's cache (reads are
+ * tracked, so a change to anything a resource read re-queues it), its status written back (only
+ * when it changed; a conflict retries from the newer copy), its owned children applied and pruned,
+ * and its share of the contract kept; the contract is published when the queue runs dry (or after
+ * `publishMaxDelayMs` while it is busy), and only when its content changed.
+ *
+ * `reconcile()` runs one synchronous pass over every resource (for tests and tools); `start()`
+ * runs the queue-driven loop both modes use.
  */
 export class Controller {
+  private readonly reads: TrackingReads;
   private readonly resolver: AddressResolver;
   private readonly capabilitiesOf: () => Capabilities;
   private capabilities: Capabilities = MEMORY_CAPABILITIES;
+  private readonly configMap: ConfigMapLookup;
+  private readonly ingressUrl: (namespace: string, name: string) => string;
+  private readonly channelUrl?: (namespace: string, name: string) => string;
+  private readonly owned: Map<string, OwnedKindReconciler>;
+
+  // Each key's share of the contract.
+  private readonly brokers = new Map<string, BrokerEntry>();
+  private readonly triggers = new Map<string, TriggerEntry>();
+  private readonly channels = new Map<string, ChannelEntry>();
+  /** `<namespace>/<name>` of a served channel → the key serving it (a Channel and an InMemoryChannel of one name are one channel). */
+  private readonly servedAs = new Map<string, string>();
+  /** Channel keys whose kind the data plane serves (both namesakes, when one serves the other). */
+  private readonly admitted = new Set<string>();
+  private readonly subscriptions = new Map<string, SubscriptionEntry>();
+  private readonly schedules = new Map<string, PingSchedule>();
+  /** uid → key, to re-queue what a data-plane report changed. */
+  private readonly keyOfUid = new Map<string, string>();
+  private readonly lastReady = new Map<string, string>();
+
   private generation = 0;
-  private lastContract: Omit<Contract, 'generation'> | undefined;
-  /** What the data plane reported last; conditions that depend on it are derived from it. */
+  private lastContract: ContractBody | undefined;
+  /** What the data plane and scheduler reported last; conditions that depend on them are derived from it. */
   private observed: ApplyReport | undefined;
+  private contractReport: ApplyReport | undefined;
+  private scheduleReport: ApplyReport | undefined;
+  private publishedContract: ContractBody | undefined;
+  private publishedSchedules: PingSchedule[] | undefined;
+
+  private readonly queue: WorkQueue;
+  private unwatch: (() => void)[] = [];
+  private publishing: Promise<void> = Promise.resolve();
+  private publishTimer?: NodeJS.Timeout;
+  private publishWanted = false;
+  private running = false;
 
   constructor(
     private readonly store: ResourceStore,
-    options: ControllerOptions,
+    private readonly options: ControllerOptions,
   ) {
-    this.resolver = new AddressResolver(store, options.addressBook);
+    this.reads = new TrackingReads(store);
+    const book =
+      typeof options.addressBook === 'function' ? options.addressBook(this.reads) : options.addressBook;
+    this.resolver = new AddressResolver(this.reads, book);
     this.ingressUrl = options.ingressUrl;
     this.channelUrl = options.channelUrl;
     const capabilities = options.capabilities ?? MEMORY_CAPABILITIES;
     this.capabilitiesOf = typeof capabilities === 'function' ? capabilities : () => capabilities;
     this.configMap = options.configMap ?? (() => undefined);
+    this.owned = new Map(OWNED_KINDS.map((r) => [r.kind, r]));
+    this.queue = new WorkQueue(options.queue);
   }
 
-  private readonly configMap: ConfigMapLookup;
+  /** Every kind this controller reconciles, in pass order. */
+  kinds(): { group: string; kind: string }[] {
+    return [...CORE_KINDS, ...this.owned.keys()].map((kind) => ({ group: groupOfKind(kind), kind }));
+  }
 
-  private readonly ingressUrl: (namespace: string, name: string) => string;
-  private readonly channelUrl?: (namespace: string, name: string) => string;
+  /** Keys waiting to be reconciled. */
+  get depth(): number {
+    return this.queue.depth;
+  }
 
   /**
-   * Reconciles every resource and compiles the contract. `observed` is what the data plane made of
-   * the last contract; pass it to turn data-plane conditions from Unknown into what really happened.
-   * A resource whose reconciliation throws is marked not Ready (ReconcileError) and the rest goes on.
+   * Runs the loop: watches every kind (and what reconciles read, such as Services), reconciles each
+   * changed key, publishes the contract and schedules to the sinks.
+   */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.queue.run((key) => this.process(key));
+    for (const { group, kind } of this.kinds())
+      this.unwatch.push(
+        this.store.watch(kind, group, (e) => {
+          this.queue.add(resourceKey(e.resource));
+          this.requeueDependents(resourceKey(e.resource));
+        }),
+      );
+    for (const { group, kind } of this.reads.dependencyKinds())
+      this.unwatch.push(
+        this.store.watch(kind, group, (e) => this.requeueDependents(resourceKey(e.resource))),
+      );
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const off of this.unwatch.splice(0)) off();
+    if (this.publishTimer) clearTimeout(this.publishTimer);
+    await this.queue.stop();
+    await this.publishing;
+  }
+
+  /** Re-queues every resource (after a change the store does not see: capabilities, ConfigMaps, the address book). */
+  requeueAll(): void {
+    for (const { group, kind } of this.kinds())
+      for (const r of this.store.list(kind, group)) this.queue.add(resourceKey(r));
+  }
+
+  /** Resolves when nothing is queued or being reconciled and the last contract and schedules are published. */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.queue.idle();
+      await this.publishing;
+      if (this.publishWanted) {
+        this.publishNow();
+        continue;
+      }
+      if (this.queue.depth === 0) return;
+    }
+  }
+
+  /** The Ready condition of every reconciled resource, as last written. */
+  readyReports(): ReadyReport[] {
+    const out: ReadyReport[] = [];
+    for (const { group, kind } of this.kinds())
+      for (const r of this.store.list(kind, group))
+        out.push(report(r, (r.status as { conditions?: Condition[] } | undefined)?.conditions));
+    return out;
+  }
+
+  /**
+   * One synchronous pass over every resource, in dependency order: writes statuses and compiles the
+   * contract. `observed` is what the data plane made of the last contract. For tests and tools; the
+   * running controller works per key.
    */
   reconcile(observed: ApplyReport | undefined = this.observed): ReconcileOutput {
     this.observed = observed;
-    this.capabilities = this.capabilitiesOf();
     const ready: ReadyReport[] = [];
-    const brokers: BrokerEntry[] = [];
-    const triggers: TriggerEntry[] = [];
-    const schedules: PingSchedule[] = [];
-    const admittedBrokers = new Set<string>();
+    for (const { group, kind } of this.kinds()) {
+      const present = new Set<string>();
+      for (const resource of this.store.list(kind, group)) {
+        const key = resourceKey(resource);
+        present.add(key);
+        const computed = this.compute(key, resource);
+        void this.store.updateStatus(resource, computed.status);
+        if (computed.children) for (const c of computed.children) void this.store.applyChild(c);
+        ready.push(report(resource, computed.status.conditions));
+      }
+      for (const key of this.contributorsOf(kind)) if (!present.has(key)) this.drop(key);
+    }
+    const body = this.body();
+    if (!isDeepStrictEqual(body, this.lastContract)) {
+      this.generation++;
+      this.lastContract = body;
+    }
+    return { contract: { ...body, generation: this.generation }, schedules: this.scheduleList(), ready };
+  }
 
-    for (const resource of this.store.list('Broker', EVENTING)) {
-      this.guard(resource, ready, () => {
+  /** Reconciles one key: compute, write children and status, keep its contract share. */
+  private async process(key: string): Promise<void> {
+    const started = performance.now();
+    const { group, kind, namespace, name } = parseKey(key);
+    const resource = this.store.get(group, kind, namespace, name);
+    if (resource === undefined) {
+      if (this.drop(key)) this.contractChanged(key);
+      this.reads.forget(key);
+      this.lastReady.delete(key);
+      return;
+    }
+    const before = this.shareOf(key);
+    const computed = this.compute(key, resource);
+    let outcome: 'ok' | 'error' | 'conflict' = 'ok';
+    try {
+      if (computed.children !== undefined) await this.applyChildren(resource, computed);
+      const written = isDeepStrictEqual(resource.status, plain(computed.status))
+        ? 'ok'
+        : await this.store.updateStatus(resource, computed.status);
+      if (written === 'conflict') {
+        outcome = 'conflict';
+        this.queue.addRateLimited(key);
+      } else this.queue.forget(key);
+    } catch (err) {
+      outcome = 'error';
+      this.options.onError?.(key, err);
+      this.queue.addRateLimited(key);
+    }
+    if (!isDeepStrictEqual(before, this.shareOf(key))) this.contractChanged(key);
+    this.noteReady(key, resource, computed.status.conditions);
+    this.options.onReconciled?.(kind, performance.now() - started, outcome);
+  }
+
+  /** Applies a resource's children and deletes the children it owns but no longer wants. */
+  private async applyChildren(owner: Resource, computed: Computed): Promise<void> {
+    const wanted = new Set<string>();
+    for (const child of computed.children ?? []) {
+      wanted.add(resourceKey(child));
+      const existing = this.store.get(
+        groupOf(child.apiVersion),
+        child.kind,
+        child.metadata.namespace ?? '',
+        child.metadata.name ?? '',
+      );
+      if (existing !== undefined && sameDesired(existing, child)) continue;
+      await this.store.applyChild(child);
+    }
+    const uid = owner.metadata.uid;
+    for (const { group, kind } of computed.childKinds ?? [])
+      for (const r of this.store.list(kind, group)) {
+        const owners = (r.metadata.ownerReferences ?? []) as { uid?: string; controller?: boolean }[];
+        if (!owners.some((o) => o.uid === uid && o.controller === true)) continue;
+        if (wanted.has(resourceKey(r))) continue;
+        await this.store.delete(group, kind, r.metadata.namespace ?? '', r.metadata.name ?? '');
+      }
+  }
+
+  private noteReady(key: string, resource: Resource, conditions: Condition[] | undefined): void {
+    const r = report(resource, conditions);
+    const line = `${r.status}/${r.reason ?? ''}/${r.message ?? ''}`;
+    if (this.lastReady.get(key) === line) return;
+    this.lastReady.set(key, line);
+    this.options.onReady?.(r);
+  }
+
+  /** Re-queues whatever read `key` in its last reconcile. */
+  private requeueDependents(key: string): void {
+    for (const dependent of this.reads.dependentsOf(key)) this.queue.add(dependent);
+  }
+
+  /** A key's share of the contract changed: its dependents may read it, and the contract must go out. */
+  private contractChanged(key: string): void {
+    this.requeueDependents(key);
+    this.publishWanted = true;
+    if (this.queue.depth === 0) queueMicrotask(() => this.publishIfIdle());
+    else if (this.publishTimer === undefined) {
+      this.publishTimer = setTimeout(() => {
+        this.publishTimer = undefined;
+        this.publishNow();
+      }, this.options.publishMaxDelayMs ?? 1000);
+      this.publishTimer.unref();
+    }
+  }
+
+  private publishIfIdle(): void {
+    if (this.queue.depth === 0) this.publishNow();
+    else this.contractChanged('');
+  }
+
+  /** Publishes the contract and schedules (serialised), then re-queues what the reports changed. */
+  private publishNow(): void {
+    if (!this.publishWanted || !this.running) return;
+    this.publishWanted = false;
+    if (this.publishTimer) {
+      clearTimeout(this.publishTimer);
+      this.publishTimer = undefined;
+    }
+    this.publishing = this.publishing.then(async () => {
+      const before = this.observed;
+      const body = this.body();
+      const schedules = this.scheduleList();
+      if (this.options.contract && !isDeepStrictEqual(body, this.publishedContract)) {
+        try {
+          this.contractReport = await this.options.contract.publish(body);
+          this.publishedContract = body;
+        } catch (err) {
+          this.options.onError?.('contract', err);
+          this.contractChanged('');
+        }
+      }
+      if (this.options.schedules && !isDeepStrictEqual(schedules, this.publishedSchedules)) {
+        try {
+          this.scheduleReport = await this.options.schedules.publish(schedules);
+          this.publishedSchedules = schedules;
+        } catch (err) {
+          this.options.onError?.('schedules', err);
+          this.contractChanged('');
+        }
+      }
+      this.observed = mergeReports(this.contractReport, this.scheduleReport);
+      for (const [uid, key] of this.keyOfUid)
+        if (!isDeepStrictEqual(observe(before, uid), observe(this.observed, uid))) this.queue.add(key);
+    });
+  }
+
+  /** Computes one resource, with its reads tracked; a throw is that resource's failure alone. */
+  private compute(key: string, resource: Resource): Computed {
+    this.capabilities = this.capabilitiesOf();
+    const uid = resource.metadata.uid;
+    if (uid !== undefined) this.keyOfUid.set(uid, key);
+    this.reads.begin(key);
+    try {
+      return this.computeKind(key, resource);
+    } catch (err) {
+      this.drop(key);
+      return {
+        status: {
+          observedGeneration: resource.metadata.generation ?? 1,
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'False',
+              reason: 'ReconcileError',
+              message: err instanceof Error ? err.message : String(err),
+              lastTransitionTime: new Date().toISOString(),
+            },
+          ],
+        } as { conditions?: Condition[] },
+      };
+    } finally {
+      this.reads.end();
+    }
+  }
+
+  private computeKind(key: string, resource: Resource): Computed {
+    const uid = resource.metadata.uid ?? '';
+    const namespace = resource.metadata.namespace ?? 'default';
+    const name = resource.metadata.name ?? '';
+    const observed = observe(this.observed, uid);
+    switch (resource.kind) {
+      case 'Broker': {
         const broker = resource as Broker;
-        const uid = broker.metadata.uid ?? '';
         const store = brokerStore(broker, this.capabilities, this.configMap);
         const result = reconcileBroker(broker, {
           ingressUrl: this.ingressUrl,
           resolver: this.resolver,
           brokerClasses: this.capabilities.brokerClasses,
           store,
-          observed: observe(observed, uid),
+          observed,
         });
         if (result.admitted && store.ok) {
-          const entry: BrokerEntry = {
-            uid,
-            namespace: broker.metadata.namespace ?? 'default',
-            name: broker.metadata.name ?? '',
-          };
+          const entry: BrokerEntry = { uid, namespace, name };
           if (store.store !== 'memory') entry.store = store.store;
           if (store.settings !== undefined && store.store !== 'memory') entry.storeSettings = store.settings;
-          brokers.push(entry);
-          admittedBrokers.add(`${entry.namespace}/${entry.name}`);
-        }
-        return result.status;
-      });
-    }
-    const { channels, subscriptions } = this.reconcileMessaging(ready, observed);
-    for (const resource of this.store.list('Trigger', EVENTING)) {
-      this.guard(resource, ready, () => {
+          this.brokers.set(key, entry);
+        } else this.brokers.delete(key);
+        return { status: result.status };
+      }
+      case 'Trigger': {
         const trigger = resource as Trigger;
-        const namespace = trigger.metadata.namespace ?? 'default';
         const brokerName = trigger.spec.broker ?? trigger.spec.brokerRef?.name ?? '';
         const brokerNamespace = trigger.spec.brokerRef?.namespace ?? namespace;
-        const broker = this.store.get(EVENTING, 'Broker', brokerNamespace, brokerName) as Broker | undefined;
+        const brokerKey = keyOf(EVENTING, 'Broker', brokerNamespace, brokerName);
+        const broker = this.reads.get(EVENTING, 'Broker', brokerNamespace, brokerName) as Broker | undefined;
         const result = reconcileTrigger(trigger, broker, {
           resolver: this.resolver,
-          brokerAdmitted: admittedBrokers.has(`${brokerNamespace}/${brokerName}`),
-          observed: observe(observed, trigger.metadata.uid ?? ''),
+          brokerAdmitted: this.brokers.has(brokerKey),
+          observed,
         });
-        if (result.egress) triggers.push(result.egress);
-        return result.status;
-      });
-    }
-    for (const resource of this.store.list('PingSource', SOURCES)) {
-      this.guard(resource, ready, () => {
-        const result = reconcilePingSource(
-          resource as PingSource,
-          this.resolver,
-          observe(observed, resource.metadata.uid ?? ''),
-        );
-        if (result.schedule) schedules.push(result.schedule);
-        return result.status;
-      });
-    }
-
-    const body = { version: CONTRACT_VERSION, brokers, triggers, channels, subscriptions } as const;
-    if (!isDeepStrictEqual(body, this.lastContract)) {
-      this.generation++;
-      this.lastContract = body;
-    }
-    return { contract: { ...body, generation: this.generation }, schedules, ready };
-  }
-
-  /**
-   * Channels (a Channel and an InMemoryChannel of the same name are one channel: the Channel's
-   * backing one) and the Subscriptions on them.
-   */
-  private reconcileMessaging(
-    ready: ReadyReport[],
-    observed: ApplyReport | undefined,
-  ): {
-    channels: ChannelEntry[];
-    subscriptions: SubscriptionEntry[];
-  } {
-    const channels: ChannelEntry[] = [];
-    const subscriptions: SubscriptionEntry[] = [];
-    const channelUrl = this.channelUrl;
-    if (channelUrl === undefined) return { channels, subscriptions };
-    const subs = this.store.list('Subscription', MESSAGING) as Subscription[];
-    /** `<kind>/<namespace>/<name>` of the channels the data plane serves → the uid it serves them as. */
-    const admitted = new Map<string, string>();
-    /** `<namespace>/<name>` of served channels → their store. */
-    const channelStores = new Map<string, string>();
-    const servedAs = new Map<string, string>();
-    for (const kind of CHANNEL_KINDS) {
-      for (const resource of this.store.list(kind, MESSAGING)) {
-        this.guard(resource, ready, () => {
-          const namespace = resource.metadata.namespace ?? 'default';
-          const name = resource.metadata.name ?? '';
-          const key = `${namespace}/${name}`;
-          // A Channel and an InMemoryChannel of the same name are one channel, served under the first uid.
-          const uid = servedAs.get(key) ?? resource.metadata.uid ?? '';
-          const subscribers = subs
-            .filter(
-              (s) =>
-                (s.metadata.namespace ?? 'default') === namespace &&
-                s.spec.channel.name === name &&
-                channelKindOf(s.spec.channel.kind),
-            )
-            .map((s) => ({
-              uid: s.metadata.uid ?? '',
-              generation: s.metadata.generation ?? 1,
-              observed: observe(observed, s.metadata.uid ?? ''),
-            }));
-          const result = reconcileChannel(resource as Channel | InMemoryChannel, {
-            channelUrl,
-            resolver: this.resolver,
-            subscribers,
-            capabilities: this.capabilities,
-            observed: observe(observed, uid),
-          });
-          if (result.admitted) {
-            admitted.set(`${kind}/${key}`, uid);
-            if (!servedAs.has(key)) {
-              servedAs.set(key, uid);
-              const entry: ChannelEntry = { uid, namespace, name };
-              if (result.store !== undefined && result.store !== 'memory') entry.store = result.store;
-              channelStores.set(key, result.store ?? 'memory');
-              if (result.storeSettings !== undefined && entry.store !== undefined)
-                entry.storeSettings = result.storeSettings;
-              channels.push(entry);
-            }
-          }
-          return result.status;
-        });
+        if (result.egress) this.triggers.set(key, result.egress);
+        else this.triggers.delete(key);
+        return { status: result.status };
       }
+      case 'PingSource': {
+        const result = reconcilePingSource(resource as PingSource, this.resolver, observed);
+        if (result.schedule) this.schedules.set(key, result.schedule);
+        else this.schedules.delete(key);
+        return { status: result.status };
+      }
+      case 'Subscription':
+        return this.computeSubscription(key, resource as Subscription, observed);
+      default:
+        if (CHANNEL_KINDS.includes(resource.kind)) return this.computeChannel(key, resource, observed);
     }
-    for (const subscription of subs) {
-      this.guard(subscription, ready, () => {
-        const namespace = subscription.metadata.namespace ?? 'default';
-        const ref = subscription.spec.channel;
-        const channel = (
-          channelKindOf(ref.kind) ? this.store.get(MESSAGING, ref.kind, namespace, ref.name) : undefined
-        ) as Channel | InMemoryChannel | undefined;
-        const result = reconcileSubscription(subscription, channel, {
-          resolver: this.resolver,
-          channelAdmitted: admitted.has(`${ref.kind}/${namespace}/${ref.name}`),
-          observed: observe(observed, subscription.metadata.uid ?? ''),
-        });
-        if (result.egress) {
-          // A KafkaChannel delivers in order per partition, as upstream's channel dispatcher does.
-          if (channelStores.get(`${namespace}/${ref.name}`) === 'kafka') result.egress.ordered = true;
-          subscriptions.push(result.egress);
-        }
-        return result.status;
-      });
-    }
-    return { channels, subscriptions };
+    const owned = this.owned.get(resource.kind);
+    if (owned === undefined) throw new Error(`no reconciler for kind ${resource.kind}`);
+    const result = owned.reconcile(resource, { store: this.reads, resolver: this.resolver });
+    return { status: result.status, children: result.children, childKinds: owned.childKinds };
   }
 
-  /**
-   * Runs one resource's reconciliation and writes its status. A throw is that resource's failure
-   * alone: it is marked not Ready with the error, and reconciling the others goes on.
-   */
-  private guard(
-    resource: Resource,
-    ready: ReadyReport[],
-    reconcileOne: () => { conditions?: Condition[] },
-  ): void {
-    let status: { conditions?: Condition[] };
-    try {
-      status = reconcileOne();
-    } catch (err) {
-      status = {
-        observedGeneration: resource.metadata.generation ?? 1,
-        conditions: [
-          {
-            type: 'Ready',
-            status: 'False',
-            reason: 'ReconcileError',
-            message: err instanceof Error ? err.message : String(err),
-            lastTransitionTime: new Date().toISOString(),
-          },
-        ],
-      } as { conditions?: Condition[] };
+  private computeChannel(key: string, resource: Resource, observed: ReturnType<typeof observe>): Computed {
+    const namespace = resource.metadata.namespace ?? 'default';
+    const name = resource.metadata.name ?? '';
+    const channelUrl = this.channelUrl;
+    const nsName = `${namespace}/${name}`;
+    if (channelUrl === undefined) {
+      this.drop(key);
+      return { status: (resource.status ?? {}) as { conditions?: Condition[] } };
     }
-    void this.store.updateStatus(resource, status);
-    ready.push(report(resource, status.conditions));
+    // A Channel and an InMemoryChannel of the same name are one channel, served under the first key.
+    const owner = this.servedAs.get(nsName);
+    const servingKey = owner === undefined || this.channels.has(owner) ? (owner ?? key) : key;
+    const servingEntry = this.channels.get(servingKey);
+    const uid = servingKey === key ? (resource.metadata.uid ?? '') : (servingEntry?.uid ?? '');
+    const subscribers = (this.reads.list('Subscription', MESSAGING) as Subscription[])
+      .filter(
+        (s) =>
+          (s.metadata.namespace ?? 'default') === namespace &&
+          s.spec.channel.name === name &&
+          CHANNEL_KINDS.includes(s.spec.channel.kind),
+      )
+      .map((s) => ({
+        uid: s.metadata.uid ?? '',
+        generation: s.metadata.generation ?? 1,
+        observed: observe(this.observed, s.metadata.uid ?? ''),
+      }));
+    const result = reconcileChannel(resource as Channel | InMemoryChannel, {
+      channelUrl,
+      resolver: this.resolver,
+      subscribers,
+      capabilities: this.capabilities,
+      observed: servingKey === key ? observed : observe(this.observed, uid),
+    });
+    if (!result.admitted) {
+      this.drop(key);
+      return { status: result.status };
+    }
+    this.admitted.add(key);
+    if (servingKey === key) {
+      const entry: ChannelEntry = { uid, namespace, name };
+      if (result.store !== undefined && result.store !== 'memory') entry.store = result.store;
+      if (result.storeSettings !== undefined && entry.store !== undefined)
+        entry.storeSettings = result.storeSettings;
+      this.channels.set(key, entry);
+      this.servedAs.set(nsName, key);
+    } else {
+      // Served by its namesake; this key reads it so it hears when that one goes.
+      this.reads.note(servingKey);
+    }
+    return { status: result.status };
+  }
+
+  private computeSubscription(
+    key: string,
+    subscription: Subscription,
+    observed: ReturnType<typeof observe>,
+  ): Computed {
+    const namespace = subscription.metadata.namespace ?? 'default';
+    const ref = subscription.spec.channel;
+    const isChannel = CHANNEL_KINDS.includes(ref.kind);
+    const channel = (isChannel ? this.reads.get(MESSAGING, ref.kind, namespace, ref.name) : undefined) as
+      Channel | InMemoryChannel | undefined;
+    const channelKey = keyOf(MESSAGING, ref.kind, namespace, ref.name);
+    const servingKey = this.servedAs.get(`${namespace}/${ref.name}`);
+    const admitted = isChannel && channel !== undefined && this.admitted.has(channelKey);
+    if (servingKey !== undefined) this.reads.note(servingKey);
+    const result = reconcileSubscription(subscription, channel, {
+      resolver: this.resolver,
+      channelAdmitted: admitted,
+      observed,
+    });
+    if (result.egress) {
+      // A KafkaChannel delivers in order per partition, as upstream's channel dispatcher does.
+      if (servingKey !== undefined && this.channels.get(servingKey)?.store === 'kafka')
+        result.egress.ordered = true;
+      this.subscriptions.set(key, result.egress);
+    } else this.subscriptions.delete(key);
+    return { status: result.status };
+  }
+
+  /** Removes a key's share of the contract; true when it had one. */
+  private drop(key: string): boolean {
+    let had = this.admitted.delete(key);
+    for (const map of [this.brokers, this.triggers, this.channels, this.subscriptions, this.schedules])
+      had = map.delete(key) || had;
+    for (const [nsName, owner] of this.servedAs)
+      if (owner === key) {
+        this.servedAs.delete(nsName);
+        // Its namesake of another kind may serve the channel now.
+        const { namespace, name } = parseKey(key);
+        for (const kind of CHANNEL_KINDS) this.queue.add(keyOf(MESSAGING, kind, namespace, name));
+      }
+    return had;
+  }
+
+  private shareOf(key: string): unknown {
+    return [
+      this.brokers.get(key),
+      this.triggers.get(key),
+      this.channels.get(key),
+      this.subscriptions.get(key),
+      this.schedules.get(key),
+    ];
+  }
+
+  private contributorsOf(kind: string): string[] {
+    const out: string[] = [];
+    for (const map of [this.brokers, this.triggers, this.channels, this.subscriptions, this.schedules])
+      for (const key of map.keys()) if (parseKey(key).kind === kind) out.push(key);
+    return out;
+  }
+
+  /** The contract body, entries sorted by key so equal content compares equal. */
+  private body(): ContractBody {
+    const sorted = <T>(map: Map<string, T>): T[] =>
+      [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+    return {
+      version: CONTRACT_VERSION,
+      brokers: sorted(this.brokers),
+      triggers: sorted(this.triggers),
+      channels: this.channelUrl === undefined ? [] : sorted(this.channels),
+      subscriptions: this.channelUrl === undefined ? [] : sorted(this.subscriptions),
+    };
+  }
+
+  private scheduleList(): PingSchedule[] {
+    return [...this.schedules.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
   }
 }
 
-/** The channel a Subscription reads: a Channel or InMemoryChannel of that name. */
-function channelKindOf(kind: string): boolean {
-  return CHANNEL_KINDS.includes(kind);
+/** A value as it reads back from a store: what JSON keeps (no undefined fields). */
+function plain(value: unknown): unknown {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
+
+/** Whether a stored child already is what its owner wants (spec, labels and owners). */
+function sameDesired(existing: Resource, wanted: Resource): boolean {
+  return (
+    isDeepStrictEqual(existing.spec, wanted.spec) &&
+    isDeepStrictEqual(existing.metadata.labels, wanted.metadata.labels) &&
+    isDeepStrictEqual(existing.metadata.ownerReferences, wanted.metadata.ownerReferences)
+  );
+}
+
+/** A data-plane report and the scheduler's, as one observation. */
+function mergeReports(a: ApplyReport | undefined, b: ApplyReport | undefined): ApplyReport | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return {
+    generation: a.generation,
+    served: new Set([...a.served, ...b.served]),
+    failed: new Map([...a.failed, ...b.failed]),
+  };
 }
 
 function report(
@@ -309,3 +657,5 @@ function report(
   if (readyCond?.message) out.message = readyCond.message;
   return out;
 }
+
+export { EVENTING, SOURCES, MESSAGING };

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parsePingSchedule, pingCronJob, type FieldError } from '@eventing/api';
 import type { CloudEvent } from '@eventing/cloudevents';
+import type { ApplyReport } from '@eventing/contract';
 import type { Cron } from 'croner';
 import { buildPingEvent } from './event';
 import type { PingSpec } from './types';
@@ -111,6 +112,29 @@ export class PingScheduler {
     if (!entry) return;
     this.cancel(entry);
     this.entries.delete(key);
+  }
+
+  /**
+   * Makes the running schedules exactly `schedules` (keyed `<namespace>/<name>`): starts new ones,
+   * reschedules changed ones, stops the rest. Reports, by PingSource uid, what runs and what was
+   * refused with why; one refused schedule never stops the others.
+   */
+  sync(schedules: readonly PingSpec[]): ApplyReport {
+    const next = new Map(schedules.map((s) => [`${s.namespace}/${s.name}`, s]));
+    for (const key of [...this.entries.keys()]) if (!next.has(key)) this.remove(key);
+    const served = new Set<string>();
+    const failed = new Map<string, string>();
+    for (const [key, spec] of next) {
+      const uid = spec.uid ?? key;
+      try {
+        this.upsert(key, spec);
+        served.add(uid);
+      } catch (err) {
+        this.remove(key);
+        failed.set(uid, `cannot schedule: ${(err as Error).message}`);
+      }
+    }
+    return { generation: 0, served, failed };
   }
 
   /** Stops every schedule. */
