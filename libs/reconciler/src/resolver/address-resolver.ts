@@ -11,6 +11,23 @@ export interface AddressBook {
   lookup(namespace: string, name: string): string | undefined;
 }
 
+/**
+ * Addresses of Services in a cluster: a Service (or a Knative Service, which fronts one of the same
+ * name) that exists in the store answers at its cluster DNS name. Reads through `reads`, so a
+ * controller re-reconciles what referenced a Service when it appears.
+ */
+export function clusterServiceAddressBook(
+  reads: Pick<ResourceStore, 'get'>,
+  clusterDomain = 'cluster.local',
+): AddressBook {
+  return {
+    lookup: (namespace, name) =>
+      reads.get('', 'Service', namespace, name)
+        ? `http://${name}.${namespace}.svc.${clusterDomain}`
+        : undefined,
+  };
+}
+
 const SERVICE_KINDS = new Set(['/Service', 'serving.knative.dev/Service']);
 
 /**

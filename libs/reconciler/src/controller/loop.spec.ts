@@ -1,0 +1,175 @@
+import type { Resource } from '@eventing/api';
+import type { ApplyReport } from '@eventing/contract';
+import { MemoryResourceStore } from '../store/memory-store';
+import type { ResourceStore } from '../store/store';
+import { clusterServiceAddressBook } from '../resolver/address-resolver';
+import { Controller, type ContractBody } from './controller';
+
+const ingressUrl = (ns: string, name: string) => `http://ingress.local/${ns}/${name}`;
+const channelUrl = (ns: string, name: string) => `http://ingress.local/_channels/${ns}/${name}`;
+
+const broker = (name = 'default'): Resource => ({
+  apiVersion: 'eventing.knative.dev/v1',
+  kind: 'Broker',
+  metadata: {
+    name,
+    namespace: 'default',
+    annotations: { 'eventing.knative.dev/broker.class': 'MTChannelBasedBroker' },
+  },
+  spec: {},
+});
+const trigger = (name: string, subscriber: object): Resource => ({
+  apiVersion: 'eventing.knative.dev/v1',
+  kind: 'Trigger',
+  metadata: { name, namespace: 'default' },
+  spec: { broker: 'default', subscriber },
+});
+const service = (name: string): Resource => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: 'default' },
+  spec: { ports: [{ port: 80 }] },
+});
+const ready = (r: Resource | undefined) =>
+  (
+    r?.status as { conditions?: { type: string; status: string; reason?: string }[] } | undefined
+  )?.conditions?.find((c) => c.type === 'Ready');
+
+/** A data plane that serves whatever it is given, and remembers each contract. */
+function sink() {
+  const published: ContractBody[] = [];
+  return {
+    published,
+    publish(body: ContractBody): Promise<ApplyReport> {
+      published.push(body);
+      const served = new Set<string>();
+      for (const e of [
+        ...body.brokers,
+        ...body.triggers,
+        ...(body.channels ?? []),
+        ...(body.subscriptions ?? []),
+      ])
+        served.add(e.uid);
+      return Promise.resolve({ generation: published.length, served, failed: new Map() });
+    },
+  };
+}
+
+/** Services resolve by name as cluster DNS would, once they exist in the store. */
+const serviceBook = (reads: ResourceStore) => clusterServiceAddressBook(reads);
+
+function running(store: MemoryResourceStore) {
+  const contract = sink();
+  const reconciled: string[] = [];
+  const controller = new Controller(store, {
+    ingressUrl,
+    channelUrl,
+    addressBook: serviceBook,
+    contract,
+    onReconciled: (kind) => reconciled.push(kind),
+  });
+  controller.start();
+  return { controller, contract, reconciled };
+}
+
+describe('Controller loop (per key)', () => {
+  it('turns everything Ready with one publish per quiet period, and nothing more when nothing changes', async () => {
+    const store = new MemoryResourceStore();
+    store.apply(broker());
+    for (let i = 0; i < 50; i++) store.apply(trigger(`t${i}`, { uri: `http://sub.local/${i}` }));
+    const { controller, contract, reconciled } = running(store);
+    await controller.idle();
+    expect(ready(store.get('eventing.knative.dev', 'Broker', 'default', 'default'))?.status).toBe('True');
+    for (let i = 0; i < 50; i++)
+      expect(ready(store.get('eventing.knative.dev', 'Trigger', 'default', `t${i}`))?.status).toBe('True');
+    expect(contract.published.at(-1)?.triggers).toHaveLength(50);
+    // One publish for the first compile, none for the re-reconciles that the report caused.
+    expect(contract.published.length).toBeLessThanOrEqual(2);
+    const publishes = contract.published.length;
+    const runs = reconciled.length;
+    controller.requeueAll();
+    await controller.idle();
+    expect(contract.published.length).toBe(publishes);
+    expect(reconciled.length).toBe(runs + 51);
+    await controller.stop();
+  });
+
+  it('re-reconciles only what read a changed resource', async () => {
+    const store = new MemoryResourceStore();
+    store.apply(broker());
+    store.apply(broker('other'));
+    store.apply(trigger('a', { uri: 'http://sub.local/a' }));
+    const { controller, reconciled } = running(store);
+    await controller.idle();
+    reconciled.length = 0;
+    store.apply({ ...broker('other'), spec: { delivery: { retry: 2 } } });
+    await controller.idle();
+    // The other broker changed: it is reconciled; the trigger on 'default' is not.
+    expect(reconciled).toContain('Broker');
+    expect(reconciled).not.toContain('Trigger');
+    await controller.stop();
+  });
+
+  it('a Service created later turns a Trigger Ready without a restart (T-dependency on a missing object)', async () => {
+    const store = new MemoryResourceStore();
+    store.apply(broker());
+    store.apply(trigger('t', { ref: { apiVersion: 'v1', kind: 'Service', name: 'display' } }));
+    const { controller, contract } = running(store);
+    await controller.idle();
+    const t = () => store.get('eventing.knative.dev', 'Trigger', 'default', 't');
+    expect(ready(t())).toMatchObject({ status: 'False' });
+    expect(contract.published.at(-1)?.triggers ?? []).toHaveLength(0);
+    store.apply(service('display'));
+    await controller.idle();
+    expect(ready(t())?.status).toBe('True');
+    expect(contract.published.at(-1)?.triggers[0]?.subscriberUri).toBe(
+      'http://display.default.svc.cluster.local',
+    );
+    await controller.stop();
+  });
+
+  it('a deleted Broker takes its triggers out of the contract and marks them not Ready', async () => {
+    const store = new MemoryResourceStore();
+    store.apply(broker());
+    store.apply(trigger('t', { uri: 'http://sub.local/' }));
+    const { controller, contract } = running(store);
+    await controller.idle();
+    expect(contract.published.at(-1)?.triggers).toHaveLength(1);
+    store.remove('eventing.knative.dev', 'Broker', 'default', 'default');
+    await controller.idle();
+    expect(contract.published.at(-1)?.brokers).toHaveLength(0);
+    expect(contract.published.at(-1)?.triggers).toHaveLength(0);
+    expect(ready(store.get('eventing.knative.dev', 'Trigger', 'default', 't'))).toMatchObject({
+      status: 'False',
+      reason: 'BrokerDoesNotExist',
+    });
+    await controller.stop();
+  });
+
+  it('retries a status write that conflicts, from the newer copy', async () => {
+    const store = new MemoryResourceStore();
+    store.apply(broker());
+    let conflicts = 2;
+    const conflicting = Object.create(store) as MemoryResourceStore;
+    conflicting.updateStatus = (r, s) =>
+      conflicts-- > 0 ? Promise.resolve('conflict') : store.updateStatus(r, s);
+    const contract = sink();
+    const outcomes: string[] = [];
+    const controller = new Controller(conflicting, {
+      ingressUrl,
+      addressBook: { lookup: () => undefined },
+      contract,
+      onReconciled: (_kind, _ms, outcome) => outcomes.push(outcome),
+    });
+    controller.start();
+    for (
+      let i = 0;
+      i < 100 && ready(store.get('eventing.knative.dev', 'Broker', 'default', 'default'))?.status !== 'True';
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 10));
+    expect(outcomes.filter((o) => o === 'conflict')).toHaveLength(2);
+    expect(ready(store.get('eventing.knative.dev', 'Broker', 'default', 'default'))?.status).toBe('True');
+    await controller.stop();
+  });
+});
