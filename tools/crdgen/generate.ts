@@ -1,7 +1,7 @@
 // Writes the CRDs of every kind defined in libs/api into charts/eventing/crds/.
 // Run through tools/crdgen/run.mjs, which bundles this file with esbuild.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { renderCrds } from '@eventing/api';
 
 export { renderCrds };
@@ -19,7 +19,14 @@ export function writeCrds(dir: string): string[] {
 
 const root = process.env['EVENTING_ROOT'];
 if (root !== undefined && require.main === module) {
-  const dir = join(root, 'charts', 'eventing', 'crds');
+  const out = process.argv.indexOf('--out');
+  const dir =
+    out < 0 ? join(root, 'charts', 'eventing', 'crds') : resolve(process.argv[out + 1] ?? missingOut());
   const written = writeCrds(dir);
   console.log(`wrote ${written.length} CRDs to ${dir}: ${written.join(', ')}`);
+}
+
+function missingOut(): never {
+  console.error('--out needs a folder');
+  process.exit(2);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Regenerates charts/eventing/crds/ from libs/api: bundles generate.ts with esbuild into a
 // temporary file (libraries inlined through the tsconfig aliases, npm packages external) and runs it.
+// `--out <dir>` writes the CRDs into another folder instead (the freshness test compares the two).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,7 +24,7 @@ try {
     tsconfig: join(root, 'tsconfig.base.json'),
     logLevel: 'warning',
   });
-  const run = spawnSync(process.execPath, [outfile], {
+  const run = spawnSync(process.execPath, [outfile, ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, EVENTING_ROOT: root, NODE_PATH: join(root, 'node_modules') },
   });

@@ -2,16 +2,17 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ConditionSet, StatusBaseProperties } from './conditions';
 import {
   AddressableStatusProperties,
-  AppliedEventPolicySchema,
   DeliverySpecSchema,
   DeliveryStatusProperties,
   KReferenceSchema,
+  PoliciesSchema,
   setDeliveryDefaults,
   validateDeliverySpec,
   validateKReference,
   type DeliverySpec,
   type KReference,
 } from './duck';
+import { described } from './describe';
 import { jsonEqual } from './equality';
 import { FieldError, indexPath } from './errors';
 import type { ValidationContext } from './features';
@@ -31,10 +32,24 @@ export const MT_CHANNEL_BROKER_CLASS = 'MTChannelBasedBroker';
 
 export const BrokerSpecSchema = Type.Object(
   {
-    config: Type.Optional(KReferenceSchema),
-    delivery: Type.Optional(DeliverySpecSchema),
+    config: Type.Optional(
+      described(
+        KReferenceSchema,
+        'The configuration of this Broker, read by its class: for MTChannelBasedBroker a ConfigMap whose channel-template-spec says which channel kind stores the events. Defaulted from config-br-defaults (config-br-default-channel in knative-eventing as shipped). Cannot be changed after creation.',
+      ),
+    ),
+    delivery: Type.Optional(
+      described(
+        DeliverySpecSchema,
+        "Retries, timeout and dead-letter sink used for every Trigger of this Broker that sets no delivery of its own (a Trigger's delivery replaces this one as a whole). Defaulted from config-br-defaults when unset. Can be changed.",
+      ),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description:
+      'The desired state of the Broker. Its class is the eventing.knative.dev/broker.class annotation (defaulted, immutable).',
+  },
 );
 export type BrokerSpec = Static<typeof BrokerSpecSchema>;
 
@@ -43,13 +58,21 @@ export const BrokerStatusSchema = Type.Object(
     ...StatusBaseProperties,
     ...AddressableStatusProperties,
     ...DeliveryStatusProperties,
-    policies: Type.Optional(Type.Array(AppliedEventPolicySchema)),
+    policies: Type.Optional(PoliciesSchema),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description:
+      'The observed state of the Broker, written by its controller: whether it is Ready, and the URL producers send events to.',
+  },
 );
 export type BrokerStatus = Static<typeof BrokerStatusSchema>;
 
-export const BrokerSchema = resourceSchema(Type.Optional(BrokerSpecSchema), BrokerStatusSchema);
+export const BrokerSchema = resourceSchema(
+  Type.Optional(BrokerSpecSchema),
+  BrokerStatusSchema,
+  'A Broker receives events over HTTP at the URL in status.address.url, stores them, and hands each one to the subscriber of every Trigger whose filter matches it.',
+);
 export type Broker = Static<typeof BrokerSchema>;
 
 /** Condition set of a multi-tenant channel-based Broker. */

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ConditionSet } from './conditions';
 import { KReferenceSchema, validateDeliverySpec } from './duck';
+import { described } from './describe';
 import { jsonEqual } from './equality';
 import { FieldError, joinPath } from './errors';
 import type { ValidationContext } from './features';
@@ -25,10 +26,25 @@ import { validateShape } from './structural';
 
 export const ChannelSpecSchema = Type.Object(
   {
-    channelTemplate: Type.Optional(ChannelTemplateSpecSchema),
-    ...ChannelableSpecProperties,
+    channelTemplate: Type.Optional(
+      described(
+        ChannelTemplateSpecSchema,
+        'Which channel kind backs this Channel, and the spec to create it with. Defaulted from the default-ch-webhook ConfigMap (InMemoryChannel as shipped); usually left to that default. Cannot be changed after creation.',
+      ),
+    ),
+    subscribers: described(
+      ChannelableSpecProperties.subscribers,
+      'Must stay empty: Subscriptions to a Channel are written into its backing channel.',
+    ),
+    delivery: described(
+      ChannelableSpecProperties.delivery,
+      'Retries, timeout and dead-letter sink for every Subscription of this Channel that sets no delivery of its own; passed on to the backing channel. Cannot be changed after creation.',
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'The desired state of the Channel: which kind of channel backs it.',
+  },
 );
 export type ChannelSpec = Static<typeof ChannelSpecSchema>;
 
@@ -36,13 +52,23 @@ export const ChannelStatusSchema = Type.Object(
   {
     ...ChannelableStatusProperties,
     /** The backing channel created from the template. */
-    channel: Type.Optional(KReferenceSchema),
+    channel: Type.Optional(
+      described(KReferenceSchema, 'The backing channel created from spec.channelTemplate.'),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description:
+      'The observed state of the Channel, mirrored from its backing channel: readiness, address and subscriber statuses.',
+  },
 );
 export type ChannelStatus = Static<typeof ChannelStatusSchema>;
 
-export const ChannelSchema = resourceSchema(Type.Optional(ChannelSpecSchema), ChannelStatusSchema);
+export const ChannelSchema = resourceSchema(
+  Type.Optional(ChannelSpecSchema),
+  ChannelStatusSchema,
+  'A Channel is a channel of whichever kind the cluster or namespace prefers: it creates the backing channel named by spec.channelTemplate and receives events at its address. Subscriptions deliver what it receives.',
+);
 export type Channel = Static<typeof ChannelSchema>;
 
 /** Condition set of a Channel: it is Ready when its backing channel is and it has an address. */

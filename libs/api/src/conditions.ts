@@ -4,12 +4,25 @@ import { StringEnum } from './string-enum';
 /** A status condition, as in Knative's duck `Conditions`. */
 export const ConditionSchema = Type.Object(
   {
-    type: Type.String(),
-    status: StringEnum(['True', 'False', 'Unknown']),
-    reason: Type.Optional(Type.String()),
-    message: Type.Optional(Type.String()),
-    severity: Type.Optional(StringEnum(['', 'Error', 'Warning', 'Info'])),
-    lastTransitionTime: Type.Optional(Type.String()),
+    type: Type.String({ description: 'What this condition is about, e.g. Ready or Addressable.' }),
+    status: StringEnum(['True', 'False', 'Unknown'], {
+      description: 'Whether the condition holds: True, False, or Unknown while it is not known yet.',
+    }),
+    reason: Type.Optional(
+      Type.String({ description: 'A one-word CamelCase reason for the last change of status.' }),
+    ),
+    message: Type.Optional(
+      Type.String({ description: 'What happened, in words, and often what to do about it.' }),
+    ),
+    severity: Type.Optional(
+      StringEnum(['', 'Error', 'Warning', 'Info'], {
+        description:
+          'How much a False condition matters: Error (empty means Error) makes the resource not Ready; Warning and Info are only reported.',
+      }),
+    ),
+    lastTransitionTime: Type.Optional(
+      Type.String({ description: 'When status last changed, as an RFC 3339 time.' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -18,9 +31,24 @@ export type ConditionStatus = Condition['status'];
 
 /** The status fields every resource carries. */
 export const StatusBaseProperties = {
-  observedGeneration: Type.Optional(Type.Integer({ format: 'int64' })),
-  conditions: Type.Optional(Type.Array(ConditionSchema)),
-  annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+  observedGeneration: Type.Optional(
+    Type.Integer({
+      format: 'int64',
+      description:
+        'The metadata.generation this status describes; when it is behind, the controller has not yet acted on the latest change.',
+    }),
+  ),
+  conditions: Type.Optional(
+    Type.Array(ConditionSchema, {
+      description:
+        'The latest observations of the state of this resource. The Ready condition sums them up: True when every condition it depends on is True.',
+    }),
+  ),
+  annotations: Type.Optional(
+    Type.Record(Type.String(), Type.String(), {
+      description: 'Extra state the controller reports about this resource, as string key-value pairs.',
+    }),
+  ),
 };
 
 /**

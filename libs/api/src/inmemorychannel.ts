@@ -22,17 +22,21 @@ export const ASYNC_HANDLER_ANNOTATION = 'messaging.knative.dev/async-handler';
 
 export const InMemoryChannelSpecSchema = Type.Object(ChannelableSpecProperties, {
   additionalProperties: false,
+  description: 'The desired state of the InMemoryChannel: its subscribers and their default delivery.',
 });
 export type InMemoryChannelSpec = Static<typeof InMemoryChannelSpecSchema>;
 
 export const InMemoryChannelStatusSchema = Type.Object(ChannelableStatusProperties, {
   additionalProperties: false,
+  description:
+    'The observed state of the InMemoryChannel, written by its controller: readiness, address and subscriber statuses.',
 });
 export type InMemoryChannelStatus = Static<typeof InMemoryChannelStatusSchema>;
 
 export const InMemoryChannelSchema = resourceSchema(
   Type.Optional(InMemoryChannelSpecSchema),
   InMemoryChannelStatusSchema,
+  'An InMemoryChannel keeps the events it receives in memory and sends each one to every subscriber. Fast and simple, but events not yet delivered are lost when the dispatcher stops: use a KafkaChannel or NatsJetStreamChannel for durable events.',
 );
 export type InMemoryChannel = Static<typeof InMemoryChannelSchema>;
 

@@ -34,28 +34,50 @@ export const KafkaChannelSpecSchema = Type.Object(
   {
     /** Partitions of the Kafka topic. */
     numPartitions: Type.Optional(
-      Type.Integer({ format: 'int32', default: KAFKA_CHANNEL_DEFAULT_NUM_PARTITIONS }),
+      Type.Integer({
+        format: 'int32',
+        default: KAFKA_CHANNEL_DEFAULT_NUM_PARTITIONS,
+        description:
+          'Number of partitions of the Kafka topic that stores the events; more partitions let more events be delivered in parallel. Greater than 0; 1 by default. Cannot be changed after creation.',
+      }),
     ),
     /** Replication factor of the Kafka topic (a 16-bit integer upstream, hence the maximum). */
     replicationFactor: Type.Optional(
-      Type.Integer({ maximum: 32767, default: KAFKA_CHANNEL_DEFAULT_REPLICATION_FACTOR }),
+      Type.Integer({
+        maximum: 32767,
+        default: KAFKA_CHANNEL_DEFAULT_REPLICATION_FACTOR,
+        description:
+          'How many Kafka brokers keep a copy of each partition of the topic; at most the number of brokers in the cluster. Greater than 0; 1 by default. Cannot be changed after creation.',
+      }),
     ),
     /** How long the topic keeps events, an ISO-8601 duration. */
-    retentionDuration: Type.Optional(Type.String()),
+    retentionDuration: Type.Optional(
+      Type.String({
+        description:
+          'How long the topic keeps events, as an ISO-8601 duration such as P7D or PT24H; PT168H (7 days) by default. Cannot be changed after creation.',
+      }),
+    ),
     ...ChannelableSpecProperties,
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description:
+      'The desired state of the KafkaChannel: its topic settings, subscribers and their default delivery.',
+  },
 );
 export type KafkaChannelSpec = Static<typeof KafkaChannelSpecSchema>;
 
 export const KafkaChannelStatusSchema = Type.Object(ChannelableStatusProperties, {
   additionalProperties: false,
+  description:
+    'The observed state of the KafkaChannel, written by its controller: readiness, address and subscriber statuses.',
 });
 export type KafkaChannelStatus = Static<typeof KafkaChannelStatusSchema>;
 
 export const KafkaChannelSchema = resourceSchema(
   Type.Optional(KafkaChannelSpecSchema),
   KafkaChannelStatusSchema,
+  'A KafkaChannel stores the events it receives in a topic of an Apache Kafka cluster, which acknowledges each one before the sender gets its answer, and sends each event to every subscriber.',
 );
 export type KafkaChannel = Static<typeof KafkaChannelSchema>;
 

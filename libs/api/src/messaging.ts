@@ -2,14 +2,15 @@ import { Type, type Static } from '@sinclair/typebox';
 import { StatusBaseProperties } from './conditions';
 import {
   AddressableStatusProperties,
-  AppliedEventPolicySchema,
   AuthStatusSchema,
   DeliverySpecSchema,
   DeliveryStatusProperties,
+  PoliciesSchema,
   setDeliveryDefaults,
   validateDeliverySpec,
   type DuckContext,
 } from './duck';
+import { described } from './describe';
 import { jsonEqual } from './equality';
 import { FieldError, indexPath, joinPath } from './errors';
 import type { ObjectMeta } from './meta';
@@ -27,10 +28,28 @@ export const EVENTING_CONTROLLER_USER = 'system:serviceaccount:knative-eventing:
 /** Which channel kind backs a Channel (and later Sequence/Parallel): apiVersion, kind and an opaque spec. */
 export const ChannelTemplateSpecSchema = Type.Object(
   {
-    apiVersion: Type.Optional(Type.String()),
-    kind: Type.Optional(Type.String()),
+    apiVersion: Type.Optional(
+      Type.String({
+        description: 'API version of the channel kind to create, e.g. messaging.knative.dev/v1.',
+      }),
+    ),
+    kind: Type.Optional(
+      Type.String({
+        description:
+          'The channel kind to create, e.g. InMemoryChannel, KafkaChannel or NatsJetStreamChannel.',
+      }),
+    ),
     // Passed verbatim to the backing channel's spec.
-    spec: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    spec: Type.Optional(
+      Type.Object(
+        {},
+        {
+          additionalProperties: true,
+          description:
+            'The spec of the channel to create, passed as it is (for a KafkaChannel, numPartitions and replicationFactor).',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -39,16 +58,49 @@ export type ChannelTemplateSpec = Static<typeof ChannelTemplateSpecSchema>;
 /** One element of a channel's `spec.subscribers[]`, written by the Subscription controller (merge key `uid`). */
 export const SubscriberSpecSchema = Type.Object(
   {
-    name: Type.Optional(Type.String()),
-    uid: Type.Optional(Type.String()),
-    generation: Type.Optional(Type.Integer({ format: 'int64' })),
-    subscriberUri: Type.Optional(Type.String()),
-    subscriberCACerts: Type.Optional(Type.String()),
-    subscriberAudience: Type.Optional(Type.String()),
-    replyUri: Type.Optional(Type.String()),
-    replyCACerts: Type.Optional(Type.String()),
-    replyAudience: Type.Optional(Type.String()),
-    delivery: Type.Optional(DeliverySpecSchema),
+    name: Type.Optional(Type.String({ description: 'Name of the Subscription this entry comes from.' })),
+    uid: Type.Optional(
+      Type.String({
+        description:
+          'UID of the Subscription this entry comes from; it identifies the entry (the list merges on it).',
+      }),
+    ),
+    generation: Type.Optional(
+      Type.Integer({
+        format: 'int64',
+        description: 'The metadata.generation of the Subscription this entry was written from.',
+      }),
+    ),
+    subscriberUri: Type.Optional(
+      Type.String({
+        description:
+          'URL each event of the channel is sent to. An entry needs subscriberUri, replyUri or both.',
+      }),
+    ),
+    subscriberCACerts: Type.Optional(
+      Type.String({ description: 'PEM-encoded CA certificates trusted when sending to subscriberUri.' }),
+    ),
+    subscriberAudience: Type.Optional(
+      Type.String({ description: 'OIDC audience of the tokens sent to subscriberUri.' }),
+    ),
+    replyUri: Type.Optional(
+      Type.String({
+        description:
+          'URL a reply of the subscriber is sent to; without subscriberUri, every event goes straight here.',
+      }),
+    ),
+    replyCACerts: Type.Optional(
+      Type.String({ description: 'PEM-encoded CA certificates trusted when sending to replyUri.' }),
+    ),
+    replyAudience: Type.Optional(
+      Type.String({ description: 'OIDC audience of the tokens sent to replyUri.' }),
+    ),
+    delivery: Type.Optional(
+      described(
+        DeliverySpecSchema,
+        "Retries, timeout and dead-letter sink for this subscriber; replaces the channel's spec.delivery as a whole.",
+      ),
+    ),
     auth: Type.Optional(AuthStatusSchema),
   },
   { additionalProperties: false },
@@ -58,10 +110,22 @@ export type SubscriberSpec = Static<typeof SubscriberSpecSchema>;
 /** One element of a channel's `status.subscribers[]`: whether its data plane has the subscriber. */
 export const SubscriberStatusSchema = Type.Object(
   {
-    uid: Type.Optional(Type.String()),
-    observedGeneration: Type.Optional(Type.Integer({ format: 'int64' })),
-    ready: Type.Optional(StringEnum(['True', 'False', 'Unknown'])),
-    message: Type.Optional(Type.String()),
+    uid: Type.Optional(
+      Type.String({ description: 'UID of the Subscription, as in the matching spec.subscribers entry.' }),
+    ),
+    observedGeneration: Type.Optional(
+      Type.Integer({
+        format: 'int64',
+        description: 'The Subscription generation the data plane has taken on.',
+      }),
+    ),
+    ready: Type.Optional(
+      StringEnum(['True', 'False', 'Unknown'], {
+        description:
+          'Whether the data plane delivers to this subscriber: True, False, or Unknown while it is being set up.',
+      }),
+    ),
+    message: Type.Optional(Type.String({ description: 'Why the subscriber is not ready, when it is not.' })),
     auth: Type.Optional(AuthStatusSchema),
   },
   { additionalProperties: false },
@@ -70,17 +134,31 @@ export type SubscriberStatus = Static<typeof SubscriberStatusSchema>;
 
 /** The Channelable duck spec fields: subscribers and the channel-wide delivery. */
 export const ChannelableSpecProperties = {
-  subscribers: Type.Optional(Type.Array(SubscriberSpecSchema)),
-  delivery: Type.Optional(DeliverySpecSchema),
+  subscribers: Type.Optional(
+    Type.Array(SubscriberSpecSchema, {
+      description:
+        'Where the channel sends each event: one entry per Subscription, written by the Subscription controller. Do not edit it by hand; create a Subscription instead.',
+    }),
+  ),
+  delivery: Type.Optional(
+    described(
+      DeliverySpecSchema,
+      'Retries, timeout and dead-letter sink for every subscriber of this channel that sets no delivery of its own.',
+    ),
+  ),
 };
 
 /** The Channelable duck status fields: address(es), subscriber statuses, dead-letter sink, policies. */
 export const ChannelableStatusProperties = {
   ...StatusBaseProperties,
   ...AddressableStatusProperties,
-  subscribers: Type.Optional(Type.Array(SubscriberStatusSchema)),
+  subscribers: Type.Optional(
+    Type.Array(SubscriberStatusSchema, {
+      description: 'For each entry of spec.subscribers, whether the data plane delivers to it.',
+    }),
+  ),
   ...DeliveryStatusProperties,
-  policies: Type.Optional(Type.Array(AppliedEventPolicySchema)),
+  policies: Type.Optional(PoliciesSchema),
 };
 
 /** The Channelable duck status on its own (what Channel mirrors from its backing channel). */

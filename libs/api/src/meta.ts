@@ -3,6 +3,12 @@ import { FieldError } from './errors';
 
 const StringMap = Type.Record(Type.String(), Type.String());
 
+const API_VERSION_DESCRIPTION =
+  'The API group and version this object is written in, e.g. eventing.knative.dev/v1; the API server converts between the versions it serves.';
+const KIND_DESCRIPTION = 'The kind of this object, in CamelCase, as its CRD names it.';
+const METADATA_DESCRIPTION =
+  'Standard Kubernetes object metadata: name, namespace, labels, annotations and the fields the API server maintains.';
+
 /** The subset of Kubernetes ObjectMeta this project reads and writes. */
 export const ObjectMetaSchema = Type.Object(
   {
@@ -20,7 +26,7 @@ export const ObjectMetaSchema = Type.Object(
     ownerReferences: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
   },
   // Kubernetes adds fields (managedFields, selfLink...) that are none of our business.
-  { additionalProperties: true },
+  { additionalProperties: true, description: METADATA_DESCRIPTION },
 );
 export type ObjectMeta = Static<typeof ObjectMetaSchema>;
 
@@ -75,17 +81,24 @@ export function validateObjectMeta(meta: ObjectMeta | undefined): FieldError[] {
 
 /**
  * The envelope every kind shares: apiVersion, kind, metadata, its spec (pass `Type.Optional(...)`
- * where upstream allows none) and an optional status.
+ * where upstream allows none) and an optional status. `description` says what the kind is; it heads
+ * the kind's CRD schema and `kubectl explain <kind>`.
  */
-export function resourceSchema<S extends TSchema, St extends TSchema>(spec: S, status: St) {
+export function resourceSchema<S extends TSchema, St extends TSchema>(
+  spec: S,
+  status: St,
+  description?: string,
+) {
   return Type.Object(
     {
-      apiVersion: Type.String(),
-      kind: Type.String(),
+      apiVersion: Type.String({ description: API_VERSION_DESCRIPTION }),
+      kind: Type.String({ description: KIND_DESCRIPTION }),
       metadata: ObjectMetaSchema,
       spec,
       status: Type.Optional(status),
     },
-    { additionalProperties: false },
+    description === undefined
+      ? { additionalProperties: false }
+      : { additionalProperties: false, description },
   );
 }

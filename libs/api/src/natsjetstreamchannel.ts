@@ -3,6 +3,7 @@ import { ConditionSet } from './conditions';
 import { validateDeliverySpec } from './duck';
 import { FieldError, indexPath, joinPath } from './errors';
 import type { ValidationContext } from './features';
+import { described } from './describe';
 import { parseGoDuration, parseRfc3339 } from './go-time';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
 import {
@@ -22,12 +23,30 @@ const StringMap = Type.Record(Type.String(), Type.String());
 // Kubernetes types this project passes through without interpreting (quantities, affinity terms).
 const Opaque = Type.Object({}, { additionalProperties: true });
 
-export const NatsRetentionPolicySchema = StringEnum(['Limits', 'Interest', 'Work']);
-export const NatsDiscardPolicySchema = StringEnum(['Old', 'New']);
-export const NatsStorageSchema = StringEnum(['File', 'Memory']);
-export const NatsDeliverPolicySchema = StringEnum(['All', 'Last', 'New', 'ByStartSequence', 'ByStartTime']);
-export const NatsReplayPolicySchema = StringEnum(['Instant', 'Original']);
-export const NatsConsumerTypeSchema = StringEnum(['Push', 'Pull']);
+export const NatsRetentionPolicySchema = StringEnum(['Limits', 'Interest', 'Work'], {
+  description:
+    'When the stream lets go of messages: Limits keeps them until a limit (maxMsgs, maxBytes, maxAge) is reached, Interest until every consumer acknowledged them, Work until one consumer acknowledged them. Limits when unset.',
+});
+export const NatsDiscardPolicySchema = StringEnum(['Old', 'New'], {
+  description:
+    'What happens when the stream is full: Old removes the oldest messages, New refuses new ones (the sender gets an error). Old when unset.',
+});
+export const NatsStorageSchema = StringEnum(['File', 'Memory'], {
+  description:
+    'Where the stream keeps its messages: File (on disk, survives a server restart) or Memory. File when unset; cannot be changed on an existing stream.',
+});
+export const NatsDeliverPolicySchema = StringEnum(['All', 'Last', 'New', 'ByStartSequence', 'ByStartTime'], {
+  description:
+    "Where a new subscriber's consumer starts in the stream: All (from the first message kept), Last (the last message), New (messages that arrive after it is created), ByStartSequence (optStartSeq) or ByStartTime (optStartTime). New when unset.",
+});
+export const NatsReplayPolicySchema = StringEnum(['Instant', 'Original'], {
+  description:
+    'How fast stored messages are handed out: Instant as fast as possible, Original at the pace they were received. Instant when unset.',
+});
+export const NatsConsumerTypeSchema = StringEnum(['Push', 'Pull'], {
+  description:
+    'Whether consumers have messages pushed to them or fetch them in batches. Accepted for compatibility; this dispatcher always fetches (Pull), sized by fetchBatchSize and fetchMaxWait.',
+});
 
 /**
  * What upstream's dispatcher uses for an enum field left empty (it also falls back to these for an
@@ -48,12 +67,27 @@ export const NATS_MAX_STREAM_REPLICAS = 5;
 /** Another stream a stream mirrors or sources from. */
 export const NatsStreamSourceSchema = Type.Object(
   {
-    name: Type.Optional(Type.String()),
+    name: Type.Optional(Type.String({ description: 'Name of the stream to copy messages from.' })),
     /** Sequence to start from; wins over optStartTime. */
-    optStartSeq: Type.Optional(Type.Integer({ format: 'int64', minimum: 0 })),
+    optStartSeq: Type.Optional(
+      Type.Integer({
+        format: 'int64',
+        minimum: 0,
+        description:
+          'Sequence number of the first message to copy; wins over optStartTime. 0 or unset: from the start.',
+      }),
+    ),
     /** RFC 3339 time to start after. */
-    optStartTime: Type.Optional(Type.String()),
-    filterSubject: Type.Optional(Type.String()),
+    optStartTime: Type.Optional(
+      Type.String({
+        description: 'Copy only messages stored after this RFC 3339 time, e.g. 2026-01-02T15:04:05Z.',
+      }),
+    ),
+    filterSubject: Type.Optional(
+      Type.String({
+        description: 'Copy only messages whose subject matches this NATS subject (wildcards allowed).',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -63,38 +97,119 @@ export type NatsStreamSource = Static<typeof NatsStreamSourceSchema>;
 export const NatsStreamConfigSchema = Type.Object(
   {
     /** Subjects the stream also captures besides the channel's own. */
-    additionalSubjects: Type.Optional(Type.Array(Type.String())),
+    additionalSubjects: Type.Optional(
+      Type.Array(Type.String(), {
+        description:
+          'More NATS subjects the stream stores messages from, besides the subject the channel publishes on (always included).',
+      }),
+    ),
     retention: Type.Optional(NatsRetentionPolicySchema),
-    maxConsumers: Type.Optional(Type.Integer({ format: 'int32' })),
-    maxMsgs: Type.Optional(Type.Integer({ format: 'int64' })),
-    maxBytes: Type.Optional(Type.Integer({ format: 'int64' })),
+    maxConsumers: Type.Optional(
+      Type.Integer({
+        format: 'int32',
+        description: 'Most consumers the stream may have (one per subscriber). 0 or unset: no limit.',
+      }),
+    ),
+    maxMsgs: Type.Optional(
+      Type.Integer({
+        format: 'int64',
+        description:
+          'Most messages the stream keeps; discard says what happens beyond. 0 or unset: no limit.',
+      }),
+    ),
+    maxBytes: Type.Optional(
+      Type.Integer({
+        format: 'int64',
+        description: 'Most bytes the stream keeps; discard says what happens beyond. 0 or unset: no limit.',
+      }),
+    ),
     discard: Type.Optional(NatsDiscardPolicySchema),
-    maxAge: Type.Optional(Type.String()),
-    maxMsgSize: Type.Optional(Type.Integer({ format: 'int32' })),
+    maxAge: Type.Optional(
+      Type.String({
+        description:
+          'How long a message is kept at most, as a Go duration such as 72h. Unset or 0: no limit.',
+      }),
+    ),
+    maxMsgSize: Type.Optional(
+      Type.Integer({
+        format: 'int32',
+        description:
+          "Largest message the stream accepts, in bytes, within the server's own limit (1 MiB by default). 0 or unset: the server's limit.",
+      }),
+    ),
     storage: Type.Optional(NatsStorageSchema),
-    replicas: Type.Optional(Type.Integer({ format: 'int32' })),
-    noAck: Type.Optional(Type.Boolean()),
-    duplicateWindow: Type.Optional(Type.String()),
+    replicas: Type.Optional(
+      Type.Integer({
+        format: 'int32',
+        description:
+          'How many servers of a clustered JetStream keep a copy of each message, 0 to 5. 0 or unset: 1.',
+      }),
+    ),
+    noAck: Type.Optional(
+      Type.Boolean({
+        description:
+          'When true, the stream does not acknowledge stored messages to publishers. False by default.',
+      }),
+    ),
+    duplicateWindow: Type.Optional(
+      Type.String({
+        description:
+          "How long the stream remembers message ids to drop duplicates, as a Go duration such as 2m. Unset: the server's default (2 minutes).",
+      }),
+    ),
     placement: Type.Optional(
       Type.Object(
-        { cluster: Type.Optional(Type.String()), tags: Type.Optional(Type.Array(Type.String())) },
-        { additionalProperties: false },
+        {
+          cluster: Type.Optional(
+            Type.String({ description: 'Name of the JetStream cluster to put the stream in.' }),
+          ),
+          tags: Type.Optional(
+            Type.Array(Type.String(), {
+              description: 'Put the stream only on servers that carry all of these tags.',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'Which JetStream servers hold the stream.',
+        },
       ),
     ),
-    mirror: Type.Optional(NatsStreamSourceSchema),
-    sources: Type.Optional(Type.Array(NatsStreamSourceSchema)),
+    mirror: Type.Optional(
+      described(
+        NatsStreamSourceSchema,
+        'Make the stream a copy of another stream. A mirror takes no messages of its own.',
+      ),
+    ),
+    sources: Type.Optional(
+      Type.Array(NatsStreamSourceSchema, {
+        description: 'Other streams whose messages are copied into this stream as well.',
+      }),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description:
+      'Settings of the JetStream stream that stores the events. Unset numbers and durations take the NATS server defaults.',
+  },
 );
 export type NatsStreamConfig = Static<typeof NatsStreamConfigSchema>;
 
 export const NatsStreamSchema = Type.Object(
   {
     /** Binds an existing stream instead of the generated `KN_<NAMESPACE>__<NAME>`. */
-    overrideName: Type.Optional(Type.String()),
+    overrideName: Type.Optional(
+      Type.String({
+        description:
+          "Name of the stream to use instead of the generated KN_<NAMESPACE>__<NAME>; an existing stream keeps its subjects and gains the channel's. No whitespace, '.', '*', '>', '/' or '\\'.",
+      }),
+    ),
     config: Type.Optional(NatsStreamConfigSchema),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'The JetStream stream that stores the events of this channel.',
+  },
 );
 export type NatsStream = Static<typeof NatsStreamSchema>;
 
@@ -103,44 +218,130 @@ export const NatsConsumerConfigTemplateSchema = Type.Object(
   {
     deliverPolicy: Type.Optional(NatsDeliverPolicySchema),
     /** Only with deliverPolicy ByStartSequence. */
-    optStartSeq: Type.Optional(Type.Integer({ format: 'int64', minimum: 0 })),
+    optStartSeq: Type.Optional(
+      Type.Integer({
+        format: 'int64',
+        minimum: 0,
+        description:
+          'Sequence number of the first message; required with deliverPolicy ByStartSequence, refused otherwise.',
+      }),
+    ),
     /** RFC 3339; only with deliverPolicy ByStartTime. */
-    optStartTime: Type.Optional(Type.String()),
-    ackWait: Type.Optional(Type.String()),
-    maxDeliver: Type.Optional(Type.Integer({ format: 'int32' })),
-    filterSubject: Type.Optional(Type.String()),
+    optStartTime: Type.Optional(
+      Type.String({
+        description:
+          'Start with the first message stored after this RFC 3339 time; required with deliverPolicy ByStartTime, refused otherwise.',
+      }),
+    ),
+    ackWait: Type.Optional(
+      Type.String({
+        description:
+          "How long a message handed to the dispatcher may stay unacknowledged before JetStream hands it out again, as a Go duration such as 30s. Unset: the dispatcher's default.",
+      }),
+    ),
+    maxDeliver: Type.Optional(
+      Type.Integer({
+        format: 'int32',
+        description:
+          'How many times JetStream hands out one message at most. 0 or unset: no limit (retries and dead letters follow spec.delivery).',
+      }),
+    ),
+    filterSubject: Type.Optional(
+      Type.String({
+        description: 'Deliver only messages whose subject matches this NATS subject (wildcards allowed).',
+      }),
+    ),
     replayPolicy: Type.Optional(NatsReplayPolicySchema),
-    rateLimitBPS: Type.Optional(Type.Integer({ format: 'int64', minimum: 0 })),
+    rateLimitBPS: Type.Optional(
+      Type.Integer({
+        format: 'int64',
+        minimum: 0,
+        description: 'Most bits per second JetStream hands to one consumer. 0 or unset: no limit.',
+      }),
+    ),
     /** Percentage of acknowledgements sampled, `0`–`100`, with or without `%`. */
-    sampleFrequency: Type.Optional(Type.String()),
-    maxAckPending: Type.Optional(Type.Integer({ format: 'int32' })),
+    sampleFrequency: Type.Optional(
+      Type.String({
+        description:
+          'Percentage of acknowledgements JetStream reports as advisories for monitoring, 0 to 100, written as 30 or 30%.',
+      }),
+    ),
+    maxAckPending: Type.Optional(
+      Type.Integer({
+        format: 'int32',
+        description:
+          "Most messages a consumer may hold unacknowledged at once; JetStream pauses it beyond. 0 or unset: the dispatcher's in-flight limit.",
+      }),
+    ),
     consumerType: Type.Optional(NatsConsumerTypeSchema),
-    fetchMaxWait: Type.Optional(Type.String()),
-    fetchBatchSize: Type.Optional(Type.Integer({ format: 'int32', minimum: 1 })),
+    fetchMaxWait: Type.Optional(
+      Type.String({
+        description:
+          'How long one fetch waits for messages when fewer than a batch are there, as a Go duration (at least 1s is used).',
+      }),
+    ),
+    fetchBatchSize: Type.Optional(
+      Type.Integer({
+        format: 'int32',
+        minimum: 1,
+        description:
+          'Most messages one fetch asks for, 1 or more. Unset: maxAckPending, capped by the dispatcher.',
+      }),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'Settings of the durable JetStream consumer created for each subscriber of this channel.',
+  },
 );
 export type NatsConsumerConfigTemplate = Static<typeof NatsConsumerConfigTemplateSchema>;
 
 /** Placement and resources of the channel's dispatcher Deployment. */
 export const NatsDispatcherDeploymentTemplateSchema = Type.Object(
   {
-    annotations: Type.Optional(StringMap),
-    labels: Type.Optional(StringMap),
-    nodeSelector: Type.Optional(StringMap),
+    annotations: Type.Optional(described(StringMap, "Annotations added to the dispatcher's pods.")),
+    labels: Type.Optional(described(StringMap, "Labels added to the dispatcher's pods.")),
+    nodeSelector: Type.Optional(
+      described(StringMap, 'Node labels the dispatcher pods must run on, as a Pod nodeSelector.'),
+    ),
     resources: Type.Optional(
       Type.Object(
         {
-          limits: Type.Optional(Opaque),
-          requests: Type.Optional(Opaque),
+          limits: Type.Optional(
+            described(
+              Opaque,
+              'Most of each resource (cpu, memory) the dispatcher may use, as Kubernetes quantities.',
+            ),
+          ),
+          requests: Type.Optional(
+            described(
+              Opaque,
+              'Resources (cpu, memory) reserved for the dispatcher, as Kubernetes quantities.',
+            ),
+          ),
           claims: Type.Optional(
-            Type.Array(Type.Object({ name: Type.String() }, { additionalProperties: false })),
+            Type.Array(
+              Type.Object(
+                {
+                  name: Type.String({
+                    description: "Name of an entry of the pod's resourceClaims.",
+                  }),
+                },
+                { additionalProperties: false },
+              ),
+              { description: 'Dynamic resource claims of the pod the dispatcher uses.' },
+            ),
           ),
         },
-        { additionalProperties: false },
+        {
+          additionalProperties: false,
+          description: 'CPU and memory of the dispatcher container, as a container resources block.',
+        },
       ),
     ),
-    affinity: Type.Optional(Opaque),
+    affinity: Type.Optional(
+      described(Opaque, 'Scheduling constraints of the dispatcher pods, as a Pod affinity block.'),
+    ),
   },
   { additionalProperties: false },
 );
@@ -151,20 +352,32 @@ export const NatsJetStreamChannelSpecSchema = Type.Object(
     ...ChannelableSpecProperties,
     stream: Type.Optional(NatsStreamSchema),
     consumerConfigTemplate: Type.Optional(NatsConsumerConfigTemplateSchema),
-    deploymentSpecTemplate: Type.Optional(NatsDispatcherDeploymentTemplateSchema),
+    deploymentSpecTemplate: Type.Optional(
+      described(
+        NatsDispatcherDeploymentTemplateSchema,
+        'Labels, annotations, placement and resources of the dispatcher Deployment of this channel.',
+      ),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description:
+      'The desired state of the NatsJetStreamChannel: its stream and consumer settings, subscribers and their default delivery.',
+  },
 );
 export type NatsJetStreamChannelSpec = Static<typeof NatsJetStreamChannelSpecSchema>;
 
 export const NatsJetStreamChannelStatusSchema = Type.Object(ChannelableStatusProperties, {
   additionalProperties: false,
+  description:
+    'The observed state of the NatsJetStreamChannel, written by its controller: readiness, address and subscriber statuses.',
 });
 export type NatsJetStreamChannelStatus = Static<typeof NatsJetStreamChannelStatusSchema>;
 
 export const NatsJetStreamChannelSchema = resourceSchema(
   Type.Optional(NatsJetStreamChannelSpecSchema),
   NatsJetStreamChannelStatusSchema,
+  'A NatsJetStreamChannel stores the events it receives in a NATS JetStream stream, which acknowledges each one before the sender gets its answer, and sends each event to every subscriber through a durable consumer of its own.',
 );
 export type NatsJetStreamChannel = Static<typeof NatsJetStreamChannelSchema>;
 

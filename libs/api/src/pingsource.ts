@@ -20,23 +20,58 @@ export const PING_EVENT_TYPE = 'dev.knative.sources.ping';
 export const PingSourceSpecSchema = Type.Object(
   {
     ...SourceSpecProperties,
-    schedule: Type.Optional(Type.String()),
-    timezone: Type.Optional(Type.String()),
-    contentType: Type.Optional(Type.String()),
-    data: Type.Optional(Type.String()),
-    dataBase64: Type.Optional(Type.String()),
+    schedule: Type.Optional(
+      Type.String({
+        description:
+          'When to send an event, as a cron expression of five fields (minute, hour, day of month, month, day of week), e.g. "*/5 * * * *", or a descriptor such as @hourly or @daily. A CRON_TZ=<zone> prefix sets the time zone. Defaults to "* * * * *", every minute.',
+      }),
+    ),
+    timezone: Type.Optional(
+      Type.String({
+        description: 'The IANA time zone the schedule is read in, e.g. Europe/Paris. Unset: UTC.',
+      }),
+    ),
+    contentType: Type.Optional(
+      Type.String({
+        description:
+          'Media type of the event data (the datacontenttype attribute), e.g. application/json; with application/json, data must be a JSON object. Unset: none.',
+      }),
+    ),
+    data: Type.Optional(
+      Type.String({
+        description:
+          'The body of every event sent, as text. Give data or dataBase64, not both. Unset: no body.',
+      }),
+    ),
+    dataBase64: Type.Optional(
+      Type.String({
+        description:
+          'The body of every event sent, base64-encoded, for binary data. Give data or dataBase64, not both.',
+      }),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'The desired state of the PingSource: when to send, what, and where.',
+  },
 );
 export type PingSourceSpec = Static<typeof PingSourceSpecSchema>;
 
 export const PingSourceStatusSchema = Type.Object(
   { ...StatusBaseProperties, ...SourceStatusProperties },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description:
+      'The observed state of the PingSource, written by its controller: whether it is Ready and the URL it sends to.',
+  },
 );
 export type PingSourceStatus = Static<typeof PingSourceStatusSchema>;
 
-export const PingSourceSchema = resourceSchema(PingSourceSpecSchema, PingSourceStatusSchema);
+export const PingSourceSchema = resourceSchema(
+  PingSourceSpecSchema,
+  PingSourceStatusSchema,
+  `A PingSource sends an event of type ${PING_EVENT_TYPE} with a fixed body to its sink on a cron schedule.`,
+);
 export type PingSource = Static<typeof PingSourceSchema>;
 
 export const PingSourceConditionSet = new ConditionSet('Ready', [

@@ -13,6 +13,7 @@ import {
   validateKReference,
   type Destination,
 } from './duck';
+import { described } from './describe';
 import { jsonEqual } from './equality';
 import { FieldError } from './errors';
 import { isEnabled, type ValidationContext } from './features';
@@ -23,27 +24,58 @@ import { validateShape } from './structural';
 
 export const SubscriptionSpecSchema = Type.Object(
   {
-    channel: KReferenceSchema,
-    subscriber: DestinationSchema,
-    reply: Type.Optional(DestinationSchema),
-    delivery: Type.Optional(DeliverySpecSchema),
+    channel: described(
+      KReferenceSchema,
+      'The channel to receive events from: apiVersion, kind and name of a Channel, InMemoryChannel, KafkaChannel or other channel kind, in the namespace of the Subscription (another namespace only with the cross-namespace-event-links feature). Required; cannot be changed after creation: to move, delete the Subscription and create a new one.',
+    ),
+    subscriber: described(
+      DestinationSchema,
+      'Where each event of the channel is sent: a ref to an Addressable or Service and/or a URI. Required.',
+    ),
+    reply: Type.Optional(
+      described(
+        DestinationSchema,
+        'Where an event the subscriber answers with is sent (for example another channel). Unset: replies are dropped.',
+      ),
+    ),
+    delivery: Type.Optional(
+      described(
+        DeliverySpecSchema,
+        "Retries, timeout and dead-letter sink for deliveries to the subscriber; when set it replaces the channel's spec.delivery as a whole.",
+      ),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description:
+      'The desired state of the Subscription: which channel, to which subscriber, and where replies go.',
+  },
 );
 export type SubscriptionSpec = Static<typeof SubscriptionSpecSchema>;
 
 /** The resolved endpoints of a Subscription, as written into the channel's `spec.subscribers[]`. */
 export const PhysicalSubscriptionSchema = Type.Object(
   {
-    subscriberUri: Type.Optional(Type.String()),
-    subscriberCACerts: Type.Optional(Type.String()),
-    subscriberAudience: Type.Optional(Type.String()),
-    replyUri: Type.Optional(Type.String()),
-    replyCACerts: Type.Optional(Type.String()),
-    replyAudience: Type.Optional(Type.String()),
+    subscriberUri: Type.Optional(Type.String({ description: 'The URL spec.subscriber resolved to.' })),
+    subscriberCACerts: Type.Optional(
+      Type.String({ description: 'PEM-encoded CA certificates trusted when sending to the subscriber.' }),
+    ),
+    subscriberAudience: Type.Optional(
+      Type.String({ description: 'OIDC audience of the tokens sent to the subscriber.' }),
+    ),
+    replyUri: Type.Optional(Type.String({ description: 'The URL spec.reply resolved to.' })),
+    replyCACerts: Type.Optional(
+      Type.String({ description: 'PEM-encoded CA certificates trusted when sending replies.' }),
+    ),
+    replyAudience: Type.Optional(
+      Type.String({ description: 'OIDC audience of the tokens sent with replies.' }),
+    ),
     ...DeliveryStatusProperties,
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: "The resolved URLs of this Subscription, as written into the channel's spec.subscribers.",
+  },
 );
 export type PhysicalSubscription = Static<typeof PhysicalSubscriptionSchema>;
 
@@ -53,11 +85,19 @@ export const SubscriptionStatusSchema = Type.Object(
     physicalSubscription: Type.Optional(PhysicalSubscriptionSchema),
     auth: Type.Optional(AuthStatusSchema),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description:
+      'The observed state of the Subscription, written by its controller: whether it is Ready and the URLs its references resolved to.',
+  },
 );
 export type SubscriptionStatus = Static<typeof SubscriptionStatusSchema>;
 
-export const SubscriptionSchema = resourceSchema(SubscriptionSpecSchema, SubscriptionStatusSchema);
+export const SubscriptionSchema = resourceSchema(
+  SubscriptionSpecSchema,
+  SubscriptionStatusSchema,
+  'A Subscription sends every event a channel receives to a subscriber, and what the subscriber answers to an optional reply destination.',
+);
 export type Subscription = Static<typeof SubscriptionSchema>;
 
 export const SubscriptionConditionSet = new ConditionSet('Ready', [

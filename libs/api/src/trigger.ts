@@ -12,6 +12,7 @@ import {
   validateDestination,
 } from './duck';
 import { validateDeliveryOrderAnnotation } from './delivery-order';
+import { described } from './describe';
 import { FieldError, indexPath, joinPath } from './errors';
 import { isEnabled, type ValidationContext } from './features';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
@@ -24,18 +25,46 @@ export const INJECTION_ANNOTATION = 'eventing.knative.dev/injection';
 
 const StringMap = Type.Record(Type.String(), Type.String());
 
+const ATTRIBUTE_KEYS =
+  'Keys are CloudEvents attribute names (lower-case letters and digits, starting with a letter), values non-empty; the comparison is case-sensitive, and an attribute the event lacks never matches.';
+
 /** One element of `spec.filters[]`: a CloudEvents Subscriptions API filter dialect (recursive). */
 export const TriggerFilterSchema = Type.Recursive(
   (This) =>
     Type.Object(
       {
-        exact: Type.Optional(StringMap),
-        prefix: Type.Optional(StringMap),
-        suffix: Type.Optional(StringMap),
-        all: Type.Optional(Type.Array(This)),
-        any: Type.Optional(Type.Array(This)),
-        not: Type.Optional(This),
-        cesql: Type.Optional(Type.String()),
+        exact: Type.Optional(
+          described(StringMap, `Matches when each named attribute equals the given value. ${ATTRIBUTE_KEYS}`),
+        ),
+        prefix: Type.Optional(
+          described(
+            StringMap,
+            `Matches when each named attribute starts with the given value. ${ATTRIBUTE_KEYS}`,
+          ),
+        ),
+        suffix: Type.Optional(
+          described(
+            StringMap,
+            `Matches when each named attribute ends with the given value. ${ATTRIBUTE_KEYS}`,
+          ),
+        ),
+        all: Type.Optional(
+          Type.Array(This, {
+            description: 'Matches when every filter in the list matches; at least one filter.',
+          }),
+        ),
+        any: Type.Optional(
+          Type.Array(This, {
+            description: 'Matches when at least one filter in the list matches; at least one filter.',
+          }),
+        ),
+        not: Type.Optional(described(This, 'Matches when the filter it holds does not match.')),
+        cesql: Type.Optional(
+          Type.String({
+            description:
+              "Matches when this CloudEvents SQL expression is true for the event, e.g. \"type LIKE 'com.example.%' AND source = 'shop'\".",
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -45,38 +74,90 @@ export type TriggerFilter = Static<typeof TriggerFilterSchema>;
 
 /** Legacy `spec.filter`: exact attribute matches. */
 export const TriggerAttributesFilterSchema = Type.Object(
-  { attributes: Type.Optional(StringMap) },
+  {
+    attributes: Type.Optional(
+      described(
+        StringMap,
+        'Matches when each named CloudEvents attribute equals the given value exactly; an empty value matches any non-empty value. Keys are attribute names (lower-case letters and digits, starting with a letter). Empty or unset: every event matches.',
+      ),
+    ),
+  },
   { additionalProperties: false },
 );
 export type TriggerAttributesFilter = Static<typeof TriggerAttributesFilterSchema>;
 
 export const TriggerSpecSchema = Type.Object(
   {
-    broker: Type.Optional(Type.String()),
-    brokerRef: Type.Optional(KReferenceSchema),
-    filter: Type.Optional(TriggerAttributesFilterSchema),
-    filters: Type.Optional(Type.Array(TriggerFilterSchema)),
-    subscriber: DestinationSchema,
-    delivery: Type.Optional(DeliverySpecSchema),
+    broker: Type.Optional(
+      Type.String({
+        description:
+          'Name of the Broker, in the namespace of the Trigger, to receive events from. Give broker or brokerRef. Cannot be changed after creation.',
+      }),
+    ),
+    brokerRef: Type.Optional(
+      described(
+        KReferenceSchema,
+        'The Broker to receive events from, as a reference (kind, apiVersion, name, and namespace for a Broker in another namespace, which needs the cross-namespace-event-links feature). Give broker or brokerRef.',
+      ),
+    ),
+    filter: Type.Optional(
+      described(
+        TriggerAttributesFilterSchema,
+        'Which events to deliver, by exact attribute values. Ignored when filters is set. Unset: every event.',
+      ),
+    ),
+    filters: Type.Optional(
+      Type.Array(TriggerFilterSchema, {
+        description:
+          'Which events to deliver: an event is delivered when every filter in the list matches it. Each filter uses exactly one of exact, prefix, suffix, all, any, not or cesql. When set, filter is ignored. Empty or unset: every event.',
+      }),
+    ),
+    subscriber: described(
+      DestinationSchema,
+      'Where matching events are sent: a ref to an Addressable or Service and/or a URI. An event the subscriber answers with goes back into the Broker. Required.',
+    ),
+    delivery: Type.Optional(
+      described(
+        DeliverySpecSchema,
+        "Retries, timeout and dead-letter sink for deliveries to the subscriber. When set it replaces the Broker's spec.delivery as a whole; unset, the Broker's applies.",
+      ),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'The desired state of the Trigger: which Broker, which events, and where to send them.',
+  },
 );
 export type TriggerSpec = Static<typeof TriggerSpecSchema>;
 
 export const TriggerStatusSchema = Type.Object(
   {
     ...StatusBaseProperties,
-    subscriberUri: Type.Optional(Type.String()),
-    subscriberCACerts: Type.Optional(Type.String()),
-    subscriberAudience: Type.Optional(Type.String()),
+    subscriberUri: Type.Optional(
+      Type.String({ description: 'The URL spec.subscriber resolved to; where matching events are sent.' }),
+    ),
+    subscriberCACerts: Type.Optional(
+      Type.String({ description: 'PEM-encoded CA certificates trusted when sending to the subscriber.' }),
+    ),
+    subscriberAudience: Type.Optional(
+      Type.String({ description: 'OIDC audience of the tokens sent to the subscriber.' }),
+    ),
     ...DeliveryStatusProperties,
     auth: Type.Optional(AuthStatusSchema),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description:
+      'The observed state of the Trigger, written by its controller: whether it is Ready and the URL its subscriber resolved to.',
+  },
 );
 export type TriggerStatus = Static<typeof TriggerStatusSchema>;
 
-export const TriggerSchema = resourceSchema(TriggerSpecSchema, TriggerStatusSchema);
+export const TriggerSchema = resourceSchema(
+  TriggerSpecSchema,
+  TriggerStatusSchema,
+  'A Trigger asks a Broker to send the events that match its filters to a subscriber.',
+);
 export type Trigger = Static<typeof TriggerSchema>;
 
 export const TriggerConditionSet = new ConditionSet('Ready', [

@@ -11,7 +11,6 @@ export type StructuralSchema = Record<string, unknown>;
 const PRESERVE = 'x-kubernetes-preserve-unknown-fields';
 // Validation keywords Kubernetes accepts in a structural schema and that we carry over.
 const CARRIED = [
-  'description',
   'format',
   'enum',
   'minimum',
@@ -35,18 +34,20 @@ export function toStructural(schema: TSchema): StructuralSchema {
 
 function convert(node: Node): StructuralSchema {
   // A self-reference (recursive filter): Kubernetes cannot express it, so keep whatever is there.
-  if (typeof node['$ref'] === 'string') return { type: 'object', [PRESERVE]: true };
+  if (typeof node['$ref'] === 'string') return describedAs(node, { type: 'object', [PRESERVE]: true });
   const out: StructuralSchema = {};
   if (node['const'] !== undefined) {
     out['type'] = typeof node['const'];
     out['enum'] = [node['const']];
-    return out;
+    return describedAs(node, out);
   }
   const anyOf = node['anyOf'] as Node[] | undefined;
   if (anyOf !== undefined) return convertUnion(anyOf, node);
   const type = node['type'];
   if (typeof type !== 'string')
     throw new Error(`cannot express schema without a type in a CRD: ${JSON.stringify(node)}`);
+  // Description first, as people write CRDs by hand.
+  if (typeof node['description'] === 'string') out['description'] = node['description'];
   out['type'] = type;
   for (const key of CARRIED) if (node[key] !== undefined) out[key] = node[key];
   if (type === 'array') {
@@ -81,37 +82,47 @@ function convertUnion(anyOf: Node[], node: Node): StructuralSchema {
     nonNull.length > 0 &&
     nonNull.every((n) => n['const'] !== undefined && typeof n['const'] === typeof nonNull[0]?.['const'])
   ) {
-    const out: StructuralSchema = {
+    const out: StructuralSchema = describedAs(node, {
       type: typeof nonNull[0]?.['const'],
       enum: nonNull.map((n) => n['const']),
-    };
+    });
     if (nullable) out['nullable'] = true;
-    if (node['description'] !== undefined) out['description'] = node['description'];
     return out;
   }
   if (nonNull.length === 1) {
-    const out = convert(nonNull[0] as Node);
+    const out = describedAs(node, convert(nonNull[0] as Node));
     if (nullable) out['nullable'] = true;
     return out;
   }
   throw new Error(`cannot express union in a CRD: ${JSON.stringify(anyOf)}`);
 }
 
+/** `out` with the description of `node`, placed first as in a hand-written schema; `out` when there is none. */
+function describedAs(node: Node, out: StructuralSchema): StructuralSchema {
+  const description = node['description'];
+  if (typeof description !== 'string' || out['description'] !== undefined) return out;
+  return { description, ...out };
+}
+
 /** The `openAPIV3Schema` of a kind: typed apiVersion/kind, opaque metadata, structural spec and status. */
 export function openApiSchemaFor(def: KindDefinition): StructuralSchema {
   const root = def.schema as Node;
   const properties = root['properties'] as Record<string, Node>;
+  const envelope = (key: string, out: StructuralSchema) => {
+    const child = properties[key];
+    return child === undefined ? out : describedAs(child, out);
+  };
   const out: Record<string, StructuralSchema> = {
-    apiVersion: { type: 'string' },
-    kind: { type: 'string' },
+    apiVersion: envelope('apiVersion', { type: 'string' }),
+    kind: envelope('kind', { type: 'string' }),
     // Kubernetes validates metadata itself and refuses most constraints on it.
-    metadata: { type: 'object' },
+    metadata: envelope('metadata', { type: 'object' }),
   };
   for (const key of ['spec', 'status']) {
     const child = properties[key];
     if (child !== undefined) out[key] = convert(child);
   }
-  const schema: StructuralSchema = { type: 'object', properties: out };
+  const schema: StructuralSchema = describedAs(root, { type: 'object', properties: out });
   const required = ((root['required'] as string[] | undefined) ?? []).filter((r) => r === 'spec');
   if (required.length > 0) schema['required'] = required;
   return schema;

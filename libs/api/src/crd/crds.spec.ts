@@ -1,12 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { kindFor } from '../registry';
+import { allKinds, kindFor } from '../registry';
 import { renderCrds } from './crd';
 
 const CRD_DIR = join(__dirname, '..', '..', '..', '..', 'charts', 'eventing', 'crds');
 
 type Json = Record<string, unknown>;
+
+/** A schema node as `expected`, with a description of its own (its text is checked elsewhere). */
+const described = (expected: Json): Json => ({ description: expect.stringMatching(/\S/), ...expected });
 
 /** Walks a structural schema and returns the paths of nodes Kubernetes would refuse. */
 function structuralProblems(node: Json, path: string, out: string[] = []): string[] {
@@ -84,12 +87,14 @@ describe('CRDs (1.1, 1.5)', () => {
     )['spec'] as Json;
     const item = ((filters['properties'] as Record<string, Json>)['filters'] as Json)['items'] as Json;
     const props = item['properties'] as Record<string, Json>;
-    expect(props['not']).toEqual({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
-    expect(props['all']).toEqual({
-      type: 'array',
-      items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-    });
-    expect(props['exact']).toEqual({ type: 'object', additionalProperties: { type: 'string' } });
+    expect(props['not']).toEqual(described({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true }));
+    expect(props['all']).toEqual(
+      described({
+        type: 'array',
+        items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+      }),
+    );
+    expect(props['exact']).toEqual(described({ type: 'object', additionalProperties: { type: 'string' } }));
     expect((v1['additionalPrinterColumns'] as Json[]).map((c) => c['name'])).toEqual([
       'Broker',
       'Subscriber_URI',
@@ -174,10 +179,9 @@ describe('messaging CRDs (1.1)', () => {
   it('Channel: channelTemplate.spec is opaque; status mirrors the channelable duck and the backing channel ref', () => {
     const schema = schemaOf(load('channel.yaml'));
     const spec = props(schema)['spec'] as Json;
-    expect(props(props(spec)['channelTemplate'] as Json)['spec']).toEqual({
-      type: 'object',
-      'x-kubernetes-preserve-unknown-fields': true,
-    });
+    expect(props(props(spec)['channelTemplate'] as Json)['spec']).toEqual(
+      described({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true }),
+    );
     const status = props(props(schema)['status'] as Json);
     for (const field of [
       'address',
@@ -298,9 +302,9 @@ describe('durable channel CRDs (EKB 100-kafka-channel.yaml, NATS 302-jsm-channel
 
   it('KafkaChannel: the API server defaults partitions and replication factor to 1; int16 maximum', () => {
     const spec = props(specOf(versionsOf(load('kafkachannel.yaml'))[0] as Json));
-    expect(spec['numPartitions']).toEqual({ type: 'integer', format: 'int32', default: 1 });
-    expect(spec['replicationFactor']).toEqual({ type: 'integer', maximum: 32767, default: 1 });
-    expect(spec['retentionDuration']).toEqual({ type: 'string' });
+    expect(spec['numPartitions']).toEqual(described({ type: 'integer', format: 'int32', default: 1 }));
+    expect(spec['replicationFactor']).toEqual(described({ type: 'integer', maximum: 32767, default: 1 }));
+    expect(spec['retentionDuration']).toEqual(described({ type: 'string' }));
     expect(Object.keys(spec)).toEqual([
       'numPartitions',
       'replicationFactor',
@@ -320,14 +324,16 @@ describe('durable channel CRDs (EKB 100-kafka-channel.yaml, NATS 302-jsm-channel
       'deploymentSpecTemplate',
     ]);
     const config = props(props(spec['stream'] as Json)['config'] as Json);
-    expect(config['retention']).toEqual({ type: 'string', enum: ['Limits', 'Interest', 'Work'] });
-    expect(config['storage']).toEqual({ type: 'string', enum: ['File', 'Memory'] });
-    expect(config['maxAge']).toEqual({ type: 'string' });
+    expect(config['retention']).toEqual(described({ type: 'string', enum: ['Limits', 'Interest', 'Work'] }));
+    expect(config['storage']).toEqual(described({ type: 'string', enum: ['File', 'Memory'] }));
+    expect(config['maxAge']).toEqual(described({ type: 'string' }));
     const consumer = props(spec['consumerConfigTemplate'] as Json);
-    expect(consumer['fetchBatchSize']).toEqual({ type: 'integer', format: 'int32', minimum: 1 });
-    expect(consumer['optStartSeq']).toEqual({ type: 'integer', format: 'int64', minimum: 0 });
+    expect(consumer['fetchBatchSize']).toEqual(described({ type: 'integer', format: 'int32', minimum: 1 }));
+    expect(consumer['optStartSeq']).toEqual(described({ type: 'integer', format: 'int64', minimum: 0 }));
     const deployment = props(spec['deploymentSpecTemplate'] as Json);
-    expect(deployment['affinity']).toEqual({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
+    expect(deployment['affinity']).toEqual(
+      described({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true }),
+    );
   });
 });
 
@@ -402,4 +408,91 @@ describe('kindFor', () => {
     });
     expect(sub?.validate(s)).toEqual([]);
   });
+});
+
+describe('what kubectl get shows, as upstream (config/core/resources, in-memory-channel.yaml, EKB, eventing-natss)', () => {
+  const rendered = renderCrds();
+  const READY = { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' };
+  const REASON = {
+    name: 'Reason',
+    type: 'string',
+    jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+  };
+  const READY_SINGLE = { ...READY, jsonPath: ".status.conditions[?(@.type=='Ready')].status" };
+  const REASON_SINGLE = { ...REASON, jsonPath: ".status.conditions[?(@.type=='Ready')].reason" };
+  const AGE = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+  const URL = { name: 'URL', type: 'string', jsonPath: '.status.address.url' };
+  const CHANNEL = ['all', 'knative', 'messaging', 'channel'];
+
+  it.each<[string, string[] | undefined, string[], Json[]]>([
+    [
+      'broker.yaml',
+      undefined,
+      ['all', 'knative', 'eventing'],
+      [
+        URL,
+        AGE,
+        READY,
+        REASON,
+        {
+          name: 'Class',
+          type: 'string',
+          priority: 1,
+          jsonPath: '.metadata.annotations.eventing\\.knative\\.dev/broker\\.class',
+        },
+      ],
+    ],
+    [
+      'trigger.yaml',
+      undefined,
+      ['all', 'knative', 'eventing'],
+      [
+        { name: 'Broker', type: 'string', jsonPath: '.spec.broker' },
+        { name: 'Subscriber_URI', type: 'string', jsonPath: '.status.subscriberUri' },
+        AGE,
+        READY,
+        REASON,
+      ],
+    ],
+    [
+      'pingsource.yaml',
+      undefined,
+      ['all', 'knative', 'sources'],
+      [
+        { name: 'Sink', type: 'string', jsonPath: '.status.sinkUri' },
+        { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule' },
+        AGE,
+        READY_SINGLE,
+        REASON_SINGLE,
+      ],
+    ],
+    ['channel.yaml', ['ch'], CHANNEL, [URL, AGE, READY, REASON]],
+    ['inmemorychannel.yaml', ['imc'], CHANNEL, [URL, AGE, READY, REASON]],
+    ['subscription.yaml', ['sub'], ['all', 'knative', 'messaging'], [AGE, READY, REASON]],
+    // The extension repositories put Ready and Reason first.
+    ['kafkachannel.yaml', ['kc'], CHANNEL, [READY, REASON, URL, AGE]],
+    ['natsjetstreamchannel.yaml', ['natsjsmc'], CHANNEL, [READY, REASON, URL, AGE]],
+  ])('%s: short names %j, categories %j and printer columns', (file, shortNames, categories, columns) => {
+    const crd = parse(rendered.get(file) as string) as Json;
+    const names = (crd['spec'] as Json)['names'] as Json;
+    expect(names['shortNames']).toEqual(shortNames);
+    expect(names['categories']).toEqual(categories);
+    for (const v of (crd['spec'] as Json)['versions'] as Json[])
+      expect(v['additionalPrinterColumns']).toEqual(columns);
+  });
+
+  // `kubectl get eventing|messaging|sources|flows` lists every kind of that group.
+  const GROUP_CATEGORY: Record<string, string> = {
+    'eventing.knative.dev': 'eventing',
+    'messaging.knative.dev': 'messaging',
+    'sources.knative.dev': 'sources',
+    'flows.knative.dev': 'flows',
+  };
+  it.each(allKinds.map((k) => [k.kind, k] as const))(
+    '%s is in the categories all, knative and the one of its group',
+    (_kind, def) => {
+      expect(def.categories.slice(0, 2)).toEqual(['all', 'knative']);
+      expect(def.categories).toContain(GROUP_CATEGORY[def.group]);
+    },
+  );
 });
