@@ -10,6 +10,14 @@ export type ConfigMapLookup = (namespace: string, name: string) => Record<string
 export type StoreChoice =
   { ok: true; store: StoreKind; settings?: StoreSettings } | { ok: false; reason: string; message: string };
 
+/**
+ * The topic of a `Kafka`-class Broker: upstream's default `brokers.topic.template`
+ * (`knative-broker-{{ .Namespace }}-{{ .Name }}`), so the topic of a Broker moved from upstream is found.
+ */
+export function kafkaBrokerTopic(namespace: string, name: string): string {
+  return `knative-broker-${namespace}-${name}`;
+}
+
 /** The ConfigMap upstream ships as the default broker config: the channel template of brokers. */
 const SHIPPED_BROKER_CONFIG = 'config-br-default-channel';
 
@@ -75,7 +83,7 @@ export function brokerStore(
       ? configMap(config.namespace ?? namespace, config.name)
       : undefined;
   if (brokerClass === KAFKA_BROKER_CLASS) {
-    const settings: StoreSettings = {};
+    const settings: StoreSettings = { topic: kafkaBrokerTopic(namespace, broker.metadata.name ?? '') };
     const partitions = Number(data?.['default.topic.partitions']);
     const replication = Number(data?.['default.topic.replication.factor']);
     const retention = Number(data?.['default.topic.retention.ms']);

@@ -14,8 +14,8 @@ import { markObserved, type Capabilities, type Observation } from '../observatio
 import { storeOfChannelKind } from '../broker/store';
 
 export interface ChannelContext {
-  /** The URL at which the data plane serves this channel. */
-  channelUrl(namespace: string, name: string): string;
+  /** The URL at which the data plane serves this channel (`store`: where its events live). */
+  channelUrl(namespace: string, name: string, store?: StoreKind): string;
   resolver: AddressResolver;
   /** uids (and generations) of the Subscriptions on this channel, with what the data plane made of each. */
   subscribers: { uid: string; generation: number; observed: Observation }[];
@@ -119,7 +119,7 @@ export function reconcileChannel(channel: ChannelLike, ctx: ChannelContext): Cha
     }
   }
   if (choice.ok) {
-    const url = ctx.channelUrl(namespace, name);
+    const url = ctx.channelUrl(namespace, name, choice.store);
     status.address = { name: 'http', url };
     status.addresses = [{ name: 'http', url }];
     conds = set.markTrue(conds, 'Addressable');

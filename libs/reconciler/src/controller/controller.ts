@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
   allKinds,
+  BROKER_CLASS_ANNOTATION,
   type Broker,
   type Channel,
   type Condition,
@@ -17,18 +18,33 @@ import {
   type ChannelEntry,
   type Contract,
   type PingSchedule,
+  type StoreKind,
   type SubscriptionEntry,
   type TriggerEntry,
 } from '@eventing/contract';
 import { groupOf, keyOf, parseKey, resourceKey, type ResourceStore } from '../store/store';
 import { AddressResolver, type AddressBook } from '../resolver/address-resolver';
-import { reconcileBroker } from '../broker/reconcile';
+import { brokerConditions, reconcileBroker } from '../broker/reconcile';
+import {
+  brokerChannelTemplate,
+  brokerTriggerChannel,
+  childReady,
+  filterOnlyEntry,
+  triggerSubscription,
+  type ClusterTopology,
+} from '../broker/cluster';
 import { reconcileTrigger } from '../trigger/reconcile';
 import { reconcilePingSource } from '../pingsource/reconcile';
 import { CHANNEL_KINDS, reconcileChannel } from '../channel/reconcile';
 import { brokerStore, type ConfigMapLookup } from '../broker/store';
 import { reconcileSubscription } from '../subscription/reconcile';
-import { MEMORY_CAPABILITIES, observe, type Capabilities } from '../observation/observation';
+import {
+  KAFKA_BROKER_CLASS,
+  MEMORY_CAPABILITIES,
+  observe,
+  type Capabilities,
+  type Observation,
+} from '../observation/observation';
 import { TrackingReads } from './tracking';
 import { WorkQueue, type WorkQueueOptions } from './work-queue';
 import { OWNED_KINDS, type OwnedKindReconciler } from './kinds';
@@ -68,9 +84,15 @@ export interface ScheduleSink {
 }
 
 export interface ControllerOptions {
-  ingressUrl(namespace: string, name: string): string;
-  /** The URL at which channels are served; channels are not served without it. */
-  channelUrl?(namespace: string, name: string): string;
+  /** The URL at which a broker is served (`brokerClass`: its class annotation). */
+  ingressUrl(namespace: string, name: string, brokerClass?: string): string;
+  /** The URL at which channels are served (`store`: where the channel's events live); channels are not served without it. */
+  channelUrl?(namespace: string, name: string, store?: StoreKind): string;
+  /**
+   * Lay channel-based brokers out as in a cluster: each Broker owns a trigger channel, each Trigger a
+   * Subscription to broker-filter. Without it (standalone), a broker is served in-process over its store.
+   */
+  cluster?: ClusterTopology;
   /** Addresses of Services; given the store view a reconcile reads through, so lookups are tracked. */
   addressBook: AddressBook | ((reads: ResourceStore) => AddressBook);
   /** Broker classes and channel kinds the data plane serves (default: the memory data plane's); read on every reconcile. */
@@ -92,6 +114,7 @@ export interface ControllerOptions {
 }
 
 const EVENTING = 'eventing.knative.dev';
+const SUBSCRIPTION_KIND = [{ group: 'messaging.knative.dev', kind: 'Subscription' }] as const;
 const SOURCES = 'sources.knative.dev';
 const MESSAGING = 'messaging.knative.dev';
 
@@ -129,9 +152,13 @@ export class Controller {
   private readonly capabilitiesOf: () => Capabilities;
   private capabilities: Capabilities = MEMORY_CAPABILITIES;
   private readonly configMap: ConfigMapLookup;
-  private readonly ingressUrl: (namespace: string, name: string) => string;
-  private readonly channelUrl?: (namespace: string, name: string) => string;
+  private readonly ingressUrl: (namespace: string, name: string, brokerClass?: string) => string;
+  private readonly channelUrl?: (namespace: string, name: string, store?: StoreKind) => string;
   private readonly owned: Map<string, OwnedKindReconciler>;
+  private readonly cluster: ClusterTopology | undefined;
+  private readonly channelKinds = CHANNEL_KINDS.map((kind) => ({ group: MESSAGING, kind }));
+  /** Broker key → the kind of its trigger channel, once that channel has an address (cluster layout). */
+  private readonly brokerChannels = new Map<string, { apiVersion: string; kind: string }>();
 
   // Each key's share of the contract.
   private readonly brokers = new Map<string, BrokerEntry>();
@@ -177,6 +204,7 @@ export class Controller {
     this.capabilitiesOf = typeof capabilities === 'function' ? capabilities : () => capabilities;
     this.configMap = options.configMap ?? (() => undefined);
     this.owned = new Map(OWNED_KINDS.map((r) => [r.kind, r]));
+    this.cluster = options.cluster;
     this.queue = new WorkQueue(options.queue);
   }
 
@@ -435,39 +463,10 @@ export class Controller {
     const name = resource.metadata.name ?? '';
     const observed = observe(this.observed, uid);
     switch (resource.kind) {
-      case 'Broker': {
-        const broker = resource as Broker;
-        const store = brokerStore(broker, this.capabilities, this.configMap);
-        const result = reconcileBroker(broker, {
-          ingressUrl: this.ingressUrl,
-          resolver: this.resolver,
-          brokerClasses: this.capabilities.brokerClasses,
-          store,
-          observed,
-        });
-        if (result.admitted && store.ok) {
-          const entry: BrokerEntry = { uid, namespace, name };
-          if (store.store !== 'memory') entry.store = store.store;
-          if (store.settings !== undefined && store.store !== 'memory') entry.storeSettings = store.settings;
-          this.brokers.set(key, entry);
-        } else this.brokers.delete(key);
-        return { status: result.status };
-      }
-      case 'Trigger': {
-        const trigger = resource as Trigger;
-        const brokerName = trigger.spec.broker ?? trigger.spec.brokerRef?.name ?? '';
-        const brokerNamespace = trigger.spec.brokerRef?.namespace ?? namespace;
-        const brokerKey = keyOf(EVENTING, 'Broker', brokerNamespace, brokerName);
-        const broker = this.reads.get(EVENTING, 'Broker', brokerNamespace, brokerName) as Broker | undefined;
-        const result = reconcileTrigger(trigger, broker, {
-          resolver: this.resolver,
-          brokerAdmitted: this.brokers.has(brokerKey),
-          observed,
-        });
-        if (result.egress) this.triggers.set(key, result.egress);
-        else this.triggers.delete(key);
-        return { status: result.status };
-      }
+      case 'Broker':
+        return this.computeBroker(key, resource as Broker, observed);
+      case 'Trigger':
+        return this.computeTrigger(key, resource as Trigger, observed);
       case 'PingSource': {
         const result = reconcilePingSource(resource as PingSource, this.resolver, observed);
         if (result.schedule) this.schedules.set(key, result.schedule);
@@ -485,7 +484,110 @@ export class Controller {
     return { status: result.status, children: result.children, childKinds: owned.childKinds };
   }
 
-  private computeChannel(key: string, resource: Resource, observed: ReturnType<typeof observe>): Computed {
+  private computeBroker(key: string, broker: Broker, observed: Observation): Computed {
+    const namespace = broker.metadata.namespace ?? 'default';
+    const name = broker.metadata.name ?? '';
+    const uid = broker.metadata.uid ?? '';
+    const brokerClass = broker.metadata.annotations?.[BROKER_CLASS_ANNOTATION];
+    const store = brokerStore(broker, this.capabilities, this.configMap);
+    const result = reconcileBroker(broker, {
+      ingressUrl: (ns, n) => this.ingressUrl(ns, n, brokerClass),
+      resolver: this.resolver,
+      brokerClasses: this.capabilities.brokerClasses,
+      store,
+      observed,
+    });
+    this.brokerChannels.delete(key);
+    if (!result.admitted || !store.ok) {
+      this.brokers.delete(key);
+      return {
+        status: result.status,
+        children: this.cluster ? [] : undefined,
+        childKinds: this.channelKinds,
+      };
+    }
+    const entry: BrokerEntry = { uid, namespace, name };
+    if (store.store !== 'memory') entry.store = store.store;
+    if (store.settings !== undefined && store.store !== 'memory') entry.storeSettings = store.settings;
+    if (this.cluster === undefined || brokerClass === KAFKA_BROKER_CLASS) {
+      this.brokers.set(key, entry);
+      return {
+        status: result.status,
+        children: this.cluster ? [] : undefined,
+        childKinds: this.channelKinds,
+      };
+    }
+    // In a cluster, a channel-based broker owns its trigger channel; ingress appends to its address.
+    const template = brokerChannelTemplate(broker, store.store, this.configMap);
+    const child = brokerTriggerChannel(broker, template);
+    const channelName = child.metadata.name ?? '';
+    const existing = this.reads.get(groupOf(template.apiVersion), template.kind, namespace, channelName);
+    const ready = childReady(existing, `${template.kind} ${namespace}/${channelName}`);
+    const address = (existing?.status as { address?: { url?: string } } | undefined)?.address?.url;
+    const status = result.status;
+    if (address !== undefined) {
+      status.annotations = {
+        'knative.dev/channelAddress': address,
+        'knative.dev/channelAPIVersion': template.apiVersion,
+        'knative.dev/channelKind': template.kind,
+        'knative.dev/channelName': channelName,
+      };
+    }
+    if (!ready.ok || address === undefined) {
+      const why = ready.ok
+        ? { reason: 'NoAddress', message: 'the trigger channel has no address yet' }
+        : ready;
+      status.conditions = brokerConditions.markUnknown(
+        status.conditions ?? [],
+        'TriggerChannelReady',
+        why.reason,
+        why.message,
+      );
+      this.brokers.delete(key);
+    } else {
+      this.brokers.set(key, { ...entry, channelAddress: address });
+      this.brokerChannels.set(key, { apiVersion: template.apiVersion, kind: template.kind });
+    }
+    return { status, children: [child], childKinds: this.channelKinds };
+  }
+
+  private computeTrigger(key: string, trigger: Trigger, observed: Observation): Computed {
+    const namespace = trigger.metadata.namespace ?? 'default';
+    const brokerName = trigger.spec.broker ?? trigger.spec.brokerRef?.name ?? '';
+    const brokerNamespace = trigger.spec.brokerRef?.namespace ?? namespace;
+    const brokerKey = keyOf(EVENTING, 'Broker', brokerNamespace, brokerName);
+    const broker = this.reads.get(EVENTING, 'Broker', brokerNamespace, brokerName) as Broker | undefined;
+    const channel = this.brokerChannels.get(brokerKey);
+    this.reads.note(brokerKey);
+    // In a cluster, a channel-based broker's Trigger owns a Subscription: its readiness is the Trigger's.
+    let subscription: Resource | undefined;
+    let subscriptionObserved = observed;
+    if (this.cluster !== undefined && broker !== undefined && channel !== undefined) {
+      const brokerClass = broker.metadata.annotations?.[BROKER_CLASS_ANNOTATION];
+      subscription = triggerSubscription(
+        trigger,
+        broker,
+        channel,
+        this.cluster,
+        this.ingressUrl(brokerNamespace, brokerName, brokerClass),
+      );
+      const existing = this.reads.get(MESSAGING, 'Subscription', namespace, subscription.metadata.name ?? '');
+      const ready = childReady(existing, `Subscription ${namespace}/${subscription.metadata.name ?? ''}`);
+      subscriptionObserved = ready.ok ? { status: 'True' } : { status: 'Unknown', ...ready };
+    }
+    const result = reconcileTrigger(trigger, broker, {
+      resolver: this.resolver,
+      brokerAdmitted: this.brokers.has(brokerKey),
+      observed: subscriptionObserved,
+    });
+    if (result.egress) this.triggers.set(key, subscription ? filterOnlyEntry(result.egress) : result.egress);
+    else this.triggers.delete(key);
+    if (this.cluster === undefined) return { status: result.status };
+    const children = subscription !== undefined && result.egress !== undefined ? [subscription] : [];
+    return { status: result.status, children, childKinds: SUBSCRIPTION_KIND };
+  }
+
+  private computeChannel(key: string, resource: Resource, observed: Observation): Computed {
     const namespace = resource.metadata.namespace ?? 'default';
     const name = resource.metadata.name ?? '';
     const channelUrl = this.channelUrl;
@@ -537,11 +639,7 @@ export class Controller {
     return { status: result.status };
   }
 
-  private computeSubscription(
-    key: string,
-    subscription: Subscription,
-    observed: ReturnType<typeof observe>,
-  ): Computed {
+  private computeSubscription(key: string, subscription: Subscription, observed: Observation): Computed {
     const namespace = subscription.metadata.namespace ?? 'default';
     const ref = subscription.spec.channel;
     const isChannel = CHANNEL_KINDS.includes(ref.kind);

@@ -173,3 +173,75 @@ describe('Controller loop (per key)', () => {
     await controller.stop();
   });
 });
+
+describe('Controller loop: the cluster layout of a channel-based broker (upstream MTChannelBasedBroker)', () => {
+  const cluster = {
+    filterUrl: (ns: string, t: string, uid: string) =>
+      `http://broker-filter.sys.svc/triggers/${ns}/${t}/${uid}`,
+  };
+  function clusterController(store: MemoryResourceStore) {
+    const contract = sink();
+    const controller = new Controller(store, {
+      ingressUrl: (ns, name) => `http://broker-ingress.sys.svc/${ns}/${name}`,
+      channelUrl: (ns, name) => `http://imc-dispatcher.sys.svc/${ns}/${name}`,
+      addressBook: serviceBook,
+      cluster,
+      contract,
+    });
+    controller.start();
+    return { controller, contract };
+  }
+
+  it('a Broker owns its trigger channel, a Trigger owns a Subscription to broker-filter replying to the broker', async () => {
+    const store = new MemoryResourceStore();
+    store.apply(broker());
+    store.apply(trigger('t', { uri: 'http://sub.local/' }));
+    const { controller, contract } = clusterController(store);
+    await controller.idle();
+    const b = store.get('eventing.knative.dev', 'Broker', 'default', 'default')!;
+    const t = store.get('eventing.knative.dev', 'Trigger', 'default', 't')!;
+    expect(ready(b)?.status).toBe('True');
+    expect(ready(t)?.status).toBe('True');
+    const channel = store.get('messaging.knative.dev', 'InMemoryChannel', 'default', 'default-kne-trigger')!;
+    expect(channel.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'Broker', name: 'default', uid: b.metadata.uid, controller: true }),
+    ]);
+    expect(ready(channel)?.status).toBe('True');
+    expect((b.status as { annotations?: Record<string, string> }).annotations).toMatchObject({
+      'knative.dev/channelAddress': 'http://imc-dispatcher.sys.svc/default/default-kne-trigger',
+      'knative.dev/channelKind': 'InMemoryChannel',
+    });
+    const subName = `default-t-${t.metadata.uid}`;
+    const sub = store.get('messaging.knative.dev', 'Subscription', 'default', subName)!;
+    expect(sub.spec).toMatchObject({
+      channel: { kind: 'InMemoryChannel', name: 'default-kne-trigger' },
+      subscriber: { uri: `http://broker-filter.sys.svc/triggers/default/t/${t.metadata.uid}` },
+      reply: { uri: 'http://broker-ingress.sys.svc/default/default' },
+    });
+    const last = contract.published.at(-1)!;
+    expect(last.brokers).toEqual([
+      expect.objectContaining({
+        name: 'default',
+        channelAddress: 'http://imc-dispatcher.sys.svc/default/default-kne-trigger',
+      }),
+    ]);
+    expect(last.channels).toEqual([expect.objectContaining({ name: 'default-kne-trigger' })]);
+    expect(last.subscriptions).toEqual([
+      expect.objectContaining({
+        name: subName,
+        subscriberUri: `http://broker-filter.sys.svc/triggers/default/t/${t.metadata.uid}`,
+        replyUri: 'http://broker-ingress.sys.svc/default/default',
+      }),
+    ]);
+    // broker-filter tries once; the Subscription's dispatcher retries.
+    expect(last.triggers[0]?.policy.retry).toBe(0);
+
+    // Deleting the Trigger deletes its Subscription and takes both out of the contract.
+    store.remove('eventing.knative.dev', 'Trigger', 'default', 't');
+    await controller.idle();
+    expect(store.get('messaging.knative.dev', 'Subscription', 'default', subName)).toBeUndefined();
+    expect(contract.published.at(-1)?.triggers).toEqual([]);
+    expect(contract.published.at(-1)?.subscriptions).toEqual([]);
+    await controller.stop();
+  });
+});
