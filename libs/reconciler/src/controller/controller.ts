@@ -458,10 +458,7 @@ export class Controller {
   }
 
   private computeKind(key: string, resource: Resource): Computed {
-    const uid = resource.metadata.uid ?? '';
-    const namespace = resource.metadata.namespace ?? 'default';
-    const name = resource.metadata.name ?? '';
-    const observed = observe(this.observed, uid);
+    const observed = observe(this.observed, resource.metadata.uid ?? '');
     switch (resource.kind) {
       case 'Broker':
         return this.computeBroker(key, resource as Broker, observed);
