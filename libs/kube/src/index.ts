@@ -1,0 +1,3 @@
+export * from './client/kube-client';
+export * from './client/kinds';
+export * from './list-watch/list-watch';
