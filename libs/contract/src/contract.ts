@@ -27,6 +27,11 @@ export interface StoreSettings {
   retentionMs?: number;
   /** JetStream stream settings as the NatsJetStreamChannel spec gives them. */
   stream?: Record<string, unknown>;
+  /**
+   * The Kafka topic, when the control plane names it rather than the store deriving it from the
+   * channel's name: a `Kafka`-class Broker's `knative-broker-<namespace>-<name>`, as upstream's.
+   */
+  topic?: string;
 }
 
 export interface ChannelEntry {

@@ -1,3 +1,4 @@
 export * from './contract';
 export * from './io';
 export * from './follower';
+export * from './roles';
