@@ -346,7 +346,10 @@ describe('Controller: where events are stored', () => {
     const b = broker();
     b.metadata.annotations = { 'eventing.knative.dev/broker.class': 'Kafka' };
     const { store } = setup([b]);
-    expect(controllerWith(store, ['memory', 'kafka']).reconcile().contract.brokers[0]?.store).toBe('kafka');
+    const [entry] = controllerWith(store, ['memory', 'kafka']).reconcile().contract.brokers;
+    expect(entry?.store).toBe('kafka');
+    // Upstream's brokers.topic.template default: the topic a Broker moved from upstream already has.
+    expect(entry?.storeSettings?.topic).toBe('knative-broker-default-default');
     expect(controllerWith(store, ['memory']).reconcile().contract.brokers).toEqual([]);
   });
 

@@ -97,8 +97,11 @@ export interface ControllerOptions {
   addressBook: AddressBook | ((reads: ResourceStore) => AddressBook);
   /** Broker classes and channel kinds the data plane serves (default: the memory data plane's); read on every reconcile. */
   capabilities?: Capabilities | (() => Capabilities);
-  /** ConfigMaps by namespace and name (broker configs naming a channel template). */
-  configMap?: ConfigMapLookup;
+  /**
+   * ConfigMaps by namespace and name (broker configs naming a channel template); `'store'` reads
+   * them from the store (tracked: a ConfigMap's change re-queues what read it).
+   */
+  configMap?: ConfigMapLookup | 'store';
   /** Where the contract goes when the controller runs (`start`). */
   contract?: ContractSink;
   schedules?: ScheduleSink;
@@ -202,7 +205,15 @@ export class Controller {
     this.channelUrl = options.channelUrl;
     const capabilities = options.capabilities ?? MEMORY_CAPABILITIES;
     this.capabilitiesOf = typeof capabilities === 'function' ? capabilities : () => capabilities;
-    this.configMap = options.configMap ?? (() => undefined);
+    const configMap = options.configMap ?? (() => undefined);
+    this.configMap =
+      configMap === 'store'
+        ? (namespace, name) =>
+            (
+              this.reads.get('', 'ConfigMap', namespace, name) as
+                { data?: Record<string, string> } | undefined
+            )?.data
+        : configMap;
     this.owned = new Map(OWNED_KINDS.map((r) => [r.kind, r]));
     this.cluster = options.cluster;
     this.queue = new WorkQueue(options.queue);

@@ -2,7 +2,10 @@ import type { Resource } from '@eventing/api';
 import { keyOf, type ResourceStore, type StoreEvent, type WriteResult } from '../store/store';
 
 /** Kinds that reconciles read without reconciling them; the controller watches them for dependents. */
-const READ_ONLY_KINDS: readonly { group: string; kind: string }[] = [{ group: '', kind: 'Service' }];
+const READ_ONLY_KINDS: readonly { group: string; kind: string }[] = [
+  { group: '', kind: 'Service' },
+  { group: '', kind: 'ConfigMap' },
+];
 
 /**
  * The store as a reconcile sees it: reads go to the store's cache and are recorded against the key
