@@ -245,6 +245,43 @@ export {
   parseChannelDefaultsConfigMap,
   type ParsedDefaults,
 } from './config-maps';
+export {
+  FLOWS_GROUP,
+  FlowChannelStatusSchema,
+  FlowObjectReferenceSchema,
+  FlowSubscriptionStatusSchema,
+  SequenceConditionSet,
+  SequenceKind,
+  SequenceSchema,
+  SequenceSpecSchema,
+  SequenceStatusSchema,
+  SequenceStepSchema,
+  setDefaultsSequence,
+  validateSequence,
+  type FlowChannelStatus,
+  type FlowObjectReference,
+  type FlowSubscriptionStatus,
+  type Sequence,
+  type SequenceSpec,
+  type SequenceStatus,
+  type SequenceStep,
+} from './sequence';
+export {
+  ParallelBranchSchema,
+  ParallelBranchStatusSchema,
+  ParallelConditionSet,
+  ParallelKind,
+  ParallelSchema,
+  ParallelSpecSchema,
+  ParallelStatusSchema,
+  setDefaultsParallel,
+  validateParallel,
+  type Parallel,
+  type ParallelBranch,
+  type ParallelBranchStatus,
+  type ParallelSpec,
+  type ParallelStatus,
+} from './parallel';
 export { allKinds, kindFor } from './registry';
 export { MAX_YAML_DEPTH, yamlNestingDepth } from './yaml-limits';
 export { admitResource, normalizeResource, type AdmissionContext, type AdmissionResult } from './admission';

@@ -4,7 +4,9 @@ import { InMemoryChannelKind } from './inmemorychannel';
 import { KafkaChannelKind } from './kafkachannel';
 import type { KindDefinition } from './kind';
 import { NatsJetStreamChannelKind } from './natsjetstreamchannel';
+import { ParallelKind } from './parallel';
 import { PingSourceKind } from './pingsource';
+import { SequenceKind } from './sequence';
 import { SubscriptionKind } from './subscription';
 import { TriggerKind } from './trigger';
 
@@ -18,6 +20,8 @@ export const allKinds: readonly KindDefinition[] = [
   SubscriptionKind,
   KafkaChannelKind,
   NatsJetStreamChannelKind,
+  SequenceKind,
+  ParallelKind,
 ];
 
 /** Looks up the definition for apiVersion/kind, or undefined. */
