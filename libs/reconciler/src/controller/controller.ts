@@ -244,10 +244,15 @@ export class Controller {
           this.requeueDependents(resourceKey(e.resource));
         }),
       );
-    for (const { group, kind } of this.reads.dependencyKinds())
-      this.unwatch.push(
-        this.store.watch(kind, group, (e) => this.requeueDependents(resourceKey(e.resource))),
-      );
+    for (const { group, kind } of this.reads.dependencyKinds()) {
+      try {
+        this.unwatch.push(
+          this.store.watch(kind, group, (e) => this.requeueDependents(resourceKey(e.resource))),
+        );
+      } catch {
+        // A store that does not hold this kind: nothing read of it can change.
+      }
+    }
   }
 
   async stop(): Promise<void> {

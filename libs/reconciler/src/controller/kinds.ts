@@ -1,6 +1,8 @@
-import type { Condition, Resource } from '@eventing/api';
+import type { Condition, Parallel, Resource, Sequence } from '@eventing/api';
 import type { ResourceStore } from '../store/store';
 import type { AddressResolver } from '../resolver/address-resolver';
+import { PARALLEL_CHILD_KINDS, reconcileParallel } from '../flows/parallel';
+import { SEQUENCE_CHILD_KINDS, reconcileSequence } from '../flows/sequence';
 
 /** What a reconciler of a kind that owns children reads. */
 export interface OwnerContext {
@@ -24,4 +26,15 @@ export interface OwnedKindReconciler {
  * Reconcilers of kinds that own children, one entry per kind. The controller applies the children
  * each returns (with their owner references) and prunes the rest, in both modes.
  */
-export const OWNED_KINDS: readonly OwnedKindReconciler[] = [];
+export const OWNED_KINDS: readonly OwnedKindReconciler[] = [
+  {
+    kind: 'Sequence',
+    childKinds: SEQUENCE_CHILD_KINDS,
+    reconcile: (r, ctx) => reconcileSequence(r as Sequence, ctx),
+  },
+  {
+    kind: 'Parallel',
+    childKinds: PARALLEL_CHILD_KINDS,
+    reconcile: (r, ctx) => reconcileParallel(r as Parallel, ctx),
+  },
+];
