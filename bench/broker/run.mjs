@@ -21,7 +21,7 @@ import {
   send,
   waitForSubscriber,
 } from '../lib/load.mjs';
-import { fmt, loud, machineLine, memoryOf, problems } from '../lib/report.mjs';
+import { cpuMsOf, fmt, machineCpuMs, loud, machineLine, memoryOf, problems } from '../lib/report.mjs';
 import { startStandalone, startSubscriber } from '../lib/servers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,7 +36,7 @@ const USAGE = `Usage: node bench/broker/run.mjs [options]
   --timeout S       seconds to wait for the subscriber to receive everything (default 30)
   --only PATH       run only "baseline", "broker" or "three-process"
   --out FILE        also write the result table (Markdown) to FILE
-  --profile DIR     run the broker under --cpu-prof, writing the .cpuprofile into DIR
+  --profile DIR     run every server under test under --cpu-prof, writing .cpuprofile files into DIR
   --help            show this help`;
 
 // ---------------------------------------------------------------------------------------------
@@ -90,10 +90,17 @@ function parseOptions() {
 // ---------------------------------------------------------------------------------------------
 // the servers: subscriber and standalone come from bench/lib, the pass-through is this benchmark's own
 
-async function startPassthrough(subscriberUrl) {
+async function startPassthrough(subscriberUrl, profileDir) {
   const child = await startChild(
     'passthrough',
-    [join(here, 'passthrough.mjs'), '--target', `${subscriberUrl}/`, '--connections', '128'],
+    [
+      ...profileArgs(profileDir, 'passthrough'),
+      join(here, 'passthrough.mjs'),
+      '--target',
+      `${subscriberUrl}/`,
+      '--connections',
+      '128',
+    ],
     {
       ready: (line) => line.match(/^passthrough listening on (\d+)$/)?.[1],
     },
@@ -120,17 +127,22 @@ spec:
   }).then((child) => ({ ...child, url: `http://127.0.0.1:${child.port}/default/default` }));
 }
 
+/** `node --cpu-prof` arguments writing `<dir>/<name>-<pid>.cpuprofile`, or none without a dir. */
+function profileArgs(dir, name) {
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}.cpuprofile`] : [];
+}
+
 /**
  * Upstream's channel-based broker as three processes on one contract file: broker-ingress → the
  * broker's channel in imc-dispatcher → one Subscription per Trigger to broker-filter → subscriber.
  * The processes start with an empty contract (so their ports are known), then get the real one.
  */
-async function startThreeProcess(subscriberUrl) {
+async function startThreeProcess(subscriberUrl, profileDir) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-three-process-'));
   const contractPath = join(dir, 'contract.json');
   writeFileSync(contractPath, JSON.stringify({ version: 1, generation: 1, brokers: [], triggers: [] }));
   const start = (app) =>
-    startChild(app, [join(root, 'dist', 'apps', app, 'main.js')], {
+    startChild(app, [...profileArgs(profileDir, app), join(root, 'dist', 'apps', app, 'main.js')], {
       env: { PORT: '0', CONTRACT_PATH: contractPath, LOG_LEVEL: 'warn' },
       ready: (line) => /listening on (http:\/\/[^"\s]+)/.exec(line)?.[1],
     });
@@ -193,7 +205,7 @@ async function startThreeProcess(subscriberUrl) {
   const children = [ingress, imc, filter];
   return {
     url,
-    pids: children.map((c) => c.proc.pid),
+    processes: children.map((c) => ({ name: c.name, pid: c.proc.pid })),
     stop: async () => {
       for (const c of children) await stopChild(c);
       removeTempDir(dir);
@@ -204,7 +216,10 @@ async function startThreeProcess(subscriberUrl) {
 // ---------------------------------------------------------------------------------------------
 // measurement
 
-async function runPath(path, url, subscriberUrl, options, round) {
+/** CPU ms used so far by each of `processes` ({ name, pid }). */
+const cpuSnapshot = (processes) => processes.map((p) => cpuMsOf(p.pid));
+
+async function runPath(path, url, subscriberUrl, options, round, processes) {
   const body = makeBody(options.size);
   await getJson(`${subscriberUrl}/stats?reset=1`);
   if (options.warmup > 0) {
@@ -222,6 +237,8 @@ async function runPath(path, url, subscriberUrl, options, round) {
     }
   }
   await getJson(`${subscriberUrl}/stats?reset=1`);
+  const cpuBefore = cpuSnapshot(processes);
+  const machineBefore = machineCpuMs();
   const sent = await send(url, {
     count: options.events,
     connections: options.connections,
@@ -229,7 +246,26 @@ async function runPath(path, url, subscriberUrl, options, round) {
     idPrefix: `${path}-${round}`,
   });
   const arrived = await waitForSubscriber(subscriberUrl, options.events, options.timeoutMs);
+  const cpuAfter = cpuSnapshot(processes);
+  const machineAfter = machineCpuMs();
   const stats = await getJson(`${subscriberUrl}/stats?reset=1`);
+  // Core-ms per delivered event, per process: on a machine with fewer cores than busy processes
+  // this, not events/s, says what each hop costs.
+  const cpu = processes.map((p, i) => ({
+    name: p.name,
+    msPerEvent: (cpuAfter[i] - cpuBefore[i]) / Math.max(1, stats.unique),
+  }));
+  const ownMs = cpuAfter.reduce((a, v, i) => a + (v - cpuBefore[i]), 0);
+  // How busy the cores were while the round ran: by this run's processes, and by anything else.
+  const machine =
+    machineBefore && machineAfter
+      ? {
+          busy: (machineAfter.busyMs - machineBefore.busyMs) / (machineAfter.totalMs - machineBefore.totalMs),
+          others:
+            Math.max(0, machineAfter.busyMs - machineBefore.busyMs - ownMs) /
+            (machineAfter.totalMs - machineBefore.totalMs),
+        }
+      : undefined;
   const lost = Math.max(0, options.events - stats.unique);
   if (lost > 0) {
     const refused = refusedCount(sent);
@@ -257,6 +293,8 @@ async function runPath(path, url, subscriberUrl, options, round) {
     ackP99: percentile(sent.acks, 99),
     lost,
     failedSends: refusedCount(sent),
+    cpu,
+    machine,
   };
 }
 
@@ -276,6 +314,29 @@ function table(rows) {
   }
   return lines.join('\n');
 }
+
+/**
+ * Core-ms per event for each process of each row; `harness` (load generator, subscriber) is listed
+ * apart from the processes of the path under test, whose sum is the path's own cost per event.
+ */
+function cpuTable(rows) {
+  const lines = [
+    '| path | core-ms/event per process (path under test) | path total | load generator | subscriber | all processes | cores busy | of which others |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const name = r.round === undefined ? r.path : `${r.path} #${r.round}`;
+    const own = r.cpu.filter((c) => !HARNESS.has(c.name));
+    const of = (n) => r.cpu.find((c) => c.name === n)?.msPerEvent;
+    const sum = (list) => list.reduce((a, c) => a + c.msPerEvent, 0);
+    lines.push(
+      `| ${name} | ${own.map((c) => `${c.name} ${fmt(c.msPerEvent, 3)}`).join(', ')} | ${fmt(sum(own), 3)} | ${fmt(of('load generator'), 3)} | ${fmt(of('subscriber'), 3)} | ${fmt(sum(r.cpu), 3)} | ${r.machine ? `${fmt(r.machine.busy * 100, 0)}%` : '—'} | ${r.machine ? `${fmt(r.machine.others * 100, 0)}%` : '—'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+const HARNESS = new Set(['load generator', 'subscriber']);
 
 function best(results, path) {
   const mine = results.filter((r) => r.path === path);
@@ -307,14 +368,14 @@ async function main() {
   );
   if (options.profile) {
     mkdirSync(options.profile, { recursive: true });
-    console.log(`profiling: standalone runs with --cpu-prof, profile goes to ${options.profile}`);
+    console.log(`profiling: the servers under test run with --cpu-prof, profiles go to ${options.profile}`);
   }
 
   const subscriber = await startSubscriber(Math.max(options.events, options.warmup) + 1000);
   const wants = (path) => !options.only || options.only === path;
-  const passthrough = wants('baseline') ? await startPassthrough(subscriber.url) : undefined;
+  const passthrough = wants('baseline') ? await startPassthrough(subscriber.url, options.profile) : undefined;
   const broker = wants('broker') ? await startBroker(subscriber.url, options.profile) : undefined;
-  const three = wants('three-process') ? await startThreeProcess(subscriber.url) : undefined;
+  const three = wants('three-process') ? await startThreeProcess(subscriber.url, options.profile) : undefined;
   console.log(
     `subscriber ${subscriber.url}${passthrough ? `, baseline ${passthrough.url}` : ''}${broker ? `, broker ${broker.url} (pid ${broker.proc.pid})` : ''}\n`,
   );
@@ -328,10 +389,18 @@ async function main() {
         ['three-process', three],
       ]) {
         if (!server) continue;
-        const r = await runPath(path, server.url, subscriber.url, options, round);
+        const processes = [
+          { name: 'load generator', pid: process.pid },
+          { name: 'subscriber', pid: subscriber.proc.pid },
+          ...(server.processes ?? [{ name: server.name, pid: server.proc.pid }]),
+        ];
+        const r = await runPath(path, server.url, subscriber.url, options, round, processes);
         results.push(r);
         console.log(
           `round ${round} ${path.padEnd(8)} ${fmt(r.throughput, 0).padStart(7)} events/s (ingress ${fmt(r.ingressRate, 0)}/s), e2e p50 ${fmt(r.e2eP50)} p99 ${fmt(r.e2eP99)} max ${fmt(r.e2eMax)} ms, ack p50 ${fmt(r.ackP50)} p99 ${fmt(r.ackP99)} ms, lost ${r.lost}`,
+        );
+        console.log(
+          `        cpu core-ms/event: ${r.cpu.map((c) => `${c.name} ${fmt(c.msPerEvent, 3)}`).join(', ')}${r.machine ? `; cores ${fmt(r.machine.busy * 100, 0)}% busy, ${fmt(r.machine.others * 100, 0)}% by other processes` : ''}`,
         );
       }
     }
@@ -376,7 +445,13 @@ async function main() {
         `broker memory after the run: rss ${fmt(brokerMemory.rssMb, 0)} MB, peak ${fmt(brokerMemory.peakMb, 0)} MB`,
         '',
       );
-    lines.push('All rounds:', '', table(results), '');
+    lines.push(
+      'CPU per delivered event, best round per path (core-ms; user + system from /proc, 10 ms resolution per process):',
+      '',
+      cpuTable(summary),
+      '',
+    );
+    lines.push('All rounds:', '', table(results), '', cpuTable(results), '');
     if (problems.length) lines.push('**Problems:**', '', ...problems.map((p) => `- ${p}`), '');
     const report = lines.join('\n');
     console.log(`\n${report}`);
