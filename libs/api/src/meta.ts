@@ -6,8 +6,6 @@ const StringMap = Type.Record(Type.String(), Type.String());
 const API_VERSION_DESCRIPTION =
   'The API group and version this object is written in, e.g. eventing.knative.dev/v1; the API server converts between the versions it serves.';
 const KIND_DESCRIPTION = 'The kind of this object, in CamelCase, as its CRD names it.';
-const METADATA_DESCRIPTION =
-  'Standard Kubernetes object metadata: name, namespace, labels, annotations and the fields the API server maintains.';
 
 /** The subset of Kubernetes ObjectMeta this project reads and writes. */
 export const ObjectMetaSchema = Type.Object(
@@ -26,7 +24,7 @@ export const ObjectMetaSchema = Type.Object(
     ownerReferences: Type.Optional(Type.Array(Type.Object({}, { additionalProperties: true }))),
   },
   // Kubernetes adds fields (managedFields, selfLink...) that are none of our business.
-  { additionalProperties: true, description: METADATA_DESCRIPTION },
+  { additionalProperties: true },
 );
 export type ObjectMeta = Static<typeof ObjectMetaSchema>;
 

@@ -115,8 +115,9 @@ export function openApiSchemaFor(def: KindDefinition): StructuralSchema {
   const out: Record<string, StructuralSchema> = {
     apiVersion: envelope('apiVersion', { type: 'string' }),
     kind: envelope('kind', { type: 'string' }),
-    // Kubernetes validates metadata itself and refuses most constraints on it.
-    metadata: envelope('metadata', { type: 'object' }),
+    // Kubernetes validates metadata itself and refuses anything but its type here, a description
+    // included (it documents metadata as ObjectMeta on its own).
+    metadata: { type: 'object' },
   };
   for (const key of ['spec', 'status']) {
     const child = properties[key];
