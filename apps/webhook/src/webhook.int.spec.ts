@@ -1,0 +1,353 @@
+import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { buildApps, startKube, type KubeServer } from '@eventing/testing';
+
+// The webhook against a real kube-apiserver, as a developer runs it: the bundled process started
+// outside the cluster with --register-url, the CRDs of the chart applied, and kubectl's requests
+// admitted or refused through it. Its own control plane: webhook configurations are cluster-wide.
+// Row ids refer to CONFORMANCE.md.
+
+const root = join(__dirname, '../../..');
+const SYSTEM = 'knative-eventing';
+const NS = 'webhook-test';
+const START_TIMEOUT = 900_000; // includes a first build of the Kubernetes binaries
+const TEST_TIMEOUT = 90_000;
+
+interface WebhookProcess {
+  port: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`not within ${timeoutMs} ms: ${what}${last ? ` (${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+let kube: KubeServer;
+
+/** Starts `dist/apps/webhook/main.js` registered at its loopback URL; resolves once it listens. */
+async function startWebhookProcess(extra: string[] = []): Promise<WebhookProcess> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      'dist/apps/webhook/main.js',
+      '--kubeconfig',
+      kube.kubeconfig,
+      '--namespace',
+      SYSTEM,
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--register-url',
+      `https://127.0.0.1:${port}`,
+      ...extra,
+    ],
+    { cwd: root, env: { PATH: process.env['PATH'] ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  try {
+    await eventually(
+      'the webhook to listen',
+      async () => {
+        if (gone) throw new Error(`exited:\n${out}`);
+        return out.includes('listening on https://') ? true : undefined;
+      },
+      60_000,
+    );
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    port,
+    output: () => out,
+    stop: async () => {
+      if (!gone) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The certificate a TLS server on 127.0.0.1:`port` presents. */
+function servedCertificate(port: number): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      const raw = socket.getPeerX509Certificate();
+      socket.end();
+      if (raw === undefined) reject(new Error('no certificate'));
+      else resolve(raw);
+    });
+    socket.once('error', reject);
+  });
+}
+
+async function kubectlJson(args: string[]): Promise<Record<string, any>> {
+  return JSON.parse((await kube.kubectl([...args, '-o', 'json'])).stdout) as Record<string, any>;
+}
+
+function yaml(doc: object): string {
+  return JSON.stringify(doc);
+}
+
+const trigger = (name: string, spec: object) => ({
+  apiVersion: 'eventing.knative.dev/v1',
+  kind: 'Trigger',
+  metadata: { name, namespace: NS },
+  spec,
+});
+const SINK = { uri: 'http://sink.example.com/' };
+
+/** Applies until the webhook's answer is seen: right after registration the API server may not call it yet. */
+async function refusedApply(doc: object, name: string): Promise<string> {
+  return eventually(`the webhook to refuse ${name}`, async () => {
+    const r = await kube.kubectl(['apply', '-f', '-'], { input: yaml(doc), allowFail: true });
+    if (r.code !== 0) return r.stderr;
+    // Admitted before the webhook took effect: remove it and try again.
+    await kube.kubectl(['-n', NS, 'delete', 'trigger', name, '--ignore-not-found']);
+    return undefined;
+  });
+}
+
+describe('webhook process against kube-apiserver', () => {
+  let webhook: WebhookProcess | undefined;
+
+  beforeAll(async () => {
+    buildApps('webhook');
+    kube = await startKube();
+    await kube.kubectl(['create', 'namespace', SYSTEM]);
+    await kube.kubectl(['create', 'namespace', NS]);
+    await kube.kubectl(['apply', '--server-side', '-f', join(root, 'charts/eventing/crds')]);
+    await kube.kubectl(['wait', '--for', 'condition=established', '--timeout=60s', 'crd', '--all']);
+    webhook = await startWebhookProcess();
+  }, START_TIMEOUT);
+  afterAll(async () => {
+    await webhook?.stop();
+    await kube?.stop();
+  }, 60_000);
+
+  it(
+    'registers both webhook configurations at its URL with the rules of every kind and its CA',
+    async () => {
+      const mutating = await eventually('the mutating configuration', async () =>
+        kubectlJson(['get', 'mutatingwebhookconfiguration', 'webhook.eventing.knative.dev']),
+      );
+      const validating = await kubectlJson([
+        'get',
+        'validatingwebhookconfiguration',
+        'validation.webhook.eventing.knative.dev',
+      ]);
+      expect(mutating['webhooks'][0]['clientConfig']['url']).toBe(
+        `https://127.0.0.1:${webhook!.port}/defaulting`,
+      );
+      expect(validating['webhooks'][0]['clientConfig']['url']).toBe(
+        `https://127.0.0.1:${webhook!.port}/validation`,
+      );
+      const resources = (validating['webhooks'][0]['rules'] as { resources: string[] }[]).flatMap(
+        (r) => r.resources,
+      );
+      expect(resources).toEqual(
+        expect.arrayContaining(['brokers', 'triggers', 'subscriptions', 'channels', 'pingsources']),
+      );
+      const secret = await kubectlJson(['-n', SYSTEM, 'get', 'secret', 'eventing-webhook-certs']);
+      const ca = Buffer.from(secret['data']['ca-cert.pem'], 'base64').toString();
+      expect(Buffer.from(validating['webhooks'][0]['clientConfig']['caBundle'], 'base64').toString()).toBe(
+        ca,
+      );
+      expect(Object.keys(secret['data']).sort()).toEqual([
+        'ca-cert.pem',
+        'server-cert.pem',
+        'server-key.pem',
+      ]);
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'kubectl apply of an invalid Trigger is refused with the field path (1.3 Trigger)',
+    async () => {
+      const stderr = await refusedApply(trigger('no-broker', { subscriber: SINK }), 'no-broker');
+      expect(stderr).toContain(
+        'admission webhook "validation.webhook.eventing.knative.dev" denied the request: validation failed: missing field(s): spec.broker',
+      );
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'a Broker without a class annotation is stored with the default class, config and delivery (1.3 Broker)',
+    async () => {
+      await kube.kubectl(['apply', '-f', '-'], {
+        input: yaml({
+          apiVersion: 'eventing.knative.dev/v1',
+          kind: 'Broker',
+          metadata: { name: 'plain', namespace: NS },
+        }),
+      });
+      const stored = await kubectlJson(['-n', NS, 'get', 'broker', 'plain']);
+      expect(stored['metadata']['annotations']).toMatchObject({
+        'eventing.knative.dev/broker.class': 'MTChannelBasedBroker',
+        'eventing.knative.dev/creator': expect.any(String),
+      });
+      expect(stored['spec']).toEqual({
+        config: { apiVersion: 'v1', kind: 'ConfigMap', name: 'config-br-default-channel', namespace: SYSTEM },
+        delivery: { retry: 10, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S' },
+      });
+      const reclassed = await kube.kubectl(
+        ['-n', NS, 'annotate', '--overwrite', 'broker', 'plain', 'eventing.knative.dev/broker.class=Kafka'],
+        { allowFail: true },
+      );
+      expect(reclassed.code).not.toBe(0);
+      expect(reclassed.stderr).toContain('metadata.annotations[eventing.knative.dev/broker.class]');
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    "changing a Trigger's spec.broker is refused; changing its subscriber is not (1.3 Trigger)",
+    async () => {
+      await kube.kubectl(['apply', '-f', '-'], {
+        input: yaml(trigger('moving', { broker: 'default', subscriber: SINK })),
+      });
+      const stored = await kubectlJson(['-n', NS, 'get', 'trigger', 'moving']);
+      expect(stored['spec']['filter']).toEqual({});
+      expect(stored['metadata']['labels']).toEqual({ 'eventing.knative.dev/broker': 'default' });
+      const moved = await kube.kubectl(['apply', '-f', '-'], {
+        input: yaml(trigger('moving', { broker: 'other', subscriber: SINK })),
+        allowFail: true,
+      });
+      expect(moved.code).not.toBe(0);
+      expect(moved.stderr).toMatch(/denied the request: validation failed: .*immutable.*spec\.broker/s);
+      await kube.kubectl(['apply', '-f', '-'], {
+        input: yaml(
+          trigger('moving', { broker: 'default', subscriber: { uri: 'http://other.example.com/' } }),
+        ),
+      });
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'follows config-br-defaults in its namespace: a new default class applies to the next Broker',
+    async () => {
+      await kube.kubectl([
+        '-n',
+        SYSTEM,
+        'create',
+        'configmap',
+        'config-br-defaults',
+        '--from-literal=default-br-config=clusterDefault:\n  brokerClass: Kafka\n',
+      ]);
+      try {
+        let n = 0;
+        const cls = await eventually('the new default class', async () => {
+          const name = `next-${++n}`;
+          await kube.kubectl(['apply', '-f', '-'], {
+            input: yaml({
+              apiVersion: 'eventing.knative.dev/v1',
+              kind: 'Broker',
+              metadata: { name, namespace: NS },
+            }),
+          });
+          const b = await kubectlJson(['-n', NS, 'get', 'broker', name]);
+          const value = b['metadata']['annotations']['eventing.knative.dev/broker.class'] as string;
+          return value === 'Kafka' ? value : undefined;
+        });
+        expect(cls).toBe('Kafka');
+      } finally {
+        await kube.kubectl(['-n', SYSTEM, 'delete', 'configmap', 'config-br-defaults']);
+      }
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'a restarted webhook reuses the Secret; a deleted Secret is issued again and served without a restart',
+    async () => {
+      const before = await kubectlJson(['-n', SYSTEM, 'get', 'secret', 'eventing-webhook-certs']);
+      const servedBefore = await servedCertificate(webhook!.port);
+      await webhook!.stop();
+      webhook = await startWebhookProcess();
+      const after = await kubectlJson(['-n', SYSTEM, 'get', 'secret', 'eventing-webhook-certs']);
+      expect(after['metadata']['resourceVersion']).toBe(before['metadata']['resourceVersion']);
+      expect((await servedCertificate(webhook.port)).fingerprint256).toBe(servedBefore.fingerprint256);
+      expect(await refusedApply(trigger('still-checked', { subscriber: SINK }), 'still-checked')).toContain(
+        'spec.broker',
+      );
+
+      await kube.kubectl(['-n', SYSTEM, 'delete', 'secret', 'eventing-webhook-certs']);
+      const reissued = await eventually('a new certificate served', async () => {
+        const served = await servedCertificate(webhook!.port);
+        return served.fingerprint256 !== servedBefore.fingerprint256 ? served : undefined;
+      });
+      const secret = await kubectlJson(['-n', SYSTEM, 'get', 'secret', 'eventing-webhook-certs']);
+      const stored = new X509Certificate(Buffer.from(secret['data']['server-cert.pem'], 'base64'));
+      expect(stored.fingerprint256).toBe(reissued.fingerprint256);
+      expect(reissued.checkIP('127.0.0.1')).toBe('127.0.0.1');
+      expect(reissued.checkHost('eventing-webhook.knative-eventing.svc')).toBe(
+        'eventing-webhook.knative-eventing.svc',
+      );
+      // The API server got the new CA bundle: it still reaches the webhook.
+      expect(await refusedApply(trigger('after-renewal', { subscriber: SINK }), 'after-renewal')).toContain(
+        'spec.broker',
+      );
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'two replicas starting at once converge on one certificate',
+    async () => {
+      await kube.kubectl(['-n', SYSTEM, 'delete', 'secret', 'eventing-webhook-certs']);
+      await webhook!.stop();
+      const [a, b] = await Promise.all([startWebhookProcess(), startWebhookProcess()]);
+      try {
+        const [ca, cb] = await Promise.all([servedCertificate(a.port), servedCertificate(b.port)]);
+        const secret = await kubectlJson(['-n', SYSTEM, 'get', 'secret', 'eventing-webhook-certs']);
+        const stored = new X509Certificate(Buffer.from(secret['data']['server-cert.pem'], 'base64'));
+        expect(ca.fingerprint256).toBe(stored.fingerprint256);
+        expect(cb.fingerprint256).toBe(stored.fingerprint256);
+      } finally {
+        await a.stop();
+        webhook = b;
+      }
+    },
+    TEST_TIMEOUT,
+  );
+});
