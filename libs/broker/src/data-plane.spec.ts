@@ -152,6 +152,64 @@ describe('BrokerDataPlane', () => {
     expect(got!.headers['ce-id']).toBe('y');
   });
 
+  it("a channel's store is named as the channel; one named like a broker's trigger channel is refused, whichever came first", async () => {
+    const sub = (uid: string, channel: string, subscriberUri: string) => ({
+      uid,
+      namespace: 'ns',
+      name: uid,
+      channel: { namespace: 'ns', name: channel },
+      subscriberUri,
+      policy,
+      format: 'binary' as const,
+    });
+    const channelUrl = (name: string) => url.replace('/ns/b', `/_channels/ns/${name}`);
+    // A channel named as the broker shares nothing with it; one named as its trigger channel would.
+    const report = await plane.apply({
+      ...contract(1, [trig('t', fast.url, 'a')]),
+      channels: [
+        { uid: 'c-b', namespace: 'ns', name: 'b' },
+        { uid: 'c-clash', namespace: 'ns', name: 'b-kne-trigger' },
+      ],
+      subscriptions: [sub('s-b', 'b', slow.url), sub('s-clash', 'b-kne-trigger', slow.url)],
+    });
+    expect(report.failed.get('c-clash')).toBe(
+      'the store ns/b-kne-trigger of channel ns/b-kne-trigger is taken by broker ns/b (its trigger channel): rename one of them',
+    );
+    expect([...report.served].sort()).toEqual(['b1', 'c-b', 's-b', 'uid-t']);
+    expect((await fetch(channelUrl('b'), { method: 'POST', headers: headers('to-channel') })).status).toBe(
+      202,
+    );
+    expect((await fetch(url, { method: 'POST', headers: headers('to-broker') })).status).toBe(202);
+    expect((await fetch(channelUrl('b-kne-trigger'), { method: 'POST', headers: headers('x') })).status).toBe(
+      404,
+    );
+    await slow.waitFor(1);
+    await fast.waitFor(1);
+    expect(slow.requests.map((r) => r.headers['ce-id'])).toEqual(['to-channel']);
+    expect(fast.requests.map((r) => r.headers['ce-id'])).toEqual(['to-broker']);
+
+    // The channel came first: it keeps its store, and the broker that would share it is refused.
+    const first = await plane.apply({
+      version: 1,
+      generation: 2,
+      brokers: [],
+      triggers: [],
+      channels: [{ uid: 'c-x', namespace: 'ns', name: 'x-kne-trigger' }],
+    });
+    expect(first.failed.size).toBe(0);
+    const clash = await plane.apply({
+      version: 1,
+      generation: 3,
+      brokers: [{ uid: 'b-x', namespace: 'ns', name: 'x' }],
+      triggers: [],
+      channels: [{ uid: 'c-x', namespace: 'ns', name: 'x-kne-trigger' }],
+    });
+    expect(clash.failed.get('b-x')).toBe(
+      'the store ns/x-kne-trigger of broker ns/x is taken by channel ns/x-kne-trigger: rename one of them',
+    );
+    expect([...clash.served]).toEqual(['c-x']);
+  });
+
   it('close() delivers what was accepted before returning', async () => {
     await plane.apply(contract(1, [trig('slow', slow.url, 'a', { maxInFlight: 1 })]));
     for (const id of ['1', '2', '3'])

@@ -37,14 +37,72 @@ export interface BrokerDataPlaneOptions {
   brokerUrl?: (namespace: string, name: string) => string;
 }
 
-/** The channel backing a broker, named as upstream's trigger channel. */
+/**
+ * The channel backing a broker, named as upstream's trigger channel `<broker>-kne-trigger`: a broker
+ * on KafkaChannel has upstream's topic `knative-messaging-kafka.<namespace>.<broker>-kne-trigger`, one
+ * on NatsJetStreamChannel the stream `KN_<NAMESPACE>__<BROKER>_KNE_TRIGGER`. (A `Kafka`-class
+ * broker's topic is named by the control plane in its `storeSettings.topic`.)
+ */
 export function brokerChannel(entry: { namespace: string; name: string }): ChannelRef {
   return { namespace: entry.namespace, name: `${entry.name}-kne-trigger` };
 }
 
-/** The store of a channel resource (kept apart from broker channels by its name). */
+/**
+ * The store of a channel resource: the channel's own name, so its durable store is named exactly as
+ * upstream's (KafkaChannel topic `knative-messaging-kafka.<namespace>.<name>`, NatsJetStreamChannel
+ * stream `KN_<NAMESPACE>__<NAME>` on subject `<namespace>.<name>._knative`). A channel named like a
+ * broker's trigger channel would share its store: {@link storeClaims} refuses it, as upstream's
+ * one-object-per-name does.
+ */
 export function channelStore(entry: { namespace: string; name: string }): ChannelRef {
-  return { namespace: entry.namespace, name: `${entry.name}-kn-channel` };
+  return { namespace: entry.namespace, name: entry.name };
+}
+
+/**
+ * Which broker or channel holds each store, so that no two share one: a broker `b` and a channel
+ * `b-kne-trigger` in one store kind would. What holds a store keeps it; among newcomers brokers go
+ * first. Returns the entries that may be provisioned, and records why each other one may not.
+ */
+export function storeClaims<B extends ClaimEntry, C extends ClaimEntry>(
+  brokers: readonly B[],
+  channels: readonly C[],
+  holding: Iterable<{ uid: string; kind: StoreKind; channel: ChannelRef }>,
+  failed: Map<string, string>,
+): { brokers: B[]; channels: C[] } {
+  const keyOf = (kind: StoreKind, ref: ChannelRef) => `${kind}\n${ref.namespace}/${ref.name}`;
+  const wanted = new Map<string, StoreKind>();
+  for (const e of [...brokers, ...channels]) wanted.set(e.uid, e.store ?? 'memory');
+  const holder = new Map<string, string>();
+  for (const h of holding) if (wanted.get(h.uid) === h.kind) holder.set(keyOf(h.kind, h.channel), h.uid);
+  const names = new Map<string, string>();
+  for (const e of brokers) names.set(e.uid, `broker ${e.namespace}/${e.name} (its trigger channel)`);
+  for (const e of channels) names.set(e.uid, `channel ${e.namespace}/${e.name}`);
+  const claim = <E extends ClaimEntry>(entries: readonly E[], storeOf: (e: E) => ChannelRef, what: string) =>
+    entries.filter((e) => {
+      const key = keyOf(e.store ?? 'memory', storeOf(e));
+      const held = holder.get(key);
+      if (held === undefined || held === e.uid) {
+        holder.set(key, e.uid);
+        return true;
+      }
+      const ref = storeOf(e);
+      failed.set(
+        e.uid,
+        `the store ${ref.namespace}/${ref.name} of ${what} ${e.namespace}/${e.name} is taken by ${names.get(held) ?? 'another resource'}: rename one of them`,
+      );
+      return false;
+    });
+  return {
+    brokers: claim(brokers, brokerChannel, 'broker'),
+    channels: claim(channels, channelStore, 'channel'),
+  };
+}
+
+interface ClaimEntry {
+  uid: string;
+  namespace: string;
+  name: string;
+  store?: StoreKind;
 }
 
 /**
@@ -174,9 +232,19 @@ export class BrokerDataPlane {
     served: Set<string>,
     failed: Map<string, string>,
   ): Promise<void> {
+    const claimed = storeClaims(
+      contract.brokers,
+      contract.channels ?? [],
+      [...this.brokers, ...this.channels].map(([uid, p]) => ({ uid, kind: p.kind, channel: p.channel })),
+      failed,
+    );
+    // Every store that goes is deleted before any is created: one a broker's channel leaves may be
+    // the one a new channel of the same name takes.
+    await this.release(this.brokers, claimed.brokers, 'broker', failed);
+    await this.release(this.channels, claimed.channels, 'channel', failed);
     const brokers = await this.provision(
       this.brokers,
-      contract.brokers,
+      claimed.brokers,
       brokerChannel,
       'broker',
       served,
@@ -184,7 +252,7 @@ export class BrokerDataPlane {
     );
     const channels = await this.provision(
       this.channels,
-      contract.channels ?? [],
+      claimed.channels,
       channelStore,
       'channel',
       served,
@@ -255,9 +323,29 @@ export class BrokerDataPlane {
   }
 
   /**
-   * Deletes the stores no longer wanted (cancelling their consumers first) and creates the new ones.
-   * A broker or channel that moves to another store kind is deleted from the old one and created in
-   * the new. Returns what is provisioned now; each failure is reported and the rest goes on.
+   * Deletes the stores no longer wanted (cancelling their consumers first): of brokers and channels
+   * gone, and of those that move to another store kind. Each failure is reported and the rest goes on.
+   */
+  private async release<E extends { uid: string; store?: StoreKind }>(
+    current: Map<string, Provisioned<E>>,
+    wanted: readonly E[],
+    what: 'broker' | 'channel',
+    failed: Map<string, string>,
+  ): Promise<void> {
+    const deletedReason = `${what}_deleted`;
+    const wantedKinds = new Map(wanted.map((e) => [e.uid, e.store ?? 'memory']));
+    for (const [uid, { channel, kind }] of current) {
+      if (wantedKinds.get(uid) === kind) continue;
+      this.dispatches.get(kind)?.closeChannel(channel, deletedReason);
+      await this.backendFor(kind)
+        .deleteChannel(channel, deletedReason)
+        .catch((err: Error) => failed.set(uid, `deleting the ${what}'s channel failed: ${err.message}`));
+    }
+  }
+
+  /**
+   * Creates the stores of new brokers or channels (and of those that moved to another store kind,
+   * after `release`). Returns what is provisioned now; each failure is reported and the rest goes on.
    */
   private async provision<
     E extends {
@@ -275,15 +363,6 @@ export class BrokerDataPlane {
     served: Set<string>,
     failed: Map<string, string>,
   ): Promise<Map<string, Provisioned<E>>> {
-    const deletedReason = `${what}_deleted`;
-    const wantedKinds = new Map(wanted.map((e) => [e.uid, e.store ?? 'memory']));
-    for (const [uid, { channel, kind }] of current) {
-      if (wantedKinds.get(uid) === kind) continue;
-      this.dispatches.get(kind)?.closeChannel(channel, deletedReason);
-      await this.backendFor(kind)
-        .deleteChannel(channel, deletedReason)
-        .catch((err: Error) => failed.set(uid, `deleting the ${what}'s channel failed: ${err.message}`));
-    }
     const next = new Map<string, Provisioned<E>>();
     for (const entry of wanted) {
       const kind = entry.store ?? 'memory';

@@ -2,7 +2,7 @@
 // particular to Kafka (record format, contiguous commits, ordered mode, malformed records, bounds).
 import type { CloudEvent } from '@eventing/cloudevents';
 import { withKafka } from '@eventing/testing';
-import { type Message, Consumer as RawConsumer, Producer as RawProducer } from '@platformatic/kafka';
+import { Admin, type Message, Consumer as RawConsumer, Producer as RawProducer } from '@platformatic/kafka';
 import type { ChannelMessage, ChannelRef } from '../backend';
 import { describeChannelBackend } from '../testing/backend-contract';
 import { KafkaChannelBackend, type MalformedKafkaRecord } from './kafka-backend';
@@ -408,6 +408,34 @@ describe('KafkaChannelBackend', () => {
       return 'ack';
     });
     expect(other.stats(ref)?.['existing']?.partitions).toEqual([0, 1]);
+  });
+
+  it('keeps a channel in the topic its provisioner names, for appends, consumers and deletion; refuses a name Kafka cannot take', async () => {
+    const ref = uniqueChannel('named');
+    const topic = `knative-broker-named-${ref.name}`;
+    await backend.ensureChannel(ref, { topic });
+    expect(backend.topicOf(ref)).toBe(topic);
+    const seen: string[] = [];
+    await backend.subscribe(ref, { id: 'named', maxInFlight: 1 }, async (m) => {
+      seen.push(idOf(m));
+      return 'ack';
+    });
+    expect(await backend.append(ref, event('n1'), {})).toMatchObject({ ok: true });
+    await until(
+      () => seen.length === 1,
+      20_000,
+      () => 'n1',
+    );
+    const admin = new Admin({ clientId: 'named-test', bootstrapBrokers: [kafka.bootstrap] });
+    extra.push({ close: () => admin.close() });
+    const topics = await admin.listTopics();
+    expect(topics).toContain(topic);
+    expect(topics).not.toContain(`knative-messaging-kafka.named.${ref.name}`);
+    await backend.deleteChannel(ref);
+    expect(await admin.listTopics()).not.toContain(topic);
+    await expect(backend.ensureChannel(uniqueChannel('named'), { topic: 'no/slashes' })).rejects.toThrow(
+      '"no/slashes" cannot name a Kafka topic',
+    );
   });
 
   it('deletes a channel: its consumers close, what they held is reported with the reason, the topic is gone', async () => {

@@ -42,6 +42,12 @@ export interface KafkaTopicSettings {
   replicationFactor?: number;
   /** `retention.ms`; default 7 days (upstream's `PT168H`). */
   retentionMs?: number;
+  /**
+   * The topic, when whoever provisions the channel names it (a `Kafka`-class Broker's
+   * `knative-broker-<namespace>-<name>`); default `topicName(channel)`. Remembered for the channel's
+   * appends, consumers and deletion in this backend.
+   */
+  topic?: string;
 }
 
 /** Consumer settings, shared by every subscription. */
@@ -150,6 +156,15 @@ export function describeKafkaError(error: unknown): string {
   return parts.join(': ');
 }
 
+/** Throws unless `name` can name a Kafka topic (1 to 249 of `a-z A-Z 0-9 . _ -`, not `.` or `..`). */
+function checkTopicName(name: string): string {
+  if (!/^[a-zA-Z0-9._-]{1,249}$/.test(name) || name === '.' || name === '..')
+    throw new RangeError(
+      `${JSON.stringify(name)} cannot name a Kafka topic (1 to 249 characters of a-z, A-Z, 0-9, '.', '_', '-')`,
+    );
+  return name;
+}
+
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
     throw new RangeError(`${name} must be a positive integer, got ${value}`);
@@ -173,12 +188,14 @@ export class KafkaChannelBackend implements ChannelBackend {
   private readonly clientId: string;
   private readonly topicName: (channel: ChannelRef) => string;
   private readonly groupId: (channel: ChannelRef, subscriptionId: string) => string;
-  private readonly topicDefaults: Required<KafkaTopicSettings>;
+  private readonly topicDefaults: Required<Omit<KafkaTopicSettings, 'topic'>>;
   private readonly consumerSettings: Required<Omit<KafkaConsumerSettings, 'buffer'>> & { buffer?: number };
   private readonly nack: { initialMs: number; maxMs: number };
   private readonly subscriptions = new Map<string, Set<KafkaSubscription>>();
   /** Topics known to exist (created or found by ensureChannel). */
   private readonly ensured = new Set<string>();
+  /** Topics named by `ensureChannel` settings, by channel key. */
+  private readonly named = new Map<string, string>();
   private readonly hooks: SubscriptionHooks;
   private roundRobin = 0;
   private closed = false;
@@ -262,7 +279,8 @@ export class KafkaChannelBackend implements ChannelBackend {
 
   /** The topic that stores `channel`. */
   topicOf(channel: ChannelRef): string {
-    return this.topicName(channel);
+    // Per append: no key is built while no channel has a named topic.
+    return (this.named.size > 0 && this.named.get(channelKey(channel))) || this.topicName(channel);
   }
 
   /**
@@ -274,7 +292,9 @@ export class KafkaChannelBackend implements ChannelBackend {
    */
   async ensureChannel(channel: ChannelRef, settings: KafkaTopicSettings = {}): Promise<void> {
     if (this.closed) throw new Error('channel backend is closed');
-    const topic = this.topicName(channel);
+    const topic = settings.topic === undefined ? this.topicName(channel) : checkTopicName(settings.topic);
+    if (settings.topic === undefined) this.named.delete(channelKey(channel));
+    else this.named.set(channelKey(channel), topic);
     if (this.ensured.has(topic)) return;
     const numPartitions = positiveInteger(
       'numPartitions',
@@ -316,7 +336,8 @@ export class KafkaChannelBackend implements ChannelBackend {
     const subs = [...(this.subscriptions.get(channelKey(channel)) ?? [])];
     this.subscriptions.delete(channelKey(channel));
     await Promise.all(subs.map((sub) => sub.close(reason)));
-    const topic = this.topicName(channel);
+    const topic = this.topicOf(channel);
+    this.named.delete(channelKey(channel));
     this.ensured.delete(topic);
     try {
       await this.admin.deleteTopics({ topics: [topic] });
@@ -352,7 +373,7 @@ export class KafkaChannelBackend implements ChannelBackend {
       });
     let encoded: ReturnType<typeof encodeRecord>;
     try {
-      encoded = encodeRecord(this.topicName(channel), event, headers, options?.key);
+      encoded = encodeRecord(this.topicOf(channel), event, headers, options?.key);
     } catch (err) {
       return Promise.resolve({
         ok: false,
@@ -384,7 +405,7 @@ export class KafkaChannelBackend implements ChannelBackend {
     const sub = new KafkaSubscription(
       {
         channel: { namespace: channel.namespace, name: channel.name },
-        topic: this.topicName(channel),
+        topic: this.topicOf(channel),
         groupId: this.groupId(channel, options.id),
         ordered: options.ordered ?? this.options.ordered ?? false,
         buffer: positiveInteger('consumer.buffer', buffer ?? Math.max(options.maxInFlight, 50)),
