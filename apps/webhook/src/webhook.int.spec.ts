@@ -118,8 +118,16 @@ function servedCertificate(port: number): Promise<X509Certificate> {
   });
 }
 
-async function kubectlJson(args: string[]): Promise<Record<string, any>> {
-  return JSON.parse((await kube.kubectl([...args, '-o', 'json'])).stdout) as Record<string, any>;
+/** The fields of the objects read back here. */
+interface KubeDoc {
+  metadata: { resourceVersion: string; annotations: Record<string, string>; labels: Record<string, string> };
+  spec: Record<string, unknown>;
+  data: Record<string, string>;
+  webhooks: { clientConfig: { url: string; caBundle: string }; rules: { resources: string[] }[] }[];
+}
+
+async function kubectlJson(args: string[]): Promise<KubeDoc> {
+  return JSON.parse((await kube.kubectl([...args, '-o', 'json'])).stdout) as KubeDoc;
 }
 
 function yaml(doc: object): string {
@@ -173,28 +181,16 @@ describe('webhook process against kube-apiserver', () => {
         'validatingwebhookconfiguration',
         'validation.webhook.eventing.knative.dev',
       ]);
-      expect(mutating['webhooks'][0]['clientConfig']['url']).toBe(
-        `https://127.0.0.1:${webhook!.port}/defaulting`,
-      );
-      expect(validating['webhooks'][0]['clientConfig']['url']).toBe(
-        `https://127.0.0.1:${webhook!.port}/validation`,
-      );
-      const resources = (validating['webhooks'][0]['rules'] as { resources: string[] }[]).flatMap(
-        (r) => r.resources,
-      );
+      expect(mutating.webhooks[0]!.clientConfig.url).toBe(`https://127.0.0.1:${webhook!.port}/defaulting`);
+      expect(validating.webhooks[0]!.clientConfig.url).toBe(`https://127.0.0.1:${webhook!.port}/validation`);
+      const resources = validating.webhooks[0]!.rules.flatMap((r) => r.resources);
       expect(resources).toEqual(
         expect.arrayContaining(['brokers', 'triggers', 'subscriptions', 'channels', 'pingsources']),
       );
       const secret = await kubectlJson(['-n', SYSTEM, 'get', 'secret', 'eventing-webhook-certs']);
-      const ca = Buffer.from(secret['data']['ca-cert.pem'], 'base64').toString();
-      expect(Buffer.from(validating['webhooks'][0]['clientConfig']['caBundle'], 'base64').toString()).toBe(
-        ca,
-      );
-      expect(Object.keys(secret['data']).sort()).toEqual([
-        'ca-cert.pem',
-        'server-cert.pem',
-        'server-key.pem',
-      ]);
+      const ca = Buffer.from(secret.data['ca-cert.pem']!, 'base64').toString();
+      expect(Buffer.from(validating.webhooks[0]!.clientConfig.caBundle, 'base64').toString()).toBe(ca);
+      expect(Object.keys(secret.data).sort()).toEqual(['ca-cert.pem', 'server-cert.pem', 'server-key.pem']);
     },
     TEST_TIMEOUT,
   );
@@ -221,11 +217,11 @@ describe('webhook process against kube-apiserver', () => {
         }),
       });
       const stored = await kubectlJson(['-n', NS, 'get', 'broker', 'plain']);
-      expect(stored['metadata']['annotations']).toMatchObject({
+      expect(stored.metadata.annotations).toMatchObject({
         'eventing.knative.dev/broker.class': 'MTChannelBasedBroker',
         'eventing.knative.dev/creator': expect.any(String),
       });
-      expect(stored['spec']).toEqual({
+      expect(stored.spec).toEqual({
         config: { apiVersion: 'v1', kind: 'ConfigMap', name: 'config-br-default-channel', namespace: SYSTEM },
         delivery: { retry: 10, backoffPolicy: 'exponential', backoffDelay: 'PT0.2S' },
       });
@@ -246,8 +242,8 @@ describe('webhook process against kube-apiserver', () => {
         input: yaml(trigger('moving', { broker: 'default', subscriber: SINK })),
       });
       const stored = await kubectlJson(['-n', NS, 'get', 'trigger', 'moving']);
-      expect(stored['spec']['filter']).toEqual({});
-      expect(stored['metadata']['labels']).toEqual({ 'eventing.knative.dev/broker': 'default' });
+      expect(stored.spec['filter']).toEqual({});
+      expect(stored.metadata.labels).toEqual({ 'eventing.knative.dev/broker': 'default' });
       const moved = await kube.kubectl(['apply', '-f', '-'], {
         input: yaml(trigger('moving', { broker: 'other', subscriber: SINK })),
         allowFail: true,
@@ -286,7 +282,7 @@ describe('webhook process against kube-apiserver', () => {
             }),
           });
           const b = await kubectlJson(['-n', NS, 'get', 'broker', name]);
-          const value = b['metadata']['annotations']['eventing.knative.dev/broker.class'] as string;
+          const value = b.metadata.annotations['eventing.knative.dev/broker.class'];
           return value === 'Kafka' ? value : undefined;
         });
         expect(cls).toBe('Kafka');
@@ -305,7 +301,7 @@ describe('webhook process against kube-apiserver', () => {
       await webhook!.stop();
       webhook = await startWebhookProcess();
       const after = await kubectlJson(['-n', SYSTEM, 'get', 'secret', 'eventing-webhook-certs']);
-      expect(after['metadata']['resourceVersion']).toBe(before['metadata']['resourceVersion']);
+      expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
       expect((await servedCertificate(webhook.port)).fingerprint256).toBe(servedBefore.fingerprint256);
       expect(await refusedApply(trigger('still-checked', { subscriber: SINK }), 'still-checked')).toContain(
         'spec.broker',
@@ -317,7 +313,7 @@ describe('webhook process against kube-apiserver', () => {
         return served.fingerprint256 !== servedBefore.fingerprint256 ? served : undefined;
       });
       const secret = await kubectlJson(['-n', SYSTEM, 'get', 'secret', 'eventing-webhook-certs']);
-      const stored = new X509Certificate(Buffer.from(secret['data']['server-cert.pem'], 'base64'));
+      const stored = new X509Certificate(Buffer.from(secret.data['server-cert.pem']!, 'base64'));
       expect(stored.fingerprint256).toBe(reissued.fingerprint256);
       expect(reissued.checkIP('127.0.0.1')).toBe('127.0.0.1');
       expect(reissued.checkHost('eventing-webhook.knative-eventing.svc')).toBe(
@@ -340,7 +336,7 @@ describe('webhook process against kube-apiserver', () => {
       try {
         const [ca, cb] = await Promise.all([servedCertificate(a.port), servedCertificate(b.port)]);
         const secret = await kubectlJson(['-n', SYSTEM, 'get', 'secret', 'eventing-webhook-certs']);
-        const stored = new X509Certificate(Buffer.from(secret['data']['server-cert.pem'], 'base64'));
+        const stored = new X509Certificate(Buffer.from(secret.data['server-cert.pem']!, 'base64'));
         expect(ca.fingerprint256).toBe(stored.fingerprint256);
         expect(cb.fingerprint256).toBe(stored.fingerprint256);
       } finally {
