@@ -60,7 +60,7 @@ export class KubeApiError extends Error {
 
   static of(method: string, path: string, response: ApiResponse): KubeApiError {
     const s = (response.body ?? {}) as ApiStatus;
-    const detail = s.message ?? (typeof response.body === 'string' ? response.body : '');
+    const detail = s.message ?? (typeof response.body === 'string' ? response.body.trim() : '');
     return new KubeApiError(method, path, response.status, s.reason ?? 'Unknown', detail);
   }
 }

@@ -222,6 +222,12 @@ export class ListWatch {
         next = undefined;
         continue;
       }
+      if (response.status === 404 && (response.body as ApiStatus | undefined)?.kind !== 'Status') {
+        const t = this.target;
+        throw new Error(
+          `${t.plural}${t.group ? '.' + t.group : ''}/${t.version} is not served by the API server (is its CRD installed?)`,
+        );
+      }
       if (response.status !== 200) throw KubeApiError.of('GET', this.path, response);
       const page = response.body as {
         metadata?: { resourceVersion?: string; continue?: string };
