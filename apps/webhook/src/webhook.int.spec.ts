@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { buildApps, startKube, type KubeServer } from '@eventing/testing';
+import { issueServingCertificate, splitPemCertificates } from './certs/issue';
+import { serviceHosts } from './webhook';
 
 // The webhook against a real kube-apiserver, as a developer runs it: the bundled process started
 // outside the cluster with --register-url, the CRDs of the chart applied, and kubectl's requests
@@ -321,6 +323,43 @@ describe('webhook process against kube-apiserver', () => {
       );
       // The API server got the new CA bundle: it still reaches the webhook.
       expect(await refusedApply(trigger('after-renewal', { subscriber: SINK }), 'after-renewal')).toContain(
+        'spec.broker',
+      );
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'a certificate expiring within 7 days is replaced at start, and the new CA bundle keeps the old CA',
+    async () => {
+      const expiring = await issueServingCertificate({
+        hosts: [...serviceHosts('eventing-webhook', SYSTEM), '127.0.0.1', 'localhost'],
+        validityDays: 3,
+      });
+      await webhook!.stop();
+      await kube.kubectl(['-n', SYSTEM, 'delete', 'secret', 'eventing-webhook-certs']);
+      await kube.kubectl([
+        '-n',
+        SYSTEM,
+        'create',
+        'secret',
+        'generic',
+        'eventing-webhook-certs',
+        `--from-literal=server-key.pem=${expiring.key}`,
+        `--from-literal=server-cert.pem=${expiring.cert}`,
+        `--from-literal=ca-cert.pem=${expiring.caBundle}`,
+      ]);
+      webhook = await startWebhookProcess();
+      const secret = await kubectlJson(['-n', SYSTEM, 'get', 'secret', 'eventing-webhook-certs']);
+      const stored = new X509Certificate(Buffer.from(secret.data['server-cert.pem']!, 'base64'));
+      expect(stored.fingerprint256).not.toBe(new X509Certificate(expiring.cert).fingerprint256);
+      expect(new Date(stored.validTo).getTime() - Date.now()).toBeGreaterThan(80 * 86_400_000);
+      expect((await servedCertificate(webhook.port)).fingerprint256).toBe(stored.fingerprint256);
+      const bundle = splitPemCertificates(Buffer.from(secret.data['ca-cert.pem']!, 'base64').toString());
+      expect(bundle).toHaveLength(2);
+      expect(bundle[1]).toBe(expiring.caBundle);
+      expect(webhook.output()).toContain('"reason":"the certificate expires at');
+      expect(await refusedApply(trigger('renewed', { subscriber: SINK }), 'renewed')).toContain(
         'spec.broker',
       );
     },
