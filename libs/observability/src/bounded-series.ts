@@ -43,6 +43,8 @@ export class BoundedSeries<H> {
   private readonly allOther: string[];
   private own = 0;
   private count = 0;
+  /** Whether the last `get` folded its values into a bucket (a handle found that way is not kept). */
+  lastFolded = false;
 
   constructor(private readonly options: BoundedSeriesOptions<H>) {
     if (!Number.isInteger(options.maxSeries) || options.maxSeries < 1)
@@ -65,6 +67,7 @@ export class BoundedSeries<H> {
   get(values: readonly string[], folded = false): H {
     const hit = this.find(values);
     if (hit === undefined) return this.miss(values, folded);
+    this.lastFolded = folded;
     if (folded) this.options.onFold();
     return hit;
   }
@@ -99,6 +102,7 @@ export class BoundedSeries<H> {
         }
       }
     }
+    this.lastFolded = folded;
     if (folded) this.options.onFold();
     return handle;
   }

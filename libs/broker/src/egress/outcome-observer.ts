@@ -13,17 +13,17 @@ const ROUTINE_DISCARDS = new Set(['no_matching_trigger', 'no_subscribers']);
 export function outcomeObserver(metrics: EventingMetrics, log: Logger): DeliveryObserver {
   const who = (t: DeliveryTarget) => ({ [t.kind.toLowerCase()]: `${t.namespace}/${t.name}` });
   return {
-    accepted: (t, copies) => metrics.accepted(t.namespace, t.kind, t.name, copies ?? 0),
+    accepted: (t, copies) => metrics.acceptedFor(t, copies),
     // A consumer took on a delivery the store did not count: owed by its broker or channel.
-    owed: (t) =>
-      t.kind === 'Trigger'
-        ? metrics.owed(t.namespace, 'Broker', t.broker ?? '')
-        : metrics.owed(t.namespace, 'Channel', t.channel ?? ''),
+    owed: (t) => metrics.owedFor(t),
     outcome: (t, event, outcome) => {
-      const kind = outcomeLabel(outcome);
-      if (t.kind === 'Trigger')
-        metrics.triggerDelivery(t.namespace, t.broker ?? '', t.name, outcome.status, kind);
-      else metrics.subscriptionDelivery(t.namespace, t.name, outcome.status, kind);
+      metrics.deliveryEnded(
+        t,
+        event.attributes.type,
+        outcome.status,
+        outcomeLabel(outcome),
+        outcome.attempts,
+      );
       const fields = {
         ...who(t),
         id: event.attributes.id,
@@ -39,8 +39,7 @@ export function outcomeObserver(metrics: EventingMetrics, log: Logger): Delivery
         );
     },
     held: (t, event, reason, detail) => {
-      metrics.held(t.namespace, t.kind, t.name);
-      metrics.addHeld(t.namespace, t.kind, t.name, 1);
+      metrics.heldFor(t);
       log.warn(
         { ...who(t), id: event.attributes.id, reason, error: detail },
         reason === 'handler_error'
@@ -48,9 +47,9 @@ export function outcomeObserver(metrics: EventingMetrics, log: Logger): Delivery
           : 'delivery and dead-letter sink failed; event held and retried with backoff',
       );
     },
-    released: (t, count) => metrics.addHeld(t.namespace, t.kind, t.name, -count),
+    released: (t, count) => metrics.releasedFor(t, count),
     discarded: (t, events, reason) => {
-      metrics.discarded(t.namespace, t.kind, t.name, reason, events.length);
+      metrics.discardedFor(t, reason, events.length);
       const fields = { ...who(t), count: events.length, reason, first: events[0]?.attributes.id };
       if (ROUTINE_DISCARDS.has(reason)) log.debug(fields, 'event stored for nobody');
       else log.warn(fields, 'accepted event(s) discarded without delivery');
