@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, closeOnSignals, envInt, envLogLevel, envString } from '@eventing/runtime';
-import { startWebhook, type WebhookSettings } from './webhook';
+import type { WebhookSettings } from './webhook';
 
 const SERVICE = 'webhook';
 
@@ -134,15 +134,19 @@ if (require.main === module) {
     process.stdout.write(HELP);
     process.exit(0);
   }
+  const chosen = settings;
   const log = (level: string, msg: string) => console.log(JSON.stringify({ level, service: SERVICE, msg }));
-  startWebhook(settings).then(
-    (running) => {
-      log('info', `listening on ${running.url}`);
-      closeOnSignals(running, (m) => log('info', m));
-    },
-    (err: Error) => {
-      log('error', `could not start: ${err.message}`);
-      process.exit(1);
-    },
-  );
+  // Loaded only to run: `--help` and a bad flag answer without loading the Kubernetes client.
+  import('./webhook')
+    .then(({ startWebhook }) => startWebhook(chosen))
+    .then(
+      (running) => {
+        log('info', `listening on ${running.url}`);
+        closeOnSignals(running, (m) => log('info', m));
+      },
+      (err: Error) => {
+        log('error', `could not start: ${err.message}`);
+        process.exit(1);
+      },
+    );
 }
