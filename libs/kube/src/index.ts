@@ -2,3 +2,4 @@ export * from './client/kube-client';
 export * from './client/kinds';
 export * from './list-watch/list-watch';
 export * from './store/kubernetes-store';
+export * from './leader/leader-elector';
