@@ -3,7 +3,8 @@
 // trigger filter -> delivery) next to a bare Node.js pass-through, in one run on one machine.
 //
 //   node bench/broker/run.mjs [--events N] [--connections C] [--rounds R] [--size BYTES]
-//                             [--warmup N] [--timeout SECONDS] [--only baseline|broker|three-process]
+//                             [--warmup N] [--timeout SECONDS]
+//                             [--only baseline|chain|broker|three-process]
 //                             [--out FILE] [--profile DIR]
 // See bench/broker/README.md for what is measured and how to read the table.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -34,13 +35,18 @@ const USAGE = `Usage: node bench/broker/run.mjs [options]
   --size BYTES      JSON body size (default 256)
   --warmup N        events sent before each measurement, not measured (default 2000)
   --timeout S       seconds to wait for the subscriber to receive everything (default 30)
-  --only PATH       run only "baseline", "broker" or "three-process"
+  --only PATH       run only "baseline", "chain" (three pass-throughs in a row), "broker" or
+                    "three-process"
   --out FILE        also write the result table (Markdown) to FILE
+  --dist DIR        take the three processes' bundles from DIR/apps/<app>/main.js (default dist;
+                    DIR must be inside the repository, so that node_modules resolve)
   --profile DIR     run every server under test under --cpu-prof, writing .cpuprofile files into DIR
   --help            show this help`;
 
 // ---------------------------------------------------------------------------------------------
 // options
+
+const PATHS = ['baseline', 'chain', 'broker', 'three-process'];
 
 function parseOptions() {
   const { values } = parseArgs({
@@ -55,6 +61,7 @@ function parseOptions() {
       only: { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'string' },
+      dist: { type: 'string', default: 'dist' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -70,8 +77,8 @@ function parseOptions() {
     }
     return n;
   };
-  if (values.only !== undefined && !['baseline', 'broker', 'three-process'].includes(values.only)) {
-    console.error(`error: --only ${values.only}: expected baseline, broker or three-process\n\n${USAGE}`);
+  if (values.only !== undefined && !PATHS.includes(values.only)) {
+    console.error(`error: --only ${values.only}: expected one of ${PATHS.join(', ')}\n\n${USAGE}`);
     process.exit(2);
   }
   return {
@@ -84,17 +91,18 @@ function parseOptions() {
     only: values.only,
     out: values.out,
     profile: values.profile ? resolve(values.profile) : undefined,
+    dist: resolve(root, values.dist),
   };
 }
 
 // ---------------------------------------------------------------------------------------------
 // the servers: subscriber and standalone come from bench/lib, the pass-through is this benchmark's own
 
-async function startPassthrough(subscriberUrl, profileDir) {
+async function startPassthrough(subscriberUrl, profileDir, name = 'passthrough') {
   const child = await startChild(
-    'passthrough',
+    name,
     [
-      ...profileArgs(profileDir, 'passthrough'),
+      ...profileArgs(profileDir, name),
       join(here, 'passthrough.mjs'),
       '--target',
       `${subscriberUrl}/`,
@@ -106,6 +114,23 @@ async function startPassthrough(subscriberUrl, profileDir) {
     },
   );
   return { ...child, url: `http://127.0.0.1:${child.value}/` };
+}
+
+/**
+ * Three pass-throughs in a row (load generator → 1 → 2 → 3 → subscriber): the least any topology of
+ * three Node.js HTTP hops costs, for reading the three-process row against. Unlike that row it holds
+ * no queue: every hop waits for the next.
+ */
+async function startPassthroughChain(subscriberUrl, profileDir) {
+  const third = await startPassthrough(subscriberUrl, profileDir, 'passthrough-3');
+  const second = await startPassthrough(third.url, profileDir, 'passthrough-2');
+  const first = await startPassthrough(second.url, profileDir, 'passthrough-1');
+  const children = [first, second, third];
+  return {
+    url: first.url,
+    processes: children.map((c) => ({ name: c.name, pid: c.proc.pid })),
+    stop: () => Promise.all(children.map((c) => stopChild(c))),
+  };
 }
 
 function startBroker(subscriberUrl, profileDir) {
@@ -137,12 +162,12 @@ function profileArgs(dir, name) {
  * broker's channel in imc-dispatcher → one Subscription per Trigger to broker-filter → subscriber.
  * The processes start with an empty contract (so their ports are known), then get the real one.
  */
-async function startThreeProcess(subscriberUrl, profileDir) {
+async function startThreeProcess(subscriberUrl, profileDir, distDir) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-three-process-'));
   const contractPath = join(dir, 'contract.json');
   writeFileSync(contractPath, JSON.stringify({ version: 1, generation: 1, brokers: [], triggers: [] }));
   const start = (app) =>
-    startChild(app, [...profileArgs(profileDir, app), join(root, 'dist', 'apps', app, 'main.js')], {
+    startChild(app, [...profileArgs(profileDir, app), join(distDir, 'apps', app, 'main.js')], {
       env: { PORT: '0', CONTRACT_PATH: contractPath, LOG_LEVEL: 'warn' },
       ready: (line) => /listening on (http:\/\/[^"\s]+)/.exec(line)?.[1],
     });
@@ -357,10 +382,11 @@ async function main() {
   const machine = machineLine();
   const paths = [
     (!options.only || options.only === 'baseline') && 'pass-through',
+    (!options.only || options.only === 'chain') && '3 pass-throughs in a row',
     (!options.only || options.only === 'broker') && 'standalone broker',
     (!options.only || options.only === 'three-process') && 'broker-ingress + imc-dispatcher + broker-filter',
   ].filter(Boolean);
-  const processes = `processes: load generator (this one), subscriber, ${paths.join(', ')} — one path is loaded at a time, so 3 busy processes share ${cores} cores`;
+  const processes = `processes: load generator (this one), subscriber, ${paths.join(', ')} — one path is loaded at a time: 3 busy processes (one-process paths) or 5 (three-process paths) share ${cores} cores`;
   console.log(machine);
   console.log(processes);
   console.log(
@@ -374,8 +400,11 @@ async function main() {
   const subscriber = await startSubscriber(Math.max(options.events, options.warmup) + 1000);
   const wants = (path) => !options.only || options.only === path;
   const passthrough = wants('baseline') ? await startPassthrough(subscriber.url, options.profile) : undefined;
+  const chain = wants('chain') ? await startPassthroughChain(subscriber.url, options.profile) : undefined;
   const broker = wants('broker') ? await startBroker(subscriber.url, options.profile) : undefined;
-  const three = wants('three-process') ? await startThreeProcess(subscriber.url, options.profile) : undefined;
+  const three = wants('three-process')
+    ? await startThreeProcess(subscriber.url, options.profile, options.dist)
+    : undefined;
   console.log(
     `subscriber ${subscriber.url}${passthrough ? `, baseline ${passthrough.url}` : ''}${broker ? `, broker ${broker.url} (pid ${broker.proc.pid})` : ''}\n`,
   );
@@ -385,6 +414,7 @@ async function main() {
     for (let round = 1; round <= options.rounds; round++) {
       for (const [path, server] of [
         ['baseline', passthrough],
+        ['chain', chain],
         ['broker', broker],
         ['three-process', three],
       ]) {
@@ -408,6 +438,7 @@ async function main() {
 
     const summary = [
       best(results, 'baseline'),
+      best(results, 'chain'),
       best(results, 'broker'),
       best(results, 'three-process'),
     ].filter(Boolean);
@@ -440,6 +471,12 @@ async function main() {
         '',
       );
     }
+    const chained = summary.find((r) => r.path === 'chain');
+    if (base && chained)
+      lines.push(
+        `chain/baseline throughput ratio: ${(chained.throughput / base.throughput).toFixed(2)} (three bare Node.js hops, no queue)`,
+        '',
+      );
     if (brokerMemory)
       lines.push(
         `broker memory after the run: rss ${fmt(brokerMemory.rssMb, 0)} MB, peak ${fmt(brokerMemory.peakMb, 0)} MB`,
@@ -462,6 +499,7 @@ async function main() {
   } finally {
     await Promise.all([subscriber, passthrough, broker].filter(Boolean).map((c) => stopChild(c)));
     await three?.stop();
+    await chain?.stop();
     if (broker) removeTempDir(broker.configDir);
     if (options.profile) console.log(`profile: ${options.profile}`);
   }
