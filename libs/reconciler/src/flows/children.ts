@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
   kindFor,
   type ChannelTemplateSpec,
@@ -153,6 +154,40 @@ export function statusOf(child: Resource | undefined): ChildStatus | undefined {
 /** The Ready condition of a stored child, if it has one. */
 export function readyOf(child: Resource | undefined): Condition | undefined {
   return statusOf(child)?.conditions?.find((c) => c.type === 'Ready');
+}
+
+/** What `makeBeforeBreak` decided for one Subscription. */
+export interface Gated {
+  /** The child to return: as wanted, the stored one kept as it is, or none yet (not created). */
+  child?: Resource;
+  /** Set when the wanted change waits: says for what. */
+  waiting?: string;
+}
+
+/**
+ * Make before break for a Subscription that sends into a channel of the flow (its reply, or for a
+ * Parallel branch without a filter its subscriber): it is created or changed only once `downstream`,
+ * the Subscription that reads that channel, is Ready. Until then the stored copy stays as it is, or
+ * it is not created yet (unless the channel it reads does not exist either: a new flow carries
+ * nothing yet, so it is created whole). A durable channel's new consumer starts at the end of the log, so events sent
+ * into the channel before it runs would never be read: this keeps an edit of a flow (a step inserted,
+ * a branch added) from losing events that were accepted. Upstream switches everything at once.
+ */
+export function makeBeforeBreak(wanted: Resource, downstream: Resource, ctx: FlowContext): Gated {
+  if (readyOf(storedChild(downstream, ctx))?.status === 'True') return { child: wanted };
+  const stored = storedChild(wanted, ctx);
+  if (stored !== undefined && isDeepStrictEqual(stored.spec, wanted.spec)) return { child: wanted };
+  // A new Subscription on a channel that does not exist yet (a new flow) carries nothing yet.
+  if (stored === undefined && !channelExists((wanted as Subscription).spec.channel, wanted, ctx))
+    return { child: wanted };
+  const waiting = `${wanted.kind} ${wanted.metadata.name ?? ''} waits for ${downstream.kind} ${downstream.metadata.name ?? ''} to be ready before it sends into its channel`;
+  if (stored === undefined) return { waiting };
+  return { child: { ...wanted, spec: structuredClone(stored.spec) }, waiting };
+}
+
+function channelExists(ref: Subscription['spec']['channel'], sub: Resource, ctx: FlowContext): boolean {
+  const namespace = ref.namespace ?? sub.metadata.namespace ?? '';
+  return ctx.store.get(groupOf(ref.apiVersion ?? ''), ref.kind, namespace, ref.name) !== undefined;
 }
 
 /** What a flow reports for a child that has no Ready condition yet (created, or not yet stored). */

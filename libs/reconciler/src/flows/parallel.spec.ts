@@ -223,6 +223,24 @@ describe('Parallel reconciler (CONFORMANCE 1.1 Parallel, 2.14)', () => {
     expect(sub(store, 'par-kn-parallel-0')?.spec.reply).toBeUndefined();
   });
 
+  it('a branch added to a running Parallel: its filter Subscription comes once the branch subscriber runs', async () => {
+    const { round, edit, store, current, ctx } = setup({ branches: [{ subscriber: fn('s0') }] });
+    await round();
+    await round();
+    edit({ branches: [{ subscriber: fn('s0') }, { filter: fn('f1'), subscriber: fn('s1') }] });
+    await round();
+    // The ingress channel already carries events: nothing may go into the new branch channel unread.
+    expect(sub(store, 'par-kn-parallel-1')).toBeDefined();
+    expect(sub(store, 'par-kn-parallel-filter-1')).toBeUndefined();
+    expect(cond(reconcileParallel(current(), ctx).status.conditions, 'SubscriptionsReady')?.message).toBe(
+      'Subscriptions are not ready yet: Subscription par-kn-parallel-filter-1 does not exist yet',
+    );
+    await round();
+    expect(sub(store, 'par-kn-parallel-filter-1')?.spec.subscriber).toEqual(fn('f1'));
+    await round();
+    expect(cond((current().status as Parallel['status'])?.conditions, 'Ready')?.status).toBe('True');
+  });
+
   it('the status is stable across reconciles with nothing changed', async () => {
     const { round, current, ctx } = setup(THREE_BRANCHES);
     await round();

@@ -15,6 +15,7 @@ import {
   channelChild,
   channelRef,
   destinationOf,
+  makeBeforeBreak,
   noReady,
   notReadyDetail,
   objectRef,
@@ -149,9 +150,14 @@ export function reconcileParallel(p: Parallel, ctx: FlowContext): FlowResult<Par
     };
   };
   const storedSubscriptions: (Resource | undefined)[] = [];
+  // A filter Subscription sends into its branch channel: only once the branch's subscriber Subscription runs.
+  const gatedFilters = filterSubscriptions.map((wanted, i) =>
+    makeBeforeBreak(wanted, subscriberSubscriptions[i] as Resource, ctx),
+  );
   branches.forEach((_, i) => {
     const sub = subscriptionStatus(subscriberSubscriptions[i] as Resource);
     const filter = subscriptionStatus(filterSubscriptions[i] as Resource);
+    subscriptionProblem ??= gatedFilters[i]?.waiting;
     const branch = branchStatuses[i] as Partial<ParallelBranchStatus>;
     branch.filterSubscriptionStatus = filter.status;
     branch.subscriberSubscriptionStatus = sub.status;
@@ -170,8 +176,8 @@ export function reconcileParallel(p: Parallel, ctx: FlowContext): FlowResult<Par
   const auth = authOf(storedSubscriptions);
   if (auth !== undefined) status.auth = auth;
   status.conditions = conds;
-  return {
-    status,
-    children: [ingress, ...branchChannels, ...filterSubscriptions, ...subscriberSubscriptions],
-  };
+  const children = [ingress, ...branchChannels];
+  for (const g of gatedFilters) if (g.child !== undefined) children.push(g.child);
+  children.push(...subscriberSubscriptions);
+  return { status, children };
 }

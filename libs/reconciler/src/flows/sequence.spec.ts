@@ -245,13 +245,27 @@ describe('Sequence reconciler (CONFORMANCE 1.1 Sequence, 2.14)', () => {
       (n) => store.get(MESSAGING, 'Subscription', 'ns', n ?? '')?.metadata.uid,
     );
     edit({ steps: [step('a'), step('x'), step('b'), step('c')], reply: { uri: 'http://end.local/' } });
-    await round();
+    const held = await round();
     expect(names(store, 'InMemoryChannel')).toEqual([0, 1, 2, 3].map((i) => `seq-kn-sequence-${i}`));
     expect(names(store, 'Subscription')).toEqual([0, 1, 2, 3].map((i) => `seq-kn-sequence-${i}`));
     const spec = (i: number) => subscription(store, i)?.spec;
-    expect(
-      [0, 1, 2, 3].map((i) => [spec(i)?.subscriber.uri, spec(i)?.reply?.ref?.name ?? spec(i)?.reply?.uri]),
-    ).toEqual([
+    const wiring = () =>
+      [0, 1, 2, 3].map((i) => [spec(i)?.subscriber.uri, spec(i)?.reply?.ref?.name ?? spec(i)?.reply?.uri]);
+    // Make before break: step 2 keeps replying to the end until the new last Subscription runs, so
+    // nothing is sent into the new channel before it is read.
+    expect(wiring()).toEqual([
+      ['http://a.fn.local/', 'seq-kn-sequence-1'],
+      ['http://x.fn.local/', 'seq-kn-sequence-2'],
+      ['http://c.fn.local/', 'http://end.local/'],
+      ['http://c.fn.local/', 'http://end.local/'],
+    ]);
+    expect(cond(held.status.conditions, 'SubscriptionsReady')).toMatchObject({
+      status: 'Unknown',
+      message:
+        'Subscriptions are not ready yet: Subscription seq-kn-sequence-2 waits for Subscription seq-kn-sequence-3 to be ready before it sends into its channel',
+    });
+    await round();
+    expect(wiring()).toEqual([
       ['http://a.fn.local/', 'seq-kn-sequence-1'],
       ['http://x.fn.local/', 'seq-kn-sequence-2'],
       ['http://b.fn.local/', 'seq-kn-sequence-3'],

@@ -13,6 +13,7 @@ import {
   channelChild,
   channelRef,
   destinationOf,
+  makeBeforeBreak,
   noReady,
   notReadyDetail,
   objectRef,
@@ -117,10 +118,16 @@ export function reconcileSequence(seq: Sequence, ctx: FlowContext): FlowResult<S
 
   const subscriptionStatuses: FlowSubscriptionStatus[] = [];
   let subscriptionProblem: string | undefined = subscriptions.length > 0 ? undefined : 'there are none';
-  const storedSubscriptions = subscriptions.map((wanted) => {
+  // Each step but the last replies into the next step's channel: only once that step's Subscription runs.
+  const gated = subscriptions.map((wanted, i) => {
+    const next = subscriptions[i + 1];
+    return next === undefined ? { child: wanted } : makeBeforeBreak(wanted, next, ctx);
+  });
+  const storedSubscriptions = subscriptions.map((wanted, i) => {
     const stored = storedChild(wanted, ctx);
     const ready = readyOf(stored);
     if (ready?.status !== 'True') subscriptionProblem ??= notReadyDetail(wanted, stored, ready);
+    subscriptionProblem ??= gated[i]?.waiting;
     subscriptionStatuses.push({ subscription: objectRef(wanted), ready: ready ?? noReady('Subscription') });
     return stored;
   });
@@ -137,5 +144,7 @@ export function reconcileSequence(seq: Sequence, ctx: FlowContext): FlowResult<S
   const auth = authOf(storedSubscriptions);
   if (auth !== undefined) status.auth = auth;
   status.conditions = conds;
-  return { status, children: [...channels, ...subscriptions] };
+  const children = [...channels];
+  for (const g of gated) if (g.child !== undefined) children.push(g.child);
+  return { status, children };
 }
