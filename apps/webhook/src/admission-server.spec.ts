@@ -7,6 +7,7 @@ import { issueServingCertificate, type ServingCertificate } from './certs/issue'
 import { AdmissionConfigStore } from './config/admission-config';
 import { admissionRules } from './kube/registration';
 import { applyJsonPatch } from './testing/apply-json-patch';
+import { VALID_SPECS } from './testing/valid-specs';
 
 // The webhook as the API server sees it: real AdmissionReviews over HTTPS against the started server,
 // its certificate checked against the CA it issued. Row ids refer to CONFORMANCE.md.
@@ -397,23 +398,6 @@ describe('immutable fields on UPDATE', () => {
     expect((await admit('/validation', review('UPDATE', without, old))).allowed).toBe(true);
   });
 });
-
-/** A minimal valid spec of each kind; a kind added to the registry without one here fails below. */
-const VALID_SPECS: Record<string, Json | undefined> = {
-  Broker: undefined,
-  Trigger: { broker: 'default', subscriber: SINK },
-  PingSource: { sink: SINK },
-  Channel: {},
-  InMemoryChannel: {},
-  Subscription: {
-    channel: { apiVersion: 'messaging.knative.dev/v1', kind: 'InMemoryChannel', name: 'c' },
-    subscriber: SINK,
-  },
-  KafkaChannel: {},
-  NatsJetStreamChannel: {},
-  Sequence: { steps: [SINK] },
-  Parallel: { branches: [{ subscriber: SINK }] },
-};
 
 describe('every kind of the registry goes through the webhook', () => {
   const cases = allKinds.flatMap((k: KindDefinition) => k.versions.map((v) => [k.kind, v, k] as const));

@@ -3,8 +3,10 @@ import { X509Certificate } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
+import { allKinds } from '@eventing/api';
 import { buildApps, startKube, type KubeServer } from '@eventing/testing';
 import { issueServingCertificate, splitPemCertificates } from './certs/issue';
+import { VALID_SPECS } from './testing/valid-specs';
 import { serviceHosts } from './webhook';
 
 // The webhook against a real kube-apiserver, as a developer runs it: the bundled process started
@@ -204,6 +206,36 @@ describe('webhook process against kube-apiserver', () => {
       expect(stderr).toContain(
         'admission webhook "validation.webhook.eventing.knative.dev" denied the request: validation failed: missing field(s): spec.broker',
       );
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'every kind of the registry is defaulted through the webhook when valid and refused when not',
+    async () => {
+      for (const def of allKinds) {
+        for (const version of def.versions) {
+          expect(Object.keys(VALID_SPECS)).toContain(def.kind);
+          const spec = VALID_SPECS[def.kind];
+          const name = `every-${def.kind.toLowerCase()}-${version}`;
+          const object = {
+            apiVersion: `${def.group}/${version}`,
+            kind: def.kind,
+            metadata: { name, namespace: NS },
+            ...(spec !== undefined ? { spec } : {}),
+          };
+          await kube.kubectl(['apply', '-f', '-'], { input: yaml(object) });
+          const stored = await kubectlJson(['-n', NS, 'get', `${def.plural}.${version}.${def.group}`, name]);
+          // Set by the mutating webhook only: proof that the API server sent this kind to it.
+          expect(stored.metadata.annotations).toMatchObject({ [`${def.group}/creator`]: expect.any(String) });
+          const refused = await kube.kubectl(['apply', '-f', '-'], {
+            input: yaml({ ...object, metadata: { name: `${name}-bad`, namespace: NS }, spec: 42 }),
+            allowFail: true,
+          });
+          expect(refused.code).not.toBe(0);
+          expect(refused.stderr).toMatch(/denied the request: .*spec/);
+        }
+      }
     },
     TEST_TIMEOUT,
   );
