@@ -6,3 +6,4 @@ export * from './servers/kafka';
 export * from './servers/nats';
 export * from './servers/kube';
 export * from './app-process';
+export * from './servers/prometheus';

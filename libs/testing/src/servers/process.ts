@@ -19,7 +19,7 @@ const installs = new Map<string, Promise<string>>();
  * Runs `tools/test-servers/<name>/install.mjs` (which installs into the user cache on first use and
  * prints progress on stderr) and resolves with the path it prints.
  */
-export function installServer(name: 'kafka' | 'nats' | 'kube'): Promise<string> {
+export function installServer(name: 'kafka' | 'nats' | 'kube' | 'prometheus'): Promise<string> {
   let pending = installs.get(name);
   if (!pending) {
     pending = new Promise<string>((done, fail) => {
