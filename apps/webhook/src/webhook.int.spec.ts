@@ -417,4 +417,43 @@ describe('webhook process against kube-apiserver', () => {
     },
     TEST_TIMEOUT,
   );
+
+  it(
+    'keeps following its ConfigMaps across an API server restart',
+    async () => {
+      await kube.restartApiServer({ downtimeMs: 1_000 });
+      await kube.kubectl([
+        '-n',
+        SYSTEM,
+        'create',
+        'configmap',
+        'config-br-defaults',
+        '--from-literal=default-br-config=clusterDefault:\n  brokerClass: AfterRestart\n',
+      ]);
+      try {
+        let n = 0;
+        await eventually(
+          'the class configured after the restart',
+          async () => {
+            const name = `after-restart-${++n}`;
+            await kube.kubectl(['apply', '-f', '-'], {
+              input: yaml({
+                apiVersion: 'eventing.knative.dev/v1',
+                kind: 'Broker',
+                metadata: { name, namespace: NS },
+              }),
+            });
+            const b = await kubectlJson(['-n', NS, 'get', 'broker', name]);
+            return b.metadata.annotations['eventing.knative.dev/broker.class'] === 'AfterRestart'
+              ? true
+              : undefined;
+          },
+          60_000,
+        );
+      } finally {
+        await kube.kubectl(['-n', SYSTEM, 'delete', 'configmap', 'config-br-defaults']);
+      }
+    },
+    TEST_TIMEOUT,
+  );
 });

@@ -97,11 +97,12 @@ export class ListWatch<T extends Named> {
         void this.recover();
         return;
       }
-      if (err) {
+      if (err && !isTimeout(err)) {
         this.options.log.warn({ path: this.options.path, error: errorText(err) }, 'watch ended; resuming');
         this.timer = setTimeout(() => void this.watch(), this.backoff());
       } else {
-        // The API server closes a watch after its timeout: resume from the last version seen.
+        // The API server closes a watch after its timeout, and the client gives up on one that said
+        // nothing for 30 s (a quiet collection between bookmarks): resume from the last version seen.
         void this.watch();
       }
     };
@@ -153,6 +154,10 @@ export class ListWatch<T extends Named> {
       }
     }
   }
+}
+
+function isTimeout(err: unknown): boolean {
+  return (err as { name?: unknown } | null)?.name === 'TimeoutError';
 }
 
 /** A short description of an error from the Kubernetes client (status code and message when there are). */
