@@ -411,8 +411,9 @@ describe('webhook process against kube-apiserver', () => {
         expect(ca.fingerprint256).toBe(stored.fingerprint256);
         expect(cb.fingerprint256).toBe(stored.fingerprint256);
       } finally {
-        await a.stop();
-        webhook = b;
+        // Each registered its own URL, the last one wins: one replica, registered again, serves the rest.
+        await Promise.all([a.stop(), b.stop()]);
+        webhook = await startWebhookProcess();
       }
     },
     TEST_TIMEOUT,
