@@ -245,13 +245,14 @@ export class LeaderElector {
     const holder = spec.holderIdentity ?? '';
     const changedHolder = this.observed?.holder !== holder;
     this.observed = { spec: serialized, at: now, holder };
-    if (changedHolder) this.options.onNewLeader?.(holder);
+    if (changedHolder) this.call('onNewLeader', () => this.options.onNewLeader?.(holder));
   }
 
   private startLeading(): void {
     this.leading = new AbortController();
     this.logger.info({ lease: this.leaseName(), identity: this.options.identity }, 'started leading');
-    this.options.onStartedLeading?.(this.leading.signal);
+    const signal = this.leading.signal;
+    this.call('onStartedLeading', () => this.options.onStartedLeading?.(signal));
   }
 
   private stopLeading(): void {
@@ -260,7 +261,19 @@ export class LeaderElector {
     this.leading = undefined;
     leading.abort();
     this.logger.info({ lease: this.leaseName(), identity: this.options.identity }, 'stopped leading');
-    this.options.onStoppedLeading?.();
+    this.call('onStoppedLeading', () => this.options.onStoppedLeading?.());
+  }
+
+  /** Runs a callback; one that throws is logged and never stops the election. */
+  private call(name: string, callback: () => void): void {
+    try {
+      callback();
+    } catch (err) {
+      this.logger.error(
+        { lease: this.leaseName(), callback: name, error: (err as Error).message },
+        'callback threw',
+      );
+    }
   }
 
   private leaseName(): string {

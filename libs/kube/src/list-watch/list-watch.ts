@@ -308,7 +308,9 @@ export class ListWatch {
         if (outcome !== undefined) return outcome;
         received = true;
       }
-      return silent ? 'silent' : 'ended';
+      if (silent) return 'silent';
+      // A watch the server ends at once, with nothing said, is retried after a backoff, not in a loop.
+      return !received && Date.now() - opened < 1_000 ? 'failed' : 'ended';
     } catch (err) {
       if (silent) return 'silent';
       if (this.stopping.signal.aborted) return 'ended';
