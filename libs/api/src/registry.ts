@@ -1,5 +1,8 @@
+import { ApiServerSourceKind } from './apiserversource';
 import { BrokerKind } from './broker';
 import { ChannelKind } from './channel';
+import { EventTypeKind } from './eventtype';
+import { ContainerSourceKind } from './containersource';
 import { InMemoryChannelKind } from './inmemorychannel';
 import { KafkaChannelKind } from './kafkachannel';
 import type { KindDefinition } from './kind';
@@ -7,6 +10,7 @@ import { NatsJetStreamChannelKind } from './natsjetstreamchannel';
 import { ParallelKind } from './parallel';
 import { PingSourceKind } from './pingsource';
 import { SequenceKind } from './sequence';
+import { SinkBindingKind } from './sinkbinding';
 import { SubscriptionKind } from './subscription';
 import { TriggerKind } from './trigger';
 
@@ -15,6 +19,9 @@ export const allKinds: readonly KindDefinition[] = [
   BrokerKind,
   TriggerKind,
   PingSourceKind,
+  ApiServerSourceKind,
+  ContainerSourceKind,
+  SinkBindingKind,
   ChannelKind,
   InMemoryChannelKind,
   SubscriptionKind,
@@ -22,6 +29,7 @@ export const allKinds: readonly KindDefinition[] = [
   NatsJetStreamChannelKind,
   SequenceKind,
   ParallelKind,
+  EventTypeKind,
 ];
 
 /** Looks up the definition for apiVersion/kind, or undefined. */
