@@ -67,6 +67,8 @@ export interface KindDefinition {
   /** The ready condition followed by its dependents. */
   conditionTypes: string[];
   printerColumns: PrinterColumn[];
+  /** Printer columns of a version that shows other ones than `printerColumns` (EventType v1beta2). */
+  versionPrinterColumns?: Record<string, PrinterColumn[]>;
 }
 
 /** Ready/Reason columns shared by every kind; `quote` picks the quote style upstream uses in the JSONPath. */

@@ -1,25 +1,26 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ConditionSet, StatusBaseProperties } from './conditions';
-import {
-  SourceSpecProperties,
-  SourceStatusProperties,
-  setDestinationDefaults,
-  validateCeOverrides,
-  validateDestination,
-} from './duck';
+import { ConditionSet } from './conditions';
 import { FieldError } from './errors';
 import type { ValidationContext } from './features';
-import { AGE_COLUMN, readyColumns, type KindDefinition } from './kind';
+import type { KindDefinition } from './kind';
 import { resourceSchema, validateObjectMeta } from './meta';
 import { parsePingSchedule } from './ping-schedule';
+import {
+  SINK_PROVIDED,
+  setSourceSpecDefaults,
+  sourceKind,
+  sourcePrinterColumns,
+  sourceSpecSchema,
+  sourceStatusSchema,
+  validateSourceSpec,
+} from './source-duck';
 import { validateShape } from './structural';
 
 export const DEFAULT_PING_SCHEDULE = '* * * * *';
 export const PING_EVENT_TYPE = 'dev.knative.sources.ping';
 
-export const PingSourceSpecSchema = Type.Object(
+export const PingSourceSpecSchema = sourceSpecSchema(
   {
-    ...SourceSpecProperties,
     schedule: Type.Optional(
       Type.String({
         description:
@@ -50,20 +51,13 @@ export const PingSourceSpecSchema = Type.Object(
       }),
     ),
   },
-  {
-    additionalProperties: false,
-    description: 'The desired state of the PingSource: when to send, what, and where.',
-  },
+  'The desired state of the PingSource: when to send, what, and where.',
 );
 export type PingSourceSpec = Static<typeof PingSourceSpecSchema>;
 
-export const PingSourceStatusSchema = Type.Object(
-  { ...StatusBaseProperties, ...SourceStatusProperties },
-  {
-    additionalProperties: false,
-    description:
-      'The observed state of the PingSource, written by its controller: whether it is Ready and the URL it sends to.',
-  },
+export const PingSourceStatusSchema = sourceStatusSchema(
+  {},
+  'The observed state of the PingSource, written by its controller: whether it is Ready and the URL it sends to.',
 );
 export type PingSourceStatus = Static<typeof PingSourceStatusSchema>;
 
@@ -77,14 +71,14 @@ export type PingSource = Static<typeof PingSourceSchema>;
 export const PingSourceConditionSet = new ConditionSet('Ready', [
   'Deployed',
   'OIDCIdentityCreated',
-  'SinkProvided',
+  SINK_PROVIDED,
 ]);
 
 /** Applies upstream's PingSource defaults (schedule `* * * * *`, sink ref namespace). Pure. */
 export function setDefaultsPingSource(obj: PingSource): PingSource {
-  const spec: PingSourceSpec = { ...obj.spec };
+  const spec: PingSourceSpec =
+    obj.spec.sink === undefined ? { ...obj.spec } : setSourceSpecDefaults(obj.spec, obj.metadata.namespace);
   if (!spec.schedule) spec.schedule = DEFAULT_PING_SCHEDULE;
-  if (spec.sink !== undefined) spec.sink = setDestinationDefaults(spec.sink, obj.metadata.namespace);
   return { ...obj, spec };
 }
 
@@ -116,7 +110,7 @@ export function validatePingSource(obj: unknown, ctx: ValidationContext = {}): F
   const spec = p.spec;
   const schedule = parsePingSchedule(spec.schedule ?? DEFAULT_PING_SCHEDULE, spec.timezone);
   if (!schedule.ok) errs.push(schedule.error);
-  errs.push(...validateDestination(spec.sink, 'spec.sink', { features: ctx.features }));
+  errs.push(...validateSourceSpec(spec, ctx));
   const max = ctx.pingDataMaxSize ?? -1;
   const isJson = spec.contentType === 'application/json';
   if (spec.data && spec.dataBase64) {
@@ -151,30 +145,21 @@ export function validatePingSource(obj: unknown, ctx: ValidationContext = {}): F
       if (problem !== undefined) errs.push(new FieldError('spec.data', `invalid value: ${problem}`));
     }
   }
-  if (spec.ceOverrides !== undefined) errs.push(...validateCeOverrides(spec.ceOverrides, 'spec.ceOverrides'));
   return errs;
 }
 
-export const PingSourceKind: KindDefinition = {
+export const PingSourceKind: KindDefinition = sourceKind({
   group: 'sources.knative.dev',
   versions: ['v1', 'v1beta2'],
   kind: 'PingSource',
   plural: 'pingsources',
   singular: 'pingsource',
-  categories: ['all', 'knative', 'sources'],
-  labels: { 'eventing.knative.dev/source': 'true', 'duck.knative.dev/source': 'true' },
-  annotations: {
-    'registry.knative.dev/eventTypes': JSON.stringify(
-      [
-        {
-          type: PING_EVENT_TYPE,
-          description: 'CloudEvent type for fixed payloads on a specified cron schedule',
-        },
-      ],
-      null,
-      2,
-    ),
-  },
+  eventTypes: [
+    {
+      type: PING_EVENT_TYPE,
+      description: 'CloudEvent type for fixed payloads on a specified cron schedule',
+    },
+  ],
   deprecatedVersions: {
     v1beta2: 'sources.knative.dev/v1beta2 PingSource is deprecated; use sources.knative.dev/v1 PingSource',
   },
@@ -183,10 +168,8 @@ export const PingSourceKind: KindDefinition = {
   validate: validatePingSource,
   conditionSet: PingSourceConditionSet,
   conditionTypes: PingSourceConditionSet.types,
-  printerColumns: [
-    { name: 'Sink', type: 'string', jsonPath: '.status.sinkUri' },
-    { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule' },
-    AGE_COLUMN,
-    ...readyColumns("'"),
-  ],
-};
+  printerColumns: sourcePrinterColumns(
+    [{ name: 'Schedule', type: 'string', jsonPath: '.spec.schedule' }],
+    "'",
+  ),
+});

@@ -141,7 +141,8 @@ export function crdFor(def: KindDefinition): Record<string, unknown> {
     }
     version['subresources'] = { status: {} };
     version['schema'] = { openAPIV3Schema: schema };
-    version['additionalPrinterColumns'] = def.printerColumns.map((c) => ({ ...c }));
+    const columns = def.versionPrinterColumns?.[name] ?? def.printerColumns;
+    version['additionalPrinterColumns'] = columns.map((c) => ({ ...c }));
     return version;
   });
   const metadata: Record<string, unknown> = {
