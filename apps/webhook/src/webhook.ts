@@ -1,6 +1,7 @@
 import type { Server } from 'node:https';
-import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { allKinds, type KindDefinition } from '@eventing/api';
+import { ConfigMapKind, KubeClient, ListWatch } from '@eventing/kube';
 import { createLogger, type LogLevel } from '@eventing/runtime';
 import { AdmissionHandler } from './admission/handler';
 import {
@@ -14,14 +15,8 @@ import {
   AdmissionConfigStore,
   type AdmissionConfigMap,
 } from './config/admission-config';
-import {
-  applyWebhookConfigurations,
-  kubeClients,
-  kubeSecretClient,
-  listConfigMaps,
-  listSecret,
-} from './kube/kube-api';
-import { ListWatch, errorText } from './kube/list-watch';
+import { errorText } from './kube/errors';
+import { applyWebhookConfigurations, kubeClients, kubeSecretClient } from './kube/kube-api';
 import type { WebhookTarget } from './kube/registration';
 import { startAdmissionServer } from './admission-server';
 
@@ -93,30 +88,32 @@ export async function startWebhook(settings: WebhookSettings): Promise<RunningWe
   const { core, admission } = kubeClients(kubeConfig);
   const namespace = settings.systemNamespace;
 
+  const kubeClient = new KubeClient(kubeConfig, { userAgent: 'eventing-webhook' });
   const configStore = new AdmissionConfigStore();
-  const configWatch = new ListWatch<V1ConfigMap>({
-    kubeConfig,
-    path: `/api/v1/namespaces/${namespace}/configmaps`,
-    names: ADMISSION_CONFIGMAPS,
-    list: () => listConfigMaps(core, namespace),
-    onChange: (name, cm) => {
-      const problems = configStore.set(
-        name as AdmissionConfigMap,
-        cm === undefined ? undefined : (cm.data ?? {}),
-      );
+  const names: readonly string[] = ADMISSION_CONFIGMAPS;
+  const configWatch = new ListWatch(
+    kubeClient,
+    { ...ConfigMapKind, namespace },
+    (event) => {
+      const name = event.object.metadata.name ?? '';
+      if (!names.includes(name)) return;
+      const data =
+        event.type === 'delete' ? undefined : ((event.object['data'] ?? {}) as Record<string, string>);
+      const problems = configStore.set(name as AdmissionConfigMap, data);
       if (problems.length > 0)
         log.error(
           { configMap: `${namespace}/${name}`, problems },
           'ConfigMap not applied: the last good value stays in use',
         );
-      else log.info({ configMap: `${namespace}/${name}`, present: cm !== undefined }, 'ConfigMap applied');
+      else log.info({ configMap: `${namespace}/${name}`, present: data !== undefined }, 'ConfigMap applied');
     },
-    log,
-  });
-  const stopAll: (() => void)[] = [];
+    { logger: log },
+  ).start();
+  const stopAll: (() => unknown)[] = [() => kubeClient.close()];
   try {
-    await withTimeout(configWatch.start(), 60_000, `listing ConfigMaps in ${namespace}`);
     stopAll.push(() => configWatch.stop());
+    // Absent ConfigMaps are upstream's shipped values, which the store starts with.
+    await withTimeout(configWatch.synced(), 60_000, `listing ConfigMaps in ${namespace}`);
 
     const hosts = [...new Set([...serviceHosts(settings.serviceName, namespace), ...settings.extraHosts])];
     const target: WebhookTarget = settings.registerUrl
@@ -158,8 +155,7 @@ export async function startWebhook(settings: WebhookSettings): Promise<RunningWe
           hosts,
           validityDays: settings.certValidityDays,
           renewBeforeDays: settings.certRenewBeforeDays,
-          kubeConfig,
-          list: () => listSecret(core, namespace, settings.secretName),
+          kubeClient,
           checkIntervalMs: settings.certCheckIntervalMs,
           log,
           onChange: onCertificate,
@@ -190,8 +186,8 @@ export async function startWebhook(settings: WebhookSettings): Promise<RunningWe
     let closing: Promise<void> | undefined;
     const close = () => {
       closing ??= (async () => {
-        for (const stop of stopAll.reverse()) stop();
         await server.close();
+        for (const stop of stopAll.reverse()) await stop();
       })();
       return closing;
     };
@@ -203,8 +199,7 @@ export async function startWebhook(settings: WebhookSettings): Promise<RunningWe
       close,
     };
   } catch (err) {
-    for (const stop of stopAll.reverse()) stop();
-    configWatch.stop();
+    for (const stop of stopAll.reverse()) await stop();
     throw err;
   }
 }

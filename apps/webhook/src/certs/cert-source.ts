@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
+import { ListWatch, type KubeClient, type WatchedKind } from '@eventing/kube';
 import type { Logger } from '@eventing/runtime';
-import { ListWatch, errorText } from '../kube/list-watch';
+import { errorText } from '../kube/errors';
 import {
   certificateOf,
   ensureCertificateSecret,
@@ -25,7 +26,7 @@ export interface ServingIdentity {
 export interface CertificateSource {
   start(): Promise<ServingIdentity>;
   current(): ServingIdentity;
-  stop(): void;
+  stop(): Promise<void> | void;
 }
 
 /**
@@ -35,15 +36,14 @@ export interface CertificateSource {
  */
 export class SecretCertificateSource implements CertificateSource {
   private identity: ServingIdentity | undefined;
-  private watch: ListWatch<V1Secret> | undefined;
+  private watch: ListWatch | undefined;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(
     private readonly options: CertSecretOptions & {
-      kubeConfig: KubeConfig;
-      list: () => Promise<{ items: V1Secret[]; resourceVersion: string | undefined }>;
+      kubeClient: KubeClient;
       checkIntervalMs: number;
       log: Logger;
       onChange: (identity: ServingIdentity) => void;
@@ -52,16 +52,22 @@ export class SecretCertificateSource implements CertificateSource {
 
   async start(): Promise<ServingIdentity> {
     await this.refresh();
-    this.watch = new ListWatch<V1Secret>({
-      kubeConfig: this.options.kubeConfig,
-      path: `/api/v1/namespaces/${this.options.namespace}/secrets`,
+    const secrets: WatchedKind = {
+      group: '',
+      version: 'v1',
+      kind: 'Secret',
+      plural: 'secrets',
+      namespaced: true,
+      namespace: this.options.namespace,
       fieldSelector: `metadata.name=${this.options.name}`,
-      names: [this.options.name],
-      list: this.options.list,
-      onChange: (_name, secret) => this.secretChanged(secret),
-      log: this.options.log,
-    });
-    await this.watch.start();
+    };
+    this.watch = new ListWatch(
+      this.options.kubeClient,
+      secrets,
+      (event) => this.secretChanged(event.type === 'delete' ? undefined : (event.object as V1Secret)),
+      { logger: this.options.log },
+    ).start();
+    await this.watch.synced();
     this.timer = setInterval(() => this.queueRefresh(), this.options.checkIntervalMs);
     this.timer.unref();
     return this.current();
@@ -72,10 +78,10 @@ export class SecretCertificateSource implements CertificateSource {
     return this.identity;
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     this.stopped = true;
-    this.watch?.stop();
     if (this.timer !== undefined) clearInterval(this.timer);
+    await this.watch?.stop();
   }
 
   private secretChanged(secret: V1Secret | undefined): void {

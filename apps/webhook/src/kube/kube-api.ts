@@ -2,15 +2,13 @@ import {
   AdmissionregistrationV1Api,
   CoreV1Api,
   type KubeConfig,
-  type V1ConfigMap,
   type V1MutatingWebhookConfiguration,
-  type V1Secret,
   type V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import type { KindDefinition } from '@eventing/api';
 import type { Logger } from '@eventing/runtime';
 import { ConflictError, type SecretClient } from '../certs/cert-secret';
-import { statusOf } from './list-watch';
+import { statusOf } from './errors';
 import {
   MUTATING_WEBHOOK_NAME,
   VALIDATING_WEBHOOK_NAME,
@@ -41,25 +39,6 @@ export function kubeSecretClient(core: CoreV1Api): SecretClient {
     replace: (namespace, body) =>
       core.replaceNamespacedSecret({ namespace, name: body.metadata!.name!, body }).catch(conflict),
   };
-}
-
-/** Lists the ConfigMaps of a namespace (for a {@link ListWatch}). */
-export async function listConfigMaps(
-  core: CoreV1Api,
-  namespace: string,
-): Promise<{ items: V1ConfigMap[]; resourceVersion: string | undefined }> {
-  const list = await core.listNamespacedConfigMap({ namespace });
-  return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
-}
-
-/** Lists the Secrets of a namespace with one name (for a {@link ListWatch}). */
-export async function listSecret(
-  core: CoreV1Api,
-  namespace: string,
-  name: string,
-): Promise<{ items: V1Secret[]; resourceVersion: string | undefined }> {
-  const list = await core.listNamespacedSecret({ namespace, fieldSelector: `metadata.name=${name}` });
-  return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
 }
 
 export interface WebhookConfigurationsOptions {
