@@ -404,3 +404,12 @@ export { allKinds, kindFor } from './registry';
 export { MAX_YAML_DEPTH, yamlNestingDepth } from './yaml-limits';
 export { admitResource, normalizeResource, type AdmissionContext, type AdmissionResult } from './admission';
 export { crdFor, openApiSchemaFor, renderCrds, toStructural, type StructuralSchema } from './crd/crd';
+export {
+  AdapterConfigError,
+  guessResource,
+  parseApiServerAdapterConfig,
+  splitApiVersion,
+  type AdapterResourceWatch,
+  type ApiServerAdapterConfig,
+  type GroupVersionResource,
+} from './apiserversource-adapter';

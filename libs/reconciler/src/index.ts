@@ -13,3 +13,4 @@ export * from './loader/folder-sync';
 export * from './channel/reconcile';
 export * from './subscription/reconcile';
 export * from './observation/observation';
+export * from './sources/index';

@@ -50,6 +50,14 @@ export const NamespaceKind: KubeKind = {
   plural: 'namespaces',
   namespaced: false,
 };
+/** An apps/v1 Deployment: what ContainerSources and ApiServerSources run (read for their status). */
+export const DeploymentKind: KubeKind = {
+  group: 'apps',
+  version: 'v1',
+  kind: 'Deployment',
+  plural: 'deployments',
+  namespaced: true,
+};
 /** The coordination Lease leader election holds. */
 export const LeaseKind: KubeKind = {
   group: 'coordination.k8s.io',
@@ -59,7 +67,10 @@ export const LeaseKind: KubeKind = {
   namespaced: true,
 };
 
-/** What the controller watches: every Knative kind, Services, and the ConfigMaps of its own namespace. */
+/**
+ * What the controller watches: every Knative kind, Services, the ConfigMaps of its own namespace,
+ * the Deployments sources run, and Namespaces (an ApiServerSource's namespace selector).
+ */
 export function controllerKinds(options: {
   /** Where the controller's ConfigMaps live (upstream: `knative-eventing`). */
   systemNamespace: string;
@@ -71,7 +82,7 @@ export function controllerKinds(options: {
   const configMaps: WatchedKind = { ...ConfigMapKind };
   if (!options.configMapsEverywhere) configMaps.namespace = options.systemNamespace;
   if (options.configMapLabelSelector) configMaps.labelSelector = options.configMapLabelSelector;
-  return [...knativeKinds, ServiceKind, configMaps];
+  return [...knativeKinds, ServiceKind, configMaps, DeploymentKind, NamespaceKind];
 }
 
 /** The path of a kind's collection: every namespace when `namespace` is undefined. */

@@ -1,8 +1,20 @@
-import type { Condition, Parallel, Resource, Sequence } from '@eventing/api';
+import type {
+  ApiServerSource,
+  Condition,
+  ContainerSource,
+  Parallel,
+  Resource,
+  Sequence,
+  SinkBinding,
+} from '@eventing/api';
 import type { ResourceStore } from '../store/store';
 import type { AddressResolver } from '../resolver/address-resolver';
 import { PARALLEL_CHILD_KINDS, reconcileParallel } from '../flows/parallel';
 import { SEQUENCE_CHILD_KINDS, reconcileSequence } from '../flows/sequence';
+import { APISERVER_CHILD_KINDS, reconcileApiServerSource } from '../sources/apiserversource';
+import { CONTAINER_SOURCE_CHILD_KINDS, reconcileContainerSource } from '../sources/containersource';
+import { sourceSettings } from '../sources/settings';
+import { reconcileSinkBinding } from '../sources/sinkbinding';
 
 /** What a reconciler of a kind that owns children reads. */
 export interface OwnerContext {
@@ -19,7 +31,11 @@ export interface OwnedKindReconciler {
   reconcile(
     resource: Resource,
     ctx: OwnerContext,
-  ): { status: { conditions?: Condition[] } & Record<string, unknown>; children: Resource[] };
+  ): {
+    status: { conditions?: Condition[] } & Record<string, unknown>;
+    /** Undefined leaves the children as they are (neither applied nor pruned). */
+    children: Resource[] | undefined;
+  };
 }
 
 /**
@@ -36,5 +52,20 @@ export const OWNED_KINDS: readonly OwnedKindReconciler[] = [
     kind: 'Parallel',
     childKinds: PARALLEL_CHILD_KINDS,
     reconcile: (r, ctx) => reconcileParallel(r as Parallel, ctx),
+  },
+  {
+    kind: 'ApiServerSource',
+    childKinds: APISERVER_CHILD_KINDS,
+    reconcile: (r, ctx) => reconcileApiServerSource(r as ApiServerSource, ctx, sourceSettings()),
+  },
+  {
+    kind: 'ContainerSource',
+    childKinds: CONTAINER_SOURCE_CHILD_KINDS,
+    reconcile: (r, ctx) => reconcileContainerSource(r as ContainerSource, ctx),
+  },
+  {
+    kind: 'SinkBinding',
+    childKinds: [],
+    reconcile: (r, ctx) => reconcileSinkBinding(r as SinkBinding, ctx),
   },
 ];

@@ -1,0 +1,6 @@
+export * from './pod-template';
+export * from './settings';
+export * from './sink';
+export * from './apiserversource';
+export * from './containersource';
+export * from './sinkbinding';
