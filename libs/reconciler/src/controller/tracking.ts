@@ -5,6 +5,9 @@ import { keyOf, type ResourceStore, type StoreEvent, type WriteResult } from '..
 const READ_ONLY_KINDS: readonly { group: string; kind: string }[] = [
   { group: '', kind: 'Service' },
   { group: '', kind: 'ConfigMap' },
+  // The Deployments sources own (their availability is the source's) and the namespaces they select.
+  { group: 'apps', kind: 'Deployment' },
+  { group: '', kind: 'Namespace' },
 ];
 
 /**
