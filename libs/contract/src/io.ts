@@ -67,15 +67,29 @@ export function watchContractFile(
   onChange: (contract: Contract) => void,
   onError: (err: Error) => void,
 ): { close(): void } {
+  return watchDocumentFile(path, readContractFile, onChange, onError);
+}
+
+/**
+ * Calls `onChange` with each document of a new generation that `read` makes of the file at `path`
+ * (at once, then on every change of the file, as a mounted ConfigMap is swapped in). What `read`
+ * refuses goes to `onError`, and the last good document stays in force.
+ */
+export function watchDocumentFile<T extends { generation: number }>(
+  path: string,
+  read: (path: string) => T,
+  onChange: (doc: T) => void,
+  onError: (err: Error) => void,
+): { close(): void } {
   let last = -1;
   let timer: NodeJS.Timeout | undefined;
   const reload = () => {
     timer = undefined;
     try {
-      const contract = readContractFile(path);
-      if (contract.generation !== last) {
-        last = contract.generation;
-        onChange(contract);
+      const doc = read(path);
+      if (doc.generation !== last) {
+        last = doc.generation;
+        onChange(doc);
       }
     } catch (err) {
       onError(err as Error);

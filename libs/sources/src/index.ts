@@ -8,3 +8,10 @@ export {
   type PingSend,
   type PingLogger,
 } from './ping/scheduler';
+export {
+  ClaimedPingScheduler,
+  MemoryTickLedger,
+  type ClaimedPingSchedulerOptions,
+  type ClaimedPingSend,
+  type TickLedger,
+} from './ping/claimed-scheduler';
