@@ -30,9 +30,31 @@ export default [
               sourceTag: 'scope:control-plane',
               onlyDependOnLibsWithTags: ['scope:api', 'scope:shared', 'scope:control-plane', 'scope:testing'],
             },
+            // The admission webhook validates with the same code as the data plane (CESQL's parser).
+            {
+              sourceTag: 'scope:admission',
+              onlyDependOnLibsWithTags: [
+                'scope:api',
+                'scope:shared',
+                'scope:control-plane',
+                'scope:data-plane',
+              ],
+            },
             {
               sourceTag: 'scope:testing',
               onlyDependOnLibsWithTags: ['scope:api', 'scope:shared', 'scope:data-plane'],
+            },
+            // Source adapters are data plane that also talk to the API server, as upstream's do: the
+            // PingSource adapter's Lease, ApiServerSource's watches.
+            {
+              sourceTag: 'scope:source-adapter',
+              onlyDependOnLibsWithTags: [
+                'scope:api',
+                'scope:shared',
+                'scope:data-plane',
+                'scope:control-plane',
+                'scope:testing',
+              ],
             },
             // Apps are shells over libs, never over other apps.
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },

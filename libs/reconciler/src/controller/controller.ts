@@ -112,11 +112,19 @@ export interface ControllerOptions {
   /** Called after each reconcile with its kind and duration. */
   onReconciled?(kind: string, ms: number, outcome: 'ok' | 'error' | 'conflict'): void;
   queue?: WorkQueueOptions;
+  /**
+   * The sinks report nothing back (a cluster: services read the ConfigMaps on their own), so what the
+   * contract holds is taken as served, and statuses never wait on a report.
+   */
+  assumeServed?: boolean;
   /** Longest time a contract change waits while the queue is busy (default 1 s). */
   publishMaxDelayMs?: number;
 }
 
 const EVENTING = 'eventing.knative.dev';
+const SERVED: Observation = { status: 'True' };
+/** How long a change waits before re-queuing what listed its kind (bursts coalesce). */
+const LIST_COALESCE_MS = 100;
 const SUBSCRIPTION_KIND = [{ group: 'messaging.knative.dev', kind: 'Subscription' }] as const;
 const SOURCES = 'sources.knative.dev';
 const MESSAGING = 'messaging.knative.dev';
@@ -192,6 +200,9 @@ export class Controller {
   private publishTimer?: NodeJS.Timeout;
   private publishWanted = false;
   private running = false;
+  /** Nothing is published until every key has been reconciled once after start (no partial contract). */
+  private firstPass = true;
+  private firstPassDone: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: ResourceStore,
@@ -253,6 +264,12 @@ export class Controller {
         // A store that does not hold this kind: nothing read of it can change.
       }
     }
+    // Every key there at start is queued now; the contract goes out once all have been reconciled.
+    this.firstPass = true;
+    this.firstPassDone = this.queue.idle().then(() => {
+      this.firstPass = false;
+      this.publishNow();
+    });
   }
 
   async stop(): Promise<void> {
@@ -273,12 +290,16 @@ export class Controller {
   async idle(): Promise<void> {
     for (;;) {
       await this.queue.idle();
-      await this.publishing;
-      if (this.publishWanted) {
+      await this.firstPassDone;
+      const publishing = this.publishing;
+      await publishing;
+      if (this.publishWanted && this.running) {
         this.publishNow();
         continue;
       }
-      if (this.queue.depth === 0) return;
+      // A publish started meanwhile, or what it reported queued keys again: wait for those too.
+      if (publishing !== this.publishing || this.queue.depth > 0 || this.queue.busy > 0) continue;
+      return;
     }
   }
 
@@ -384,9 +405,14 @@ export class Controller {
     this.options.onReady?.(r);
   }
 
-  /** Re-queues whatever read `key` in its last reconcile. */
+  /**
+   * Re-queues whatever read `key` in its last reconcile. What listed its whole kind (a channel lists
+   * its Subscriptions) is queued a moment later, so that a burst of changes is reconciled once.
+   */
   private requeueDependents(key: string): void {
-    for (const dependent of this.reads.dependentsOf(key)) this.queue.add(dependent);
+    const { exact, listed } = this.reads.dependentsOf(key);
+    for (const dependent of exact) this.queue.add(dependent);
+    for (const dependent of listed) this.queue.addSoon(dependent, LIST_COALESCE_MS);
   }
 
   /** A key's share of the contract changed: its dependents may read it, and the contract must go out. */
@@ -411,6 +437,8 @@ export class Controller {
   /** Publishes the contract and schedules (serialised), then re-queues what the reports changed. */
   private publishNow(): void {
     if (!this.publishWanted || !this.running) return;
+    // Still reconciling what was there at start: published once that pass is done.
+    if (this.firstPass) return;
     this.publishWanted = false;
     if (this.publishTimer) {
       clearTimeout(this.publishTimer);
@@ -444,6 +472,11 @@ export class Controller {
     });
   }
 
+  /** What the data plane made of a resource: served, when the sinks report nothing back. */
+  private observation(uid: string): Observation {
+    return this.options.assumeServed ? SERVED : observe(this.observed, uid);
+  }
+
   /** Computes one resource, with its reads tracked; a throw is that resource's failure alone. */
   private compute(key: string, resource: Resource): Computed {
     this.capabilities = this.capabilitiesOf();
@@ -474,7 +507,7 @@ export class Controller {
   }
 
   private computeKind(key: string, resource: Resource): Computed {
-    const observed = observe(this.observed, resource.metadata.uid ?? '');
+    const observed = this.observation(resource.metadata.uid ?? '');
     switch (resource.kind) {
       case 'Broker':
         return this.computeBroker(key, resource as Broker, observed);
@@ -624,14 +657,14 @@ export class Controller {
       .map((s) => ({
         uid: s.metadata.uid ?? '',
         generation: s.metadata.generation ?? 1,
-        observed: observe(this.observed, s.metadata.uid ?? ''),
+        observed: this.observation(s.metadata.uid ?? ''),
       }));
     const result = reconcileChannel(resource as Channel | InMemoryChannel, {
       channelUrl,
       resolver: this.resolver,
       subscribers,
       capabilities: this.capabilities,
-      observed: servingKey === key ? observed : observe(this.observed, uid),
+      observed: servingKey === key ? observed : this.observation(uid),
     });
     if (!result.admitted) {
       this.drop(key);

@@ -58,13 +58,15 @@ export class TrackingReads implements ResourceStore {
     }
   }
 
-  /** The keys that read `key` (or listed its kind) in their last reconcile. */
-  dependentsOf(key: string): string[] {
+  /** The keys that read `key`, and those that listed its kind, in their last reconcile. */
+  dependentsOf(key: string): { exact: string[]; listed: string[] } {
     const [group = '', kind = ''] = key.split('/');
-    const out = new Set(this.readers.get(key));
-    for (const k of this.readers.get(`*${group}/${kind}`) ?? []) out.add(k);
-    out.delete(key);
-    return [...out];
+    const exact = new Set(this.readers.get(key));
+    exact.delete(key);
+    const listed: string[] = [];
+    for (const k of this.readers.get(`*${group}/${kind}`) ?? [])
+      if (k !== key && !exact.has(k)) listed.push(k);
+    return { exact: [...exact], listed };
   }
 
   /** Kinds read but not reconciled, which the controller also watches. */

@@ -26,7 +26,9 @@ export class WorkQueue {
   /** Keys added while being worked: worked again when done. */
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout; soon: boolean }>();
+  /** Delayed adds that are part of the current work (coalescing), not retries: idle waits for them. */
+  private soon = 0;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly retriesPerSecond: number;
@@ -52,6 +54,11 @@ export class WorkQueue {
     return this.queue.length - this.head;
   }
 
+  /** Keys being worked now. */
+  get busy(): number {
+    return this.processing.size;
+  }
+
   /** Queues a key now, unless it is already queued. */
   add(key: string): void {
     if (this.stopped) return;
@@ -67,18 +74,46 @@ export class WorkQueue {
 
   /** Queues a key after `ms`; an earlier pending time wins. */
   addAfter(key: string, ms: number): void {
+    this.delay(key, ms, false);
+  }
+
+  /**
+   * Queues a key after `ms` as part of the work at hand (to coalesce a burst of changes): unlike a
+   * retry, `idle()` waits for it.
+   */
+  addSoon(key: string, ms: number): void {
+    this.delay(key, ms, true);
+  }
+
+  private delay(key: string, ms: number, soon: boolean): void {
     if (this.stopped) return;
     if (ms <= 0) return this.add(key);
     const at = Date.now() + ms;
     const existing = this.timers.get(key);
-    if (existing !== undefined && existing.at <= at) return;
-    if (existing !== undefined) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
-      this.add(key);
-    }, ms);
-    timer.unref();
-    this.timers.set(key, { at, timer });
+    if (existing !== undefined && existing.at <= at) {
+      if (soon && !existing.soon) {
+        existing.soon = true;
+        this.soon++;
+      }
+      return;
+    }
+    if (existing !== undefined) {
+      clearTimeout(existing.timer);
+      if (existing.soon) this.soon--;
+    }
+    const entry = {
+      at,
+      soon: soon || existing?.soon === true,
+      timer: setTimeout(() => {
+        this.timers.delete(key);
+        if (entry.soon) this.soon--;
+        this.add(key);
+        this.wakeIdle();
+      }, ms),
+    };
+    if (entry.soon) this.soon++;
+    entry.timer.unref();
+    this.timers.set(key, entry);
   }
 
   /** Queues a failed key again after its backoff (and the retry budget) allows. */
@@ -105,7 +140,7 @@ export class WorkQueue {
     this.pump();
   }
 
-  /** Resolves when nothing is queued or being worked (delayed retries do not count). */
+  /** Resolves when nothing is queued, being worked or coming soon (delayed retries do not count). */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -116,6 +151,7 @@ export class WorkQueue {
     this.stopped = true;
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    this.soon = 0;
     this.queue.length = 0;
     this.head = 0;
     this.queued.clear();
@@ -124,7 +160,11 @@ export class WorkQueue {
   }
 
   private isIdle(): boolean {
-    return this.depth === 0 && this.processing.size === 0;
+    return this.depth === 0 && this.processing.size === 0 && this.soon === 0;
+  }
+
+  private wakeIdle(): void {
+    if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private bucketDelay(): number {
@@ -155,9 +195,9 @@ export class WorkQueue {
           this.processing.delete(key);
           if (this.dirty.delete(key)) this.add(key);
           this.pump();
-          if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
+          this.wakeIdle();
         });
     }
-    if (this.isIdle()) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    this.wakeIdle();
   }
 }

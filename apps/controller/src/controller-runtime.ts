@@ -1,0 +1,188 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ConfigMapWriter, controllerKinds, KubernetesResourceStore, LeaderElector } from '@eventing/kube';
+import {
+  capabilitiesOf,
+  clusterServiceAddressBook,
+  Controller,
+  KAFKA_BROKER_CLASS,
+} from '@eventing/reconciler';
+import { createLogger, type Logger, type Readiness } from '@eventing/runtime';
+import { ContractConfigMaps, ScheduleConfigMap } from './contract-configmaps';
+import type { ControllerSettings } from './options';
+
+/** Loads the kubeconfig a setting names, else the in-cluster service account. */
+export function loadKubeConfig(path: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (path !== '') kc.loadFromFile(path);
+  else kc.loadFromCluster();
+  return kc;
+}
+
+/**
+ * The controller process: a Kubernetes store (list-watch caches of every kind), the reconcile loop of
+ * libs/reconciler laid out as in a cluster, the contract written to one ConfigMap per data-plane role,
+ * and leader election so that of several replicas only one reconciles and writes.
+ */
+export class ClusterController implements Readiness {
+  readonly registry = new Registry();
+  readonly store: KubernetesResourceStore;
+  readonly controller: Controller;
+  readonly contract: ContractConfigMaps;
+  private readonly elector: LeaderElector | undefined;
+  private readonly log: Logger;
+  private leading = false;
+  private synced = false;
+  private stopped = false;
+  private readonly leaderGauge: Gauge;
+
+  constructor(
+    readonly settings: ControllerSettings,
+    private readonly onLostLeadership: () => void = () => process.exit(1),
+  ) {
+    this.log = createLogger({ service: 'controller', level: settings.logLevel });
+    const kc = loadKubeConfig(settings.kubeconfig);
+    this.store = new KubernetesResourceStore(kc, {
+      kinds: controllerKinds({ systemNamespace: settings.systemNamespace, configMapsEverywhere: true }),
+      fieldManager: 'eventing-controller',
+      logger: this.log,
+    });
+    const client = this.store.client;
+    const writer = new ConfigMapWriter(client, {
+      namespace: settings.systemNamespace,
+      labels: { 'app.kubernetes.io/part-of': 'knative-eventing', 'app.kubernetes.io/component': 'contract' },
+    });
+    this.contract = new ContractConfigMaps(client, writer, settings.systemNamespace);
+    const reconciles = new Counter({
+      name: 'eventing_controller_reconciles_total',
+      help: 'Reconciles by kind and outcome (ok, error, conflict).',
+      labelNames: ['kind', 'outcome'],
+      registers: [this.registry],
+    });
+    const latency = new Histogram({
+      name: 'eventing_controller_reconcile_duration_seconds',
+      help: 'Time one reconcile took, by kind.',
+      labelNames: ['kind'],
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [this.registry],
+    });
+    const generation = new Gauge({
+      name: 'eventing_contract_generation',
+      help: 'Generation of the contract last written.',
+      registers: [this.registry],
+    });
+    this.leaderGauge = new Gauge({
+      name: 'eventing_controller_leader',
+      help: '1 while this replica leads (reconciles and writes), else 0.',
+      registers: [this.registry],
+    });
+    const s = settings;
+    this.controller = new Controller(this.store, {
+      ingressUrl: (ns, name, brokerClass) =>
+        `${brokerClass === KAFKA_BROKER_CLASS ? s.kafkaBrokerUrl : s.brokerIngressUrl}/${ns}/${name}`,
+      channelUrl: (ns, name, store) =>
+        `${store === 'kafka' ? s.kafkaChannelUrl : store === 'jetstream' ? s.natsChannelUrl : s.imcUrl}/${ns}/${name}`,
+      cluster: { filterUrl: (ns, trigger, uid) => `${s.brokerFilterUrl}/triggers/${ns}/${trigger}/${uid}` },
+      addressBook: (reads) => clusterServiceAddressBook(reads, s.clusterDomain),
+      capabilities: capabilitiesOf(s.stores),
+      configMap: 'store',
+      // Services read the ConfigMaps on their own and report nothing back.
+      assumeServed: true,
+      contract: {
+        publish: async (body) => {
+          const report = await this.contract.publish(body);
+          generation.set(report.generation);
+          return report;
+        },
+      },
+      schedules: new ScheduleConfigMap(client, writer, settings.systemNamespace),
+      queue: { concurrency: settings.workers },
+      onError: (key, error) =>
+        this.log.warn(
+          { key, error: error instanceof Error ? error.message : String(error) },
+          'reconcile failed; retrying',
+        ),
+      onReconciled: (kind, ms, outcome) => {
+        reconciles.inc({ kind, outcome });
+        latency.observe({ kind }, ms / 1000);
+      },
+    });
+    const controller = this.controller;
+    new Gauge({
+      name: 'eventing_controller_queue_depth',
+      help: 'Resources waiting to be reconciled.',
+      registers: [this.registry],
+      collect() {
+        this.set(controller.depth);
+      },
+    });
+    new Gauge({
+      name: 'eventing_controller_api_requests',
+      help: 'API requests made since start, by purpose (list, watch, get, write).',
+      labelNames: ['purpose'],
+      registers: [this.registry],
+      collect() {
+        for (const [purpose, n] of Object.entries(client.requests)) this.set({ purpose }, n);
+      },
+    });
+    if (settings.leaderElection)
+      this.elector = new LeaderElector(client, {
+        namespace: settings.systemNamespace,
+        name: settings.leaseName,
+        identity: settings.identity,
+        leaseDurationMs: settings.leaseDurationMs,
+        renewDeadlineMs: settings.renewDeadlineMs,
+        retryPeriodMs: settings.retryPeriodMs,
+        logger: this.log,
+        onStartedLeading: () => this.lead(),
+        onStoppedLeading: () => {
+          if (!this.leading || this.stopped) return;
+          this.log.error(
+            { identity: settings.identity },
+            'lost the leader lease; exiting so that a new leader takes over',
+          );
+          this.leading = false;
+          this.leaderGauge.set(0);
+          void this.controller.stop().finally(() => this.onLostLeadership());
+        },
+        onNewLeader: (identity) => this.log.info({ leader: identity }, 'leader'),
+      });
+  }
+
+  /** Fills the caches, then reconciles (at once, or once elected). */
+  async start(): Promise<void> {
+    this.store.start();
+    await this.store.synced();
+    this.synced = true;
+    this.log.info(
+      { kinds: this.controller.kinds().map((k) => k.kind), identity: this.settings.identity },
+      'caches synced',
+    );
+    if (this.elector) this.elector.start();
+    else this.lead();
+  }
+
+  private lead(): void {
+    if (this.stopped) return;
+    this.leading = true;
+    this.leaderGauge.set(1);
+    this.log.info({ identity: this.settings.identity }, 'leading: reconciling');
+    this.controller.start();
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  readiness(): { ready: boolean; reason?: string } {
+    if (!this.synced) return { ready: false, reason: 'caches not synced yet' };
+    return { ready: true };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.controller.stop();
+    if (this.elector) await this.elector.stop();
+    await this.store.stop();
+  }
+}
