@@ -38,6 +38,7 @@ export default [
                 'scope:shared',
                 'scope:control-plane',
                 'scope:data-plane',
+                'scope:testing',
               ],
             },
             {
