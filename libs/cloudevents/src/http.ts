@@ -133,6 +133,25 @@ export function toBinary(event: CloudEvent, encoding: HeaderEncoding = 'upstream
   return { headers, body: event.data };
 }
 
+/**
+ * Binary mode as {@link toBinary}, the headers appended to `out` as name, value pairs (the flat list
+ * undici and node:http take) instead of built into an object; returns the body.
+ */
+export function pushBinaryHeaders(
+  event: CloudEvent,
+  encoding: HeaderEncoding,
+  out: string[],
+): Buffer | undefined {
+  const encode = headerValueEncoder(encoding);
+  const a = event.attributes;
+  for (const name in a) {
+    const v = a[name]!;
+    if (name === 'datacontenttype') out.push('content-type', String(v));
+    else out.push(headerNameOf(name), typeof v === 'string' ? encode(v) : String(v));
+  }
+  return event.data;
+}
+
 /** Structured mode: the JSON event format with `content-type: application/cloudevents+json; charset=utf-8`. */
 export function toStructured(event: CloudEvent): HttpMessage {
   return { headers: { 'content-type': STRUCTURED_CONTENT_TYPE }, body: structuredBody(event) };

@@ -4,7 +4,7 @@ import {
   type CloudEvent,
   type HeaderEncoding,
   parseHttp,
-  toBinary,
+  pushBinaryHeaders,
   toStructured,
 } from '@eventing/cloudevents';
 import { withErrorExtensions } from './dead-letter';
@@ -153,9 +153,13 @@ export class Dispatcher {
     if (target === null) {
       return Promise.resolve(failure(500, NO_HEADERS, EMPTY, `invalid target URL "${uri}"`, false));
     }
-    const message = opts.format === 'json' ? toStructured(event) : toBinary(event, this.headerEncoding);
     const requestHeaders: string[] = [];
-    for (const name in message.headers) requestHeaders.push(name, message.headers[name] as string);
+    let body: Buffer | undefined;
+    if (opts.format === 'json') {
+      const message = toStructured(event);
+      for (const name in message.headers) requestHeaders.push(name, message.headers[name] as string);
+      body = message.body;
+    } else body = pushBinaryHeaders(event, this.headerEncoding, requestHeaders);
     for (const name in headers) requestHeaders.push(name, headers[name] as string);
     if (opts.preferReply) requestHeaders.push('prefer', 'reply');
     if (opts.namespace !== undefined) requestHeaders.push('kn-namespace', opts.namespace);
@@ -165,7 +169,7 @@ export class Dispatcher {
       path: target.path,
       method: 'POST',
       headers: requestHeaders,
-      body: message.body ?? null,
+      body: body ?? null,
     };
     const agent = this.agent;
     const maxBytes = this.maxResponseBytes;
@@ -357,23 +361,27 @@ class Attempt implements UndiciDispatcher.DispatchHandler {
   private chunks: Buffer[] = [];
   private size = 0;
 
-  private readonly onCancel: (() => void) | undefined;
+  /** The attempts in flight under the same cancel signal, this one among them until it settles. */
+  private readonly cancelGroup: Set<Attempt> | undefined;
 
   constructor(
     private readonly resolve: (result: SendResult) => void,
     private readonly maxBytes: number,
     private readonly timeoutMs: number,
-    private readonly cancel: AbortSignal | undefined,
+    cancel: AbortSignal | undefined,
   ) {
     if (timeoutMs > 0) this.timer = setTimeout(onAttemptTimeout, timeoutMs, this);
     if (cancel !== undefined) {
-      this.onCancel = () => {
-        if (this.settled) return;
-        this.settle(cancelled());
-        this.controller?.abort(new Error('delivery cancelled'));
-      };
-      cancel.addEventListener('abort', this.onCancel, { once: true });
+      this.cancelGroup = cancelGroupOf(cancel);
+      this.cancelGroup.add(this);
     }
+  }
+
+  /** Its cancel signal aborted: settles as cancelled and aborts the request in flight. */
+  cancelled(): void {
+    if (this.settled) return;
+    this.settle(cancelled());
+    this.controller?.abort(new Error('delivery cancelled'));
   }
 
   onRequestStart(controller: UndiciDispatcher.DispatchController): void {
@@ -458,13 +466,38 @@ class Attempt implements UndiciDispatcher.DispatchHandler {
   private settle(result: SendResult): void {
     this.settled = true;
     this.chunks = [];
-    if (this.onCancel !== undefined) this.cancel?.removeEventListener('abort', this.onCancel);
+    this.cancelGroup?.delete(this);
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
     this.resolve(result);
   }
+}
+
+/**
+ * Attempts in flight per cancel signal. A signal (one per consumer) gets one `abort` listener for its
+ * lifetime, which cancels every attempt in its group: adding and removing an EventTarget listener per
+ * attempt costs more than the request's own bookkeeping.
+ */
+const cancelGroups = new WeakMap<AbortSignal, Set<Attempt>>();
+
+function cancelGroupOf(signal: AbortSignal): Set<Attempt> {
+  let group = cancelGroups.get(signal);
+  if (group === undefined) {
+    const attempts = new Set<Attempt>();
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const attempt of attempts) attempt.cancelled();
+        attempts.clear();
+      },
+      { once: true },
+    );
+    cancelGroups.set(signal, attempts);
+    group = attempts;
+  }
+  return group;
 }
 
 /** The result of a send that was cancelled: not retryable, nothing was answered. */

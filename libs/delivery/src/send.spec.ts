@@ -193,6 +193,46 @@ describe('Dispatcher.send', () => {
     expect(server.requests).toHaveLength(40);
     expect(new Set(server.requests.map((r) => r.remotePort)).size).toBe(4);
   });
+
+  it('a cancel signal aborts every send in flight under it at once, and only those', async () => {
+    // A subscriber that never answers: only the cancellation can end these sends.
+    server.setScript([{ status: 202, delayMs: 60_000 }]);
+    const consumer = new AbortController();
+    const other = new AbortController();
+    const cancelled = Array.from({ length: 5 }, () =>
+      dispatcher.send(server.url, testEvent(), {}, { format: 'binary', cancel: consumer.signal }),
+    );
+    const survivor = dispatcher.send(server.url, testEvent(), {}, { format: 'binary', cancel: other.signal });
+    await server.waitForRequests(6);
+    const started = performance.now();
+    consumer.abort();
+    const results = await Promise.all(cancelled);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    for (const r of results)
+      expect(r).toMatchObject({ ok: false, status: 0, retryable: false, reason: 'delivery cancelled' });
+    // A send under an aborted signal is not made at all.
+    expect(
+      await dispatcher.send(server.url, testEvent(), {}, { format: 'binary', cancel: consumer.signal }),
+    ).toMatchObject({ ok: false, reason: 'delivery cancelled' });
+    expect(server.requests).toHaveLength(6);
+    // The send under the other signal is still waiting for its answer; aborting it ends it too.
+    const pending = await Promise.race([survivor, new Promise((r) => setTimeout(r, 100, 'pending'))]);
+    expect(pending).toBe('pending');
+    other.abort();
+    expect(await survivor).toMatchObject({ ok: false, reason: 'delivery cancelled' });
+  });
+
+  it('a send that ended before its cancel signal aborted keeps its answer', async () => {
+    const consumer = new AbortController();
+    const first = await dispatcher.send(
+      server.url,
+      testEvent(),
+      {},
+      { format: 'binary', cancel: consumer.signal },
+    );
+    consumer.abort();
+    expect(first).toMatchObject({ ok: true, status: 202 });
+  });
 });
 
 function freePort(): Promise<number> {
