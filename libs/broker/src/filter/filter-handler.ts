@@ -36,18 +36,33 @@ type TriggerPath = { ok: true; namespace: string; name: string; uid: string } | 
 
 /** Splits `/triggers/<namespace>/<trigger>/<uid>` (T1). */
 export function parseTriggerPath(url: string): TriggerPath {
-  const path = url.split('?')[0]!.replace(/\/$/, '');
-  const parts = path.split('/');
+  // The query is ignored and one trailing slash tolerated; the three segments are cut out in place.
+  let end = url.indexOf('?');
+  if (end < 0) end = url.length;
+  if (end > 0 && url.charCodeAt(end - 1) === 47 /* / */) end--;
+  const start = TRIGGERS_PREFIX.length;
+  const name = url.startsWith(TRIGGERS_PREFIX) ? url.indexOf('/', start) + 1 : 0;
+  const uid = name > 0 ? url.indexOf('/', name) + 1 : 0;
   if (
-    parts.length !== 5 ||
-    parts[0] !== '' ||
-    parts[1] !== 'triggers' ||
-    parts.slice(2).some((p) => p === '')
+    name <= start + 1 ||
+    uid <= name + 1 ||
+    uid >= end ||
+    (url.indexOf('/', uid) >= 0 && url.indexOf('/', uid) < end)
   ) {
-    return { ok: false, reason: `malformed path '${path}': expected /triggers/<namespace>/<trigger>/<uid>` };
+    return {
+      ok: false,
+      reason: `malformed path '${url.slice(0, end)}': expected /triggers/<namespace>/<trigger>/<uid>`,
+    };
   }
-  return { ok: true, namespace: parts[2]!, name: parts[3]!, uid: parts[4]! };
+  return {
+    ok: true,
+    namespace: url.slice(start, name - 1),
+    name: url.slice(name, uid - 1),
+    uid: url.slice(uid, end),
+  };
 }
+
+const TRIGGERS_PREFIX = '/triggers/';
 
 const ALLOW_POST = { allow: 'POST' };
 

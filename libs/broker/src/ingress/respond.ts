@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 
 const JSON_TYPE = 'application/json';
+const EMPTY_BODY = ['content-length', '0'];
 
 /** Ends a response with a status and, for errors, a short JSON body naming what went wrong. */
 export function respond(
@@ -9,6 +10,13 @@ export function respond(
   reason?: string,
   headers?: Record<string, string>,
 ): void {
+  if (reason === undefined && headers === undefined) {
+    // The answer to nearly every event: a status without a body, headers given as the flat list
+    // node:http writes as they are.
+    res.writeHead(status, EMPTY_BODY);
+    res.end();
+    return;
+  }
   if (headers) for (const name in headers) res.setHeader(name, headers[name]!);
   if (reason === undefined) {
     res.statusCode = status;
