@@ -257,12 +257,21 @@ describe('EventingMetrics: discards, held events and contracts', () => {
   it('counts contract apply failures and records the generation applied', async () => {
     const m = new EventingMetrics({ defaultMetrics: false });
     expect(await samples(m, 'eventing_contract_generation')).toEqual([{ labels: {}, value: 0 }]);
-    m.applyFailed('invalid');
-    m.applyFailed('invalid');
+    // The known reasons are there at 0 from the start, so the first failure shows in increase().
+    expect(await samples(m, 'eventing_contract_apply_failures_total')).toEqual(
+      ['contract_rejected', 'apply_error', 'resource_failed', 'reload_error'].map((reason) => ({
+        labels: { reason },
+        value: 0,
+      })),
+    );
+    m.applyFailed('contract_rejected');
+    m.applyFailed('contract_rejected');
     m.contractApplied(42);
-    expect(await samples(m, 'eventing_contract_apply_failures_total')).toEqual([
-      { labels: { reason: 'invalid' }, value: 2 },
-    ]);
+    expect(
+      (await samples(m, 'eventing_contract_apply_failures_total')).find(
+        (s) => s.labels['reason'] === 'contract_rejected',
+      ),
+    ).toEqual({ labels: { reason: 'contract_rejected' }, value: 2 });
     expect(await samples(m, 'eventing_contract_generation')).toEqual([{ labels: {}, value: 42 }]);
   });
 });

@@ -42,6 +42,18 @@ export interface EventingMetricsOptions extends MetricsOptions {
 export const DEFAULT_MAX_EVENT_TYPES_PER_BROKER = 100;
 
 /**
+ * Why the data plane could not apply a contract: it did not parse (contract_rejected), applying it
+ * threw (apply_error), a resource of it failed (resource_failed), standalone could not reload its
+ * folder (reload_error).
+ */
+export const CONTRACT_FAILURE_REASONS = [
+  'contract_rejected',
+  'apply_error',
+  'resource_failed',
+  'reload_error',
+] as const;
+
+/**
  * Who a delivery or an accepted event is counted for: a Trigger (with its broker), a channel
  * Subscription (with its channel), or the Broker or Channel that stored the event. The data plane's
  * own target objects fit; keep one object per resource and the metrics bound to it are found in one
@@ -223,6 +235,8 @@ export class EventingMetrics {
       generation: f.gauge(METRICS.contractGeneration, []),
     };
     this.generation = this.families.generation.child([]);
+    // Exposed at 0 from the start: a counter whose first sample is already 1 shows no increase().
+    for (const reason of CONTRACT_FAILURE_REASONS) this.families.applyFailures.child([reason]);
     this.eventTypes = new BoundedValueSets(
       this.maxSeries,
       options.maxEventTypesPerBroker ?? DEFAULT_MAX_EVENT_TYPES_PER_BROKER,
