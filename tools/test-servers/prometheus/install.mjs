@@ -70,7 +70,7 @@ async function fromGo() {
     const started = Date.now();
     progress(
       'prometheus',
-      `building prometheus ${PROMETHEUS_GO_RELEASE} from the Go module proxy… (first run only, 3-5 min)`,
+      `building prometheus ${PROMETHEUS_GO_RELEASE} from the Go module proxy… (first run only: minutes, up to ~25 on 2 busy cores)`,
     );
     const work = join(tmp, 'build');
     mkdirSync(work);
