@@ -352,6 +352,7 @@ export {
   isEmptyLabelSelector,
   labelSelectorString,
   matchesLabelSelector,
+  parseLabelSelectorString,
   validateLabelSelector,
   type LabelSelector,
   type LabelSelectorRequirement,

@@ -159,3 +159,54 @@ export function labelSelectorString(selector: LabelSelector): string {
     .map((p) => p.text)
     .join(',');
 }
+
+/**
+ * Reads a selector in the API server's text form (`app=x,tier in (a,b),!old,env!=prod`) back into
+ * requirements; throws a FieldError at `path` naming the term it cannot read.
+ */
+export function parseLabelSelectorString(text: string, path = 'selector'): LabelSelector {
+  const terms: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === ',' && depth === 0) {
+      terms.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  terms.push(text.slice(start));
+  const matchExpressions: LabelSelectorRequirement[] = [];
+  for (const raw of terms) {
+    const term = raw.trim();
+    if (term === '') continue;
+    const set = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(term);
+    if (set !== null) {
+      const values = (set[3] ?? '')
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
+      matchExpressions.push({ key: set[1] as string, operator: set[2] === 'in' ? 'In' : 'NotIn', values });
+      continue;
+    }
+    const compare = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);
+    if (compare !== null) {
+      const [, key = '', op, value = ''] = compare;
+      matchExpressions.push({ key, operator: op === '!=' ? 'NotIn' : 'In', values: [value] });
+      continue;
+    }
+    const absent = /^!\s*([^=!\s]+)$/.exec(term);
+    if (absent !== null) {
+      matchExpressions.push({ key: absent[1] as string, operator: 'DoesNotExist' });
+      continue;
+    }
+    if (/^[^=!\s()]+$/.test(term)) {
+      matchExpressions.push({ key: term, operator: 'Exists' });
+      continue;
+    }
+    throw new FieldError(path, `cannot read the label selector term '${term}'`);
+  }
+  return { matchExpressions };
+}

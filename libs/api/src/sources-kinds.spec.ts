@@ -5,6 +5,7 @@ import {
   isEmptyLabelSelector,
   labelSelectorString,
   matchesLabelSelector,
+  parseLabelSelectorString,
   validateLabelSelector,
   type LabelSelector,
 } from './label-selector';
@@ -255,5 +256,36 @@ describe('label selectors', () => {
         ),
       ),
     ).toEqual(['s.matchLabels[bad key]', 's.matchLabels[ok]', 's.matchExpressions[0].values']);
+  });
+
+  it('reads the text form back: every object matches the parsed selector exactly when it matches the original', () => {
+    const selector: LabelSelector = {
+      matchLabels: { tier: 'web' },
+      matchExpressions: [
+        { key: 'app', operator: 'In', values: ['a', 'b'] },
+        { key: 'zone', operator: 'DoesNotExist' },
+        { key: 'env', operator: 'NotIn', values: ['prod'] },
+        { key: 'example.com/owner', operator: 'Exists' },
+      ],
+    };
+    const parsed = parseLabelSelectorString(labelSelectorString(selector));
+    const objects: Record<string, string>[] = [
+      { tier: 'web', app: 'a', 'example.com/owner': 'x' },
+      { tier: 'web', app: 'c', 'example.com/owner': 'x' },
+      { tier: 'web', app: 'b', 'example.com/owner': 'x', zone: 'z' },
+      { tier: 'web', app: 'b', 'example.com/owner': 'x', env: 'prod' },
+      { tier: 'web', app: 'b', 'example.com/owner': 'x', env: 'dev' },
+      { tier: 'db', app: 'a', 'example.com/owner': 'x' },
+      { tier: 'web', app: 'a' },
+    ];
+    for (const labels of objects)
+      expect(matchesLabelSelector(parsed, labels)).toBe(matchesLabelSelector(selector, labels));
+    expect(parseLabelSelectorString('a==1, b != 2')).toEqual({
+      matchExpressions: [
+        { key: 'a', operator: 'In', values: ['1'] },
+        { key: 'b', operator: 'NotIn', values: ['2'] },
+      ],
+    });
+    expect(() => parseLabelSelectorString('a in b')).toThrow(/a in b/);
   });
 });

@@ -15,3 +15,28 @@ export {
   type ClaimedPingSend,
   type TickLedger,
 } from './ping/claimed-scheduler';
+export {
+  apiServerEvent,
+  apiServerEventType,
+  apiServerSubject,
+  passesOwnerFilter,
+  type KubeObjectLike,
+  type ObjectChangeType,
+} from './apiserver/events';
+export {
+  ListWatchFeed,
+  StoreFeed,
+  type ObjectChange,
+  type ObjectFeed,
+  type WatchLoop,
+  type WatchLoopEvent,
+  type WatchLoopFactory,
+  type WatchTarget,
+  type WatchableStore,
+} from './apiserver/feed';
+export { discoverTargets, type ApiGet, type DiscoveredTargets } from './apiserver/discovery';
+export {
+  ApiServerAdapter,
+  type ApiServerAdapterOptions,
+  type ApiServerAdapterStats,
+} from './apiserver/adapter';
