@@ -14,3 +14,11 @@ export * from './channel/reconcile';
 export * from './subscription/reconcile';
 export * from './observation/observation';
 export * from './sources/index';
+export {
+  Provisioning,
+  finalizerOf,
+  storeRefOf,
+  type StoreProvisioner,
+  type ProvisionerLookup,
+  type StoreRef,
+} from './controller/provisioning';

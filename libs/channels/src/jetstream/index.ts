@@ -8,3 +8,4 @@ export {
   type JetStreamChannelSettings,
   type MalformedJetStreamMessage,
 } from './jetstream-backend';
+export { JetStreamStreamProvisioner, type JetStreamProvisionerOptions } from './provision';

@@ -48,6 +48,7 @@ import {
 import { TrackingReads } from './tracking';
 import { WorkQueue, type WorkQueueOptions } from './work-queue';
 import { OWNED_KINDS, type OwnedKindReconciler } from './kinds';
+import { beingDeleted, Provisioning, type DurableShare, type ProvisionerLookup } from './provisioning';
 
 /** The Ready condition of one resource, for printing. */
 export interface ReadyReport {
@@ -119,6 +120,12 @@ export interface ControllerOptions {
   assumeServed?: boolean;
   /** Longest time a contract change waits while the queue is busy (default 1 s). */
   publishMaxDelayMs?: number;
+  /**
+   * Provisioners of durable stores (Kafka topics, JetStream streams): a channel or broker on one is
+   * admitted to the contract only once its store exists, and its store is removed when it is deleted
+   * (held by a finalizer meanwhile). Without one, the data plane creates the stores it uses.
+   */
+  provisioner?: ProvisionerLookup;
 }
 
 const EVENTING = 'eventing.knative.dev';
@@ -203,6 +210,7 @@ export class Controller {
   /** Nothing is published until every key has been reconciled once after start (no partial contract). */
   private firstPass = true;
   private firstPassDone: Promise<void> = Promise.resolve();
+  private readonly provisioning?: Provisioning;
 
   constructor(
     private readonly store: ResourceStore,
@@ -228,6 +236,7 @@ export class Controller {
     this.owned = new Map(OWNED_KINDS.map((r) => [r.kind, r]));
     this.cluster = options.cluster;
     this.queue = new WorkQueue(options.queue);
+    if (options.provisioner) this.provisioning = new Provisioning(store, options.provisioner);
   }
 
   /** Every kind this controller reconciles, in pass order. */
@@ -344,17 +353,42 @@ export class Controller {
   private async process(key: string): Promise<void> {
     const started = performance.now();
     const { group, kind, namespace, name } = parseKey(key);
-    const resource = this.store.get(group, kind, namespace, name);
-    if (resource === undefined) {
+    let resource = this.store.get(group, kind, namespace, name);
+    if (resource === undefined || beingDeleted(resource)) {
+      // A resource being deleted contributes nothing and gets no status: only its cleanup runs.
+      const share = resource && this.provisioning ? this.durableShareOf(key, resource) : undefined;
       if (this.drop(key)) this.contractChanged(key);
       this.reads.forget(key);
       this.lastReady.delete(key);
+      if (this.provisioning) {
+        try {
+          if (resource === undefined) await this.provisioning.gone(key);
+          else await this.provisioning.finalize(key, resource, share);
+          this.queue.forget(key);
+        } catch (err) {
+          this.options.onError?.(key, err);
+          this.queue.addRateLimited(key);
+        }
+      }
       return;
     }
     const before = this.shareOf(key);
-    const computed = this.compute(key, resource);
+    let computed = this.compute(key, resource);
     let outcome: 'ok' | 'error' | 'conflict' = 'ok';
     try {
+      if (this.provisioning) {
+        const refused = await this.provisioning.admit(key, resource, this.durableShare(key), computed.status);
+        if (refused !== undefined) {
+          // Nothing of it in the contract until its store exists; retried with backoff.
+          this.channels.delete(key);
+          this.brokers.delete(key);
+          this.admitted.delete(key);
+          computed = { ...computed, status: refused.status };
+          outcome = 'error';
+          this.options.onError?.(key, new Error(refused.failed));
+        }
+        resource = this.store.get(group, kind, namespace, name) ?? resource;
+      }
       if (computed.children !== undefined) await this.applyChildren(resource, computed);
       const written = isDeepStrictEqual(resource.status, plain(computed.status))
         ? 'ok'
@@ -362,7 +396,8 @@ export class Controller {
       if (written === 'conflict') {
         outcome = 'conflict';
         this.queue.addRateLimited(key);
-      } else this.queue.forget(key);
+      } else if (outcome === 'error') this.queue.addRateLimited(key);
+      else this.queue.forget(key);
     } catch (err) {
       outcome = 'error';
       this.options.onError?.(key, err);
@@ -707,6 +742,22 @@ export class Controller {
       this.subscriptions.set(key, result.egress);
     } else this.subscriptions.delete(key);
     return { status: result.status };
+  }
+
+  /** A key's share that lives in a store of its own (a broker's or a served channel's). */
+  private durableShare(key: string): DurableShare | undefined {
+    const channel = this.channels.get(key);
+    if (channel !== undefined) return { what: 'channel', entry: channel };
+    const broker = this.brokers.get(key);
+    return broker === undefined ? undefined : { what: 'broker', entry: broker };
+  }
+
+  /** What a resource being deleted would contribute, to find its store (computed, then dropped by the caller). */
+  private durableShareOf(key: string, resource: Resource): DurableShare | undefined {
+    const current = this.durableShare(key);
+    if (current !== undefined) return current;
+    this.compute(key, resource);
+    return this.durableShare(key);
   }
 
   /** Removes a key's share of the contract; true when it had one. */
