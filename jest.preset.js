@@ -55,4 +55,22 @@ function projectConfig(dir, overrides = {}) {
   };
 }
 
-module.exports = { projectConfig };
+/**
+ * A Jest config for a project whose tests run service processes against real servers (`kafka`,
+ * `nats`) started once for the whole run by libs/testing's global setup. The files run one at a time:
+ * processes of one file never compete with another's for the machine, which keeps crash tests' timing
+ * honest; the servers are shared, so no test may kill or restart them.
+ */
+function sharedServersConfig(dir, servers, overrides = {}) {
+  return {
+    ...projectConfig(dir, {
+      globalSetup: '<rootDir>/../../libs/testing/src/servers/jest-global-setup.ts',
+      globalTeardown: '<rootDir>/../../libs/testing/src/servers/jest-global-teardown.ts',
+      globals: { testServers: servers },
+      ...overrides,
+    }),
+    maxWorkers: 1,
+  };
+}
+
+module.exports = { projectConfig, sharedServersConfig };

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSubscriber, type TestSubscriber } from '@eventing/testing';
-import { startFilter } from './main';
+import { brokerFilter } from './main';
 
 // broker-filter as a running service (CONFORMANCE 2.3): one attempt per request, status mapping.
 
@@ -25,7 +25,7 @@ describe('broker-filter service', () => {
   let notCe: TestSubscriber;
   let replier: TestSubscriber;
   let failing: TestSubscriber;
-  let service: Awaited<ReturnType<typeof startFilter>>;
+  let service: Awaited<ReturnType<typeof brokerFilter.start>>;
   const trig = (name: string, url: string, type = 'match.me') => ({
     uid: `uid-${name}`,
     namespace: 'ns',
@@ -62,7 +62,8 @@ describe('broker-filter service', () => {
       ],
     };
     writeFileSync(join(dir, 'contract.json'), JSON.stringify(contract));
-    service = await startFilter({
+    service = await brokerFilter.start({
+      logLevel: 'warn',
       port: 0,
       host: '127.0.0.1',
       contractPath: join(dir, 'contract.json'),

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSubscriber, type TestSubscriber } from '@eventing/testing';
-import { startIngress } from './main';
+import { brokerIngress } from './main';
 
 // broker-ingress as a running service: HTTP in, HTTP out to the broker's channel (CONFORMANCE 2.2).
 
@@ -25,7 +25,7 @@ describe('broker-ingress service', () => {
   let contractPath: string;
   let channel: TestSubscriber;
   let broken: TestSubscriber;
-  let service: Awaited<ReturnType<typeof startIngress>>;
+  let service: Awaited<ReturnType<typeof brokerIngress.start>>;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ingress-'));
@@ -36,7 +36,8 @@ describe('broker-ingress service', () => {
       { uid: 'u1', namespace: 'ns', name: 'b', channelAddress: `${channel.url}/ns/b-kne-trigger` },
       { uid: 'u2', namespace: 'ns', name: 'down', channelAddress: `${broken.url}/ns/down` },
     ]);
-    service = await startIngress({
+    service = await brokerIngress.start({
+      logLevel: 'warn',
       port: 0,
       host: '127.0.0.1',
       contractPath,

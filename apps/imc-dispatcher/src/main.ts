@@ -1,33 +1,42 @@
-import { envInt, envString, startService, runService, envLogLevel } from '@eventing/runtime';
-import { ImcDispatcherModule, ImcDispatcher, type ImcDispatcherSettings } from './dispatcher.module';
+import {
+  MAX_BODY_BYTES_SETTING,
+  dispatchSettings,
+  redeliverySettings,
+  shutdownGraceSetting,
+  defineStoreService,
+} from '@eventing/broker';
+import { MemoryChannelBackend } from '@eventing/channels';
+import { LOG_LEVEL_SETTING, SERVICE_SETTINGS, intSetting } from '@eventing/runtime';
 
-const SERVICE = 'imc-dispatcher';
+/** imc-dispatcher's settings, as the Helm chart sets them. */
+export const SETTINGS = [
+  ...SERVICE_SETTINGS,
+  MAX_BODY_BYTES_SETTING,
+  intSetting('queueCapacity', 'QUEUE_CAPACITY', 10_000, 'undelivered events held per subscription', {
+    min: 1,
+  }),
+  ...dispatchSettings('subscription'),
+  ...redeliverySettings(
+    'first wait before an event whose dead-letter sink failed too is tried again (doubling)',
+    'longest such wait',
+  ),
+  shutdownGraceSetting('queued events may still be delivered'),
+  LOG_LEVEL_SETTING,
+] as const;
 
-/** Reads imc-dispatcher settings from the environment (as the Helm chart sets them). */
-export function settingsFromEnv(env: NodeJS.ProcessEnv): ImcDispatcherSettings & { port: number } {
-  const logLevel = envLogLevel(env, 'LOG_LEVEL', 'info');
-  return {
-    port: envInt(env, 'PORT', 8080, 0, 65535),
-    contractPath: envString(env, 'CONTRACT_PATH', '/etc/eventing/contract/contract.json'),
-    maxBodyBytes: envInt(env, 'MAX_BODY_BYTES', 4 * 1024 * 1024, 1),
-    queueCapacity: envInt(env, 'QUEUE_CAPACITY', 10_000, 1),
-    maxInFlight: envInt(env, 'MAX_IN_FLIGHT', 100, 1),
-    maxInFlightTotal: envInt(env, 'MAX_IN_FLIGHT_TOTAL', 1000, 1),
-    redeliveryDelayMs: envInt(env, 'REDELIVERY_DELAY_MS', 1000, 0),
-    redeliveryMaxDelayMs: envInt(env, 'REDELIVERY_MAX_DELAY_MS', 60_000, 0),
-    shutdownGraceMs: envInt(env, 'SHUTDOWN_GRACE_MS', 30_000, 0),
-    logLevel,
-  };
-}
+/** imc-dispatcher: InMemoryChannels at `/<namespace>/<channel>`, each Subscription's subscriber out. */
+export const imcDispatcher = defineStoreService('imc-dispatcher', SETTINGS, (settings) => ({
+  store: 'memory',
+  resources: 'channels',
+  // The queues live in this process: it makes them (nobody else could).
+  backend: () =>
+    new MemoryChannelBackend({
+      capacityPerSubscription: settings.queueCapacity,
+      nackDelayMs: settings.redeliveryDelayMs,
+      maxNackDelayMs: settings.redeliveryMaxDelayMs,
+    }),
+  ingress: true,
+  dispatch: {},
+}));
 
-/** Starts imc-dispatcher. */
-export function startImcDispatcher(settings: ImcDispatcherSettings & { port: number; host?: string }) {
-  return startService({
-    module: ImcDispatcherModule.register(settings),
-    port: settings.port,
-    host: settings.host,
-    fastPath: (app) => app.get(ImcDispatcher).sides.handler,
-  });
-}
-
-if (require.main === module) runService(SERVICE, () => startImcDispatcher(settingsFromEnv(process.env)));
+if (require.main === module) imcDispatcher.main();

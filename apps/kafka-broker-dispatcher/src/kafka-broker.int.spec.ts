@@ -22,7 +22,13 @@ const trigger = (uid: string, subscriberUri: string, extra: object = {}) => ({
   ...extra,
 });
 const brokers = [
-  { uid: 'b1', namespace: 'kb', name: 'orders', store: 'kafka', storeSettings: { numPartitions: 2 } },
+  {
+    uid: 'b1',
+    namespace: 'kb',
+    name: 'orders',
+    store: 'kafka',
+    storeSettings: { numPartitions: 2, topic: 'knative-broker-kb-orders' },
+  },
   { uid: 'b2', namespace: 'kb', name: 'in-memory' },
 ];
 

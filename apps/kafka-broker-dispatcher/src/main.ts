@@ -1,59 +1,56 @@
-import { ConfigError, envInt, envString, startService, runService, envLogLevel } from '@eventing/runtime';
 import {
-  KafkaBrokerDispatcher,
-  KafkaBrokerDispatcherModule,
-  type KafkaBrokerDispatcherSettings,
-} from './dispatcher.module';
+  KAFKA_CONSUMER_SETTINGS,
+  dispatchSettings,
+  kafkaSettings,
+  kafkaStoreOptions,
+  pathOf,
+  receiverReply,
+  shutdownGraceSetting,
+  defineStoreService,
+} from '@eventing/broker';
+import { KafkaChannelBackend, describeKafkaError } from '@eventing/channels/kafka';
+import { LOG_LEVEL_SETTING, SERVICE_SETTINGS, intSetting, textSetting, withSetting } from '@eventing/runtime';
 
-const SERVICE = 'kafka-broker-dispatcher';
+const NAME = 'kafka-broker-dispatcher';
 
-/** Reads kafka-broker-dispatcher settings from the environment (as the Helm chart sets them). */
-export function settingsFromEnv(env: NodeJS.ProcessEnv): KafkaBrokerDispatcherSettings & { port: number } {
-  const bootstrap = envString(env, 'KAFKA_BOOTSTRAP_SERVERS', '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  if (bootstrap.length === 0)
-    throw new ConfigError('KAFKA_BOOTSTRAP_SERVERS is required: host:port[,host:port…] of Kafka brokers');
-  const receiverUrl = envString(
-    env,
+/** kafka-broker-dispatcher's settings, as the Helm chart sets them. */
+export const SETTINGS = [
+  withSetting(SERVICE_SETTINGS[0], { description: 'HTTP port (probes and metrics)' }),
+  SERVICE_SETTINGS[1],
+  ...kafkaSettings(NAME, 'admin client and consumers', 'broker'),
+  ...KAFKA_CONSUMER_SETTINGS,
+  textSetting(
+    'receiverUrl',
     'RECEIVER_URL',
     'http://kafka-broker-ingress.knative-eventing.svc.cluster.local',
-  );
-  if (!/^https?:\/\/[^/]+\/?$/.test(receiverUrl))
-    throw new ConfigError(
-      `RECEIVER_URL=${receiverUrl}: expected http(s)://host[:port] of the kafka-broker-receiver`,
-    );
-  const logLevel = envLogLevel(env, 'LOG_LEVEL', 'info');
+    'where the kafka-broker-receiver serves brokers: replies go there',
+    { pattern: '^https?://[^/]+/?$', expected: 'http(s)://host[:port] of the kafka-broker-receiver' },
+  ),
+  intSetting('replyTimeoutMs', 'REPLY_TIMEOUT_MS', 30_000, 'how long a reply POST to the receiver may take', {
+    min: 1,
+  }),
+  ...dispatchSettings('trigger'),
+  shutdownGraceSetting('fetched events may still be delivered'),
+  LOG_LEVEL_SETTING,
+] as const;
+
+/**
+ * kafka-broker-dispatcher: the Triggers of the contract's Kafka-class brokers, one consumer group each
+ * reading every record of the broker's topic, filtering and delivering (replicas share the partitions
+ * of each group); replies go back in through the receiver. It takes no events over HTTP.
+ */
+export const kafkaBrokerDispatcher = defineStoreService(NAME, SETTINGS, (settings) => {
+  const receiverUrl = settings.receiverUrl.replace(/\/+$/, '');
   return {
-    port: envInt(env, 'PORT', 8080, 0, 65535),
-    contractPath: envString(env, 'CONTRACT_PATH', '/etc/eventing/contract/contract.json'),
-    bootstrap,
-    clientId: envString(env, 'KAFKA_CLIENT_ID', SERVICE),
-    receiverUrl,
-    replyTimeoutMs: envInt(env, 'REPLY_TIMEOUT_MS', 30_000, 1),
-    maxInFlight: envInt(env, 'MAX_IN_FLIGHT', 100, 1),
-    maxInFlightTotal: envInt(env, 'MAX_IN_FLIGHT_TOTAL', 1000, 1),
-    commitIntervalMs: envInt(env, 'KAFKA_COMMIT_INTERVAL_MS', 1000, 10),
-    sessionTimeoutMs: envInt(env, 'KAFKA_SESSION_TIMEOUT_MS', 10_000, 1000),
-    numPartitions: envInt(env, 'KAFKA_NUM_PARTITIONS', 1, 1),
-    replicationFactor: envInt(env, 'KAFKA_REPLICATION_FACTOR', 1, 1),
-    shutdownGraceMs: envInt(env, 'SHUTDOWN_GRACE_MS', 30_000, 0),
-    logLevel,
+    store: 'kafka',
+    resources: 'brokers',
+    backend: (log) => new KafkaChannelBackend(kafkaStoreOptions(settings, log, describeKafkaError)),
+    ingress: false,
+    dispatch: {
+      reply: (dispatcher) => receiverReply(dispatcher, receiverUrl, settings.replyTimeoutMs),
+      brokerUrl: (namespace, name) => `${receiverUrl}${pathOf('broker', namespace, name)}`,
+    },
   };
-}
+});
 
-/** Starts kafka-broker-dispatcher. */
-export function startKafkaBrokerDispatcher(
-  settings: KafkaBrokerDispatcherSettings & { port: number; host?: string },
-) {
-  return startService({
-    module: KafkaBrokerDispatcherModule.register(settings),
-    port: settings.port,
-    host: settings.host,
-    fastPath: (app) => app.get(KafkaBrokerDispatcher).sides.handler,
-  });
-}
-
-if (require.main === module)
-  runService(SERVICE, () => startKafkaBrokerDispatcher(settingsFromEnv(process.env)));
+if (require.main === module) kafkaBrokerDispatcher.main();

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { brokerChannel } from '@eventing/broker';
 import type { ChannelMessage } from '@eventing/channels';
 import { KafkaChannelBackend } from '@eventing/channels/kafka';
 import { eventually, withKafka } from '@eventing/testing';
@@ -12,10 +11,14 @@ import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } fr
 jest.setTimeout(120_000);
 
 const kafka = withKafka();
+// A Kafka-class broker, as the control plane writes it: in a topic of its own, named as upstream's.
 const broker = (
   uid: string,
   name: string,
-  extra: object = { store: 'kafka', storeSettings: { numPartitions: 2 } },
+  extra: object = {
+    store: 'kafka',
+    storeSettings: { numPartitions: 2, topic: `knative-broker-kbr-${name}` },
+  },
 ) => ({
   uid,
   namespace: 'kbr',
@@ -37,7 +40,12 @@ describe('kafka-broker-receiver process', () => {
     buildApps('kafka-broker-receiver');
     dir = mkdtempSync(join(tmpdir(), 'kbr-'));
     contractPath = join(dir, 'contract.json');
-    reader = new KafkaChannelBackend({ bootstrap: [kafka.bootstrap], clientId: 'kbr-test-reader' });
+    // Reads the topic upstream's Kafka broker would: knative-broker-<namespace>-<name>.
+    reader = new KafkaChannelBackend({
+      bootstrap: [kafka.bootstrap],
+      clientId: 'kbr-test-reader',
+      topicName: (ref) => `knative-broker-${ref.namespace}-${ref.name}`,
+    });
     app = await spawnApp('kafka-broker-receiver', {
       CONTRACT_PATH: contractPath,
       KAFKA_BOOTSTRAP_SERVERS: kafka.bootstrap,
@@ -57,9 +65,9 @@ describe('kafka-broker-receiver process', () => {
       brokers: [broker('b1', 'orders'), broker('b2', 'in-memory', {})],
     });
     await waitReady(app.url, 60_000);
-    // The receiver made the topic: a consumer of it can start.
+    // The receiver made the topic (a consumer of a topic that does not exist cannot start).
     await reader.subscribe(
-      brokerChannel({ namespace: 'kbr', name: 'orders' }),
+      { namespace: 'kbr', name: 'orders' },
       { id: 'probe', maxInFlight: 8 },
       async (m) => {
         stored.push(m);

@@ -1,47 +1,38 @@
-import { ConfigError, envInt, envString, startService, runService, envLogLevel } from '@eventing/runtime';
 import {
-  KafkaBrokerReceiver,
-  KafkaBrokerReceiverModule,
-  type KafkaBrokerReceiverSettings,
-} from './receiver.module';
+  KAFKA_PRODUCER_SETTINGS,
+  MAX_BODY_BYTES_SETTING,
+  MAX_TTL_SETTING,
+  kafkaSettings,
+  kafkaStoreOptions,
+  shutdownGraceSetting,
+  defineStoreService,
+} from '@eventing/broker';
+import { KafkaChannelBackend, describeKafkaError } from '@eventing/channels/kafka';
+import { LOG_LEVEL_SETTING, SERVICE_SETTINGS } from '@eventing/runtime';
 
-const SERVICE = 'kafka-broker-receiver';
+const NAME = 'kafka-broker-receiver';
 
-/** Reads kafka-broker-receiver settings from the environment (as the Helm chart sets them). */
-export function settingsFromEnv(env: NodeJS.ProcessEnv): KafkaBrokerReceiverSettings & { port: number } {
-  const bootstrap = envString(env, 'KAFKA_BOOTSTRAP_SERVERS', '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  if (bootstrap.length === 0)
-    throw new ConfigError('KAFKA_BOOTSTRAP_SERVERS is required: host:port[,host:port…] of Kafka brokers');
-  const logLevel = envLogLevel(env, 'LOG_LEVEL', 'info');
-  return {
-    port: envInt(env, 'PORT', 8080, 0, 65535),
-    contractPath: envString(env, 'CONTRACT_PATH', '/etc/eventing/contract/contract.json'),
-    bootstrap,
-    clientId: envString(env, 'KAFKA_CLIENT_ID', SERVICE),
-    maxBodyBytes: envInt(env, 'MAX_BODY_BYTES', 4 * 1024 * 1024, 1),
-    maxTtl: envInt(env, 'MAX_TTL', 255, 1),
-    maxPendingAppends: envInt(env, 'KAFKA_MAX_PENDING_APPENDS', 10_000, 1),
-    numPartitions: envInt(env, 'KAFKA_NUM_PARTITIONS', 1, 1),
-    replicationFactor: envInt(env, 'KAFKA_REPLICATION_FACTOR', 1, 1),
-    shutdownGraceMs: envInt(env, 'SHUTDOWN_GRACE_MS', 30_000, 0),
-    logLevel,
-  };
-}
+/** kafka-broker-receiver's settings, as the Helm chart sets them. */
+export const SETTINGS = [
+  ...SERVICE_SETTINGS,
+  ...kafkaSettings(NAME, 'producer and admin client', 'broker'),
+  ...KAFKA_PRODUCER_SETTINGS,
+  MAX_BODY_BYTES_SETTING,
+  MAX_TTL_SETTING,
+  shutdownGraceSetting('appends in flight may still be acknowledged'),
+  LOG_LEVEL_SETTING,
+] as const;
 
-/** Starts kafka-broker-receiver. */
-export function startKafkaBrokerReceiver(
-  settings: KafkaBrokerReceiverSettings & { port: number; host?: string },
-) {
-  return startService({
-    module: KafkaBrokerReceiverModule.register(settings),
-    port: settings.port,
-    host: settings.host,
-    fastPath: (app) => app.get(KafkaBrokerReceiver).sides.handler,
-  });
-}
+/**
+ * kafka-broker-receiver: the ingress of the contract's Kafka-class brokers. Each event is appended to
+ * its broker's topic and answered 202 once every in-sync replica has it (acks=all); the
+ * kafka-broker-dispatcher delivers it from there.
+ */
+export const kafkaBrokerReceiver = defineStoreService(NAME, SETTINGS, (settings) => ({
+  store: 'kafka',
+  resources: 'brokers',
+  backend: (log) => new KafkaChannelBackend(kafkaStoreOptions(settings, log, describeKafkaError)),
+  ingress: true,
+}));
 
-if (require.main === module)
-  runService(SERVICE, () => startKafkaBrokerReceiver(settingsFromEnv(process.env)));
+if (require.main === module) kafkaBrokerReceiver.main();

@@ -17,3 +17,7 @@ export * from './sides/ingress-side';
 export * from './sides/dispatch-side';
 export * from './sides/store-sides';
 export * from './egress/outcome-observer';
+export * from './service/store-service';
+export * from './service/store-settings';
+export * from './service/receiver-reply';
+export * from './service/remote-services';

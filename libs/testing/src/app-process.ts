@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Setting } from '@eventing/runtime';
 import { eventually } from './subscriber';
 
 // Runs an app as it is deployed: bundled by tools/build/build.mjs, started as `node dist/apps/<app>/main.js`
@@ -89,3 +90,48 @@ export const ce = (id: string, type = 'test.event', extra: Record<string, string
   'content-type': 'text/plain',
   ...extra,
 });
+
+/** A service as libs/runtime's defineService makes it: its settings table and how it reads them. */
+export interface ServiceWithSettings {
+  name: string;
+  settings: readonly Setting[];
+  fromEnv(env: NodeJS.ProcessEnv): object;
+  /** The table as its README prints it. */
+  settingsMarkdown(): string;
+}
+
+/**
+ * Registers the tests of a service's settings table: its README prints the table as the service reads
+ * it, unset variables take the defaults, and every bad or missing one is named.
+ */
+export function describeServiceSettings(service: ServiceWithSettings, readme: string): void {
+  describe(`${service.name} settings`, () => {
+    const required = Object.fromEntries(
+      service.settings.filter((s) => s.kind === 'list').map((s) => [s.env, 'one, two']),
+    );
+    it('README.md lists them as the service reads them', () => {
+      expect(readFileSync(readme, 'utf8')).toContain(service.settingsMarkdown());
+    });
+    it('takes the defaults for what is unset', () => {
+      const read = service.fromEnv(required) as Record<string, unknown>;
+      for (const s of service.settings)
+        expect([s.env, read[s.key]]).toEqual([s.env, s.kind === 'list' ? ['one', 'two'] : s.default]);
+    });
+    it('names every variable that is wrong or missing', () => {
+      const bad = Object.fromEntries(
+        service.settings
+          .filter((s) => s.kind === 'int' || s.kind === 'log-level' || (s.kind === 'text' && s.pattern))
+          .map((s) => [s.env, s.kind === 'log-level' ? 'loud' : 'x y']),
+      );
+      const named = service.settings.filter((s) => s.kind === 'list' || s.env in bad).map((s) => s.env);
+      let message = '';
+      try {
+        service.fromEnv(bad);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(named.length).toBeGreaterThan(0);
+      for (const env of named) expect(message).toContain(env);
+    });
+  });
+}

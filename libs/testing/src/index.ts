@@ -6,4 +6,6 @@ export * from './servers/kafka';
 export * from './servers/nats';
 export * from './servers/kube';
 export * from './app-process';
+export * from './crash';
 export * from './servers/prometheus';
+export * from './channel-dispatcher-suite';
