@@ -149,6 +149,30 @@ describe('ClaimedPingScheduler (CONFORMANCE 4.1: one fire per tick across replic
     expect(sent.length).toBeLessThanOrEqual(3);
   });
 
+  it('reads a schedule in its time zone (timezone field and CRON_TZ prefix)', () => {
+    const scheduler = new ClaimedPingScheduler({
+      ledger: new MemoryTickLedger(),
+      send: () => Promise.resolve(),
+    });
+    scheduler.sync([
+      { ...everySecond, name: 'paris', schedule: '0 9 * * *', timezone: 'Europe/Paris' },
+      { ...everySecond, name: 'kolkata', schedule: 'CRON_TZ=Asia/Kolkata 0 9 * * *' },
+      { ...everySecond, name: 'utc', schedule: '0 9 * * *' },
+    ]);
+    const planned = scheduler.planned(Date.parse('2024-01-15T00:00:00Z'));
+    const ticks = Object.fromEntries(planned.map((p) => [p.key, p.tick.toISOString()]));
+    expect(ticks).toEqual({
+      'demo/paris': '2024-01-15T08:00:00.000Z',
+      'demo/kolkata': '2024-01-15T03:30:00.000Z',
+      'demo/utc': '2024-01-15T09:00:00.000Z',
+    });
+    for (const p of planned) {
+      const jitter = p.due.getTime() - p.tick.getTime();
+      expect(jitter).toBeGreaterThanOrEqual(0);
+      expect(jitter).toBeLessThanOrEqual(500);
+    }
+  });
+
   it('reports refused schedules by uid with the field, and keeps the others', () => {
     const scheduler = new ClaimedPingScheduler({
       ledger: new MemoryTickLedger(),

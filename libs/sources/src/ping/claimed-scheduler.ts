@@ -81,6 +81,8 @@ export class ClaimedPingScheduler {
   private cursor: number | undefined;
   private wake: (() => void) | undefined;
   private sendAbort = new AbortController();
+  /** Aborted by stop(): every run() ends. */
+  private stopping = new AbortController();
 
   constructor(options: ClaimedPingSchedulerOptions) {
     this.ledger = options.ledger;
@@ -139,10 +141,26 @@ export class ClaimedPingScheduler {
   }
 
   /**
+   * The next tick of each source and when it is due (tick + jitter), planned after `after` (default
+   * now) as a runner would plan it; for status output and tests.
+   */
+  planned(after = this.now()): { key: string; tick: Date; due: Date }[] {
+    const out: { key: string; tick: Date; due: Date }[] = [];
+    for (const entry of this.entries.values()) {
+      const probe = { ...entry };
+      this.plan(probe, after);
+      if (Number.isFinite(probe.tick))
+        out.push({ key: entry.key, tick: new Date(probe.tick), due: new Date(probe.at) });
+    }
+    return out;
+  }
+
+  /**
    * Sends every due tick until `signal` aborts (this replica stopped leading, or shuts down). Never
    * rejects: ledger errors are logged and the claim tried again.
    */
-  async run(signal: AbortSignal): Promise<void> {
+  async run(leading: AbortSignal): Promise<void> {
+    const signal = AbortSignal.any([leading, this.stopping.signal]);
     let version = '';
     let synced = false;
     try {
@@ -179,11 +197,15 @@ export class ClaimedPingScheduler {
     }
   }
 
-  /** Stops every schedule; in-flight sends may finish for up to `graceMs`, then their retries are abandoned. */
+  /**
+   * Stops every schedule and every run(); in-flight sends may finish for up to `graceMs`, then their
+   * retries are abandoned.
+   */
   async stop(graceMs = 0): Promise<void> {
     for (const entry of this.entries.values()) entry.cron.stop();
     this.entries.clear();
-    this.wake?.();
+    this.stopping.abort();
+    this.stopping = new AbortController();
     if (this.inFlight.size > 0 && graceMs > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
