@@ -11,83 +11,34 @@ import {
   javaKafkaWrite,
   javaSdkKafkaJar,
 } from '@eventing/testing';
-import { type AttributeValue, type CloudEvent } from './event';
+import { type CloudEvent } from './event';
 import { parseKafkaRecord, toKafkaRecord } from './kafka';
+import {
+  MESSAGE_VALUES,
+  attributeStrings,
+  interopCases,
+  minimalWith,
+  sdkAttributes,
+  MINIMAL_EVENT,
+  V03_EVENT,
+} from './testing/interop-events';
 
-const VALUES = ['café ☕', '"quoted"', '50% off', 'ext value 1', '100%41', ' padded '];
-const DATA: Record<string, { datacontenttype: string; data: Buffer; json?: boolean }> = {
-  text: { datacontenttype: 'text/plain; charset=utf-8', data: Buffer.from('hello ☕') },
-  json: { datacontenttype: 'application/json', data: Buffer.from('{"k": [1, 2.0], "s": "☕"}'), json: true },
-  binary: { datacontenttype: 'application/octet-stream', data: Buffer.from([0, 1, 2, 0xfe, 0xff]) },
-};
 type Mode = 'binary' | 'structured';
 
-let seq = 0;
-/** One event with `value` in the subject and string extensions, typed extensions, and data of `kind`. */
-function eventWith(value: string, kind: string): CloudEvent {
-  const d = DATA[kind]!;
-  return {
-    attributes: {
-      specversion: '1.0',
-      id: `kafka-${++seq}`,
-      source: '/interop/kafka',
-      type: 'dev.interop.values',
-      time: '2024-05-06T07:08:09.123Z',
-      subject: value,
-      datacontenttype: d.datacontenttype,
-      myext: value,
-      otherext: `a ${value} b`,
-      partitionkey: `key ${value}`,
-      count: 42,
-      negative: -7,
-      flag: true,
-      off: false,
-    },
-    data: d.data,
-  };
-}
-
-const CASES: Array<[string, string]> = VALUES.flatMap((v) =>
-  Object.keys(DATA).map((k): [string, string] => [v, k]),
-);
-const EVENTS = CASES.map(([v, k]) => eventWith(v, k));
+// Kafka header values are bytes: surrounding spaces travel too. Every event has a partition key.
+const CASES = interopCases('kafka', [...MESSAGE_VALUES, ' padded '], (value) => ({
+  partitionkey: `key ${value}`,
+}));
+const EVENTS = CASES.map((c) => c.event);
+const TITLES = CASES.map((c, i) => [c.value, c.kind, i] as const);
 
 /** The event as the Java SDK takes it: attributes as text, extensions typed. */
 function javaEvent(event: CloudEvent): JavaSdkEvent {
-  const attributes: Record<string, string> = {};
-  const extensions: Record<string, AttributeValue> = {};
-  for (const [k, v] of Object.entries(event.attributes)) {
-    if (
-      [
-        'specversion',
-        'id',
-        'source',
-        'type',
-        'time',
-        'subject',
-        'datacontenttype',
-        'dataschema',
-        'schemaurl',
-      ].includes(k)
-    )
-      attributes[k] = String(v);
-    else extensions[k] = v;
-  }
-  return { attributes, extensions, ...(event.data !== undefined ? { data: event.data } : {}) };
+  return {
+    ...sdkAttributes(event.attributes, true),
+    ...(event.data !== undefined ? { data: event.data } : {}),
+  };
 }
-
-const asStrings = (a: Record<string, AttributeValue>) =>
-  Object.fromEntries(Object.entries(a).map(([k, v]) => [k, String(v)]));
-const split = (a: Record<string, AttributeValue>, typed: boolean) => {
-  const attributes: Record<string, string> = {};
-  const extensions: Record<string, AttributeValue> = {};
-  for (const [k, v] of Object.entries(a)) {
-    if (['specversion', 'id', 'source', 'type', 'time', 'subject', 'datacontenttype'].includes(k))
-      attributes[k] = String(v);
-    else extensions[k] = typed ? v : String(v);
-  }
-  return { attributes, extensions };
-};
 
 const written = (w: JavaKafkaWritten) => {
   if ('error' in w) throw new Error(w.error);
@@ -108,12 +59,12 @@ describe('Kafka binding and the Java SDK (cloudevents-kafka 4.0.1)', () => {
   }, 600_000);
 
   describe('what the SDK writes, parseKafkaRecord reads intact', () => {
-    it.each(CASES.map(([v, k], i) => [v, k, i] as const))('%j with %s data, binary mode', (_v, _k, i) => {
+    it.each(TITLES)('%j with %s data, binary mode', (_v, _k, i) => {
       const event = EVENTS[i]!;
       const record = written(fromJava[i]!).binary;
       const r = ours(record);
       if (!r.ok) throw new Error(r.reason);
-      expect(r.event.attributes).toEqual(asStrings(event.attributes));
+      expect(r.event.attributes).toEqual(attributeStrings(event.attributes));
       expect(r.event.data).toEqual(event.data);
       expect(record.key).toBe(`key ${event.attributes.subject}`);
       // Byte for byte the headers we write, and the same key.
@@ -123,7 +74,7 @@ describe('Kafka binding and the Java SDK (cloudevents-kafka 4.0.1)', () => {
       expect(record.key).toBe(mine.key);
     });
 
-    it.each(CASES.map(([v, k], i) => [v, k, i] as const))('%j with %s data, structured mode', (_v, _k, i) => {
+    it.each(TITLES)('%j with %s data, structured mode', (_v, _k, i) => {
       const event = EVENTS[i]!;
       const record = written(fromJava[i]!).structured;
       expect(record.headers).toEqual([['content-type', Buffer.from('application/cloudevents+json')]]);
@@ -143,10 +94,10 @@ describe('Kafka binding and the Java SDK (cloudevents-kafka 4.0.1)', () => {
       results.forEach((r, i) => {
         const event = EVENTS[i]!;
         const read = readOk(r);
-        const { attributes, extensions } = split(event.attributes, mode === 'structured');
+        const { attributes, extensions } = sdkAttributes(event.attributes, mode === 'structured');
         expect(read.attributes).toEqual(attributes);
         expect(read.extensions).toEqual(extensions);
-        if (mode === 'structured' && DATA[CASES[i]![1]]!.json) {
+        if (mode === 'structured' && CASES[i]!.json) {
           // Jackson holds JSON data as a tree and re-serialises it: same JSON, other bytes.
           expect(read.dataClass).toBe('JsonCloudEventData');
           expect(JSON.parse(read.data!.toString())).toEqual(JSON.parse(event.data!.toString()));
@@ -196,16 +147,7 @@ describe('Kafka binding and the Java SDK (cloudevents-kafka 4.0.1)', () => {
     });
 
     it('time: the SDK re-formats it (.120Z becomes .12Z), we keep the text', async () => {
-      const event: CloudEvent = {
-        attributes: {
-          specversion: '1.0',
-          id: '1',
-          source: '/s',
-          type: 't',
-          time: '2024-05-06T07:08:09.120Z',
-        },
-        data: undefined,
-      };
+      const event = minimalWith({ time: '2024-05-06T07:08:09.120Z' });
       const [w] = await javaKafkaWrite([javaEvent(event)]);
       const java = written(w!).binary;
       expect(Object.fromEntries(java.headers).ce_time!.toString()).toBe('2024-05-06T07:08:09.12Z');
@@ -214,10 +156,7 @@ describe('Kafka binding and the Java SDK (cloudevents-kafka 4.0.1)', () => {
     });
 
     it('an event without data: a null value in binary mode from both', async () => {
-      const event: CloudEvent = {
-        attributes: { specversion: '1.0', id: '1', source: '/s', type: 't' },
-        data: undefined,
-      };
+      const event = MINIMAL_EVENT;
       const [w] = await javaKafkaWrite([javaEvent(event)]);
       expect(written(w!).binary.value).toBeNull();
       expect(toKafkaRecord(event).value).toBeNull();
@@ -225,16 +164,7 @@ describe('Kafka binding and the Java SDK (cloudevents-kafka 4.0.1)', () => {
     });
 
     it('structured mode: data under a +json type with a dot (vnd.example+json) goes as data_base64, and reads back intact', async () => {
-      const event: CloudEvent = {
-        attributes: {
-          specversion: '1.0',
-          id: '1',
-          source: '/s',
-          type: 't',
-          datacontenttype: 'application/vnd.example+json',
-        },
-        data: Buffer.from('{"a": 1}'),
-      };
+      const event = minimalWith({ datacontenttype: 'application/vnd.example+json' }, Buffer.from('{"a": 1}'));
       const [w] = await javaKafkaWrite([javaEvent(event)]);
       const record = written(w!).structured;
       expect(JSON.parse(record.value!.toString()).data_base64).toBe(event.data!.toString('base64'));
@@ -242,16 +172,7 @@ describe('Kafka binding and the Java SDK (cloudevents-kafka 4.0.1)', () => {
     });
 
     it('structured mode: JSON-typed data that is not JSON is written raw, an invalid record; we refuse it naming data', async () => {
-      const event: CloudEvent = {
-        attributes: {
-          specversion: '1.0',
-          id: '1',
-          source: '/s',
-          type: 't',
-          datacontenttype: 'application/json',
-        },
-        data: Buffer.from('not json'),
-      };
+      const event = minimalWith({ datacontenttype: 'application/json' }, Buffer.from('not json'));
       const [w] = await javaKafkaWrite([javaEvent(event)]);
       const record = written(w!).structured;
       expect(record.value!.toString()).toContain('"data":not json}');
@@ -262,16 +183,7 @@ describe('Kafka binding and the Java SDK (cloudevents-kafka 4.0.1)', () => {
     });
 
     it('0.3 events travel both ways in both modes', async () => {
-      const event: CloudEvent = {
-        attributes: {
-          specversion: '0.3',
-          id: '1',
-          source: '/s',
-          type: 't',
-          schemaurl: 'http://example.com/s',
-        },
-        data: Buffer.from('{"v":3}'),
-      };
+      const event = V03_EVENT;
       const [w] = await javaKafkaWrite([javaEvent(event)]);
       for (const mode of ['binary', 'structured'] as const) {
         expect(ours(written(w!)[mode])).toEqual({ ok: true, event });
@@ -288,10 +200,7 @@ describe('Kafka binding and the Java SDK (cloudevents-kafka 4.0.1)', () => {
     });
 
     it('structured mode: JSON data without datacontenttype, the SDK reads datacontenttype application/json into the event', async () => {
-      const event: CloudEvent = {
-        attributes: { specversion: '1.0', id: '1', source: '/s', type: 't' },
-        data: Buffer.from('{"v":1}'),
-      };
+      const event = minimalWith({}, Buffer.from('{"v":1}'));
       const [structured] = await javaKafkaRead([toKafkaRecord(event, 'structured')]);
       expect(readOk(structured!).attributes).toEqual({
         ...event.attributes,

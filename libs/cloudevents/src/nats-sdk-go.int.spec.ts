@@ -10,69 +10,23 @@ import {
   goNatsWrite,
   goSdkBinary,
 } from '@eventing/testing';
-import { type AttributeValue, type CloudEvent } from './event';
 import { toStructured } from './http';
 import { parseNatsMessage, toNatsMessage } from './nats';
+import {
+  MESSAGE_VALUES,
+  MINIMAL_EVENT,
+  V03_EVENT,
+  attributeStrings,
+  interopCases,
+  minimalWith,
+  sdkAttributes,
+} from './testing/interop-events';
 
-const VALUES = ['café ☕', '"quoted"', '50% off', 'ext value 1', '100%41'];
-const DATA: Record<string, { datacontenttype: string; data: Buffer; json?: boolean }> = {
-  text: { datacontenttype: 'text/plain; charset=utf-8', data: Buffer.from('hello ☕') },
-  json: { datacontenttype: 'application/json', data: Buffer.from('{"k": [1, 2.0], "s": "☕"}'), json: true },
-  binary: { datacontenttype: 'application/octet-stream', data: Buffer.from([0, 1, 2, 0xfe, 0xff]) },
-};
 type Mode = 'binary' | 'structured';
 
-let seq = 0;
-function eventWith(value: string, kind: string): CloudEvent {
-  const d = DATA[kind]!;
-  return {
-    attributes: {
-      specversion: '1.0',
-      id: `nats-${++seq}`,
-      source: '/interop/nats',
-      type: 'dev.interop.values',
-      time: '2024-05-06T07:08:09.123Z',
-      subject: value,
-      datacontenttype: d.datacontenttype,
-      myext: value,
-      otherext: `a ${value} b`,
-      count: 42,
-      negative: -7,
-      flag: true,
-      off: false,
-    },
-    data: d.data,
-  };
-}
-
-const CASES: Array<[string, string]> = VALUES.flatMap((v) =>
-  Object.keys(DATA).map((k): [string, string] => [v, k]),
-);
-const EVENTS = CASES.map(([v, k]) => eventWith(v, k));
-const isJson = (i: number) => DATA[CASES[i]![1]]!.json === true;
-
-const CONTEXT = [
-  'specversion',
-  'id',
-  'source',
-  'type',
-  'time',
-  'subject',
-  'datacontenttype',
-  'dataschema',
-  'schemaurl',
-];
-const asStrings = (a: Record<string, AttributeValue>) =>
-  Object.fromEntries(Object.entries(a).map(([k, v]) => [k, String(v)]));
-const split = (a: Record<string, AttributeValue>, typed: boolean) => {
-  const attributes: Record<string, string> = {};
-  const extensions: Record<string, AttributeValue> = {};
-  for (const [k, v] of Object.entries(a)) {
-    if (CONTEXT.includes(k)) attributes[k] = String(v);
-    else extensions[k] = typed ? v : String(v);
-  }
-  return { attributes, extensions };
-};
+const CASES = interopCases('nats', MESSAGE_VALUES);
+const EVENTS = CASES.map((c) => c.event);
+const TITLES = CASES.map((c, i) => [c.value, c.kind, i] as const);
 
 const written = (w: GoNatsWritten) => {
   if ('error' in w) throw new Error(w.error);
@@ -96,12 +50,12 @@ describe('NATS binding and the Go SDK (sdk-go protocol/nats_jetstream/v2 v2.16.2
   }, 600_000);
 
   describe('what the SDK writes, parseNatsMessage reads intact', () => {
-    it.each(CASES.map(([v, k], i) => [v, k, i] as const))('%j with %s data, binary mode', (_v, _k, i) => {
+    it.each(TITLES)('%j with %s data, binary mode', (_v, _k, i) => {
       const event = EVENTS[i]!;
       const msg = written(fromGo[i]!).binary;
       const r = ours(msg);
       if (!r.ok) throw new Error(r.reason);
-      expect(r.event.attributes).toEqual(asStrings(event.attributes));
+      expect(r.event.attributes).toEqual(attributeStrings(event.attributes));
       expect(r.event.data).toEqual(event.data);
       // The headers we write, name for name and value for value: ce-datacontenttype, no content-type.
       expect(msg.headers).toEqual(
@@ -109,7 +63,7 @@ describe('NATS binding and the Go SDK (sdk-go protocol/nats_jetstream/v2 v2.16.2
       );
     });
 
-    it.each(CASES.map(([v, k], i) => [v, k, i] as const))('%j with %s data, structured mode', (_v, _k, i) => {
+    it.each(TITLES)('%j with %s data, structured mode', (_v, _k, i) => {
       const event = EVENTS[i]!;
       const msg = written(fromGo[i]!).structured;
       expect(msg.headers).toBeNull(); // no content-type: the SDK sets no header in structured mode
@@ -117,7 +71,7 @@ describe('NATS binding and the Go SDK (sdk-go protocol/nats_jetstream/v2 v2.16.2
       if (!r.ok) throw new Error(r.reason);
       expect(r.event.attributes).toEqual(event.attributes);
       // The SDK re-serialises JSON data compactly: same JSON, other bytes.
-      if (isJson(i)) sameJson(r.event.data, event.data);
+      if (CASES[i]!.json) sameJson(r.event.data, event.data);
       else expect(r.event.data).toEqual(event.data);
     });
   });
@@ -129,7 +83,7 @@ describe('NATS binding and the Go SDK (sdk-go protocol/nats_jetstream/v2 v2.16.2
         const event = EVENTS[i]!;
         const read = readOk(r);
         expect(read.encoding).toBe(mode);
-        const { attributes, extensions } = split(event.attributes, mode === 'structured');
+        const { attributes, extensions } = sdkAttributes(event.attributes, mode === 'structured');
         expect(read.event.attributes).toEqual(attributes);
         expect(read.event.extensions).toEqual(extensions);
         expect(read.event.data).toEqual(event.data);
@@ -164,16 +118,7 @@ describe('NATS binding and the Go SDK (sdk-go protocol/nats_jetstream/v2 v2.16.2
     });
 
     it('time: binary mode keeps the offset and drops trailing zeros, structured mode turns it to UTC; both read', async () => {
-      const event: CloudEvent = {
-        attributes: {
-          specversion: '1.0',
-          id: '1',
-          source: '/s',
-          type: 't',
-          time: '2024-05-06T09:08:09.120+02:00',
-        },
-        data: undefined,
-      };
+      const event = minimalWith({ time: '2024-05-06T09:08:09.120+02:00' });
       const [w] = await goNatsWrite([toStructured(event).body!]);
       const { binary, structured } = written(w!);
       expect(binary.headers!['ce-time']).toEqual(['2024-05-06T09:08:09.12+02:00']);
@@ -189,10 +134,7 @@ describe('NATS binding and the Go SDK (sdk-go protocol/nats_jetstream/v2 v2.16.2
     });
 
     it('an event without data: an empty payload from both, read as no data', async () => {
-      const event: CloudEvent = {
-        attributes: { specversion: '1.0', id: '1', source: '/s', type: 't' },
-        data: undefined,
-      };
+      const event = MINIMAL_EVENT;
       const [w] = await goNatsWrite([toStructured(event).body!]);
       const go = written(w!).binary;
       expect(go.data).toHaveLength(0);
@@ -209,16 +151,7 @@ describe('NATS binding and the Go SDK (sdk-go protocol/nats_jetstream/v2 v2.16.2
     });
 
     it('0.3 events travel both ways in both modes', async () => {
-      const event: CloudEvent = {
-        attributes: {
-          specversion: '0.3',
-          id: '1',
-          source: '/s',
-          type: 't',
-          schemaurl: 'http://example.com/s',
-        },
-        data: Buffer.from('{"v":3}'),
-      };
+      const event = V03_EVENT;
       const [w] = await goNatsWrite([toStructured(event).body!]);
       for (const mode of ['binary', 'structured'] as const)
         expect(ours(written(w!)[mode])).toEqual({ ok: true, event });

@@ -7,8 +7,8 @@ import { goSdkBinary, goSend } from '@eventing/testing';
 import { CloudEvent as SdkEvent, Mode, emitterFor, httpTransport } from 'cloudevents';
 import { type ParseResult } from './json-format';
 import { parseHttp } from './http';
+import { HEADER_VALUES as VALUES } from './testing/interop-events';
 
-const VALUES = ['café ☕', '"quoted"', '50% off', 'ext value 1'];
 const TIME = '2024-05-06T07:08:09.123Z';
 const DATA = 'hello ☕';
 
