@@ -188,12 +188,10 @@ function adapterDeployment(
               image: settings.apiServerSourceImage,
               command: settings.apiServerSourceCommand,
               env,
-              ports: [
-                { name: 'metrics', containerPort: 9092 },
-                { name: 'probes', containerPort: 8080 },
-              ],
-              readinessProbe: { httpGet: { path: '/readyz', port: 'probes' } },
-              livenessProbe: { httpGet: { path: '/healthz', port: 'probes' } },
+              // One port: /healthz, /readyz and /metrics (the adapter's PORT, 8080 by default).
+              ports: [{ name: 'metrics', containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: '/readyz', port: 8080 } },
+              livenessProbe: { httpGet: { path: '/healthz', port: 8080 } },
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,

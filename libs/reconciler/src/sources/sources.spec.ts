@@ -3,6 +3,7 @@ import {
   setDefaultsApiServerSource,
   setDefaultsContainerSource,
   setDefaultsSinkBinding,
+  SinkBindingConditionSet,
   type Condition,
   type Resource,
 } from '@eventing/api';
@@ -319,7 +320,7 @@ describe('ContainerSource and SinkBinding through the controller loop (4.3, 4.4)
     });
 
     // The binder marks the binding available; the supervisor (or a kubelet) makes the Deployment available.
-    const set = (await import('@eventing/api')).SinkBindingConditionSet;
+    const set = SinkBindingConditionSet;
     const b = store.get('sources.knative.dev', 'SinkBinding', 'ns', 'heartbeats-sinkbinding')!;
     const bStatus = b.status as { conditions: Condition[] };
     await store.updateStatus(b, {
