@@ -28,10 +28,8 @@ export const DURATION_BUCKETS_SECONDS = [
 /** Upstream's legacy latency buckets, in milliseconds (CONFORMANCE 5.2). */
 export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] as const;
 
-/** Buckets of reconcile durations, in seconds: most reconciles take milliseconds; API calls time out at 30 s. */
-export const RECONCILE_BUCKETS_SECONDS = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
-] as const;
+/** Buckets of reconcile durations, in seconds (apps/controller's). */
+export const RECONCILE_BUCKETS_SECONDS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5] as const;
 
 const LEGACY_INGRESS = [
   'broker_name',
@@ -268,7 +266,7 @@ export const METRICS = {
     name: 'eventing_contract_generation',
     type: 'gauge',
     labels: [],
-    help: 'Generation of the contract the data plane applied last',
+    help: 'Generation of the contract applied last (data plane) or written last (controller)',
     scope: 'data-plane',
     origin: 'eventing',
   },
@@ -288,20 +286,44 @@ export const METRICS = {
     scope: 'process',
     origin: 'eventing',
   },
-  reconcileDuration: {
-    name: 'eventing_reconcile_duration_seconds',
+  controllerReconciles: {
+    name: 'eventing_controller_reconciles_total',
+    type: 'counter',
+    labels: ['kind', 'outcome'],
+    help: 'Reconciles by kind and outcome (ok, error, conflict).',
+    scope: 'control-plane',
+    origin: 'eventing',
+  },
+  controllerReconcileDuration: {
+    name: 'eventing_controller_reconcile_duration_seconds',
     type: 'histogram',
-    labels: ['kind', 'result'],
-    help: 'Time one reconcile of one resource took, by kind and result (success, error, requeue)',
+    labels: ['kind'],
+    help: 'Time one reconcile took, by kind.',
     scope: 'control-plane',
     origin: 'eventing',
     buckets: RECONCILE_BUCKETS_SECONDS,
   },
-  reconcileQueueDepth: {
-    name: 'eventing_reconcile_queue_depth',
+  controllerQueueDepth: {
+    name: 'eventing_controller_queue_depth',
     type: 'gauge',
-    labels: ['queue'],
-    help: 'Keys waiting in a controller work queue (retries waiting for their delay not included)',
+    labels: [],
+    help: 'Resources waiting to be reconciled.',
+    scope: 'control-plane',
+    origin: 'eventing',
+  },
+  controllerLeader: {
+    name: 'eventing_controller_leader',
+    type: 'gauge',
+    labels: [],
+    help: '1 while this replica leads (reconciles and writes), else 0.',
+    scope: 'control-plane',
+    origin: 'eventing',
+  },
+  controllerApiRequests: {
+    name: 'eventing_controller_api_requests',
+    type: 'gauge',
+    labels: ['purpose'],
+    help: 'API requests made since start, by purpose (list, watch, get, write).',
     scope: 'control-plane',
     origin: 'eventing',
   },

@@ -1,49 +1,52 @@
 import { ControlPlaneMetrics } from './control-plane-metrics';
+import { EventingMetrics } from './metrics';
 
 describe('ControlPlaneMetrics', () => {
-  it('records reconcile durations per kind and result, bound once per kind', async () => {
+  it("records reconciles per kind and outcome under apps/controller's names, durations in seconds", async () => {
     const m = new ControlPlaneMetrics({ defaultMetrics: false });
-    const brokers = m.kind('Broker');
-    expect(m.kind('Broker')).toBe(brokers);
-    brokers.observe(0.004, 'success');
-    brokers.observe(0.2, 'error');
-    m.reconciled('Trigger', 0.0005, 'requeue');
-    const done = brokers.start();
-    await new Promise((r) => setTimeout(r, 20));
-    done('success');
+    const { onReconciled } = m;
+    onReconciled('Broker', 4, 'ok');
+    onReconciled('Broker', 200, 'error');
+    onReconciled('Trigger', 0.3, 'conflict');
     const text = await m.registry.metrics();
-    expect(text).toContain('eventing_reconcile_duration_seconds_count{kind="Broker",result="success"} 2');
+    expect(text).toContain('eventing_controller_reconciles_total{kind="Broker",outcome="ok"} 1');
+    expect(text).toContain('eventing_controller_reconciles_total{kind="Broker",outcome="error"} 1');
+    // Every outcome of a kind is there from its first reconcile, so increase() sees the first error.
+    expect(text).toContain('eventing_controller_reconciles_total{kind="Broker",outcome="conflict"} 0');
     expect(text).toContain(
-      'eventing_reconcile_duration_seconds_bucket{le="0.005",kind="Broker",result="success"} 1',
+      'eventing_controller_reconcile_duration_seconds_bucket{le="0.005",kind="Broker"} 1',
     );
-    expect(text).toContain(
-      'eventing_reconcile_duration_seconds_bucket{le="0.25",kind="Broker",result="error"} 1',
-    );
-    expect(text).toContain('eventing_reconcile_duration_seconds_count{kind="Trigger",result="requeue"} 1');
-    const sum = Number(
-      /eventing_reconcile_duration_seconds_sum\{kind="Broker",result="success"\} (\S+)/.exec(text)?.[1],
-    );
-    expect(sum).toBeGreaterThanOrEqual(0.004 + 0.019);
+    expect(text).toContain('eventing_controller_reconcile_duration_seconds_bucket{le="0.5",kind="Broker"} 2');
+    expect(text).toContain('eventing_controller_reconcile_duration_seconds_count{kind="Trigger"} 1');
   });
 
-  it('reads work queue depths when scraped, until a queue is removed', async () => {
+  it('reads the queue depth and API requests when scraped, and shows leadership and the contract written', async () => {
     const m = new ControlPlaneMetrics({ defaultMetrics: false });
     let depth = 4;
-    const stop = m.trackQueue('brokers', () => depth);
-    expect(await m.registry.metrics()).toContain('eventing_reconcile_queue_depth{queue="brokers"} 4');
+    m.trackQueueDepth(() => depth);
+    m.trackApiRequests(() => ({ list: 3, write: 1 }));
+    m.setLeader(true);
+    m.contractWritten(7);
+    let text = await m.registry.metrics();
+    expect(text).toContain('eventing_controller_queue_depth 4');
+    expect(text).toContain('eventing_controller_api_requests{purpose="list"} 3');
+    expect(text).toContain('eventing_controller_leader 1');
+    expect(text).toContain('eventing_contract_generation 7');
     depth = 0;
-    expect(await m.registry.metrics()).toContain('eventing_reconcile_queue_depth{queue="brokers"} 0');
-    stop();
-    expect(await m.registry.metrics()).not.toContain('queue="brokers"');
+    m.setLeader(false);
+    text = await m.registry.metrics();
+    expect(text).toContain('eventing_controller_queue_depth 0');
+    expect(text).toContain('eventing_controller_leader 0');
   });
 
   it('shares one registry with the data plane metrics (standalone runs both)', async () => {
-    const { EventingMetrics } = await import('./metrics');
     const data = new EventingMetrics();
     const control = new ControlPlaneMetrics({ registry: data.registry });
-    control.reconciled('Broker', 0.001, 'success');
+    control.onReconciled('Broker', 1, 'ok');
+    data.contractApplied(3);
     const text = await data.registry.metrics();
-    expect(text).toContain('eventing_reconcile_duration_seconds_count{kind="Broker",result="success"} 1');
+    expect(text).toContain('eventing_controller_reconciles_total{kind="Broker",outcome="ok"} 1');
+    expect(text).toContain('eventing_contract_generation 3');
     expect(text).toContain('process_cpu_seconds_total');
   });
 });

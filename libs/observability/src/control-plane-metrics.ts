@@ -1,6 +1,5 @@
 import { Registry } from 'prom-client';
 import { METRICS } from './catalogue';
-import type { HistogramChild, HistogramFamily } from './families';
 import {
   DEFAULT_MAX_HISTOGRAM_SERIES_PER_METRIC,
   DEFAULT_MAX_SERIES_PER_METRIC,
@@ -8,28 +7,41 @@ import {
   processMetrics,
   type MetricsOptions,
 } from './factory';
+import type {
+  CounterChild,
+  CounterFamily,
+  GaugeChild,
+  GaugeFamily,
+  HistogramChild,
+  HistogramFamily,
+} from './families';
 
-/** How one reconcile ended: done, failed (retried with backoff), or asked to run again later. */
-export type ReconcileResult = 'success' | 'error' | 'requeue';
+/** How one reconcile ended, as the reconciler reports it (`onReconciled`). */
+export type ReconcileOutcome = 'ok' | 'error' | 'conflict';
 
-/** The reconcile metrics of one kind, bound once. */
-export interface KindReconcileMetrics {
-  /** Records one reconcile that took `seconds`. */
-  observe(seconds: number, result: ReconcileResult): void;
-  /** Starts timing one reconcile; call the returned function when it ends. */
-  start(): (result: ReconcileResult) => void;
+const OUTCOMES: readonly ReconcileOutcome[] = ['ok', 'error', 'conflict'];
+
+/** The series of one kind, bound once. */
+interface KindSeries {
+  duration: HistogramChild;
+  outcomes: Record<ReconcileOutcome, CounterChild>;
 }
 
 /**
- * The controller's metrics: how long each reconcile takes, by kind and result, and how many keys wait
- * in each work queue. Reconcile errors are the `result="error"` series of
- * `eventing_reconcile_duration_seconds_count`.
+ * The controller's metrics, under the names apps/controller exposes: reconciles by kind and outcome,
+ * how long each took, the work queue's depth, leadership, API requests, and the generation of the
+ * contract written. `onReconciled` has the signature of the reconciler's callback, so it can be passed
+ * as it is; series are bound once per kind, so a reconcile costs a Map lookup and three additions.
  */
 export class ControlPlaneMetrics {
   readonly registry: Registry;
+  private readonly reconciles: CounterFamily;
   private readonly duration: HistogramFamily;
-  private readonly kinds = new Map<string, KindReconcileMetrics>();
-  private readonly queues = new Map<string, () => number>();
+  private readonly kinds = new Map<string, KindSeries>();
+  private readonly leader: GaugeChild;
+  private readonly generation: GaugeChild;
+  private depth: () => number = () => 0;
+  private requests: () => Readonly<Record<string, number>> = () => ({});
 
   constructor(options: MetricsOptions = {}) {
     this.registry = options.registry ?? new Registry();
@@ -39,49 +51,53 @@ export class ControlPlaneMetrics {
       options.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES_PER_METRIC,
       options.maxHistogramSeriesPerMetric ?? DEFAULT_MAX_HISTOGRAM_SERIES_PER_METRIC,
     );
-    this.duration = f.histogram(METRICS.reconcileDuration, ['kind']);
-    f.collected(METRICS.reconcileQueueDepth, () => this.depths());
+    this.reconciles = f.counter(METRICS.controllerReconciles, ['kind']);
+    this.duration = f.histogram(METRICS.controllerReconcileDuration, ['kind']);
+    this.leader = f.gauge(METRICS.controllerLeader, []).child([]);
+    // Standalone shares one registry with the data plane, which has this gauge already.
+    const generation =
+      (this.registry.getSingleMetric(METRICS.contractGeneration.name) as unknown as
+        GaugeFamily | undefined) ?? f.gauge(METRICS.contractGeneration, []);
+    this.generation = generation.child([]);
+    f.collected(METRICS.controllerQueueDepth, () => [[[], this.depth()]]);
+    f.collected(METRICS.controllerApiRequests, () =>
+      Object.entries(this.requests()).map(([purpose, n]) => [[purpose], n] as const),
+    );
   }
 
-  /** The reconcile metrics of one kind (`Broker`, `Trigger`…); keep it, each call after the first is a lookup. */
-  kind(kind: string): KindReconcileMetrics {
-    let bound = this.kinds.get(kind);
-    if (bound !== undefined) return bound;
-    const children = new Map<ReconcileResult, HistogramChild>();
-    const child = (result: ReconcileResult) => {
-      let c = children.get(result);
-      if (c === undefined) {
-        c = this.duration.child([kind, result]);
-        if (!this.duration.lastFolded) children.set(result, c);
-      }
-      return c;
-    };
-    bound = {
-      observe: (seconds, result) => child(result).observe(seconds),
-      start: () => {
-        const started = performance.now();
-        return (result) => child(result).observe((performance.now() - started) / 1000);
-      },
-    };
-    // Kinds are a short fixed list; the family's cap bounds the series if a caller invents more.
-    if (this.kinds.size < 256) this.kinds.set(kind, bound);
-    return bound;
+  /** Records one reconcile of `kind` that took `ms` milliseconds (the reconciler's `onReconciled`). */
+  readonly onReconciled = (kind: string, ms: number, outcome: ReconcileOutcome): void => {
+    const series = this.kinds.get(kind) ?? this.bind(kind);
+    series.outcomes[outcome].inc();
+    series.duration.observe(ms / 1000);
+  };
+
+  /** Reads the work queue's depth when Prometheus scrapes. */
+  trackQueueDepth(depth: () => number): void {
+    this.depth = depth;
   }
 
-  /** Records one reconcile of `kind` that took `seconds`. */
-  reconciled(kind: string, seconds: number, result: ReconcileResult): void {
-    this.kind(kind).observe(seconds, result);
+  /** Reads the API requests made since start, by purpose, when Prometheus scrapes. */
+  trackApiRequests(requests: () => Readonly<Record<string, number>>): void {
+    this.requests = requests;
   }
 
-  /** Reads a work queue's depth when Prometheus scrapes; returns a function that removes it. */
-  trackQueue(queue: string, depth: () => number): () => void {
-    this.queues.set(queue, depth);
-    return () => {
-      if (this.queues.get(queue) === depth) this.queues.delete(queue);
-    };
+  /** Whether this replica leads now. */
+  setLeader(leading: boolean): void {
+    this.leader.set(leading ? 1 : 0);
   }
 
-  private *depths(): Iterable<readonly [readonly string[], number]> {
-    for (const [queue, depth] of this.queues) yield [[queue], depth()];
+  /** Records the generation of the contract just written. */
+  contractWritten(generation: number): void {
+    this.generation.set(generation);
+  }
+
+  private bind(kind: string): KindSeries {
+    const outcomes = {} as Record<ReconcileOutcome, CounterChild>;
+    for (const o of OUTCOMES) outcomes[o] = this.reconciles.child([kind, o]);
+    const series = { duration: this.duration.child([kind]), outcomes };
+    // Kinds are a short fixed list; one that found no room (a folded series) is looked up each time.
+    if (!this.reconciles.lastFolded && !this.duration.lastFolded) this.kinds.set(kind, series);
+    return series;
   }
 }

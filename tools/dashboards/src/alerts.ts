@@ -88,7 +88,7 @@ export function alertRules(settings: Partial<AlertSettings> = {}): AlertSpec[] {
     },
     {
       alert: 'EventingReconcileErrors',
-      expr: `sum by (kind) (rate(${M.reconcileDuration.name}_count{result="error"}[${w}])) > 0`,
+      expr: `sum by (kind) (rate(${M.controllerReconciles.name}{outcome="error"}[${w}])) > 0`,
       for: s.for('15m'),
       severity: 'warning',
       summary: 'Reconciles of {{ $labels.kind }} keep failing',

@@ -187,7 +187,7 @@ export const OVERVIEW: DashboardSpec = {
           unit: 'ops',
           queries: [
             {
-              expr: `sum by (kind) (rate(${M.reconcileDuration.name}_count{result="error"}[${RI}]))`,
+              expr: `sum by (kind) (rate(${M.controllerReconciles.name}{outcome="error"}[${RI}]))`,
               legend: '{{kind}}',
             },
           ],
@@ -539,20 +539,22 @@ export const CHANNELS = deliveryDashboard('Subscription');
 export const CONTROLLER: DashboardSpec = {
   uid: 'eventing-controller',
   title: 'Eventing / Controller',
-  description: 'Reconciles per kind, their errors and durations, and the work queues.',
+  description:
+    'Reconciles per kind, their errors and durations, the work queue, leadership and API requests.',
   rows: [
     {
       title: 'Reconciles',
       panels: [
         {
-          title: 'Reconciles /s by kind and result',
-          description: 'success, error (retried with backoff) or requeue.',
+          title: 'Reconciles /s by kind and outcome',
+          description:
+            'ok, error (retried with backoff) or conflict (the resource changed meanwhile; retried at once).',
           kind: 'timeseries',
           unit: 'ops',
           queries: [
             {
-              expr: `sum by (kind, result) (rate(${M.reconcileDuration.name}_count[${RI}]))`,
-              legend: '{{kind}} {{result}}',
+              expr: `sum by (kind, outcome) (rate(${M.controllerReconciles.name}[${RI}]))`,
+              legend: '{{kind}} {{outcome}}',
             },
           ],
         },
@@ -563,7 +565,7 @@ export const CONTROLLER: DashboardSpec = {
           unit: 'ops',
           queries: [
             {
-              expr: `sum by (kind) (rate(${M.reconcileDuration.name}_count{result="error"}[${RI}]))`,
+              expr: `sum by (kind) (rate(${M.controllerReconciles.name}{outcome="error"}[${RI}]))`,
               legend: '{{kind}}',
             },
           ],
@@ -573,15 +575,37 @@ export const CONTROLLER: DashboardSpec = {
           description: 'p50/p90/p99 of one reconcile of one resource.',
           kind: 'timeseries',
           unit: 's',
-          queries: quantiles(M.reconcileDuration.name, '', 'kind', '{{kind}}'),
+          queries: quantiles(M.controllerReconcileDuration.name, '', 'kind', '{{kind}}'),
         },
         {
           title: 'Work queue depth',
           description:
-            'Keys waiting to be reconciled; a depth that keeps growing means the controller falls behind.',
+            'Resources waiting to be reconciled; a depth that keeps growing means the controller falls behind.',
           kind: 'timeseries',
           unit: 'short',
-          queries: [{ expr: `sum by (queue) (${M.reconcileQueueDepth.name})`, legend: '{{queue}}' }],
+          queries: [
+            { expr: `max by (job, instance) (${M.controllerQueueDepth.name})`, legend: '{{instance}}' },
+          ],
+        },
+        {
+          title: 'Leader',
+          description:
+            'Which replica leads (1): only the leader reconciles and writes; the others wait for its lease.',
+          kind: 'timeseries',
+          unit: 'none',
+          queries: [{ expr: `max by (job, instance) (${M.controllerLeader.name})`, legend: '{{instance}}' }],
+        },
+        {
+          title: 'API server requests /s by purpose',
+          description: 'Requests to the Kubernetes API server: list, watch, get, write.',
+          kind: 'timeseries',
+          unit: 'reqps',
+          queries: [
+            {
+              expr: `sum by (purpose) (rate(${M.controllerApiRequests.name}[${RI}]))`,
+              legend: '{{purpose}}',
+            },
+          ],
         },
       ],
     },
