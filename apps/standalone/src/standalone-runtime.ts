@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type { Resource } from '@eventing/api';
 import { BrokerDataPlane, outcomeObserver, pathOf } from '@eventing/broker';
-import { MemoryChannelBackend, type ChannelBackend } from '@eventing/channels';
+import { MemoryChannelBackend, backendProvisioner, type ChannelBackend } from '@eventing/channels';
 import type { KafkaChannelBackend } from '@eventing/channels/kafka';
 import type { JetStreamChannelBackend } from '@eventing/channels/jetstream';
 import { Dispatcher } from '@eventing/delivery';
@@ -101,6 +101,11 @@ export class StandaloneRuntime {
         },
       },
       schedules: { publish: (schedules) => Promise.resolve(this.applySchedules(schedules)) },
+      // Durable stores are created and removed by the reconcilers, over the stores the data plane uses.
+      provisioner: (kind) => {
+        const backend = this.stores[kind];
+        return backend === undefined ? undefined : backendProvisioner(backend);
+      },
       onError: (key, error) =>
         this.log.error(
           { key, error: error instanceof Error ? error.message : String(error) },
