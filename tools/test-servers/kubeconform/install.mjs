@@ -17,7 +17,7 @@ export const SCHEMAS_PACKAGE_VERSION = '1.37.0';
 export const SCHEMA_KUBERNETES_VERSION = 'v1.34.0';
 
 function installDir() {
-  return join(cacheRoot(), `kubeconform-${KUBECONFORM_VERSION}-schemas-${SCHEMAS_PACKAGE_VERSION}`);
+  return join(cacheRoot(), `kubeconform-${KUBECONFORM_VERSION}-schemas-${SCHEMAS_PACKAGE_VERSION}-r4`);
 }
 
 /** Builds kubeconform and unpacks the schemas if not done yet; resolves with paths to both. */
@@ -64,15 +64,41 @@ export async function ensureKubeconform() {
       },
     );
     const prefix = `kubernetes_validate/kubernetes-json-schema/${SCHEMA_KUBERNETES_VERSION}-local-strict/`;
+    // Each schema is made self-contained: the definitions it reaches through references to
+    // `/api/_definitions.json` (a URL path of the site they were made for) are copied into its `$defs`.
     const unpack = [
-      'import glob, os, sys, zipfile',
+      'import json, glob, os, sys, zipfile',
       'wheel = glob.glob(os.path.join(sys.argv[1], "*.whl"))[0]',
-      'out = os.path.join(sys.argv[2], os.path.basename(sys.argv[3].rstrip("/")))',
+      'prefix = sys.argv[3]',
+      'out = os.path.join(sys.argv[2], os.path.basename(prefix.rstrip("/")))',
       'os.makedirs(out, exist_ok=True)',
       'z = zipfile.ZipFile(wheel)',
+      'defs = json.loads(z.read(prefix + "_definitions.json"))["$defs"]',
+      'REF = "/api/_definitions.json#/$defs/"',
+      'def walk(o, found):',
+      '    if isinstance(o, dict):',
+      '        for k, v in o.items():',
+      '            if k == "$ref" and isinstance(v, str) and (v.startswith(REF) or v.startswith("#/$defs/")):',
+      '                name = v.rsplit("/", 1)[1]',
+      '                o[k] = "#/$defs/" + name',
+      '                if name not in found:',
+      '                    found[name] = json.loads(json.dumps(defs[name]))',
+      '                    walk(found[name], found)',
+      '            else:',
+      '                walk(v, found)',
+      '    elif isinstance(o, list):',
+      '        for x in o:',
+      '            walk(x, found)',
       'for n in z.namelist():',
-      '    if n.startswith(sys.argv[3]) and not n.endswith("/"):',
-      '        open(os.path.join(out, n[len(sys.argv[3]):]), "wb").write(z.read(n))',
+      '    if not n.startswith(prefix) or not n.endswith(".json") or n.endswith("_definitions.json"):',
+      '        continue',
+      '    schema = json.loads(z.read(n))',
+      '    found = {}',
+      '    walk(schema, found)',
+      '    if found:',
+      '        schema.setdefault("$defs", {}).update(found)',
+      '    with open(os.path.join(out, n[len(prefix):]), "w") as f:',
+      '        json.dump(schema, f)',
     ].join('\n');
     await run('python3', ['-c', unpack, wheels, join(tmp, 'schemas'), prefix], {
       hint: 'python3 unpacks the wheel',
