@@ -5,6 +5,7 @@ import { parseOptions, USAGE, UsageError, type StandaloneOptions } from './optio
 import { StandaloneModule, STANDALONE_RUNTIME } from './standalone.module';
 import type { StandaloneRuntime } from './standalone-runtime';
 import { SINKS_PREFIX, createBuiltinSinks } from './builtin-sinks';
+import { EVENT_TYPES_PATH, eventTypesEndpoint, isEventTypesPath } from './event-types-endpoint';
 
 // Trigger validation rejects a CESQL expression that does not parse, naming its position.
 registerCesqlValidator(cesqlSyntaxError);
@@ -25,8 +26,10 @@ export async function runStandalone(
     fastPath: (app) => {
       runtime = app.get<StandaloneRuntime>(STANDALONE_RUNTIME);
       const ingress = runtime.dataPlane.handler;
+      const eventTypes = eventTypesEndpoint(runtime);
       return (req, res) => {
         if (req.url?.startsWith(SINKS_PREFIX)) void sinks(req, res);
+        else if (req.url?.startsWith(EVENT_TYPES_PATH) && isEventTypesPath(req.url)) eventTypes(req, res);
         else ingress(req, res);
       };
     },

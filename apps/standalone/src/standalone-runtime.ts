@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import type { Resource } from '@eventing/api';
-import { BrokerDataPlane, outcomeObserver, pathOf } from '@eventing/broker';
+import { isEnabled, type EventType, type Resource } from '@eventing/api';
+import { BrokerDataPlane, EventTypeRecorder, outcomeObserver, pathOf } from '@eventing/broker';
 import { MemoryChannelBackend, backendProvisioner, type ChannelBackend } from '@eventing/channels';
 import type { KafkaChannelBackend } from '@eventing/channels/kafka';
 import type { JetStreamChannelBackend } from '@eventing/channels/jetstream';
@@ -9,6 +9,7 @@ import { Dispatcher } from '@eventing/delivery';
 import { PingScheduler, nextRuns } from '@eventing/sources';
 import {
   Controller,
+  EventTypeRegistrar,
   MemoryResourceStore,
   capabilitiesOf,
   FolderSource,
@@ -43,6 +44,9 @@ export class StandaloneRuntime {
   private generation = 0;
   private readonly controller: Controller;
   private readonly ping: PingScheduler;
+  /** Types of the events brokers and channels accept, made EventTypes when `eventtype-auto-create` is on. */
+  readonly eventTypes: EventTypeRecorder;
+  private readonly registrar: EventTypeRegistrar;
   private readonly printed = new Map<string, string>();
   private addresses = new Map<string, string>();
   private configMaps: ReadonlyMap<string, Record<string, string>> = new Map();
@@ -64,6 +68,12 @@ export class StandaloneRuntime {
       maxNackDelayMs: options.redeliveryMaxDelayMs,
     });
     this.folder = new FolderSource(options.configDir, this.store);
+    this.registrar = new EventTypeRegistrar(this.store);
+    this.eventTypes = new EventTypeRecorder({
+      sink: (batch) => this.registerEventTypes(batch),
+      onError: (error) =>
+        this.log.error({ error: error.message }, 'EventType auto-creation failed; trying again'),
+    });
     this.dispatcher = new Dispatcher({
       connectionsPerOrigin: 128,
       headerEncoding: options.headerEncoding ?? 'upstream',
@@ -85,6 +95,7 @@ export class StandaloneRuntime {
         else this.metrics.ingressResult(FOLDED_LABEL_VALUE, FOLDED_LABEL_VALUE, FOLDED_LABEL_VALUE, r.status);
       },
       observer: outcomeObserver(this.metrics, this.log),
+      eventTypes: this.eventTypes,
     });
     this.controller = new Controller(this.store, {
       ingressUrl: (namespace, name) => `${this.baseUrl}${pathOf('broker', namespace, name)}`,
@@ -220,6 +231,7 @@ export class StandaloneRuntime {
   async stop(): Promise<void> {
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     this.watcher?.close();
+    this.eventTypes.close();
     await this.reloading;
     await this.controller.stop();
     this.ping.stop();
@@ -246,6 +258,7 @@ export class StandaloneRuntime {
 
   private async reloadNow(loaded: Loaded = this.folder.read()): Promise<void> {
     const synced = this.folder.sync(loaded);
+    this.eventTypes.setEnabled(isEnabled(loaded.features, 'eventtype-auto-create'));
     this.reportProblems(synced.problems);
     const addressesChanged = !isDeepStrictEqual(this.addresses, synced.addresses);
     this.addresses = synced.addresses;
@@ -259,6 +272,27 @@ export class StandaloneRuntime {
     if (synced.configChanged || addressesChanged) this.controller.requeueAll();
     // The controller reconciles what changed, publishes to the data plane and the scheduler, and
     // reconciles again against what they reported, so every condition reports what was checked.
+    await this.controller.idle();
+    this.reportReady(this.controller.readyReports());
+  }
+
+  /**
+   * The EventTypes of the store (all, or those of one namespace and one broker or channel name), as
+   * `GET /eventtypes[?namespace=&name=]` answers.
+   */
+  listEventTypes(filter: { namespace?: string; name?: string } = {}): EventType[] {
+    return (this.store.list('EventType', 'eventing.knative.dev') as EventType[]).filter(
+      (et) =>
+        (filter.namespace === undefined || et.metadata.namespace === filter.namespace) &&
+        (filter.name === undefined || et.spec.reference?.name === filter.name),
+    );
+  }
+
+  /** Creates the observed types' EventTypes in the store, then prints them as every resource is. */
+  private async registerEventTypes(batch: Parameters<EventTypeRegistrar['register']>[0]): Promise<void> {
+    const report = await this.registrar.register(batch);
+    if (report.created.length === 0) return;
+    this.log.info({ created: report.created }, 'EventTypes auto-created');
     await this.controller.idle();
     this.reportReady(this.controller.readyReports());
   }
@@ -323,6 +357,12 @@ function describe(resource: Resource, schedule: PingSchedule | undefined): strin
         physicalSubscription?: { subscriberUri?: string };
       }
     | undefined;
+  if (resource.kind === 'EventType') {
+    const spec = (resource as EventType).spec;
+    const attribute = (n: string) => spec.attributes?.find((a) => a.name === n)?.value ?? '';
+    const ref = spec.reference ? `  (${spec.reference.kind} ${spec.reference.name})` : '';
+    return `  ${attribute('type') || spec.type || ''} from ${attribute('source') || spec.source || ''}${ref}`;
+  }
   if (status?.address?.url) return `  ${status.address.url}`;
   const subscriber = status?.subscriberUri ?? status?.physicalSubscription?.subscriberUri;
   if (subscriber) return `  → ${subscriber}`;

@@ -6,6 +6,8 @@ export interface FeatureFlags {
   'delivery-retryafter': boolean;
   'cross-namespace-event-links': boolean;
   'kreference-group': boolean;
+  /** The data plane registers the types of the events it receives as EventTypes. */
+  'eventtype-auto-create': boolean;
 }
 
 /** Upstream's shipped flag values: only `delivery-timeout` is on. */
@@ -14,6 +16,7 @@ export const defaultFeatureFlags: FeatureFlags = Object.freeze({
   'delivery-retryafter': false,
   'cross-namespace-event-links': false,
   'kreference-group': false,
+  'eventtype-auto-create': false,
 });
 
 /** What validation may depend on besides the object itself. */

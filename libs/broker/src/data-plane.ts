@@ -17,6 +17,7 @@ import type { DeliveryObserver } from './egress/outcomes';
 import { BrokerIngress } from './sides/ingress-side';
 import { BrokerDispatch } from './sides/dispatch-side';
 import { InFlightLimiter } from './egress/limiter';
+import type { EventTypeRecorder } from './eventtypes/recorder';
 
 export interface BrokerDataPlaneOptions {
   /** The memory store, and the store of every broker or channel that names none. */
@@ -35,6 +36,8 @@ export interface BrokerDataPlaneOptions {
   observer: DeliveryObserver;
   /** Public URL of a broker, for dead letters of replies that could not be stored. */
   brokerUrl?: (namespace: string, name: string) => string;
+  /** Notes the types of accepted events for EventType auto-creation (`eventtype-auto-create`). */
+  eventTypes?: EventTypeRecorder;
 }
 
 /**
@@ -130,6 +133,7 @@ export class BrokerDataPlane {
       maxTtl: options.maxTtl,
       observer: options.observer,
       onIngress: options.onIngress,
+      eventTypes: options.eventTypes,
     });
     this.handler = this.ingress.handler;
     this.limiter = new InFlightLimiter(options.maxInFlightTotal ?? 1000);

@@ -21,3 +21,5 @@ export * from './service/store-service';
 export * from './service/store-settings';
 export * from './service/receiver-reply';
 export * from './service/remote-services';
+export * from './eventtypes/recorder';
+export * from './eventtypes/ingress-hook';

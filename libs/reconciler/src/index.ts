@@ -14,6 +14,7 @@ export * from './channel/reconcile';
 export * from './subscription/reconcile';
 export * from './observation/observation';
 export * from './sources/index';
+export * from './eventtype/eventtype';
 export {
   Provisioning,
   finalizerOf,

@@ -13,6 +13,8 @@ import { DEFAULT_MAX_TTL } from '../ingress/ttl';
 import { TriggerIndex } from '../routing/trigger-index';
 import type { DeliveryObserver, DeliveryTarget } from '../egress/outcomes';
 import { classifyPath } from '../addresses';
+import { channelReferenceKind, recordingTypes } from '../eventtypes/ingress-hook';
+import type { EventTypeRecorder } from '../eventtypes/recorder';
 
 /** What the ingress side needs of a store: only `append`, so a service that only receives needs no more. */
 export type IngressStore = Pick<ChannelBackend, 'append' | 'targetedAppend'>;
@@ -32,6 +34,8 @@ export interface BrokerIngressOptions {
    * and `/_channels/<namespace>/<name>` still is; no broker is reachable.
    */
   paths?: 'default' | 'channels-at-root';
+  /** Notes the types of accepted events for EventType auto-creation; absent: nothing per event. */
+  eventTypes?: EventTypeRecorder;
 }
 
 interface Served<E> {
@@ -157,7 +161,14 @@ export class BrokerIngress {
               .append(channel, event, headers, { key: partitionKey(event) })
               .then((r) => stored(event, r)),
     };
-    state.target = brokerTarget(store, this.maxTtl);
+    const reference = {
+      apiVersion: 'eventing.knative.dev/v1',
+      kind: 'Broker',
+      namespace: entry.namespace,
+      name: entry.name,
+      uid: entry.uid,
+    };
+    state.target = brokerTarget(recordingTypes(store, this.options.eventTypes, reference), this.maxTtl);
     return state;
   }
 
@@ -168,17 +179,20 @@ export class BrokerIngress {
   ): Served<ChannelEntry> {
     // C4: a channel stores the event exactly as received.
     const who: DeliveryTarget = { kind: 'Channel', namespace: entry.namespace, name: entry.name };
-    return {
-      entry,
-      channel,
-      target: {
-        append: (event, headers) =>
-          backend.append(channel, event, headers, { key: partitionKey(event) }).then((result) => {
-            if (result.ok) this.counted(who, event, result, 'no_subscribers');
-            return result;
-          }),
-      },
+    const target: IngressTarget = {
+      append: (event, headers) =>
+        backend.append(channel, event, headers, { key: partitionKey(event) }).then((result) => {
+          if (result.ok) this.counted(who, event, result, 'no_subscribers');
+          return result;
+        }),
     };
+    const reference = {
+      ...channelReferenceKind(entry.store),
+      namespace: entry.namespace,
+      name: entry.name,
+      uid: entry.uid,
+    };
+    return { entry, channel, target: recordingTypes(target, this.options.eventTypes, reference) };
   }
 
   /** Reports what an accepted append stored; an event stored for nobody is counted as discarded. */

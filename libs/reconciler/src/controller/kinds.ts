@@ -2,6 +2,7 @@ import type {
   ApiServerSource,
   Condition,
   ContainerSource,
+  EventType,
   Parallel,
   Resource,
   Sequence,
@@ -15,6 +16,7 @@ import { APISERVER_CHILD_KINDS, reconcileApiServerSource } from '../sources/apis
 import { CONTAINER_SOURCE_CHILD_KINDS, reconcileContainerSource } from '../sources/containersource';
 import { sourceSettings } from '../sources/settings';
 import { reconcileSinkBinding } from '../sources/sinkbinding';
+import { reconcileEventType } from '../eventtype/eventtype';
 
 /** What a reconciler of a kind that owns children reads. */
 export interface OwnerContext {
@@ -67,5 +69,10 @@ export const OWNED_KINDS: readonly OwnedKindReconciler[] = [
     kind: 'SinkBinding',
     childKinds: [],
     reconcile: (r, ctx) => reconcileSinkBinding(r as SinkBinding, ctx),
+  },
+  {
+    kind: 'EventType',
+    childKinds: [],
+    reconcile: (r, ctx) => reconcileEventType(r as EventType, ctx),
   },
 ];
