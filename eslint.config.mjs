@@ -30,6 +30,18 @@ export default [
               sourceTag: 'scope:control-plane',
               onlyDependOnLibsWithTags: ['scope:api', 'scope:shared', 'scope:control-plane', 'scope:testing'],
             },
+            // The controller creates and deletes durable stores with the store clients of libs/channels
+            // (its provisioners, loaded lazily when Kafka or NATS is given).
+            {
+              sourceTag: 'scope:controller',
+              onlyDependOnLibsWithTags: [
+                'scope:api',
+                'scope:shared',
+                'scope:control-plane',
+                'scope:data-plane',
+                'scope:testing',
+              ],
+            },
             // The admission webhook validates with the same code as the data plane (CESQL's parser).
             {
               sourceTag: 'scope:admission',

@@ -6,6 +6,7 @@ import {
   clusterServiceAddressBook,
   Controller,
   KAFKA_BROKER_CLASS,
+  type StoreProvisioner,
 } from '@eventing/reconciler';
 import { createLogger, type Logger, type Readiness } from '@eventing/runtime';
 import { ContractConfigMaps, ScheduleConfigMap } from './contract-configmaps';
@@ -35,6 +36,11 @@ export class ClusterController implements Readiness {
   private synced = false;
   private stopped = false;
   private readonly leaderGauge: Gauge;
+  /** Provisioners of durable stores, opened by `start` when their servers are given. */
+  private readonly provisioners: {
+    kafka?: StoreProvisioner & { close(): Promise<void> };
+    jetstream?: StoreProvisioner & { close(): Promise<void> };
+  } = {};
 
   constructor(
     readonly settings: ControllerSettings,
@@ -96,6 +102,7 @@ export class ClusterController implements Readiness {
         },
       },
       schedules: new ScheduleConfigMap(client, writer, settings.systemNamespace),
+      provisioner: (store) => this.provisioners[store],
       queue: { concurrency: settings.workers },
       onError: (key, error) =>
         this.log.warn(
@@ -151,6 +158,7 @@ export class ClusterController implements Readiness {
 
   /** Fills the caches, then reconciles (at once, or once elected). */
   async start(): Promise<void> {
+    await this.openProvisioners();
     this.store.start();
     await this.store.synced();
     this.synced = true;
@@ -160,6 +168,19 @@ export class ClusterController implements Readiness {
     );
     if (this.elector) this.elector.start();
     else this.lead();
+  }
+
+  /** Loads the store clients only when their servers are given, so a memory-only install loads neither. */
+  private async openProvisioners(): Promise<void> {
+    const { kafkaBootstrap, natsUrls } = this.settings;
+    if (kafkaBootstrap.length > 0 && !this.provisioners.kafka) {
+      const { KafkaTopicProvisioner } = await import('@eventing/channels/kafka');
+      this.provisioners.kafka = new KafkaTopicProvisioner({ bootstrap: kafkaBootstrap });
+    }
+    if (natsUrls.length > 0 && !this.provisioners.jetstream) {
+      const { JetStreamStreamProvisioner } = await import('@eventing/channels/jetstream');
+      this.provisioners.jetstream = new JetStreamStreamProvisioner({ servers: natsUrls });
+    }
   }
 
   private lead(): void {
@@ -184,5 +205,12 @@ export class ClusterController implements Readiness {
     await this.controller.stop();
     if (this.elector) await this.elector.stop();
     await this.store.stop();
+    await Promise.all(
+      Object.values(this.provisioners).map((p) =>
+        p
+          .close()
+          .catch((err: unknown) => this.log.warn({ error: String(err) }, 'closing a store client failed')),
+      ),
+    );
   }
 }

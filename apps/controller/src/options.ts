@@ -16,6 +16,13 @@ export interface ControllerSettings {
   imcUrl: string;
   kafkaChannelUrl: string;
   natsChannelUrl: string;
+  /**
+   * `host:port` of Kafka brokers; given, the controller creates and deletes the topics of
+   * KafkaChannels and Kafka-class Brokers (empty: the data plane creates them).
+   */
+  kafkaBootstrap: string[];
+  /** NATS server URLs; given, the controller creates and deletes NatsJetStreamChannels' streams. */
+  natsUrls: string[];
   clusterDomain: string;
   leaderElection: boolean;
   leaseName: string;
@@ -96,6 +103,18 @@ const FLAGS: Flag[] = [
     env: 'NATS_CHANNEL_URL',
     help: 'base URL of nats-channel-dispatcher',
     default: (s) => svc('nats-channel-dispatcher', s),
+  },
+  {
+    name: 'kafka-bootstrap',
+    env: 'KAFKA_BOOTSTRAP_SERVERS',
+    help: 'Kafka brokers (host:port, comma-separated): create and delete topics',
+    default: () => '',
+  },
+  {
+    name: 'nats-url',
+    env: 'NATS_URL',
+    help: 'NATS servers (comma-separated): create and delete streams',
+    default: () => '',
   },
   {
     name: 'leader-election',
@@ -214,6 +233,8 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): C
     imcUrl: trimSlash(raw('imc-url')),
     kafkaChannelUrl: trimSlash(raw('kafka-channel-url')),
     natsChannelUrl: trimSlash(raw('nats-channel-url')),
+    kafkaBootstrap: list(raw('kafka-bootstrap')),
+    natsUrls: list(raw('nats-url')),
     leaderElection: leader === 'true',
     leaseName: raw('lease-name'),
     leaseDurationMs: int('lease-duration', 1),
@@ -224,6 +245,13 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): C
     workers: int('workers', 1),
     logLevel: logLevel as ControllerSettings['logLevel'],
   };
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function trimSlash(url: string): string {
