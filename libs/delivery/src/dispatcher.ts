@@ -187,12 +187,13 @@ export class Dispatcher {
   }
 
   /** The whole delivery: attempts, backoff, reply handling, dead-lettering. Never throws. */
-  async deliver(request: DeliveryRequest): Promise<DeliveryOutcome> {
-    try {
-      return await this.deliverToSubscriber(request);
-    } catch (err) {
-      return { kind: 'failed', status: 500, attempts: 0, reason: `internal error: ${describe(err)}` };
-    }
+  deliver(request: DeliveryRequest): Promise<DeliveryOutcome> {
+    return this.deliverToSubscriber(request).catch((err: unknown) => ({
+      kind: 'failed' as const,
+      status: 500,
+      attempts: 0,
+      reason: `internal error: ${describe(err)}`,
+    }));
   }
 
   /** Closes every pooled connection once in-flight requests finish. */
@@ -216,7 +217,12 @@ export class Dispatcher {
       attempts++;
       const result = await this.send(request.subscriberUri, request.event, request.headers, opts);
       if (result.ok) {
-        const handled = await this.handleSuccess(request, result);
+        // An empty body without ce-specversion carries no event (a binary reply may have no data, T9):
+        // nothing to store, and no need to go through the reply path.
+        const handled =
+          result.body.length === 0 && result.headers['ce-specversion'] === undefined
+            ? false
+            : await this.handleSuccess(request, result);
         if (handled === true || handled === false) {
           return { kind: 'delivered', status: result.status, attempts, replied: handled };
         }
@@ -251,8 +257,6 @@ export class Dispatcher {
     request: DeliveryRequest,
     result: { status: number; headers: Record<string, string>; body: Buffer },
   ): Promise<boolean | Failure> {
-    // An empty body without ce-specversion carries no event; a binary reply may have no data (T9).
-    if (result.body.length === 0 && result.headers['ce-specversion'] === undefined) return false;
     const parsed = parseHttp(result.headers, result.body);
     if (!parsed.ok) {
       if (request.malformedReply === 'ignore') return false;
