@@ -19,6 +19,8 @@ export interface AdmissionServerOptions {
   host: string;
   log: Logger;
   maxBodyBytes?: number;
+  /** More admission paths (the SinkBinding subjects' `/sinkbindings`): true when it served the request. */
+  routes?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export interface AdmissionServer {
@@ -56,7 +58,7 @@ export async function startAdmissionServer(options: AdmissionServerOptions): Pro
       requestTimeout: 30_000,
     },
     (req, res) => {
-      if (admit(req, res)) return;
+      if (admit(req, res) || options.routes?.(req, res)) return;
       if (isAdminPath(req.url)) return nest(req, res);
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
       res.end('not found: the webhook serves POST /defaulting and POST /validation\n');

@@ -19,6 +19,7 @@ import { errorText } from './kube/errors';
 import { applyWebhookConfigurations, kubeClients, kubeSecretClient } from './kube/kube-api';
 import type { WebhookTarget } from './kube/registration';
 import { startAdmissionServer } from './admission-server';
+import { startSinkBindings } from './sinkbinding/sinkbindings';
 
 export interface WebhookSettings {
   port: number;
@@ -114,6 +115,8 @@ export async function startWebhook(settings: WebhookSettings): Promise<RunningWe
     stopAll.push(() => configWatch.stop());
     // Absent ConfigMaps are upstream's shipped values, which the store starts with.
     await withTimeout(configWatch.synced(), 60_000, `listing ConfigMaps in ${namespace}`);
+    const sinkBindings = startSinkBindings({ kubeConfig, systemNamespace: namespace, log });
+    stopAll.push(() => sinkBindings.stop());
 
     const hosts = [...new Set([...serviceHosts(settings.serviceName, namespace), ...settings.extraHosts])];
     const target: WebhookTarget = settings.registerUrl
@@ -132,6 +135,7 @@ export async function startWebhook(settings: WebhookSettings): Promise<RunningWe
           create: settings.register,
           log,
         });
+        await sinkBindings.register({ caBundle: identity.caBundle ?? '', target, create: settings.register });
       } catch (err) {
         log.error({ error: errorText(err) }, 'could not update the webhook configurations');
       }
@@ -170,6 +174,7 @@ export async function startWebhook(settings: WebhookSettings): Promise<RunningWe
       port: settings.port,
       host: settings.host,
       log,
+      routes: sinkBindings.listener,
     });
     serving.setIdentity = (next) => server.setIdentity(next);
     // A renewal that landed while the server was starting.

@@ -31,12 +31,18 @@ export interface SinkEnv {
 
 /**
  * The environment a sink binding adds to a container, in upstream's order: K_SINK, K_CA_CERTS (when
- * the sink has CA certificates), K_CE_OVERRIDES (the overrides as JSON; empty when there are none).
+ * the sink has CA certificates), K_CE_OVERRIDES (the overrides as JSON; empty when there are none,
+ * written without a value as the API server stores it, so a stored object compares equal).
  */
 export function sinkEnvVars(sink: SinkEnv): EnvVar[] {
   const out: EnvVar[] = [{ name: K_SINK, value: sink.sinkUri }];
   if (sink.caCerts) out.push({ name: K_CA_CERTS, value: sink.caCerts });
-  out.push({ name: K_CE_OVERRIDES, value: sink.ceOverrides ? JSON.stringify(sink.ceOverrides) : '' });
+  // No overrides: an empty value, which Kubernetes stores as no value at all (the container sees "").
+  out.push(
+    sink.ceOverrides
+      ? { name: K_CE_OVERRIDES, value: JSON.stringify(sink.ceOverrides) }
+      : { name: K_CE_OVERRIDES },
+  );
   return out;
 }
 

@@ -47,7 +47,7 @@ describe('pod templates: the binding environment (4.4)', () => {
     ]);
     expect(sinkEnvVars({ sinkUri: 'http://s/' })).toEqual([
       { name: 'K_SINK', value: 'http://s/' },
-      { name: 'K_CE_OVERRIDES', value: '' },
+      { name: 'K_CE_OVERRIDES' },
     ]);
   });
 
@@ -68,15 +68,8 @@ describe('pod templates: the binding environment (4.4)', () => {
     };
     const bound = bindPodSpec(spec, { sinkUri: 'http://new/' });
     expect(bound.containers?.map((c) => c.env)).toEqual([
-      [
-        { name: 'X', value: '1' },
-        { name: 'K_SINK', value: 'http://new/' },
-        { name: 'K_CE_OVERRIDES', value: '' },
-      ],
-      [
-        { name: 'K_SINK', value: 'http://new/' },
-        { name: 'K_CE_OVERRIDES', value: '' },
-      ],
+      [{ name: 'X', value: '1' }, { name: 'K_SINK', value: 'http://new/' }, { name: 'K_CE_OVERRIDES' }],
+      [{ name: 'K_SINK', value: 'http://new/' }, { name: 'K_CE_OVERRIDES' }],
     ]);
     expect(bound.initContainers?.[0]?.env?.map((e) => e.name)).toEqual(['Y', 'K_SINK', 'K_CE_OVERRIDES']);
     expect(bound.volumes).toBe(spec.volumes);
@@ -344,7 +337,7 @@ describe('ContainerSource and SinkBinding through the controller loop (4.3, 4.4)
     const env = podSpecOf(store.get('apps', 'Deployment', 'ns', 'heartbeats-deployment')!, 'Deployment')
       ?.containers?.[0]?.env;
     expect(env).toContainEqual({ name: 'K_SINK', value: 'http://elsewhere.example/' });
-    expect(env).toContainEqual({ name: 'K_CE_OVERRIDES', value: '' });
+    expect(env).toContainEqual({ name: 'K_CE_OVERRIDES' });
     store.remove('sources.knative.dev', 'ContainerSource', 'ns', 'heartbeats');
     await controller.idle();
     expect(store.list('Deployment', 'apps')).toEqual([]);
