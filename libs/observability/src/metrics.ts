@@ -360,6 +360,26 @@ export class EventingMetrics {
     this.dispatchDuration(h, eventType, status).observe(seconds);
   }
 
+  /**
+   * Counts one attempt a service made for a Trigger or Subscription whose retries and outcome another
+   * process owns (broker-filter, in front of which the channel dispatcher retries): upstream's
+   * response-code counter and, when given, the duration; no outcome.
+   */
+  attemptEnded(
+    target: MetricsTarget,
+    eventType: string | number | boolean | undefined,
+    status: number,
+    seconds?: number,
+  ): void {
+    const h = this.delivery(target);
+    let cells = h.byStatus.get(status);
+    if (cells === undefined) h.byStatus.set(status, (cells = this.statusCells(h, status)));
+    cells.count.get().inc();
+    if (seconds === undefined) return;
+    cells.latency?.get().observe(seconds * 1000);
+    this.dispatchDuration(h, eventType, status).observe(seconds);
+  }
+
   /** An event is held (its dead-letter sink failed too): counted once per event, and held now. */
   heldFor(target: MetricsTarget): void {
     const h = this.delivery(target);

@@ -169,6 +169,20 @@ describe('EventingMetrics by target', () => {
     expect(text).toContain('cloudevents_type="other"');
   });
 
+  it('counts an attempt without an outcome for services that do not own retries (broker-filter)', async () => {
+    const m = new EventingMetrics({ defaultMetrics: false });
+    m.attemptEnded(trigger, 'order', 503);
+    m.attemptEnded(trigger, 'order', 202, 0.01);
+    expect(await value(m, 'mt_broker_filter_event_count', { trigger_name: 't1' })).toBe(2);
+    expect(await value(m, 'eventing_delivery_outcomes_total')).toBe(0);
+    expect(await value(m, 'eventing_deliveries_pending')).toBe(0);
+    expect(
+      await value(m, 'kn_eventing_dispatch_duration_seconds_count', {
+        messaging_destination_name: 'trigger:t1.ns',
+      }),
+    ).toBe(1);
+  });
+
   it('the name-keyed methods and the target ones count the same series', async () => {
     const m = new EventingMetrics({ defaultMetrics: false });
     m.accepted('ns', 'Broker', 'default', 2);

@@ -48,11 +48,13 @@ describe('defineService', () => {
     expect(core!.closed).toBe(1);
   });
 
-  it('has no /metrics without a registry (the path goes to the handler)', async () => {
+  it('serves /metrics with the process metrics when the core has no registry (every service is scraped alike)', async () => {
     const service = defineService({ name: 'test', settings, create: () => testCore(false) });
     const running = await service.start({ ...service.fromEnv({}), port: 0, host: '127.0.0.1' });
     try {
-      expect((await fetch(`${running.url}/metrics`)).status).toBe(404);
+      const res = await fetch(`${running.url}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toMatch(/^process_cpu_seconds_total /m);
     } finally {
       await running.close();
     }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
-import { METRICS_REGISTRY, MetricsController } from '@eventing/observability';
-import type { Registry } from 'prom-client';
+import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { METRICS_REGISTRY, MetricsController, processMetrics } from '@eventing/observability';
+import { Registry } from 'prom-client';
 import { HealthController, READINESS, type Readiness } from './health';
 import { runService, startService, type RunningService } from './service';
 import { readSettings, settingsMarkdown, type Setting, type SettingsOf } from './settings';
@@ -10,7 +10,7 @@ import { readSettings, settingsMarkdown, type Setting, type SettingsOf } from '.
 export interface ServiceCore extends Readiness {
   /** Every request that is not `/healthz`, `/readyz` or `/metrics`, outside the framework. */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Served at `/metrics` when given. */
+  /** Served at `/metrics` (with Node's process metrics); without one, `/metrics` has those only. */
   readonly registry?: Registry;
   /** Finishes in-flight work and releases what the core holds (called once the port stopped accepting). */
   close(): Promise<void>;
@@ -54,17 +54,21 @@ class CoreShutdown implements OnApplicationShutdown {
 @Module({})
 class ServiceRuntimeModule {}
 
-/** The NestJS module of a core: probes, `/metrics` when it has a registry, and its shutdown. */
+/**
+ * The NestJS module of a core: probes, `/metrics` (the core's registry, or one with the process
+ * metrics only, so every service can be scraped alike), and its shutdown.
+ */
 function coreModule(core: ServiceCore): DynamicModule {
-  const providers: Provider[] = [
-    { provide: READINESS, useValue: core },
-    { provide: CoreShutdown, useFactory: () => new CoreShutdown(core) },
-  ];
-  if (core.registry) providers.push({ provide: METRICS_REGISTRY, useValue: core.registry });
+  const registry = core.registry ?? new Registry();
+  processMetrics(registry);
   return {
     module: ServiceRuntimeModule,
-    controllers: core.registry ? [HealthController, MetricsController] : [HealthController],
-    providers,
+    controllers: [HealthController, MetricsController],
+    providers: [
+      { provide: READINESS, useValue: core },
+      { provide: CoreShutdown, useFactory: () => new CoreShutdown(core) },
+      { provide: METRICS_REGISTRY, useValue: registry },
+    ],
   };
 }
 

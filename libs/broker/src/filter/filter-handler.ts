@@ -29,7 +29,8 @@ export interface FilterHandlerOptions {
   lookup(namespace: string, name: string): FilterTrigger | undefined;
   dispatcher: Dispatcher;
   maxBodyBytes: number;
-  onResult?: (result: { trigger?: string; status: number; reason?: string }) => void;
+  /** Told how each request ended; `filtered` when the trigger's filter did not pass the event (200, nothing sent). */
+  onResult?: (result: { trigger?: string; status: number; reason?: string; filtered?: boolean }) => void;
 }
 
 type TriggerPath = { ok: true; namespace: string; name: string; uid: string } | { ok: false; reason: string };
@@ -114,7 +115,10 @@ export function createFilterHandler(
     const ttl = event.attributes[TTL_EXTENSION];
     if (ttl === undefined)
       return finish(res, 400, `event has no ${TTL_EXTENSION}: it was not sent by a broker`, key);
-    if (!trigger.filter.match(event)) return finish(res, 200, undefined, key);
+    if (!trigger.filter.match(event)) {
+      respond(res, 200);
+      return report({ status: 200, trigger: key, filtered: true });
+    }
 
     delete event.attributes[TTL_EXTENSION];
     const { entry } = trigger;

@@ -1,7 +1,8 @@
 import { ContractFollower, type Contract } from '@eventing/contract';
 import { Dispatcher } from '@eventing/delivery';
 import { createLogger, type LogLevel, type ServiceCore } from '@eventing/runtime';
-import { createFilterHandler, indexTriggers } from '../filter/filter-handler';
+import { FOLDED_LABEL_VALUE, EventingMetrics, type MetricsTarget } from '@eventing/observability';
+import { createFilterHandler, indexTriggers, type FilterTrigger } from '../filter/filter-handler';
 import { brokerRoutes, createIngressHandler } from '../ingress/handler';
 import { remoteIngressTargets } from '../remote-ingress';
 
@@ -9,22 +10,40 @@ import { remoteIngressTargets } from '../remote-ingress';
 function followingService<T>(
   name: string,
   settings: { contractPath: string; logLevel: LogLevel },
-  build: (dispatcher: Dispatcher) => {
+  build: (
+    dispatcher: Dispatcher,
+    metrics: EventingMetrics,
+  ) => {
     project: (contract: Contract) => T;
     empty: T;
     handler: (current: () => T) => ServiceCore['handler'];
   },
-): ServiceCore {
+): ServiceCore & { readonly metrics: EventingMetrics } {
   const dispatcher = new Dispatcher({ connectionsPerOrigin: 256 });
-  const parts = build(dispatcher);
+  const metrics = new EventingMetrics();
+  const parts = build(dispatcher, metrics);
+  const log = createLogger({ service: name, level: settings.logLevel });
   const contract = new ContractFollower(
     settings.contractPath,
-    parts.project,
+    (document) => {
+      const value = parts.project(document);
+      metrics.contractApplied(document.generation);
+      return value;
+    },
     parts.empty,
-    createLogger({ service: name, level: settings.logLevel }),
+    {
+      info: (fields, msg) => log.info(fields, msg),
+      // The follower reports only a document it rejected here.
+      error: (fields, msg) => {
+        metrics.applyFailed('contract_rejected');
+        log.error(fields, msg);
+      },
+    },
   );
   return {
+    metrics,
     handler: parts.handler(() => contract.current),
+    registry: metrics.registry,
     readiness: () => contract.readiness(),
     close: async () => {
       contract.close();
@@ -43,8 +62,8 @@ export function brokerIngressService(settings: {
   maxBodyBytes: number;
   maxTtl: number;
   channelTimeoutMs: number;
-}): ServiceCore {
-  return followingService('broker-ingress', settings, (dispatcher) => ({
+}): ServiceCore & { readonly metrics: EventingMetrics } {
+  return followingService('broker-ingress', settings, (dispatcher, metrics) => ({
     project: (contract) =>
       remoteIngressTargets(contract.brokers, dispatcher, settings.channelTimeoutMs, settings.maxTtl),
     empty: new Map(),
@@ -52,24 +71,61 @@ export function brokerIngressService(settings: {
       createIngressHandler({
         route: brokerRoutes((namespace, name) => current().get(`${namespace}/${name}`)),
         maxBodyBytes: settings.maxBodyBytes,
+        onResult: (r) => {
+          if (r.kind !== 'broker' || r.namespace === undefined || r.name === undefined) return;
+          // A path that names no served broker never becomes a label value, whatever the status
+          // (202 is answered only for a served one).
+          if (r.status === 202 || current().has(`${r.namespace}/${r.name}`))
+            metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status);
+          else metrics.ingressResult(FOLDED_LABEL_VALUE, FOLDED_LABEL_VALUE, FOLDED_LABEL_VALUE, r.status);
+        },
       }),
   }));
 }
+
+/** Who an attempt for a trigger the contract does not have is counted for. */
+const UNKNOWN_TRIGGER: MetricsTarget = {
+  kind: 'Trigger',
+  namespace: FOLDED_LABEL_VALUE,
+  name: FOLDED_LABEL_VALUE,
+  broker: FOLDED_LABEL_VALUE,
+};
 
 /** broker-filter: `/triggers/<namespace>/<trigger>/<uid>` in, filter, one attempt to the subscriber. */
 export function brokerFilterService(settings: {
   contractPath: string;
   logLevel: LogLevel;
   maxBodyBytes: number;
-}): ServiceCore {
-  return followingService('broker-filter', settings, (dispatcher) => ({
+}): ServiceCore & { readonly metrics: EventingMetrics } {
+  // One metrics target per trigger of the current contract, made on its first attempt.
+  const targets = new WeakMap<FilterTrigger, MetricsTarget>();
+  const targetOf = (t: FilterTrigger): MetricsTarget => {
+    let target = targets.get(t);
+    if (target === undefined) {
+      const { namespace, name, broker } = t.entry;
+      targets.set(t, (target = { kind: 'Trigger', namespace, name, broker }));
+    }
+    return target;
+  };
+  return followingService('broker-filter', settings, (dispatcher, metrics) => ({
     project: (contract) => indexTriggers(contract.triggers),
-    empty: new Map(),
+    empty: new Map<string, FilterTrigger>(),
     handler: (current) =>
       createFilterHandler({
         lookup: (namespace, name) => current().get(`${namespace}/${name}`),
         dispatcher,
         maxBodyBytes: settings.maxBodyBytes,
+        // Retries, dead letters and outcomes belong to the channel dispatcher in front: counted here
+        // is each attempt the filter passed, by the subscriber's status (as upstream's filter counts).
+        onResult: (r) => {
+          if (r.filtered) return;
+          const trigger = r.trigger === undefined ? undefined : current().get(r.trigger);
+          metrics.attemptEnded(
+            trigger === undefined ? UNKNOWN_TRIGGER : targetOf(trigger),
+            undefined,
+            r.status,
+          );
+        },
       }),
   }));
 }
