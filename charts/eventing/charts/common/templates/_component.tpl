@@ -3,7 +3,7 @@ common.component renders one service: ServiceAccount, Deployment, Service, PodDi
 when autoscaling.enabled, a HorizontalPodAutoscaler. A component chart's template is only:
   {{ include "common.component" . }}
 Values read (see any component chart's values.yaml): enabled, replicas, image, port, probeScheme,
-service, contract, kubeApi, settings, extraEnv, resources, podDisruptionBudget, autoscaling,
+service, contract, kubeApi, podNameEnv, settings, extraEnv, resources, podDisruptionBudget, autoscaling,
 podSecurityContext, securityContext, podAnnotations, nodeSelector, tolerations, affinity,
 terminationGracePeriodSeconds.
 */}}
@@ -73,6 +73,8 @@ spec:
             {{- if .Values.kubeApi }}
             - name: SYSTEM_NAMESPACE
               value: {{ .Release.Namespace | quote }}
+            {{- end }}
+            {{- if .Values.podNameEnv }}
             - name: POD_NAME
               valueFrom:
                 fieldRef:
