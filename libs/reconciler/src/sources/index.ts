@@ -1,4 +1,5 @@
 export * from './pod-template';
+export * from './binding';
 export * from './settings';
 export * from './sink';
 export * from './apiserversource';
