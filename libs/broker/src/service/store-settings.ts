@@ -60,6 +60,20 @@ export function redeliverySettings(first: string, longest: string) {
   ] as const;
 }
 
+/**
+ * `CREATE_STORES`: whether the service creates missing topics or streams itself. In a cluster the
+ * controller creates and deletes them (`--kafka-bootstrap`, `--nats-url`): set it to false there.
+ */
+export function createStoresSetting(stores: 'topics' | 'streams') {
+  return textSetting(
+    'createStores',
+    'CREATE_STORES',
+    'true',
+    `create missing ${stores} (false where the controller creates and deletes them)`,
+    { pattern: '^(true|false)$', expected: 'true or false' },
+  );
+}
+
 /** Kafka client rows: where the brokers are, the client id (default the service's name), new topics. */
 export function kafkaSettings(service: string, clientOf: string, resource: 'channel' | 'broker') {
   return [
@@ -81,6 +95,7 @@ export function kafkaSettings(service: string, clientOf: string, resource: 'chan
       `replication of a topic it creates when the ${resource} names none`,
       { min: 1 },
     ),
+    createStoresSetting('topics'),
   ] as const;
 }
 
@@ -138,6 +153,7 @@ export function natsSettings(service: string) {
       "how long a publish waits for JetStream's ack before 503",
       { min: 1 },
     ),
+    createStoresSetting('streams'),
   ] as const;
 }
 
@@ -167,6 +183,7 @@ export function kafkaStoreOptions(
     bootstrap: s.bootstrap,
     clientId: s.clientId,
     topic: { numPartitions: s.numPartitions, replicationFactor: s.replicationFactor },
+    createStores: s.createStores !== 'false',
     ...(consumer ? { consumer } : {}),
     ...(s.maxPendingAppends === undefined ? {} : { producer: { maxPendingAppends: s.maxPendingAppends } }),
     onError: (error, context) => log.warn({ context, error: describeError(error) }, 'Kafka error'),
@@ -190,6 +207,7 @@ export function jetStreamStoreOptions(
     nackDelayMs: s.redeliveryDelayMs,
     maxNackDelayMs: s.redeliveryMaxDelayMs,
     publishTimeoutMs: s.publishTimeoutMs,
+    createStores: s.createStores !== 'false',
     onMalformedMessage: (m) =>
       log.warn(
         { stream: m.stream, sequence: m.sequence, subject: m.subject, reason: m.reason },

@@ -66,6 +66,11 @@ export interface JetStreamChannelBackendOptions {
   connection?: Omit<NodeConnectionOptions, 'servers' | 'name'>;
   /** Stream settings of a channel whose `ensureChannel` brings none (`spec.stream.config`). */
   stream?: NatsStreamConfig;
+  /**
+   * Whether `ensureChannel` creates or updates a channel's stream (default true). False where the
+   * control plane does: `ensureChannel` then only checks that the stream exists.
+   */
+  createStores?: boolean;
   /** Consumer settings of a channel whose `ensureChannel` brings none (`spec.consumerConfigTemplate`). */
   consumer?: NatsConsumerConfigTemplate;
   /**
@@ -806,7 +811,12 @@ export class JetStreamChannelBackend implements ChannelBackend {
     } catch (err) {
       if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw streamError(name, 'look up', err);
     }
-    if (current === undefined) {
+    if (this.options.createStores === false) {
+      if (current === undefined)
+        throw new Error(
+          `stream ${name} of channel ${channelKey(channel)} is not there yet (the control plane creates it)`,
+        );
+    } else if (current === undefined) {
       try {
         await jsm.streams.add(wanted);
       } catch (err) {

@@ -105,6 +105,11 @@ export interface KafkaChannelBackendOptions {
   /** Defaults for topics `ensureChannel` creates. */
   topic?: KafkaTopicSettings;
   /**
+   * Whether `ensureChannel` creates a missing topic (default true). False where the control plane
+   * creates and deletes topics: `ensureChannel` then only waits a moment for the topic to exist.
+   */
+  createStores?: boolean;
+  /**
    * One message in flight per partition for every subscription (upstream's
    * `kafka.eventing.knative.dev/delivery.order: ordered`; a subscription may say otherwise). Default false.
    */
@@ -296,6 +301,16 @@ export class KafkaChannelBackend implements ChannelBackend {
     if (settings.topic === undefined) this.named.delete(channelKey(channel));
     else this.named.set(channelKey(channel), topic);
     if (this.ensured.has(topic)) return;
+    if (this.options.createStores === false) {
+      await this.waitForLeaders(topic, 5_000).catch((err: Error) => {
+        throw new Error(
+          `topic ${topic} of channel ${channelKey(channel)} is not there yet (the control plane creates it): ${err.message}`,
+          { cause: err },
+        );
+      });
+      this.ensured.add(topic);
+      return;
+    }
     const numPartitions = positiveInteger(
       'numPartitions',
       settings.numPartitions ?? this.topicDefaults.numPartitions,
