@@ -1,3 +1,4 @@
+import { EventTypeRegistrar, OBSERVED_TYPES_PATH, registrarHandler } from '@eventing/reconciler';
 import { runService, startService } from '@eventing/runtime';
 import { ClusterController } from './controller-runtime';
 import { ControllerModule } from './controller.module';
@@ -11,11 +12,21 @@ import { readSettings, SettingsError, USAGE, type ControllerSettings } from './o
  */
 export async function startController(settings: ControllerSettings) {
   const controller = new ClusterController(settings);
+  // Broker and channel ingress hand the event types they see to the controller, which creates the
+  // EventTypes (the data plane does not talk to the API server): docs/ARCHITECTURE.md, "Event registry".
+  const observedTypes = registrarHandler(new EventTypeRegistrar(controller.store), {
+    enabled: () => {
+      const features = controller.store.get('', 'ConfigMap', settings.systemNamespace, 'config-features') as
+        { data?: Record<string, string> } | undefined;
+      return features?.data?.['eventtype-auto-create'] === 'enabled';
+    },
+  });
   const service = await startService({
     module: ControllerModule.register(controller),
     port: settings.port,
-    // The controller serves nothing but probes and metrics.
-    fastPath: () => (_req, res) => {
+    // Besides probes and metrics, the controller serves only the observed event types.
+    fastPath: () => (req, res) => {
+      if (req.url === OBSERVED_TYPES_PATH) return observedTypes(req, res);
       res.statusCode = 404;
       res.end();
     },

@@ -23,3 +23,4 @@ export * from './service/receiver-reply';
 export * from './service/remote-services';
 export * from './eventtypes/recorder';
 export * from './eventtypes/ingress-hook';
+export * from './eventtypes/http-sink';

@@ -23,3 +23,4 @@ export {
   type ProvisionerLookup,
   type StoreRef,
 } from './controller/provisioning';
+export * from './eventtype/registrar-handler';

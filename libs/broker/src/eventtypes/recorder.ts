@@ -14,8 +14,12 @@ export interface EventTypeReference {
 /** One event type seen at one addressable: what an EventType is made of (CONFORMANCE 2.16). */
 export type ObservedType = ObservedEventType;
 
-/** Where observed types go: an in-process registry (standalone) or the controller (Kubernetes). */
-export type ObservedTypesSink = (batch: readonly ObservedType[]) => Promise<void>;
+/**
+ * Where observed types go: an in-process registry (standalone) or the controller (Kubernetes).
+ * Resolves `'disabled'` when the registry has auto-creation off: the recorder then stops recording
+ * for `disabledRecheckMs` and asks again with the next new type after that.
+ */
+export type ObservedTypesSink = (batch: readonly ObservedType[]) => Promise<void | 'disabled'>;
 
 export interface EventTypeRecorderOptions {
   sink: ObservedTypesSink;
@@ -31,6 +35,8 @@ export interface EventTypeRecorderOptions {
   batchSize?: number;
   /** Wait before a failed hand-over is tried again; doubles up to 30 s. Default 1000. */
   retryDelayMs?: number;
+  /** How long recording stays off after the sink answered 'disabled'. Default 60 s. */
+  disabledRecheckMs?: number;
   onError?: (error: Error, batch: readonly ObservedType[]) => void;
 }
 
@@ -61,6 +67,8 @@ export class EventTypeRecorder {
   private readonly batchSize: number;
   private readonly retryDelayMs: number;
   private readonly onError: EventTypeRecorderOptions['onError'];
+  private readonly disabledRecheckMs: number;
+  private recheck: NodeJS.Timeout | undefined;
   private readonly pending = new Map<string, ObservedType>();
   /** Keys handed over, in insertion order (the oldest is forgotten first). */
   private readonly known = new Set<string>();
@@ -80,6 +88,7 @@ export class EventTypeRecorder {
     this.batchSize = options.batchSize ?? 100;
     this.retryDelayMs = options.retryDelayMs ?? 1000;
     this.onError = options.onError;
+    this.disabledRecheckMs = options.disabledRecheckMs ?? 60_000;
   }
 
   /** Whether auto-creation is on (read per event by the ingress hook). */
@@ -90,6 +99,8 @@ export class EventTypeRecorder {
   /** Turns auto-creation on or off (config-features changed). Off drops what was pending. */
   setEnabled(enabled: boolean): void {
     this.on = enabled;
+    if (this.recheck !== undefined) clearTimeout(this.recheck);
+    this.recheck = undefined;
     if (!enabled) this.pending.clear();
   }
 
@@ -133,6 +144,7 @@ export class EventTypeRecorder {
   /** Stops handing over; what is pending is dropped. */
   close(): void {
     this.closed = true;
+    if (this.recheck !== undefined) clearTimeout(this.recheck);
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.pending.clear();
@@ -168,7 +180,18 @@ export class EventTypeRecorder {
     if (batch.length === 0) return;
     this.lastHandOver = Date.now();
     try {
-      await this.sink(batch);
+      if ((await this.sink(batch)) === 'disabled') {
+        // Off where EventTypes are made: record nothing for a while, then look again.
+        this.setEnabled(false);
+        if (!this.closed) {
+          this.recheck = setTimeout(() => {
+            this.recheck = undefined;
+            this.on = true;
+          }, this.disabledRecheckMs);
+          this.recheck.unref?.();
+        }
+        return;
+      }
     } catch (err) {
       this.counts.failures++;
       this.failuresInARow++;
