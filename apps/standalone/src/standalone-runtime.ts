@@ -82,6 +82,7 @@ export class StandaloneRuntime {
       backend: this.backend,
       stores: this.stores,
       dispatcher: this.dispatcher,
+      durableStoresDeletedByReconcilers: true,
       maxBodyBytes: options.maxBodyBytes,
       maxTtl: options.maxTtl,
       defaultMaxInFlight: options.maxInFlight,

@@ -38,6 +38,11 @@ export interface BrokerDataPlaneOptions {
   brokerUrl?: (namespace: string, name: string) => string;
   /** Notes the types of accepted events for EventType auto-creation (`eventtype-auto-create`). */
   eventTypes?: EventTypeRecorder;
+  /**
+   * The reconcilers delete durable stores (Kafka topics, JetStream streams) of brokers and channels
+   * that go; here their consumers are only closed. Memory stores are always deleted here.
+   */
+  durableStoresDeletedByReconcilers?: boolean;
 }
 
 /**
@@ -341,6 +346,7 @@ export class BrokerDataPlane {
     for (const [uid, { channel, kind }] of current) {
       if (wantedKinds.get(uid) === kind) continue;
       this.dispatches.get(kind)?.closeChannel(channel, deletedReason);
+      if (kind !== 'memory' && this.options.durableStoresDeletedByReconcilers) continue;
       await this.backendFor(kind)
         .deleteChannel(channel, deletedReason)
         .catch((err: Error) => failed.set(uid, `deleting the ${what}'s channel failed: ${err.message}`));
