@@ -3,7 +3,7 @@
 // The Dockerfile runs exactly this and copies the folder into a distroless base, so what an image
 // holds is what `--check` (and tests/charts) started and probed here, without a container daemon.
 //
-//   node tools/images/assemble.mjs [--out dist/images] [--check] [app…]
+//   node tools/images/assemble.mjs [--out dist/images] [--check [--env NAME=VALUE…]] [app…]
 //
 // node_modules holds only what the bundle requires (tools/build/build.mjs keeps npm packages
 // external) and their production dependencies, at the same relative paths as in the repository's
@@ -24,6 +24,8 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -54,7 +56,7 @@ const EMPTY_CONTRACT = JSON.stringify({ version: 1, generation: 0, brokers: [], 
  */
 export const CHECKS = {
   controller: { env: () => ({ KUBECONFIG: '/nonexistent' }), probe: '/healthz', needs: 'KUBECONFIG' },
-  webhook: { env: () => ({}), probe: null, needs: 'KUBECONFIG' },
+  webhook: { env: () => ({}), probe: null, needs: 'KUBECONFIG', https: true },
   'broker-ingress': { env: (d) => ({ CONTRACT_PATH: contract(d) }), probe: '/readyz' },
   'broker-filter': { env: (d) => ({ CONTRACT_PATH: contract(d) }), probe: '/readyz' },
   'imc-dispatcher': { env: (d) => ({ CONTRACT_PATH: contract(d) }), probe: '/readyz' },
@@ -196,6 +198,21 @@ function freePort() {
   });
 }
 
+/** The status of GET <probe> on 127.0.0.1 (the webhook's certificate is its own: not verified); 0 when unreachable. */
+function status(port, path, https) {
+  return new Promise((done) => {
+    const req = (https ? httpsGet : httpGet)(
+      { host: '127.0.0.1', port, path, rejectUnauthorized: false, timeout: 2000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => done(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', () => done(0));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
 /**
  * Starts an assembled service from its own folder with its own `node` (nothing of the repository
  * on its module path) and waits for `probe` to answer 200. Resolves with the probe used and the
@@ -231,13 +248,8 @@ export async function check(app, dir, { env = {}, timeoutMs = 30_000 } = {}) {
       if (exited !== null) throw new Error(`${app} stopped (${exited}) before ${probe} answered:\n${output}`);
       if (Date.now() - started > timeoutMs)
         throw new Error(`${app}: ${probe} did not answer 200 within ${timeoutMs} ms:\n${output}`);
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}${probe}`);
-        await res.arrayBuffer();
-        if (res.status === 200) return { app, probe, ms: Date.now() - started };
-      } catch {
-        // not listening yet
-      }
+      if ((await status(port, probe, spec.https === true)) === 200)
+        return { app, probe, ms: Date.now() - started };
       await new Promise((r) => setTimeout(r, 100));
     }
   } finally {
@@ -256,7 +268,18 @@ async function cli() {
   const args = process.argv.slice(2);
   const outAt = args.indexOf('--out');
   const out = resolve(outAt >= 0 ? args[outAt + 1] : join(root, 'dist', 'images'));
-  const apps = args.filter((a, i) => !a.startsWith('--') && (outAt < 0 || i !== outAt + 1));
+  // --env NAME=VALUE (repeatable): passed to the services --check starts, e.g. KUBECONFIG for the
+  // controller and webhook, KAFKA_BOOTSTRAP_SERVERS or NATS_URL; with it their /readyz is probed.
+  const env = {};
+  const taken = new Set(outAt >= 0 ? [outAt + 1] : []);
+  args.forEach((a, i) => {
+    if (a !== '--env') return;
+    const [name, ...value] = (args[i + 1] ?? '').split('=');
+    if (!name || value.length === 0) throw new Error('--env needs NAME=VALUE');
+    env[name] = value.join('=');
+    taken.add(i + 1);
+  });
+  const apps = args.filter((a, i) => !a.startsWith('--') && !taken.has(i));
   const unknown = apps.filter((a) => !SERVICES.includes(a));
   if (unknown.length > 0)
     throw new Error(`unknown service ${unknown.join(', ')}: one of ${SERVICES.join(', ')}`);
@@ -264,7 +287,7 @@ async function cli() {
     const r = assemble(app, out);
     let line = `${app}: ${r.packages} packages (${r.requires.join(', ')}) in ${relative(process.cwd(), r.dir) || r.dir}`;
     if (args.includes('--check')) {
-      const c = await check(app, r.dir);
+      const c = await check(app, r.dir, { env });
       line += c.probe === null ? `; not started (${c.skipped})` : `; ${c.probe} 200 after ${c.ms} ms`;
     }
     console.log(line);
