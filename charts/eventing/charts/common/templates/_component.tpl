@@ -84,10 +84,11 @@ spec:
             - name: {{ .pathEnv }}
               value: {{ printf "%s/%s" .mountPath .key | quote }}
             {{- end }}
+            {{- /* A setting may use the release, e.g. {{ .Release.Namespace }} (rendered with tpl). */}}
             {{- range $name, $value := .Values.settings }}
             {{- if ne (toString $value) "" }}
             - name: {{ $name }}
-              value: {{ include "common.envValue" $value | quote }}
+              value: {{ tpl (include "common.envValue" $value) $ | quote }}
             {{- end }}
             {{- end }}
             {{- with .Values.extraEnv }}
