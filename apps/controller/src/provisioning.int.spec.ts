@@ -1,7 +1,16 @@
 import { Admin } from '@platformatic/kafka';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { createServer } from 'node:net';
 import { CONTRACT_KEY, contractConfigMapName } from '@eventing/contract';
-import { buildApps, startKube, withKafka, type AppProcess, type KubeServer } from '@eventing/testing';
+import {
+  buildApps,
+  startKube,
+  withKafka,
+  withNats,
+  type AppProcess,
+  type KubeServer,
+} from '@eventing/testing';
 import { applyCrds, getJson, startController, SYSTEM_NAMESPACE, until } from './cluster-harness';
 
 // Durable stores are the controller's to create and delete in a cluster (CONFORMANCE 2.13): a
@@ -43,10 +52,13 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe('the controller provisions Kafka topics', () => {
+describe('the controller provisions Kafka topics and JetStream streams', () => {
   const kafka = withKafka();
+  const nats = withNats();
   let kube: KubeServer;
   let admin: Admin;
+  let nc: Awaited<ReturnType<typeof connect>>;
+  let jsm: JetStreamManager;
   let controller: AppProcess | undefined;
 
   const topics = () => admin.listTopics({ includeInternals: false });
@@ -78,18 +90,22 @@ describe('the controller provisions Kafka topics', () => {
     kube = await startKube();
     await applyCrds(kube);
     admin = new Admin({ clientId: 'controller-provisioning-test', bootstrapBrokers: [kafka.bootstrap] });
+    nc = await connect({ servers: nats.url });
+    jsm = await jetstreamManager(nc);
   }, 1_200_000);
 
   afterAll(async () => {
     controller?.kill();
     await admin?.close();
+    await nc?.close();
     await kube?.stop();
   });
 
   it('a KafkaChannel gets the finalizer and its topic before the contract; kubectl delete removes the topic, then the object', async () => {
     controller = await startController(kube, NOWHERE, {
-      STORES: 'memory,kafka',
+      STORES: 'memory,kafka,jetstream',
       KAFKA_BOOTSTRAP_SERVERS: kafka.bootstrap,
+      NATS_URL: nats.url,
       LEADER_ELECTION: 'false',
       PORT: '0',
     });
@@ -128,6 +144,46 @@ describe('the controller provisions Kafka topics', () => {
         'orders out of the contract',
       ),
     );
+  });
+
+  it('a NatsJetStreamChannel gets its finalizer and stream; kubectl delete removes the stream, then the object', async () => {
+    const streamExists = (name: string) =>
+      jsm.streams.info(name).then(
+        () => true,
+        (err: Error) => {
+          if (/stream not found/i.test(err.message)) return false;
+          throw err;
+        },
+      );
+    await kube.kubectl(['apply', '-f', '-'], {
+      input: `apiVersion: messaging.knative.dev/v1alpha1
+kind: NatsJetStreamChannel
+metadata:
+  name: payments
+  namespace: default
+`,
+    });
+    const ready = await explained(
+      until(
+        async () => {
+          const c = await getJson<KafkaChannelObject>(kube, [
+            'natsjetstreamchannel',
+            'payments',
+            '-n',
+            'default',
+          ]);
+          return c?.status?.conditions?.find((x) => x.type === 'Ready')?.status === 'True' && c;
+        },
+        60_000,
+        'NatsJetStreamChannel default/payments Ready',
+      ),
+    );
+    expect(ready.metadata.finalizers).toContain('natsjetstreamchannels.messaging.knative.dev');
+    expect((await jsm.streams.info('KN_DEFAULT__PAYMENTS')).config.subjects).toEqual([
+      'default.payments._knative',
+    ]);
+    await kube.kubectl(['delete', 'natsjetstreamchannel', 'payments', '-n', 'default', '--timeout=60s']);
+    expect(await streamExists('KN_DEFAULT__PAYMENTS')).toBe(false);
   });
 
   it('a Kafka that cannot be reached keeps the KafkaChannel not Ready with the reason, and out of the contract', async () => {
