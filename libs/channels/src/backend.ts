@@ -54,6 +54,13 @@ export type MessageHandler = (message: ChannelMessage) => Promise<Ack>;
 export interface SubscriptionOptions {
   /** Unique id of the subscription (Trigger or Subscription uid). */
   id: string;
+  /**
+   * The durable name of this subscription's position in the store, when the control plane names it:
+   * the Kafka consumer group id, the JetStream durable consumer name (a `Kafka`-class Broker's Trigger:
+   * `knative-trigger-<namespace>-<name>`, as upstream's). Absent: the backend derives it from the
+   * channel and `id` (`kafka.<namespace>.<channel>.<id>`, `KN_SUB_<ID>`).
+   */
+  consumerGroup?: string;
   /** Most messages handed to the handler at once. */
   maxInFlight: number;
   /**

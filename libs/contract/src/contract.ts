@@ -112,6 +112,13 @@ export interface TriggerEntry {
   maxInFlight?: number;
   /** Per-key order on partitioned stores (`kafka.eventing.knative.dev/delivery.order: ordered`). */
   ordered?: boolean;
+  /**
+   * The consumer group (Kafka) or durable consumer (JetStream) the trigger reads its broker's store
+   * in, named by the control plane: a `Kafka`-class Broker's Trigger `knative-trigger-<namespace>-<name>`
+   * (upstream's `triggers.consumergroup.template`). Absent: the store derives it from the broker's
+   * trigger channel and the trigger's uid, as for a Subscription of that channel.
+   */
+  consumerGroup?: string;
 }
 
 /** One PingSource as the ping runner schedules it: the sink is already resolved to a URI. */

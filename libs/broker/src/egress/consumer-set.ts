@@ -7,6 +7,8 @@ export interface ConsumerSpec<C> {
   maxInFlight: number;
   /** Per-key order on a partitioned store. */
   ordered?: boolean;
+  /** The consumer group / durable consumer name the control plane gave; absent: the backend's own. */
+  consumerGroup?: string;
   config: C;
 }
 
@@ -42,6 +44,7 @@ export interface RemovalReasons {
 
 interface ConsumerState<C> extends ConsumerContext<C> {
   channelKey: string;
+  consumerGroup: string | undefined;
   abort: AbortController;
   consumer?: Consumer;
 }
@@ -77,7 +80,13 @@ export class ConsumerSet<C> {
     for (const spec of specs) {
       const channelKey = `${spec.channel.namespace}/${spec.channel.name}`;
       const current = this.states.get(spec.uid);
-      if (current && current.channelKey === channelKey && current.consumer) {
+      // A consumer whose group was renamed starts again in the new group, as one that moved.
+      if (
+        current &&
+        current.channelKey === channelKey &&
+        current.consumerGroup === spec.consumerGroup &&
+        current.consumer
+      ) {
         current.config = spec.config;
         running.add(spec.uid);
         continue;
@@ -87,6 +96,7 @@ export class ConsumerSet<C> {
       const state: ConsumerState<C> = {
         config: spec.config,
         channelKey,
+        consumerGroup: spec.consumerGroup,
         abort,
         cancel: abort.signal,
         cancelReason: undefined,
@@ -99,6 +109,7 @@ export class ConsumerSet<C> {
             id: spec.uid,
             maxInFlight: spec.maxInFlight,
             ...(spec.ordered ? { ordered: true } : {}),
+            ...(spec.consumerGroup !== undefined ? { consumerGroup: spec.consumerGroup } : {}),
             onDiscard: (messages, reason) => this.events.discarded(state.config, messages, reason),
             onHandlerError: (message, error) => this.events.handlerError(state.config, message, error),
           },

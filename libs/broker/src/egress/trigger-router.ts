@@ -86,6 +86,7 @@ export class TriggerRouter {
         channel,
         maxInFlight,
         ordered: trigger.entry.ordered,
+        consumerGroup: trigger.entry.consumerGroup,
         config: trigger,
       });
     }

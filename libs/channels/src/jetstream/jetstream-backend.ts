@@ -35,7 +35,7 @@ import {
   goDurationMs,
   streamDifferences,
 } from './config';
-import { checkStreamName, consumerName, publishSubject, streamName } from './naming';
+import { checkConsumerName, checkStreamName, consumerName, publishSubject, streamName } from './naming';
 
 /** How a channel's stream and its subscriptions' consumers are set up: the NatsJetStreamChannel's spec fields. */
 export interface JetStreamChannelSettings {
@@ -940,7 +940,10 @@ export class JetStreamChannelBackend implements ChannelBackend {
     if (!Number.isInteger(options.maxInFlight) || options.maxInFlight < 1) {
       throw new RangeError(`maxInFlight must be a positive integer, got ${options.maxInFlight}`);
     }
-    const name = consumerName(options.id);
+    const name =
+      options.consumerGroup === undefined
+        ? consumerName(options.id)
+        : checkConsumerName(options.consumerGroup);
     const key = `${channelKey(channel)}\n${options.id}`;
     if (this.consumers.has(key) || this.starting.has(key)) {
       throw new Error(

@@ -1,4 +1,4 @@
-import { checkStreamName, consumerName, publishSubject, streamName } from './naming';
+import { checkConsumerName, checkStreamName, consumerName, publishSubject, streamName } from './naming';
 
 describe('JetStream names, as eventing-natss gives them', () => {
   it.each([
@@ -21,6 +21,14 @@ describe('JetStream names, as eventing-natss gives them', () => {
 
   it.each(['a.b', 'a b', 'a*', 'a>', 'a/b', ''])('refuses the id %j, which cannot name a consumer', (id) => {
     expect(() => consumerName(id)).toThrow(/cannot name a JetStream consumer/);
+  });
+
+  it('checks a consumer name the control plane gave (consumerGroup)', () => {
+    expect(checkConsumerName('knative-trigger-ns-t')).toBe('knative-trigger-ns-t');
+    expect(() => checkConsumerName('kafka.ns.t')).toThrow(
+      /consumerGroup "kafka.ns.t" cannot name a JetStream consumer/,
+    );
+    expect(() => checkConsumerName('')).toThrow(/cannot name a JetStream consumer/);
   });
 
   it('checks an overridden stream name', () => {

@@ -31,6 +31,16 @@ export function consumerName(subscriptionId: string): string {
   return name;
 }
 
+/** Throws unless `name` can name a durable consumer (one the control plane named). */
+export function checkConsumerName(name: string): string {
+  if (name === '' || INVALID_NAME.test(name)) {
+    throw new RangeError(
+      `consumerGroup ${JSON.stringify(name)} cannot name a JetStream consumer (no whitespace, '.', '*', '>', '/' or '\\')`,
+    );
+  }
+  return name;
+}
+
 /** Throws unless `name` can name a stream (an overridden stream name). */
 export function checkStreamName(name: string): string {
   if (name === '' || INVALID_NAME.test(name)) {

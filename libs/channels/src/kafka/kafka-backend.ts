@@ -416,12 +416,13 @@ export class KafkaChannelBackend implements ChannelBackend {
     let subs = this.subscriptions.get(key);
     if (subs && [...subs].some((sub) => sub.id === options.id))
       throw new Error(`subscription ${options.id} already consumes channel ${key}`);
+    if (options.consumerGroup === '') throw new RangeError('consumerGroup must not be empty when given');
     const { buffer, ...consumer } = this.consumerSettings;
     const sub = new KafkaSubscription(
       {
         channel: { namespace: channel.namespace, name: channel.name },
         topic: this.topicOf(channel),
-        groupId: this.groupId(channel, options.id),
+        groupId: options.consumerGroup ?? this.groupId(channel, options.id),
         ordered: options.ordered ?? this.options.ordered ?? false,
         buffer: positiveInteger('consumer.buffer', buffer ?? Math.max(options.maxInFlight, 50)),
         nack: this.nack,
