@@ -20,6 +20,10 @@ import { IGNORE_OUTCOMES } from './egress/outcomes';
 // StreamName, PublishSubjectName, ConsumerName): stream `KN_<NS>__<NAME>` upper case with `_` for `-`,
 // subject `<ns>.<name>._knative`, durable consumer `KN_SUB_<uid without '-', upper case>`. A
 // channel-based Broker's store is its trigger channel `<broker>-kne-trigger` in the channel kind.
+// Triggers: a Kafka-class Broker's reads in group `knative-trigger-<ns>-<name>` (eventing-kafka-broker's
+// triggers.consumergroup.template, named by the control plane in the contract's `consumerGroup`); in
+// standalone a channel-based Broker's Trigger reads the trigger channel as a Subscription of it would,
+// its own uid standing for the Subscription's (`kafka.<ns>.<b>-kne-trigger.<uid>`, `KN_SUB_<UID>`).
 jest.setTimeout(180_000);
 
 const kafka = withKafka();
@@ -29,6 +33,8 @@ const ns = `names-${Date.now().toString(36)}`;
 const NS = ns.toUpperCase().replace(/-/g, '_');
 const KAFKA_SUB = '7d3f0c2e-5b1a-4c8e-9f60-1a2b3c4d5e6f';
 const NATS_SUB = 'c0ffee00-1234-4abc-8def-00000000beef';
+const KAFKA_TRIGGER = '5e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b';
+const NATS_TRIGGER = 'feed0000-aaaa-4bbb-8ccc-0000000d00d5';
 const policy = { retry: 0, backoffPolicy: 'linear' as const, backoffDelayMs: 0 };
 /** Resolves once `check` resolves true; rejects naming `what` after `timeoutMs`. */
 async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -118,7 +124,12 @@ describe('durable store names on real Kafka and NATS JetStream', () => {
         },
         { uid: 'b-js', namespace: ns, name: 'on-nats', store: 'jetstream' },
       ],
-      triggers: [trigger('t-kclass', 'kclass')],
+      triggers: [
+        // As the control plane names it for a Kafka-class Broker (libs/reconciler kafkaTriggerConsumerGroup).
+        { ...trigger('t-kclass', 'kclass'), consumerGroup: `knative-trigger-${ns}-t-kclass` },
+        trigger(KAFKA_TRIGGER, 'on-kafka'),
+        trigger(NATS_TRIGGER, 'on-nats'),
+      ],
       channels: [
         { uid: 'c-kc', namespace: ns, name: 'orders', store: 'kafka' },
         { uid: 'c-js', namespace: ns, name: 'audit-log', store: 'jetstream' },
@@ -167,20 +178,55 @@ describe('durable store names on real Kafka and NATS JetStream', () => {
     );
   });
 
-  it('a Kafka-class broker stores its events in knative-broker-<ns>-<name>', async () => {
-    expect(await post(`/${ns}/kclass`, 'kb1')).toBe(202);
-    await eventually(() => subscriber.requests.some((r) => r.headers['ce-id'] === 'kb1'), 30_000, 'kb1');
-    const groups = await admin.listGroups();
-    const readers = [...groups.keys()].filter((g) => g.endsWith('.t-kclass'));
-    expect(readers).toHaveLength(1);
-    await until(
+  /** Resolves once `group` committed `offset` on some partition of `topic`. */
+  const committedIn = (group: string, topic: string, offset: bigint) =>
+    until(
       async () => {
-        const [offsets] = await admin.listConsumerGroupOffsets({ groups: [readers[0]!] });
-        return offsets?.topics.some((t) => t.name === `knative-broker-${ns}-kclass`) ?? false;
+        const [offsets] = await admin.listConsumerGroupOffsets({ groups: [group] });
+        const committed = offsets?.topics.find((t) => t.name === topic)?.partitions ?? [];
+        return committed.some((p) => p.committedOffset === offset);
       },
       30_000,
-      `group ${readers[0]} to commit on knative-broker-${ns}-kclass`,
+      `group ${group} to commit offset ${offset} on ${topic}`,
     );
+  /** Resolves once `group`'s committed offsets on `topic` add up to `total` (every record before them read). */
+  const committedTotal = (group: string, topic: string, total: bigint) =>
+    until(
+      async () => {
+        const [offsets] = await admin.listConsumerGroupOffsets({ groups: [group] });
+        const committed = offsets?.topics.find((t) => t.name === topic)?.partitions ?? [];
+        return (
+          committed.reduce((sum, p) => sum + (p.committedOffset > 0n ? p.committedOffset : 0n), 0n) === total
+        );
+      },
+      30_000,
+      `group ${group} to commit ${total} records of ${topic}`,
+    );
+
+  it('1.1 Kafka Broker: a Kafka-class broker stores in knative-broker-<ns>-<name>, its trigger reads in group knative-trigger-<ns>-<trigger>', async () => {
+    expect(await post(`/${ns}/kclass`, 'kb1')).toBe(202);
+    await eventually(() => subscriber.requests.some((r) => r.headers['ce-id'] === 'kb1'), 30_000, 'kb1');
+    await committedIn(`knative-trigger-${ns}-t-kclass`, `knative-broker-${ns}-kclass`, 1n);
+    const groups = [...(await admin.listGroups()).keys()];
+    expect(groups.filter((g) => g.includes('t-kclass'))).toEqual([`knative-trigger-${ns}-t-kclass`]);
+  });
+
+  it('standalone: a trigger of a broker on KafkaChannel reads the trigger channel in group kafka.<ns>.<b>-kne-trigger.<trigger uid>', async () => {
+    expect(await post(`/${ns}/on-kafka`, 'bk1')).toBe(202);
+    await eventually(() => subscriber.requests.some((r) => r.headers['ce-id'] === 'bk1'), 30_000, 'bk1');
+    await committedIn(
+      `kafka.${ns}.on-kafka-kne-trigger.${KAFKA_TRIGGER}`,
+      `knative-messaging-kafka.${ns}.on-kafka-kne-trigger`,
+      1n,
+    );
+  });
+
+  it('standalone: a trigger of a broker on NatsJetStreamChannel reads the trigger channel’s stream in consumer KN_SUB_<TRIGGER UID>', async () => {
+    expect(await post(`/${ns}/on-nats`, 'bj1')).toBe(202);
+    await eventually(() => subscriber.requests.some((r) => r.headers['ce-id'] === 'bj1'), 30_000, 'bj1');
+    const consumers: string[] = [];
+    for await (const c of jsm.consumers.list(`KN_${NS}__ON_NATS_KNE_TRIGGER`)) consumers.push(c.name);
+    expect(consumers).toEqual(['KN_SUB_FEED0000AAAA4BBB8CCC0000000D00D5']);
   });
 
   it('JetStream streams, subjects and consumers are eventing-natss’s', async () => {
@@ -238,5 +284,75 @@ describe('durable store names on real Kafka and NATS JetStream', () => {
       [`${ns}.legacy-kn-channel._knative`, `${ns}.legacy._knative`].sort(),
     );
     expect(info.state.messages).toBe(2);
+  });
+
+  it('a Kafka-class trigger upgraded from the old group name resumes where the old group stopped once its offsets are copied', async () => {
+    // Before: the trigger read in the group the store derived (kafka.<ns>.kclass-kne-trigger.<uid>).
+    // The operator stops the data plane, copies the old group's offsets to knative-trigger-<ns>-<name>
+    // (kafka-consumer-groups.sh --reset-offsets does the same), and starts the new release.
+    const topic = `knative-broker-${ns}-kclass`;
+    const oldGroup = `kafka.${ns}.kclass-kne-trigger.t-upgrade`;
+    const newGroup = `knative-trigger-${ns}-t-upgrade`;
+    const upgradeUrl = new URL('/upgrade', subscriber.url).href;
+    const delivered = (id: string) =>
+      subscriber.requests.some((r) => r.url === '/upgrade' && r.headers['ce-id'] === id);
+    const brokerOnly = {
+      ...contract,
+      brokers: contract.brokers.filter((b) => b.name === 'kclass'),
+      triggers: [],
+      channels: [],
+      subscriptions: [],
+    };
+    const before = { ...trigger('t-upgrade', 'kclass'), subscriberUri: upgradeUrl };
+    const older = new KafkaChannelBackend({
+      bootstrap: [kafka.bootstrap],
+      clientId: 'store-names-old',
+      consumer: { commitIntervalMs: 100 },
+    });
+    const oldPlane = new BrokerDataPlane({
+      backend: new MemoryChannelBackend({ capacityPerSubscription: 10 }),
+      stores: { kafka: older },
+      dispatcher,
+      maxBodyBytes: 1024,
+      observer: IGNORE_OUTCOMES,
+    });
+    expect((await oldPlane.apply({ ...brokerOnly, generation: 10, triggers: [before] })).failed).toEqual(
+      new Map(),
+    );
+    expect(await post(`/${ns}/kclass`, 'up1')).toBe(202);
+    await eventually(() => delivered('up1'), 30_000, 'up1 through the old group');
+    await committedTotal(oldGroup, topic, 2n);
+    await oldPlane.close(5_000);
+    await older.close();
+
+    // While the data plane is down, an event arrives; nothing reads it yet.
+    expect(await post(`/${ns}/kclass`, 'up2')).toBe(202);
+    const [old] = await admin.listConsumerGroupOffsets({ groups: [oldGroup] });
+    const partitions = old?.topics.find((t) => t.name === topic)?.partitions ?? [];
+    expect(partitions.length).toBeGreaterThan(0);
+    await admin.alterConsumerGroupOffsets({
+      groupId: newGroup,
+      topics: [
+        {
+          name: topic,
+          partitionOffsets: partitions.map((p) => ({
+            partition: p.partitionIndex,
+            offset: p.committedOffset,
+          })),
+        },
+      ],
+    });
+
+    const report = await plane.apply({
+      ...contract,
+      generation: 11,
+      triggers: [...contract.triggers, { ...before, consumerGroup: newGroup }],
+    });
+    expect(report.failed).toEqual(new Map());
+    await eventually(() => delivered('up2'), 30_000, 'up2 through the new group, from the copied offset');
+    await committedTotal(newGroup, topic, 3n);
+    expect(
+      subscriber.requests.filter((r) => r.url === '/upgrade' && r.headers['ce-id'] === 'up1'),
+    ).toHaveLength(1);
   });
 });

@@ -156,6 +156,23 @@ describe('Trigger reconciler', () => {
     expect(own.egress?.format).toBe('json');
     expect(own.egress?.deadLetterUri).toBe('http://dls.local/');
   });
+
+  it('1.1 Kafka Broker: a Kafka-class broker’s trigger reads in group knative-trigger-<ns>-<name>', () => {
+    const { resolver } = setup();
+    const kafka = broker();
+    kafka.metadata.annotations = { 'eventing.knative.dev/broker.class': 'Kafka' };
+    const ready = {
+      ...kafka,
+      status: reconcileBroker(kafka, { ...bctx(resolver), brokerClasses: ['Kafka'] }).status,
+    } as Broker;
+    expect(cond(ready.status ?? {}, 'Ready')?.status).toBe('True');
+    const r = reconcileTrigger(trigger(), ready, tctx(resolver));
+    expect(r.egress?.consumerGroup).toBe('knative-trigger-default-t');
+    // A channel-based broker's trigger reads as a Subscription of the broker's channel does.
+    expect(reconcileTrigger(trigger(), readyBroker(), tctx(resolver)).egress).not.toHaveProperty(
+      'consumerGroup',
+    );
+  });
 });
 
 describe('delivery compilation', () => {

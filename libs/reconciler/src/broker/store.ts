@@ -18,6 +18,15 @@ export function kafkaBrokerTopic(namespace: string, name: string): string {
   return `knative-broker-${namespace}-${name}`;
 }
 
+/**
+ * The consumer group a `Kafka`-class Broker's Trigger reads the broker's topic in: upstream's default
+ * `triggers.consumergroup.template` (`knative-trigger-{{ .Namespace }}-{{ .Name }}`), so a Trigger moved
+ * from upstream resumes at its group's committed offsets.
+ */
+export function kafkaTriggerConsumerGroup(namespace: string, name: string): string {
+  return `knative-trigger-${namespace}-${name}`;
+}
+
 /** The ConfigMap upstream ships as the default broker config: the channel template of brokers. */
 const SHIPPED_BROKER_CONFIG = 'config-br-default-channel';
 

@@ -1,4 +1,5 @@
 import {
+  BROKER_CLASS_ANNOTATION,
   TriggerConditionSet,
   deliveryOrderOf,
   type Broker,
@@ -8,6 +9,8 @@ import {
 import type { TriggerEntry } from '@eventing/contract';
 import type { AddressResolver } from '../resolver/address-resolver';
 import { brokerConditions } from '../broker/reconcile';
+import { kafkaTriggerConsumerGroup } from '../broker/store';
+import { KAFKA_BROKER_CLASS } from '../observation/observation';
 import { compileRetryPolicy, effectiveDelivery } from '../contract/delivery';
 import { markObserved, type Observation } from '../observation/observation';
 
@@ -134,6 +137,8 @@ export function reconcileTrigger(
     format: delivery?.format === 'json' ? 'json' : 'binary',
   };
   if (deliveryOrderOf(trigger.metadata) === 'ordered') egress.ordered = true;
+  if (broker?.metadata.annotations?.[BROKER_CLASS_ANNOTATION] === KAFKA_BROKER_CLASS)
+    egress.consumerGroup = kafkaTriggerConsumerGroup(namespace, name);
   if (trigger.spec.filter) egress.filter = trigger.spec.filter;
   if (trigger.spec.filters) egress.filters = trigger.spec.filters;
   if (deadLetterUri !== undefined) egress.deadLetterUri = deadLetterUri;
