@@ -33,6 +33,8 @@ export class ClusterController implements Readiness {
   private readonly elector: LeaderElector | undefined;
   private readonly log: Logger;
   private leading = false;
+  /** Starting and stopping the loop as leadership comes and goes, one after the other. */
+  private transitions: Promise<void> = Promise.resolve();
   private synced = false;
   private stopped = false;
   private readonly leaderGauge: Gauge;
@@ -42,10 +44,7 @@ export class ClusterController implements Readiness {
     jetstream?: StoreProvisioner & { close(): Promise<void> };
   } = {};
 
-  constructor(
-    readonly settings: ControllerSettings,
-    private readonly onLostLeadership: () => void = () => process.exit(1),
-  ) {
+  constructor(readonly settings: ControllerSettings) {
     this.log = createLogger({ service: 'controller', level: settings.logLevel });
     const kc = loadKubeConfig(settings.kubeconfig);
     this.store = new KubernetesResourceStore(kc, {
@@ -142,16 +141,9 @@ export class ClusterController implements Readiness {
         retryPeriodMs: settings.retryPeriodMs,
         logger: this.log,
         onStartedLeading: () => this.lead(),
-        onStoppedLeading: () => {
-          if (!this.leading || this.stopped) return;
-          this.log.error(
-            { identity: settings.identity },
-            'lost the leader lease; exiting so that a new leader takes over',
-          );
-          this.leading = false;
-          this.leaderGauge.set(0);
-          void this.controller.stop().finally(() => this.onLostLeadership());
-        },
+        // A leader that could not renew in time stops reconciling before anyone else may start,
+        // keeps its caches, and campaigns again (a kubelet would restart an exiting one anyway).
+        onStoppedLeading: () => this.follow(),
         onNewLeader: (identity) => this.log.info({ leader: identity }, 'leader'),
       });
   }
@@ -184,11 +176,26 @@ export class ClusterController implements Readiness {
   }
 
   private lead(): void {
-    if (this.stopped) return;
-    this.leading = true;
-    this.leaderGauge.set(1);
-    this.log.info({ identity: this.settings.identity }, 'leading: reconciling');
-    this.controller.start();
+    this.transitions = this.transitions.then(() => {
+      if (this.stopped || this.leading) return;
+      this.leading = true;
+      this.leaderGauge.set(1);
+      this.log.info({ identity: this.settings.identity }, 'leading: reconciling');
+      this.controller.start();
+    });
+  }
+
+  private follow(): void {
+    this.transitions = this.transitions.then(async () => {
+      if (!this.leading) return;
+      this.leading = false;
+      this.leaderGauge.set(0);
+      this.log.warn(
+        { identity: this.settings.identity },
+        'not leading any more: stopped reconciling, campaigning again',
+      );
+      await this.controller.stop();
+    });
   }
 
   get isLeader(): boolean {
@@ -202,6 +209,7 @@ export class ClusterController implements Readiness {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.transitions;
     await this.controller.stop();
     if (this.elector) await this.elector.stop();
     await this.store.stop();

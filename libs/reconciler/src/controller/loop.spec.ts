@@ -146,6 +146,22 @@ describe('Controller loop (per key)', () => {
     await controller.stop();
   });
 
+  it('stopped and started again (leadership lost and regained), it reconciles what changed meanwhile', async () => {
+    const store = new MemoryResourceStore();
+    store.apply(broker());
+    const { controller, contract } = running(store);
+    await controller.idle();
+    await controller.stop();
+    store.apply(trigger('late', { uri: 'http://sub.local/late' }));
+    const published = contract.published.length;
+    controller.start();
+    await controller.idle();
+    expect(ready(store.get('eventing.knative.dev', 'Trigger', 'default', 'late'))?.status).toBe('True');
+    expect(contract.published.length).toBe(published + 1);
+    expect(contract.published.at(-1)?.triggers).toHaveLength(1);
+    await controller.stop();
+  });
+
   it('retries a status write that conflicts, from the newer copy', async () => {
     const store = new MemoryResourceStore();
     store.apply(broker());

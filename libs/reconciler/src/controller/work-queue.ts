@@ -134,9 +134,13 @@ export class WorkQueue {
     return this.failures.get(key) ?? 0;
   }
 
-  /** Starts working keys with `worker`; a worker that throws gets its key retried with backoff. */
+  /**
+   * Starts working keys with `worker` (again, after `stop`); a worker that throws gets its key
+   * retried with backoff.
+   */
   run(worker: (key: string) => Promise<void>): void {
     this.worker = worker;
+    this.stopped = false;
     this.pump();
   }
 
