@@ -7,6 +7,14 @@ import {
   pushBinaryHeaders,
   toStructured,
 } from '@eventing/cloudevents';
+import {
+  SpanKind,
+  TRACING,
+  endHopSpan,
+  startHopSpan,
+  withTraceparent,
+  type Tracer,
+} from '@eventing/observability';
 import { withErrorExtensions } from './dead-letter';
 import { pickPassthroughHeaders } from './headers';
 import { type DeliveryPolicy, isRetryableStatus, parseRetryAfter, retryWait } from './policy';
@@ -149,6 +157,17 @@ export class Dispatcher {
     headers: Record<string, string>,
     opts: SendOptions,
   ): Promise<SendResult> {
+    const tracer = TRACING.tracer;
+    if (tracer !== undefined) return this.sendTraced(tracer, uri, event, headers, opts);
+    return this.post(uri, event, headers, opts);
+  }
+
+  private post(
+    uri: string,
+    event: CloudEvent,
+    headers: Record<string, string>,
+    opts: SendOptions,
+  ): Promise<SendResult> {
     const target = this.target(uri);
     if (target === null) {
       return Promise.resolve(failure(500, NO_HEADERS, EMPTY, `invalid target URL "${uri}"`, false));
@@ -186,8 +205,50 @@ export class Dispatcher {
     });
   }
 
+  /** `send` inside a client span, the request's `traceparent` naming that span. */
+  private sendTraced(
+    tracer: Tracer,
+    uri: string,
+    event: CloudEvent,
+    headers: Record<string, string>,
+    opts: SendOptions,
+  ): Promise<SendResult> {
+    const span = startHopSpan(tracer, 'POST', SpanKind.CLIENT, headers, {
+      'url.full': uri,
+      'cloudevents.event_id': event.attributes.id as string,
+    });
+    return this.post(uri, event, withTraceparent(headers, span), opts).then((result) => {
+      endHopSpan(span, result.status, result.ok ? undefined : result.reason);
+      return result;
+    });
+  }
+
   /** The whole delivery: attempts, backoff, reply handling, dead-lettering. Never throws. */
   deliver(request: DeliveryRequest): Promise<DeliveryOutcome> {
+    const tracer = TRACING.tracer;
+    if (tracer !== undefined) {
+      // One span for the whole delivery; each attempt (and the reply's POST) is a child of it.
+      const span = startHopSpan(
+        tracer,
+        `deliver ${request.subscriberUri}`,
+        SpanKind.PRODUCER,
+        request.headers,
+        {
+          'url.full': request.subscriberUri,
+          'cloudevents.event_id': request.event.attributes.id as string,
+        },
+      );
+      const traced = { ...request, headers: withTraceparent(request.headers, span) };
+      return this.deliver0(traced).then((outcome) => {
+        span.setAttribute('eventing.delivery.outcome', outcome.kind);
+        endHopSpan(span, outcome.status, outcome.kind === 'failed' ? outcome.reason : undefined);
+        return outcome;
+      });
+    }
+    return this.deliver0(request);
+  }
+
+  private deliver0(request: DeliveryRequest): Promise<DeliveryOutcome> {
     return this.deliverToSubscriber(request).catch((err: unknown) => ({
       kind: 'failed' as const,
       status: 500,
@@ -272,6 +333,12 @@ export class Dispatcher {
     const reply = request.reply;
     if (reply === undefined) return false;
     const replyHeaders = pickPassthroughHeaders(result.headers);
+    // A reply without its own trace context continues the delivery's trace.
+    if (replyHeaders['traceparent'] === undefined && request.headers['traceparent'] !== undefined) {
+      replyHeaders['traceparent'] = request.headers['traceparent'];
+      if (request.headers['tracestate'] !== undefined)
+        replyHeaders['tracestate'] = request.headers['tracestate'];
+    }
     if ('uri' in reply) {
       const sent = await this.send(reply.uri, parsed.event, replyHeaders, {
         format: request.format,

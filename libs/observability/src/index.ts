@@ -14,3 +14,5 @@ export {
   HistogramChild,
   LazyChild,
 } from './families';
+export * from './tracing-hooks';
+export * from './tracing';

@@ -1,10 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { METRICS_REGISTRY, MetricsController, processMetrics } from '@eventing/observability';
+import {
+  METRICS_REGISTRY,
+  MetricsController,
+  processMetrics,
+  startTracing,
+  type TracingOptions,
+} from '@eventing/observability';
 import { Registry } from 'prom-client';
 import { HealthController, READINESS, type Readiness } from './health';
 import { runService, startService, type RunningService } from './service';
-import { readSettings, settingsMarkdown, type Setting, type SettingsOf } from './settings';
+import { TRACING_SETTINGS, readSettings, settingsMarkdown, type Setting, type SettingsOf } from './settings';
 
 /** What a data-plane service runs: its per-event handler, its readiness, its metrics, how it stops. */
 export interface ServiceCore extends Readiness {
@@ -104,11 +110,31 @@ export function defineService<const T extends readonly Setting[], C extends Serv
     settingsMarkdown: () => settingsMarkdown(definition.settings),
     start,
     main: () =>
-      runService(definition.name, () => {
+      runService(definition.name, async () => {
         const settings = fromEnv(process.env) as SettingsOf<T> & { port?: unknown };
         if (typeof settings.port !== 'number')
           throw new Error(`${definition.name}: its settings table has no PORT row`);
-        return start(settings as SettingsOf<T> & { port: number });
+        const tracing = await startTracing(tracingOptions(definition.name, process.env));
+        const running = await start(settings as SettingsOf<T> & { port: number }).catch(
+          async (err: Error) => {
+            await tracing.shutdown();
+            throw err;
+          },
+        );
+        const close = running.close;
+        // Spans still buffered are exported before the process exits.
+        running.close = () => close().finally(() => tracing.shutdown());
+        return running;
       }),
+  };
+}
+
+/** The tracing options of a service from the OTEL_* rows of its environment. */
+export function tracingOptions(service: string, env: NodeJS.ProcessEnv): TracingOptions {
+  const t = readSettings(TRACING_SETTINGS, env);
+  return {
+    endpoint: t.otlpEndpoint,
+    serviceName: t.otelServiceName || service,
+    sampleRatio: Number(t.traceSampleRatio),
   };
 }

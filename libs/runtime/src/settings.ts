@@ -185,3 +185,30 @@ export const LOG_LEVEL_SETTING = logLevelSetting(
   'info',
   '`debug`, `info`, `warn`, `error`; logs are JSON lines on stderr',
 );
+
+/**
+ * Tracing rows every service reads (the OpenTelemetry variable names; the SDK reads none itself).
+ * With no endpoint, no span is made and `traceparent`/`tracestate` pass through untouched.
+ */
+export const TRACING_SETTINGS = [
+  textSetting(
+    'otlpEndpoint',
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+    '',
+    'OTLP/HTTP base URL spans are exported to (`<url>/v1/traces`, JSON); empty: tracing off',
+    { pattern: '^(https?://.+)?$', expected: 'an http:// or https:// URL, or nothing' },
+  ),
+  textSetting(
+    'otelServiceName',
+    'OTEL_SERVICE_NAME',
+    '',
+    "`service.name` of the spans; empty: the service's name",
+  ),
+  textSetting(
+    'traceSampleRatio',
+    'OTEL_TRACES_SAMPLER_ARG',
+    '1',
+    'share of new traces sampled (0 to 1); an event whose traceparent is sampled is always traced',
+    { pattern: '^(0(\\.[0-9]+)?|1(\\.0+)?|\\.[0-9]+)$', expected: 'a number from 0 to 1' },
+  ),
+] as const;

@@ -3,6 +3,7 @@ import { parseHttp, toBinary } from '@eventing/cloudevents';
 import type { TriggerEntry } from '@eventing/contract';
 import { pickPassthroughHeaders, type Dispatcher } from '@eventing/delivery';
 import { compileTriggerFilter, type CompiledFilter } from '@eventing/filters';
+import { SpanKind, TRACING, endHopSpan, startHopSpan, withTraceparent } from '@eventing/observability';
 import { readBody } from '../ingress/body';
 import { respond } from '../ingress/respond';
 import { TTL_EXTENSION } from '../ingress/ttl';
@@ -122,17 +123,30 @@ export function createFilterHandler(
 
     delete event.attributes[TTL_EXTENSION];
     const { entry } = trigger;
-    const sent = await options.dispatcher.send(
-      entry.subscriberUri,
-      event,
-      pickPassthroughHeaders(req.headers),
-      {
-        format: entry.format,
-        timeoutMs: entry.policy.timeoutMs,
-        preferReply: true,
-        namespace: entry.namespace,
-      },
-    );
+    let headers = pickPassthroughHeaders(req.headers);
+    const tracer = TRACING.tracer;
+    const span =
+      tracer === undefined
+        ? undefined
+        : startHopSpan(tracer, `trigger ${key}`, SpanKind.SERVER, headers, {
+            'messaging.destination.name': key,
+            'cloudevents.event_id': event.attributes.id as string,
+            'cloudevents.event_type': event.attributes.type as string,
+          });
+    if (span !== undefined) {
+      headers = withTraceparent(headers, span);
+      // The reply continues the trace where the subscriber leaves it, else under the filter's span.
+      res.setHeader('traceparent', headers['traceparent']!);
+    }
+    const sent = await options.dispatcher.send(entry.subscriberUri, event, headers, {
+      format: entry.format,
+      timeoutMs: entry.policy.timeoutMs,
+      preferReply: true,
+      namespace: entry.namespace,
+    });
+    if (span !== undefined) endHopSpan(span, sent.status, sent.ok ? undefined : sent.reason);
+    if (sent.ok && sent.headers['traceparent'] !== undefined)
+      res.setHeader('traceparent', sent.headers['traceparent']);
     if (!sent.ok) {
       // T12/T13: the subscriber's status, and where it failed, so dead letters name the real subscriber.
       const errorBody = JSON.stringify({

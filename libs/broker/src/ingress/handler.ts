@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseHttp, type CloudEvent } from '@eventing/cloudevents';
 import type { AppendResult } from '@eventing/channels';
 import { pickPassthroughHeaders } from '@eventing/delivery';
+import { SpanKind, TRACING, endHopSpan, startHopSpan, withTraceparent } from '@eventing/observability';
 import { parseBrokerPath } from './path';
 import { readBody } from './body';
 import { respond } from './respond';
@@ -154,7 +155,20 @@ export function createIngressHandler(
         reason: `${kind} ${namespace}/${name} not found`,
       });
     }
-    const stored = await route.target.append(event, pickPassthroughHeaders(req.headers));
+    let headers = pickPassthroughHeaders(req.headers);
+    const tracer = TRACING.tracer;
+    const span =
+      tracer === undefined
+        ? undefined
+        : startHopSpan(tracer, `${kind} ingress ${namespace}/${name}`, SpanKind.SERVER, headers, {
+            'messaging.destination.name': `${namespace}/${name}`,
+            'cloudevents.event_id': event.attributes.id as string,
+            'cloudevents.event_type': eventType,
+          });
+    if (span !== undefined) headers = withTraceparent(headers, span);
+    const stored = await route.target.append(event, headers);
+    if (span !== undefined)
+      endHopSpan(span, stored.ok ? 202 : stored.status, stored.ok ? undefined : stored.reason);
     if (stored.ok) return finish(res, { kind, namespace, name, eventType, status: 202 });
     const retryAfter =
       stored.retryAfterSeconds !== undefined
