@@ -43,6 +43,7 @@ describe('broker-ingress service', () => {
       contractPath,
       maxBodyBytes: 1024,
       maxTtl: 255,
+      eventTypeRegistryUrl: '',
       channelTimeoutMs: 5_000,
     });
   });

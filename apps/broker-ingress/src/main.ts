@@ -1,4 +1,9 @@
-import { MAX_BODY_BYTES_SETTING, MAX_TTL_SETTING, brokerIngressService } from '@eventing/broker';
+import {
+  EVENTTYPE_REGISTRY_URL_SETTING,
+  MAX_BODY_BYTES_SETTING,
+  MAX_TTL_SETTING,
+  brokerIngressService,
+} from '@eventing/broker';
 import { LOG_LEVEL_SETTING, SERVICE_SETTINGS, defineService, intSetting } from '@eventing/runtime';
 
 /** broker-ingress's settings, as the Helm chart sets them. */
@@ -15,6 +20,7 @@ export const SETTINGS = [
       min: 1,
     },
   ),
+  EVENTTYPE_REGISTRY_URL_SETTING,
   LOG_LEVEL_SETTING,
 ] as const;
 

@@ -1,4 +1,15 @@
-import { buildApps, withKube, type AppProcess } from '@eventing/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildApps,
+  spawnApp,
+  startSubscriber,
+  withKube,
+  writeContract,
+  type AppProcess,
+  type TestSubscriber,
+} from '@eventing/testing';
 import { SYSTEM_NAMESPACE, applyCrds, getJson, metric, startController, until } from './cluster-harness';
 
 // EventType auto-creation in a cluster (CONFORMANCE 2.16): broker and channel ingress POST the event
@@ -49,7 +60,7 @@ describe('EventType auto-creation through the controller (eventtype-auto-create)
     });
 
   beforeAll(async () => {
-    buildApps('controller');
+    buildApps('controller', 'broker-ingress');
     await applyCrds(kube);
     await kube.kubectl(['create', 'namespace', namespace]);
     await kube.kubectl(['apply', '-f', '-'], {
@@ -66,7 +77,8 @@ describe('EventType auto-creation through the controller (eventtype-auto-create)
     controller = await startController(
       kube,
       { ingress: nowhere, imc: nowhere, filter: nowhere },
-      { LEASE_NAME: `eventtypes-${process.pid}` },
+      // No Lease renewals: every API write the test counts is the controller's own work.
+      { LEADER_ELECTION: 'false' },
     );
     await until(() => controller.output().includes('caches synced'), 60_000, 'the controller caches');
   });
@@ -145,6 +157,92 @@ describe('EventType auto-creation through the controller (eventtype-auto-create)
     const writesAfter = await metric(controller.url, 'eventing_controller_api_requests', 'purpose="write"');
     expect(writesAfter).toBe(writesBefore);
     expect((await getJson<EventTypeList>(kube, ['eventtypes', '-n', namespace]))!.items).toHaveLength(3);
+  });
+
+  it('broker-ingress reports what it accepts: three new types through it make three EventTypes, a repeat none', async () => {
+    await kube.kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'eventing.knative.dev/v1',
+        kind: 'Broker',
+        metadata: { name: 'edge', namespace },
+      }),
+    });
+    const edgeUid = (await getJson<{ metadata: { uid: string } }>(kube, ['broker', 'edge', '-n', namespace]))!
+      .metadata.uid;
+    const dir = mkdtempSync(join(tmpdir(), 'eventtypes-ingress-'));
+    const channel: TestSubscriber = await startSubscriber();
+    const contractPath = join(dir, 'contract.json');
+    writeContract(contractPath, {
+      generation: 1,
+      brokers: [{ uid: edgeUid, namespace, name: 'edge', channelAddress: `${channel.url}/edge-kne-trigger` }],
+    });
+    const ingress = await spawnApp('broker-ingress', {
+      CONTRACT_PATH: contractPath,
+      EVENTTYPE_REGISTRY_URL: `${controller.url}/eventtypes/observed`,
+      LOG_LEVEL: 'warn',
+    });
+    try {
+      const send = (type: string, id: string) =>
+        fetch(`${ingress.url}/${namespace}/edge`, {
+          method: 'POST',
+          headers: {
+            'ce-specversion': '1.0',
+            'ce-id': id,
+            'ce-type': type,
+            'ce-source': '/edge',
+            'content-type': 'text/plain',
+          },
+          body: 'x',
+        }).then((r) => r.status);
+      const types = ['com.example.a', 'com.example.b', 'com.example.c'];
+      for (const [i, type] of types.entries()) expect(await send(type, `e${i}`)).toBe(202);
+      const edgeTypes = async () =>
+        (await getJson<EventTypeList>(kube, ['eventtypes', '-n', namespace]))!.items.filter(
+          (et) => et.spec.reference?.name === 'edge',
+        );
+      const created = await until(
+        async () => {
+          const items = await edgeTypes();
+          return items.length >= 3 ? items : undefined;
+        },
+        30_000,
+        'the EventTypes of what broker-ingress accepted',
+      );
+      expect(created.map((et) => et.spec.attributes?.find((a) => a.name === 'type')?.value).sort()).toEqual(
+        types,
+      );
+      // Once the controller is done with them (Ready)...
+      await until(
+        async () => {
+          const t = await kube.kubectl(['get', 'eventtypes', '-n', namespace, '--no-headers']);
+          const lines = t.stdout
+            .trim()
+            .split('\n')
+            .filter((l) => l.includes(' edge '));
+          return lines.length === 3 && lines.every((l) => /\bTrue\b/.test(l));
+        },
+        60_000,
+        'the edge EventTypes Ready',
+      );
+      await new Promise((r) => setTimeout(r, 1_000));
+      // ...the same types again: broker-ingress remembers them and reports nothing; nothing is written.
+      const writesBefore = await metric(
+        controller.url,
+        'eventing_controller_api_requests',
+        'purpose="write"',
+      );
+      for (let i = 0; i < 30; i++) expect(await send(types[i % 3]!, `r${i}`)).toBe(202);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(await metric(controller.url, 'eventing_controller_api_requests', 'purpose="write"')).toBe(
+        writesBefore,
+      );
+      expect(await edgeTypes()).toHaveLength(3);
+      expect(channel.requests).toHaveLength(33);
+    } finally {
+      ingress.kill('SIGKILL');
+      await channel.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses malformed requests naming the field, and an addressable that is not there', async () => {

@@ -1,6 +1,8 @@
 import type { BrokerEntry } from '@eventing/contract';
 import type { Dispatcher } from '@eventing/delivery';
 import { brokerTarget, type IngressTarget } from './ingress/handler';
+import { recordingTypes } from './eventtypes/ingress-hook';
+import type { EventTypeRecorder } from './eventtypes/recorder';
 
 /**
  * Ingress targets for brokers whose channel is remote (channel-based broker in Kubernetes): one
@@ -11,6 +13,7 @@ export function remoteIngressTargets(
   dispatcher: Dispatcher,
   timeoutMs: number,
   maxTtl: number,
+  eventTypes?: EventTypeRecorder,
 ): Map<string, IngressTarget> {
   const targets = new Map<string, IngressTarget>();
   for (const broker of brokers) {
@@ -23,7 +26,17 @@ export function remoteIngressTargets(
         return { ok: false, status: 500, reason: `the broker's channel refused the event: ${sent.reason}` };
       },
     };
-    targets.set(`${broker.namespace}/${broker.name}`, brokerTarget(channel, maxTtl));
+    const reference = {
+      apiVersion: 'eventing.knative.dev/v1',
+      kind: 'Broker',
+      namespace: broker.namespace,
+      name: broker.name,
+      uid: broker.uid,
+    };
+    targets.set(
+      `${broker.namespace}/${broker.name}`,
+      brokerTarget(recordingTypes(channel, eventTypes, reference), maxTtl),
+    );
   }
   return targets;
 }

@@ -5,6 +5,8 @@ import { FOLDED_LABEL_VALUE, EventingMetrics, type MetricsTarget } from '@eventi
 import { createFilterHandler, indexTriggers, type FilterTrigger } from '../filter/filter-handler';
 import { brokerRoutes, createIngressHandler } from '../ingress/handler';
 import { remoteIngressTargets } from '../remote-ingress';
+import { observedTypesHttpSink } from '../eventtypes/http-sink';
+import { EventTypeRecorder } from '../eventtypes/recorder';
 
 /** A service whose only state is what it derives from the contract file. */
 function followingService<T>(
@@ -62,10 +64,19 @@ export function brokerIngressService(settings: {
   maxBodyBytes: number;
   maxTtl: number;
   channelTimeoutMs: number;
+  /** The controller's `/eventtypes/observed`; '' = no EventType auto-creation from this service. */
+  eventTypeRegistryUrl?: string;
 }): ServiceCore & { readonly metrics: EventingMetrics } {
-  return followingService('broker-ingress', settings, (dispatcher, metrics) => ({
+  const eventTypes = eventTypeRecorder('broker-ingress', settings);
+  const service = followingService('broker-ingress', settings, (dispatcher, metrics) => ({
     project: (contract) =>
-      remoteIngressTargets(contract.brokers, dispatcher, settings.channelTimeoutMs, settings.maxTtl),
+      remoteIngressTargets(
+        contract.brokers,
+        dispatcher,
+        settings.channelTimeoutMs,
+        settings.maxTtl,
+        eventTypes,
+      ),
     empty: new Map(),
     handler: (current) =>
       createIngressHandler({
@@ -81,6 +92,36 @@ export function brokerIngressService(settings: {
         },
       }),
   }));
+  if (eventTypes === undefined) return service;
+  return {
+    ...service,
+    close: () => {
+      eventTypes.close();
+      return service.close();
+    },
+  };
+}
+
+/**
+ * The recorder of a service given the controller's registry URL: on from the start (the controller
+ * answers enabled:false while `eventtype-auto-create` is off, and recording then pauses).
+ */
+export function eventTypeRecorder(
+  name: string,
+  settings: { eventTypeRegistryUrl?: string; logLevel: LogLevel },
+): EventTypeRecorder | undefined {
+  const url = settings.eventTypeRegistryUrl;
+  if (url === undefined || url === '') return undefined;
+  const log = createLogger({ service: name, level: settings.logLevel });
+  return new EventTypeRecorder({
+    enabled: true,
+    sink: observedTypesHttpSink(url),
+    onError: (error, batch) =>
+      log.warn(
+        { error: error.message, types: batch.length },
+        'handing event types to the controller failed; trying again',
+      ),
+  });
 }
 
 /** Who an attempt for a trigger the contract does not have is counted for. */

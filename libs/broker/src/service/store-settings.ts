@@ -22,6 +22,14 @@ export const MAX_BODY_BYTES_SETTING = intSetting(
   { min: 1 },
 );
 
+/** `EVENTTYPE_REGISTRY_URL`: where observed event types go for EventType auto-creation. */
+export const EVENTTYPE_REGISTRY_URL_SETTING = textSetting(
+  'eventTypeRegistryUrl',
+  'EVENTTYPE_REGISTRY_URL',
+  '',
+  "the controller's `/eventtypes/observed`, where the types of accepted events are reported for EventType auto-creation (`eventtype-auto-create`); empty: not reported",
+);
+
 /** `MAX_TTL`: the `knativebrokerttl` a broker's ingress gives an event that has none. */
 export const MAX_TTL_SETTING = intSetting(
   'maxTtl',
