@@ -362,11 +362,14 @@ describe('Controller: where events are stored', () => {
   it('the Kafka class is served with Kafka, in a topic of its own', () => {
     const b = broker();
     b.metadata.annotations = { 'eventing.knative.dev/broker.class': 'Kafka' };
-    const { store } = setup([b]);
-    const [entry] = controllerWith(store, ['memory', 'kafka']).reconcile().contract.brokers;
+    const { store } = setup([b, trigger()]);
+    const { contract } = controllerWith(store, ['memory', 'kafka']).reconcile();
+    const [entry] = contract.brokers;
     expect(entry?.store).toBe('kafka');
     // Upstream's brokers.topic.template default: the topic a Broker moved from upstream already has.
     expect(entry?.storeSettings?.topic).toBe('knative-broker-default-default');
+    // And its triggers.consumergroup.template default: the group a Trigger moved from upstream has.
+    expect(contract.triggers.map((t) => t.consumerGroup)).toEqual(['knative-trigger-default-t']);
     expect(controllerWith(store, ['memory']).reconcile().contract.brokers).toEqual([]);
   });
 
