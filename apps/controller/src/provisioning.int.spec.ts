@@ -186,6 +186,52 @@ metadata:
     expect(await streamExists('KN_DEFAULT__PAYMENTS')).toBe(false);
   });
 
+  it('a Kafka-class Broker deleted while the controller is down has its topic removed by the next one, then goes', async () => {
+    await kube.kubectl(['apply', '-f', '-'], {
+      input: `apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata:
+  name: orders-broker
+  namespace: default
+  annotations:
+    eventing.knative.dev/broker.class: Kafka
+`,
+    });
+    const topic = 'knative-broker-default-orders-broker';
+    const broker = await explained(
+      until(
+        async () => {
+          const b = await getJson<KafkaChannelObject>(kube, ['broker', 'orders-broker', '-n', 'default']);
+          return b?.metadata.finalizers?.includes('kafka.eventing') && (await topics()).includes(topic) && b;
+        },
+        60_000,
+        'the broker finalizer and topic',
+      ),
+    );
+    expect(broker.metadata.finalizers).toContain('kafka.eventing');
+    const settings = {
+      STORES: 'memory,kafka,jetstream',
+      KAFKA_BOOTSTRAP_SERVERS: kafka.bootstrap,
+      NATS_URL: nats.url,
+    };
+    controller?.kill();
+    await kube.kubectl(['delete', 'broker', 'orders-broker', '-n', 'default', '--wait=false']);
+    // Held by the finalizer while nobody removes the topic.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const held = await getJson<KafkaChannelObject>(kube, ['broker', 'orders-broker', '-n', 'default']);
+    expect(held?.metadata.deletionTimestamp).toBeDefined();
+    expect(await topics()).toContain(topic);
+    controller = await startController(kube, NOWHERE, { ...settings, LEADER_ELECTION: 'false', PORT: '0' });
+    await explained(
+      until(
+        async () => (await getJson(kube, ['broker', 'orders-broker', '-n', 'default'])) === undefined,
+        60_000,
+        'the broker gone',
+      ),
+    );
+    expect(await topics()).not.toContain(topic);
+  });
+
   it('a Kafka that cannot be reached keeps the KafkaChannel not Ready with the reason, and out of the contract', async () => {
     controller?.kill();
     controller = await startController(kube, NOWHERE, {
