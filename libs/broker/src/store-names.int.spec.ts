@@ -286,6 +286,23 @@ describe('durable store names on real Kafka and NATS JetStream', () => {
     expect(info.state.messages).toBe(2);
   });
 
+  it('a durable consumer named by the control plane (consumerGroup) is created under that name', async () => {
+    const named = { namespace: ns, name: 'named' };
+    await jetstream.ensureChannel(named);
+    const consumer = await jetstream.subscribe(
+      named,
+      { id: 'n1', maxInFlight: 1, consumerGroup: `NAMED_${NS}` },
+      async () => 'ack',
+    );
+    await consumer.close();
+    const consumers: string[] = [];
+    for await (const c of jsm.consumers.list(`KN_${NS}__NAMED`)) consumers.push(c.name);
+    expect(consumers).toEqual([`NAMED_${NS}`]);
+    await expect(
+      jetstream.subscribe(named, { id: 'n2', maxInFlight: 1, consumerGroup: 'a.b' }, async () => 'ack'),
+    ).rejects.toThrow(/consumerGroup "a.b" cannot name a JetStream consumer/);
+  });
+
   it('a Kafka-class trigger upgraded from the old group name resumes where the old group stopped once its offsets are copied', async () => {
     // Before: the trigger read in the group the store derived (kafka.<ns>.kclass-kne-trigger.<uid>).
     // The operator stops the data plane, copies the old group's offsets to knative-trigger-<ns>-<name>
