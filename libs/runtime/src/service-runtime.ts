@@ -136,5 +136,6 @@ export function tracingOptions(service: string, env: NodeJS.ProcessEnv): Tracing
     endpoint: t.otlpEndpoint,
     serviceName: t.otelServiceName || service,
     sampleRatio: Number(t.traceSampleRatio),
+    exportIntervalMs: t.traceExportDelayMs,
   };
 }

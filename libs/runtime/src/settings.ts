@@ -211,4 +211,11 @@ export const TRACING_SETTINGS = [
     'share of new traces sampled (0 to 1); an event whose traceparent is sampled is always traced',
     { pattern: '^(0(\\.[0-9]+)?|1(\\.0+)?|\\.[0-9]+)$', expected: 'a number from 0 to 1' },
   ),
+  intSetting(
+    'traceExportDelayMs',
+    'OTEL_BSP_SCHEDULE_DELAY',
+    5000,
+    'how often buffered spans are exported (ms)',
+    { min: 1 },
+  ),
 ] as const;
