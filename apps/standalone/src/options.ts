@@ -33,6 +33,8 @@ export interface StandaloneOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** How binary-mode deliveries write `ce-` header values; absent means 'upstream'. */
   headerEncoding?: HeaderEncoding;
+  /** ApiServerSources watch this kubeconfig's cluster instead of the folder. */
+  kubeconfig?: string;
   watch: boolean;
 }
 
@@ -71,6 +73,8 @@ Options:
                           how binary-mode deliveries write ce- header values: upstream writes
                           them as the Go SDK and upstream Knative do (raw UTF-8), percent
                           percent-encodes per the CloudEvents HTTP binding (default: upstream)
+  --kubeconfig PATH       ApiServerSources watch the cluster of this kubeconfig instead of the
+                          resources of the folder
   --no-watch              load the folder once; do not apply later edits
   --help                  show this help`;
 
@@ -102,6 +106,7 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
       'kafka-bootstrap': { type: 'string' },
       'nats-url': { type: 'string' },
       'header-encoding': { type: 'string', default: 'upstream' },
+      kubeconfig: { type: 'string' },
       'no-watch': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -178,6 +183,7 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
     headerEncoding,
     ...(kafkaBootstrap ? { kafkaBootstrap } : {}),
     ...(natsUrl ? { natsUrl } : {}),
+    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
     watch: !values['no-watch'],
   };
 }

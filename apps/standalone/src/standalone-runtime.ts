@@ -13,6 +13,7 @@ import {
   MemoryResourceStore,
   capabilitiesOf,
   FolderSource,
+  configureSources,
   type LoadProblem,
   type LoadResult,
   type ReadyReport,
@@ -22,6 +23,7 @@ import type { Logger } from '@eventing/runtime';
 import { EventingMetrics, FOLDED_LABEL_VALUE } from '@eventing/observability';
 import type { StandaloneOptions } from './options';
 import { storeConnections, storeKinds, type StoreConnections } from './stores';
+import { DeploymentRunner, apiServerOf } from './deployment-runner';
 
 type Loaded = LoadResult;
 
@@ -44,6 +46,8 @@ export class StandaloneRuntime {
   private generation = 0;
   private readonly controller: Controller;
   private readonly ping: PingScheduler;
+  /** Runs the Deployments sources own: a ContainerSource's commands, an ApiServerSource's adapter. */
+  private readonly deployments: DeploymentRunner;
   /** Types of the events brokers and channels accept, made EventTypes when `eventtype-auto-create` is on. */
   readonly eventTypes: EventTypeRecorder;
   private readonly registrar: EventTypeRegistrar;
@@ -124,6 +128,17 @@ export class StandaloneRuntime {
           'reconcile failed',
         ),
     });
+    this.deployments = new DeploymentRunner({
+      store: this.store,
+      configDir: options.configDir,
+      log: this.log,
+      print: this.print,
+      apiServerUrl: () => this.baseUrl,
+      // What runs changed a status: print the Ready conditions once the controller settled.
+      onStatus: () =>
+        void this.controller.idle().then(() => this.reportReady(this.controller.readyReports())),
+      ...(options.kubeconfig !== undefined ? { kubeconfig: options.kubeconfig } : {}),
+    });
     this.ping = new PingScheduler({
       send: async (event, sinkUri) => {
         const sent = await this.dispatcher.send(sinkUri, event, {}, { format: 'binary', timeoutMs: 10_000 });
@@ -168,6 +183,11 @@ export class StandaloneRuntime {
       );
     // Reloads wait for the stores, and the first load is queued before any edit's reload.
     this.reloading = this.openStores();
+    // ApiServerSources name where their events come from: this process, or the cluster they watch.
+    configureSources({
+      apiServerUrl: this.options.kubeconfig !== undefined ? apiServerOf(this.options.kubeconfig) : baseUrl,
+    });
+    this.deployments.start();
     this.controller.start();
     await this.reload(first);
     this.loaded = true;
@@ -234,6 +254,7 @@ export class StandaloneRuntime {
     this.watcher?.close();
     this.eventTypes.close();
     await this.reloading;
+    await this.deployments.stop();
     await this.controller.stop();
     this.ping.stop();
     const queued = this.dataPlane.pending();
