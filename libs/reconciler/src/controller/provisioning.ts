@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
   BrokerConditionSet,
   ChannelConditionSet,
@@ -39,6 +40,15 @@ interface Provisioned {
   store: Exclude<StoreKind, 'memory'>;
   ref: StoreRef;
   settings?: Record<string, unknown>;
+  /** When it was last ensured (ms since the epoch). */
+  at?: number;
+}
+
+/** How long an ensured store is taken as there while its resource's settings stay the same. */
+const REENSURE_MS = 60_000;
+
+function sameTarget(a: Provisioned, b: Provisioned): boolean {
+  return a.store === b.store && isDeepStrictEqual(a.ref, b.ref) && isDeepStrictEqual(a.settings, b.settings);
 }
 
 /** Upstream's finalizer of a kind whose store lives outside Kubernetes. */
@@ -126,9 +136,14 @@ export class Provisioning {
       const written = await this.store.setFinalizer(resource, finalizer, true);
       if (written !== 'ok') throw new Error(`adding finalizer ${finalizer}: ${written}`);
     }
+    // Ensured again now and then (a store deleted behind our back comes back), not on every reconcile.
+    const previous = this.provisioned.get(key);
+    const now = Date.now();
+    if (previous !== undefined && now - (previous.at ?? 0) < REENSURE_MS && sameTarget(previous, target))
+      return undefined;
     try {
       await provisioner.ensure(target.ref, target.settings);
-      this.provisioned.set(key, target);
+      this.provisioned.set(key, { ...target, at: now });
       return undefined;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
