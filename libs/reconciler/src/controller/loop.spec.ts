@@ -260,4 +260,29 @@ describe('Controller loop: the cluster layout of a channel-based broker (upstrea
     expect(contract.published.at(-1)?.subscriptions).toEqual([]);
     await controller.stop();
   });
+
+  it('a resource being deleted (deletionTimestamp, held by a finalizer) leaves the contract and gets no status write', async () => {
+    const store = new MemoryResourceStore();
+    store.apply(broker());
+    store.apply(trigger('t', { uri: 'http://sub.local/t' }));
+    const { controller, contract } = running(store);
+    await controller.idle();
+    expect(contract.published.at(-1)?.triggers).toHaveLength(1);
+    const before = store.get('eventing.knative.dev', 'Trigger', 'default', 't');
+    store.apply({
+      ...trigger('t', { uri: 'http://sub.local/changed' }),
+      metadata: {
+        ...(before?.metadata ?? {}),
+        deletionTimestamp: new Date().toISOString(),
+        finalizers: ['example.dev/held'],
+      },
+    });
+    await controller.idle();
+    expect(contract.published.at(-1)?.triggers).toEqual([]);
+    // Its status is what it was: the spec change is not reconciled into it.
+    const after = store.get('eventing.knative.dev', 'Trigger', 'default', 't');
+    expect(after?.status).toEqual(before?.status);
+    expect((after?.status as { subscriberUri?: string }).subscriberUri).toBe('http://sub.local/t');
+    await controller.stop();
+  });
 });
