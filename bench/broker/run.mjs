@@ -4,10 +4,11 @@
 //
 //   node bench/broker/run.mjs [--events N] [--connections C] [--rounds R] [--size BYTES]
 //                             [--warmup N] [--timeout SECONDS]
-//                             [--only baseline|chain|broker|three-process]
+//                             [--only baseline|chain|broker|three-process|three-process-traced]
 //                             [--out FILE] [--profile DIR]
 // See bench/broker/README.md for what is measured and how to read the table.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,8 +36,8 @@ const USAGE = `Usage: node bench/broker/run.mjs [options]
   --size BYTES      JSON body size (default 256)
   --warmup N        events sent before each measurement, not measured (default 2000)
   --timeout S       seconds to wait for the subscriber to receive everything (default 30)
-  --only PATHS      run only these (comma-separated): "baseline", "chain" (three pass-throughs in a
-                    row), "broker", "three-process"
+  --only PATH       run only "baseline", "chain" (three pass-throughs in a row), "broker" or
+                    "three-process"
   --out FILE        also write the result table (Markdown) to FILE
   --dist DIR        take the three processes' bundles from DIR/apps/<app>/main.js (default dist;
                     DIR must be inside the repository, so that node_modules resolve)
@@ -46,7 +47,7 @@ const USAGE = `Usage: node bench/broker/run.mjs [options]
 // ---------------------------------------------------------------------------------------------
 // options
 
-const PATHS = ['baseline', 'chain', 'broker', 'three-process'];
+const PATHS = ['baseline', 'chain', 'broker', 'three-process', 'three-process-traced'];
 
 function parseOptions() {
   const { values } = parseArgs({
@@ -77,9 +78,8 @@ function parseOptions() {
     }
     return n;
   };
-  const only = values.only?.split(',');
-  if (only !== undefined && !only.every((p) => PATHS.includes(p))) {
-    console.error(`error: --only ${values.only}: expected some of ${PATHS.join(', ')}\n\n${USAGE}`);
+  if (values.only !== undefined && !PATHS.includes(values.only)) {
+    console.error(`error: --only ${values.only}: expected one of ${PATHS.join(', ')}\n\n${USAGE}`);
     process.exit(2);
   }
   return {
@@ -89,7 +89,7 @@ function parseOptions() {
     size: int('size', values.size, 32, 4 * 1024 * 1024 - 1),
     warmup: int('warmup', values.warmup, 0, 10_000_000),
     timeoutMs: int('timeout', values.timeout, 1, 3600) * 1000,
-    only,
+    only: values.only,
     out: values.out,
     profile: values.profile ? resolve(values.profile) : undefined,
     dist: resolve(root, values.dist),
@@ -163,13 +163,13 @@ function profileArgs(dir, name) {
  * broker's channel in imc-dispatcher → one Subscription per Trigger to broker-filter → subscriber.
  * The processes start with an empty contract (so their ports are known), then get the real one.
  */
-async function startThreeProcess(subscriberUrl, profileDir, distDir) {
+async function startThreeProcess(subscriberUrl, profileDir, distDir, extraEnv = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-three-process-'));
   const contractPath = join(dir, 'contract.json');
   writeFileSync(contractPath, JSON.stringify({ version: 1, generation: 1, brokers: [], triggers: [] }));
   const start = (app) =>
     startChild(app, [...profileArgs(profileDir, app), join(distDir, 'apps', app, 'main.js')], {
-      env: { PORT: '0', CONTRACT_PATH: contractPath, LOG_LEVEL: 'warn' },
+      env: { PORT: '0', CONTRACT_PATH: contractPath, LOG_LEVEL: 'warn', ...extraEnv },
       ready: (line) => /listening on (http:\/\/[^"\s]+)/.exec(line)?.[1],
     });
   const [ingress, imc, filter] = [
@@ -236,6 +236,27 @@ async function startThreeProcess(subscriberUrl, profileDir, distDir) {
       for (const c of children) await stopChild(c);
       removeTempDir(dir);
     },
+  };
+}
+
+/**
+ * An OTLP/HTTP receiver that reads and drops what the traced three processes export, counting
+ * requests and bytes; it runs in this process, so its CPU is the load generator's, not the path's.
+ */
+async function startOtlpSink() {
+  const stats = { requests: 0, bytes: 0 };
+  const server = createServer((req, res) => {
+    req.on('data', (c) => (stats.bytes += c.length));
+    req.on('end', () => {
+      stats.requests++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    stats,
+    close: () => new Promise((r) => server.close(r)),
   };
 }
 
@@ -379,14 +400,15 @@ function best(results, path) {
 
 async function main() {
   const options = parseOptions();
-  const wants = (path) => !options.only || options.only.includes(path);
   const cores = availableParallelism();
   const machine = machineLine();
   const paths = [
-    wants('baseline') && 'pass-through',
-    wants('chain') && '3 pass-throughs in a row',
-    wants('broker') && 'standalone broker',
-    wants('three-process') && 'broker-ingress + imc-dispatcher + broker-filter',
+    (!options.only || options.only === 'baseline') && 'pass-through',
+    (!options.only || options.only === 'chain') && '3 pass-throughs in a row',
+    (!options.only || options.only === 'broker') && 'standalone broker',
+    (!options.only || options.only === 'three-process') && 'broker-ingress + imc-dispatcher + broker-filter',
+    (!options.only || options.only === 'three-process-traced') &&
+      'the same three with tracing on (every event sampled, OTLP/HTTP to a sink here)',
   ].filter(Boolean);
   const processes = `processes: load generator (this one), subscriber, ${paths.join(', ')} — one path is loaded at a time: 3 busy processes (one-process paths) or 5 (three-process paths) share ${cores} cores`;
   console.log(machine);
@@ -400,11 +422,20 @@ async function main() {
   }
 
   const subscriber = await startSubscriber(Math.max(options.events, options.warmup) + 1000);
+  const wants = (path) => !options.only || options.only === path;
   const passthrough = wants('baseline') ? await startPassthrough(subscriber.url, options.profile) : undefined;
   const chain = wants('chain') ? await startPassthroughChain(subscriber.url, options.profile) : undefined;
   const broker = wants('broker') ? await startBroker(subscriber.url, options.profile) : undefined;
   const three = wants('three-process')
     ? await startThreeProcess(subscriber.url, options.profile, options.dist)
+    : undefined;
+  const sink = wants('three-process-traced') ? await startOtlpSink() : undefined;
+  const traced = sink
+    ? await startThreeProcess(subscriber.url, options.profile, options.dist, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+        OTEL_TRACES_SAMPLER_ARG: '1',
+        OTEL_BSP_SCHEDULE_DELAY: '1000',
+      })
     : undefined;
   console.log(
     `subscriber ${subscriber.url}${passthrough ? `, baseline ${passthrough.url}` : ''}${broker ? `, broker ${broker.url} (pid ${broker.proc.pid})` : ''}\n`,
@@ -418,6 +449,7 @@ async function main() {
         ['chain', chain],
         ['broker', broker],
         ['three-process', three],
+        ['three-process-traced', traced],
       ]) {
         if (!server) continue;
         const processes = [
@@ -442,6 +474,7 @@ async function main() {
       best(results, 'chain'),
       best(results, 'broker'),
       best(results, 'three-process'),
+      best(results, 'three-process-traced'),
     ].filter(Boolean);
     const lines = [
       `## Broker benchmark`,
@@ -469,6 +502,16 @@ async function main() {
       const ratio = tri.throughput / base.throughput;
       lines.push(
         `three-process/baseline throughput ratio: ${ratio.toFixed(2)} (target ≥ 0.60; upstream's same topology measured 0.23–0.30 here)${ratio < 0.6 ? ' — below target' : ''}`,
+        '',
+      );
+    }
+    const tracedRow = summary.find((r) => r.path === 'three-process-traced');
+    if (tri && tracedRow) {
+      const own = (r) => r.cpu.filter((c) => !HARNESS.has(c.name)).reduce((a, c) => a + c.msPerEvent, 0);
+      lines.push(
+        `tracing on (every event sampled): ${fmt(own(tracedRow) - own(tri), 3)} core-ms/event more for the three processes ` +
+          `(${fmt(own(tracedRow), 3)} vs ${fmt(own(tri), 3)}), throughput ${fmt(tracedRow.throughput / tri.throughput, 2)}× tracing off; ` +
+          `the sink received ${sink.stats.requests} OTLP exports, ${fmt(sink.stats.bytes / 1024 / 1024, 1)} MB`,
         '',
       );
     }
@@ -500,6 +543,8 @@ async function main() {
   } finally {
     await Promise.all([subscriber, passthrough, broker].filter(Boolean).map((c) => stopChild(c)));
     await three?.stop();
+    await traced?.stop();
+    await sink?.close();
     await chain?.stop();
     if (broker) removeTempDir(broker.configDir);
     if (options.profile) console.log(`profile: ${options.profile}`);
