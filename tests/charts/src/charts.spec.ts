@@ -125,6 +125,32 @@ describe.each(Object.keys(VALUES) as (keyof typeof VALUES)[])('charts/eventing w
   });
 });
 
+describe('with Helm 3 (still installed by many users)', () => {
+  it.each(Object.keys(VALUES) as (keyof typeof VALUES)[])(
+    'lints strictly and renders the same manifests as Helm 4 for the %s values',
+    async (name) => {
+      const lint = ['lint', '--strict', CHART];
+      const render3 = ['template', 'eventing', CHART, '-n', 'knative-eventing', '--kube-version', '1.34.0'];
+      for (const f of VALUES[name]) {
+        lint.push('-f', f);
+        render3.push('-f', f);
+      }
+      const r = await helm(lint, 'helm3');
+      expect(r.stdout + r.stderr).toContain('0 chart(s) failed');
+      const rendered = await helm(render3, 'helm3');
+      expect(rendered.stderr).toBe('');
+      const key = (d: Doc) => `${d['kind']}/${d['metadata']['name']}`;
+      expect(docs(rendered.stdout).map(key).sort()).toEqual((await render(VALUES[name])).map(key).sort());
+    },
+  );
+
+  it('refuses a wrong value too', async () => {
+    const r = await helm(['template', 'eventing', CHART, '--set', 'broker-ingress.replicas=-1'], 'helm3');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('broker-ingress');
+  });
+});
+
 describe('every workload', () => {
   let all: Doc[];
   beforeAll(async () => {

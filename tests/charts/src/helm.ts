@@ -32,10 +32,11 @@ export function run(cmd: string, args: string[], input?: string): Promise<Run> {
 const installed = new Map<string, Promise<string>>();
 
 /** Installs (first use) and returns what tools/test-servers/<name>/install.mjs prints. */
-export function install(name: 'helm' | 'kubeconform'): Promise<string> {
+export function install(name: 'helm' | 'helm3' | 'kubeconform'): Promise<string> {
   let p = installed.get(name);
   if (!p) {
-    p = run(process.execPath, [join(ROOT, 'tools', 'test-servers', name, 'install.mjs')]).then((r) => {
+    const script = join(ROOT, 'tools', 'test-servers', name === 'helm3' ? 'helm' : name, 'install.mjs');
+    p = run(process.execPath, name === 'helm3' ? [script, '--v3'] : [script]).then((r) => {
       if (r.code !== 0) throw new Error(`${name} install failed:\n${r.stderr}`);
       return r.stdout.trim();
     });
@@ -45,8 +46,8 @@ export function install(name: 'helm' | 'kubeconform'): Promise<string> {
 }
 
 /** `helm <args>`; the symlink notice helm prints for eventing-crds/files is dropped from stderr. */
-export async function helm(args: string[]): Promise<Run> {
-  const r = await run(await install('helm'), args);
+export async function helm(args: string[], which: 'helm' | 'helm3' = 'helm'): Promise<Run> {
+  const r = await run(await install(which), args);
   return { ...r, stderr: r.stderr.replace(/^.*found symbolic link in path.*\n/gm, '') };
 }
 
