@@ -156,3 +156,28 @@ export async function metric(url: string, name: string, labels = ''): Promise<nu
       sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   return sum;
 }
+
+/**
+ * The durable channel services as local processes on their contract files: kafka-channel-dispatcher
+ * on `kafkaBootstrap` and nats-channel-dispatcher on `natsUrl`. The controller creates and deletes
+ * topics and streams in a cluster, so the services do not (CREATE_STORES=false, as the chart sets it).
+ */
+export async function startChannelDispatchers(
+  contracts: { path(role: ContractRole): string },
+  stores: { kafkaBootstrap: string; natsUrl: string },
+): Promise<{ kafka: AppProcess; nats: AppProcess; stop(): void }> {
+  const common = { LOG_LEVEL: 'warn', CREATE_STORES: 'false', REDELIVERY_DELAY_MS: '100' };
+  const [kafka, nats] = await Promise.all([
+    spawnApp('kafka-channel-dispatcher', {
+      ...common,
+      CONTRACT_PATH: contracts.path('kafka-channel-dispatcher'),
+      KAFKA_BOOTSTRAP_SERVERS: stores.kafkaBootstrap,
+    }),
+    spawnApp('nats-channel-dispatcher', {
+      ...common,
+      CONTRACT_PATH: contracts.path('nats-channel-dispatcher'),
+      NATS_URL: stores.natsUrl,
+    }),
+  ]);
+  return { kafka, nats, stop: () => [kafka, nats].forEach((p) => p.kill()) };
+}
