@@ -41,6 +41,8 @@ const USAGE = `Usage: node bench/broker/run.mjs [options]
   --out FILE        also write the result table (Markdown) to FILE
   --dist DIR        take the three processes' bundles from DIR/apps/<app>/main.js (default dist;
                     DIR must be inside the repository, so that node_modules resolve)
+  --dist-before DIR also run the three processes from DIR's bundles (another build, e.g. of an
+                    earlier commit) as a "three-process-before" row, loaded in turn with the others
   --profile DIR     run every server under test under --cpu-prof, writing .cpuprofile files into DIR
   --help            show this help`;
 
@@ -63,6 +65,7 @@ function parseOptions() {
       out: { type: 'string' },
       profile: { type: 'string' },
       dist: { type: 'string', default: 'dist' },
+      'dist-before': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -93,6 +96,7 @@ function parseOptions() {
     out: values.out,
     profile: values.profile ? resolve(values.profile) : undefined,
     dist: resolve(root, values.dist),
+    distBefore: values['dist-before'] ? resolve(root, values['dist-before']) : undefined,
   };
 }
 
@@ -429,6 +433,10 @@ async function main() {
   const three = wants('three-process')
     ? await startThreeProcess(subscriber.url, options.profile, options.dist)
     : undefined;
+  const before =
+    options.distBefore && wants('three-process')
+      ? await startThreeProcess(subscriber.url, options.profile, options.distBefore)
+      : undefined;
   const sink = wants('three-process-traced') ? await startOtlpSink() : undefined;
   const traced = sink
     ? await startThreeProcess(subscriber.url, options.profile, options.dist, {
@@ -448,6 +456,7 @@ async function main() {
         ['baseline', passthrough],
         ['chain', chain],
         ['broker', broker],
+        ['three-process-before', before],
         ['three-process', three],
         ['three-process-traced', traced],
       ]) {
@@ -473,6 +482,7 @@ async function main() {
       best(results, 'baseline'),
       best(results, 'chain'),
       best(results, 'broker'),
+      best(results, 'three-process-before'),
       best(results, 'three-process'),
       best(results, 'three-process-traced'),
     ].filter(Boolean);
@@ -502,6 +512,15 @@ async function main() {
       const ratio = tri.throughput / base.throughput;
       lines.push(
         `three-process/baseline throughput ratio: ${ratio.toFixed(2)} (target ≥ 0.60; upstream's same topology measured 0.23–0.30 here)${ratio < 0.6 ? ' — below target' : ''}`,
+        '',
+      );
+    }
+    const beforeRow = summary.find((r) => r.path === 'three-process-before');
+    if (tri && beforeRow) {
+      const own = (r) => r.cpu.filter((c) => !HARNESS.has(c.name)).reduce((a, c) => a + c.msPerEvent, 0);
+      lines.push(
+        `three-process against the --dist-before build: ${fmt(own(tri) - own(beforeRow), 3)} core-ms/event ` +
+          `(${fmt(own(tri), 3)} vs ${fmt(own(beforeRow), 3)}), throughput ${fmt(tri.throughput / beforeRow.throughput, 2)}×`,
         '',
       );
     }
@@ -544,6 +563,7 @@ async function main() {
     await Promise.all([subscriber, passthrough, broker].filter(Boolean).map((c) => stopChild(c)));
     await three?.stop();
     await traced?.stop();
+    await before?.stop();
     await sink?.close();
     await chain?.stop();
     if (broker) removeTempDir(broker.configDir);
