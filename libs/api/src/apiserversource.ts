@@ -9,7 +9,7 @@ import {
   validateDestination,
 } from './duck';
 import { FieldError, indexPath, joinPath } from './errors';
-import type { ValidationContext } from './features';
+import { isEnabled, type ValidationContext } from './features';
 import { AGE_COLUMN, readyColumns, type KindDefinition } from './kind';
 import { LabelSelectorSchema, validateLabelSelector } from './label-selector';
 import { resourceSchema, validateObjectMeta } from './meta';
@@ -40,7 +40,7 @@ export const APISERVER_SKIP_PERMISSIONS_ANNOTATION =
   'features.knative.dev/apiserversource-skip-permissions-check';
 
 /** Feature flag (config-features) that allows `spec.filters`. */
-export const APISERVER_FILTERS_FLAG = 'new-apiserversource-filters';
+export const APISERVER_FILTERS_FLAG = 'new-apiserversource-filters' as const;
 
 export const ApiVersionKindSelectorSchema = Type.Object(
   {

@@ -8,6 +8,8 @@ export interface FeatureFlags {
   'kreference-group': boolean;
   /** The data plane registers the types of the events it receives as EventTypes. */
   'eventtype-auto-create': boolean;
+  /** ApiServerSource `spec.filters` (upstream's `new-apiserversource-filters`). */
+  'new-apiserversource-filters': boolean;
 }
 
 /** Upstream's shipped flag values: only `delivery-timeout` is on. */
@@ -17,6 +19,7 @@ export const defaultFeatureFlags: FeatureFlags = Object.freeze({
   'cross-namespace-event-links': false,
   'kreference-group': false,
   'eventtype-auto-create': false,
+  'new-apiserversource-filters': false,
 });
 
 /** What validation may depend on besides the object itself. */

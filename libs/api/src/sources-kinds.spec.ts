@@ -84,7 +84,7 @@ describe('ApiServerSource defaults and validation (1.3, 4.2)', () => {
   });
 
   it('filters are accepted with the new-apiserversource-filters feature, and checked', () => {
-    const ctx = { features: { 'new-apiserversource-filters': true } as never };
+    const ctx = { features: { 'new-apiserversource-filters': true } };
     expect(
       validateApiServerSource(withPath(apiserver, 'spec.filters', [{ exact: { type: 'x' } }]), ctx),
     ).toEqual([]);
