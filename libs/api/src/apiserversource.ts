@@ -183,8 +183,7 @@ export function validateApiServerSource(obj: unknown, ctx: ValidationContext = {
     errs.push(...validateLabelSelector(spec.namespaceSelector, 'spec.namespaceSelector'));
   if (spec.ceOverrides !== undefined) errs.push(...validateCeOverrides(spec.ceOverrides, 'spec.ceOverrides'));
   const filters = spec.filters ?? [];
-  const filtersAllowed =
-    (ctx.features as Record<string, boolean> | undefined)?.[APISERVER_FILTERS_FLAG] === true;
+  const filtersAllowed = isEnabled(ctx.features, APISERVER_FILTERS_FLAG);
   if (filters.length > 0 && !filtersAllowed)
     errs.push(
       new FieldError(
