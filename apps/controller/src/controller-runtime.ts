@@ -1,5 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ControlPlaneMetrics } from '@eventing/observability';
 import { ConfigMapWriter, controllerKinds, KubernetesResourceStore, LeaderElector } from '@eventing/kube';
 import {
   capabilitiesOf,
@@ -26,7 +26,7 @@ export function loadKubeConfig(path: string): KubeConfig {
  * and leader election so that of several replicas only one reconciles and writes.
  */
 export class ClusterController implements Readiness {
-  readonly registry = new Registry();
+  readonly metrics = new ControlPlaneMetrics();
   readonly store: KubernetesResourceStore;
   readonly controller: Controller;
   readonly contract: ContractConfigMaps;
@@ -37,7 +37,6 @@ export class ClusterController implements Readiness {
   private transitions: Promise<void> = Promise.resolve();
   private synced = false;
   private stopped = false;
-  private readonly leaderGauge: Gauge;
   /** Provisioners of durable stores, opened by `start` when their servers are given. */
   private readonly provisioners: {
     kafka?: StoreProvisioner & { close(): Promise<void> };
@@ -58,29 +57,6 @@ export class ClusterController implements Readiness {
       labels: { 'app.kubernetes.io/part-of': 'knative-eventing', 'app.kubernetes.io/component': 'contract' },
     });
     this.contract = new ContractConfigMaps(client, writer, settings.systemNamespace);
-    const reconciles = new Counter({
-      name: 'eventing_controller_reconciles_total',
-      help: 'Reconciles by kind and outcome (ok, error, conflict).',
-      labelNames: ['kind', 'outcome'],
-      registers: [this.registry],
-    });
-    const latency = new Histogram({
-      name: 'eventing_controller_reconcile_duration_seconds',
-      help: 'Time one reconcile took, by kind.',
-      labelNames: ['kind'],
-      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-      registers: [this.registry],
-    });
-    const generation = new Gauge({
-      name: 'eventing_contract_generation',
-      help: 'Generation of the contract last written.',
-      registers: [this.registry],
-    });
-    this.leaderGauge = new Gauge({
-      name: 'eventing_controller_leader',
-      help: '1 while this replica leads (reconciles and writes), else 0.',
-      registers: [this.registry],
-    });
     const s = settings;
     this.controller = new Controller(this.store, {
       ingressUrl: (ns, name, brokerClass) =>
@@ -96,7 +72,7 @@ export class ClusterController implements Readiness {
       contract: {
         publish: async (body) => {
           const report = await this.contract.publish(body);
-          generation.set(report.generation);
+          this.metrics.contractWritten(report.generation);
           return report;
         },
       },
@@ -108,29 +84,11 @@ export class ClusterController implements Readiness {
           { key, error: error instanceof Error ? error.message : String(error) },
           'reconcile failed; retrying',
         ),
-      onReconciled: (kind, ms, outcome) => {
-        reconciles.inc({ kind, outcome });
-        latency.observe({ kind }, ms / 1000);
-      },
+      onReconciled: this.metrics.onReconciled,
     });
     const controller = this.controller;
-    new Gauge({
-      name: 'eventing_controller_queue_depth',
-      help: 'Resources waiting to be reconciled.',
-      registers: [this.registry],
-      collect() {
-        this.set(controller.depth);
-      },
-    });
-    new Gauge({
-      name: 'eventing_controller_api_requests',
-      help: 'API requests made since start, by purpose (list, watch, get, write).',
-      labelNames: ['purpose'],
-      registers: [this.registry],
-      collect() {
-        for (const [purpose, n] of Object.entries(client.requests)) this.set({ purpose }, n);
-      },
-    });
+    this.metrics.trackQueueDepth(() => controller.depth);
+    this.metrics.trackApiRequests(() => client.requests);
     if (settings.leaderElection)
       this.elector = new LeaderElector(client, {
         namespace: settings.systemNamespace,
@@ -179,7 +137,7 @@ export class ClusterController implements Readiness {
     this.transitions = this.transitions.then(() => {
       if (this.stopped || this.leading) return;
       this.leading = true;
-      this.leaderGauge.set(1);
+      this.metrics.setLeader(true);
       this.log.info({ identity: this.settings.identity }, 'leading: reconciling');
       this.controller.start();
     });
@@ -189,7 +147,7 @@ export class ClusterController implements Readiness {
     this.transitions = this.transitions.then(async () => {
       if (!this.leading) return;
       this.leading = false;
-      this.leaderGauge.set(0);
+      this.metrics.setLeader(false);
       this.log.warn(
         { identity: this.settings.identity },
         'not leading any more: stopped reconciling, campaigning again',

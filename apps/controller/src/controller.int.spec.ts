@@ -383,12 +383,13 @@ spec:
     );
     const rss =
       Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${controller!.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    const heap = (await metric(controller!.url, 'nodejs_heap_size_used_bytes')) / 1024 / 1024;
     const requests = (await metric(controller!.url, 'eventing_controller_api_requests')) - requestsBefore;
     const writes = await metric(controller!.url, 'eventing_controller_api_requests', 'purpose="write"');
     console.log(
       [
         `${n} Triggers: kubectl apply ${((applied - started) / 1000).toFixed(1)} s, all Ready ${((converged - started) / 1000).toFixed(1)} s after the apply began`,
-        `controller RSS ${rss.toFixed(0)} MB, ${requests} API requests during convergence (${writes} writes since start)`,
+        `controller RSS ${rss.toFixed(0)} MB (JS heap in use ${heap.toFixed(0)} MB), ${requests} API requests during convergence (${writes} writes since start)`,
       ].join('\n'),
     );
     // Each Trigger: its Subscription applied, the Subscription's and the Trigger's status written.

@@ -21,7 +21,7 @@ export class ControllerModule {
       controllers: [HealthController, MetricsController],
       providers: [
         { provide: READINESS, useValue: controller },
-        { provide: METRICS_REGISTRY, useValue: controller.registry },
+        { provide: METRICS_REGISTRY, useValue: controller.metrics.registry },
         { provide: ControllerLifecycle, useFactory: () => new ControllerLifecycle(controller) },
       ],
     };

@@ -158,7 +158,7 @@ export class ListWatch {
       return false;
     if (object.metadata.resourceVersion === basedOn) return true;
     this.withType(object);
-    this.cache.set(key, object);
+    this.cache.set(key, trimmed(object));
     this.emit('upsert', object);
     return true;
   }
@@ -250,7 +250,7 @@ export class ListWatch {
       const cached = this.cache.get(key);
       if (cached !== undefined && cached.metadata.resourceVersion === object.metadata.resourceVersion)
         continue;
-      this.cache.set(key, object);
+      this.cache.set(key, trimmed(object));
       this.emit('upsert', object);
     }
     for (const [key, cached] of this.cache) {
@@ -347,7 +347,7 @@ export class ListWatch {
         const cached = this.cache.get(key);
         if (cached !== undefined && cached.metadata.resourceVersion === object.metadata.resourceVersion)
           return;
-        this.cache.set(key, object);
+        this.cache.set(key, trimmed(object));
         this.emit('upsert', object);
         return;
       }
@@ -403,4 +403,25 @@ export class ListWatch {
 
 function keyOf(object: KubeObject): string {
   return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+}
+
+/** kubectl's copy of what it last applied: a whole second copy of the object, read by nobody here. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * The object as the cache keeps it: without `metadata.managedFields` and kubectl's last-applied copy,
+ * which together are often larger than the object itself and which no reconciler reads (server-side
+ * apply tracks ownership on the server). Changed in place: the parsed object is ours.
+ */
+export function trimmed<T extends KubeObject>(object: T): T {
+  const metadata = object.metadata as KubeObject['metadata'] & {
+    managedFields?: unknown;
+    annotations?: Record<string, string>;
+  };
+  if (metadata.managedFields !== undefined) delete metadata.managedFields;
+  if (metadata.annotations?.[LAST_APPLIED] !== undefined) {
+    const { [LAST_APPLIED]: _dropped, ...rest } = metadata.annotations;
+    metadata.annotations = rest;
+  }
+  return object;
 }
