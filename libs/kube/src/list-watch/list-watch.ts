@@ -39,6 +39,11 @@ export interface ListWatchOptions {
   /** The server ends each watch after a random time in [min, 2·min) seconds. Default 300. */
   watchTimeoutSeconds?: number;
   logger?: Logger;
+  /**
+   * Keep objects without `metadata.managedFields` and kubectl's last-applied copy (`trimmed`): for
+   * caches whose readers never look at them (the controller's). Default false: objects as served.
+   */
+  trim?: boolean;
 }
 
 /** What one ListWatch did so far. */
@@ -80,6 +85,7 @@ export class ListWatch {
   lastError: string | undefined;
 
   private readonly cache = new Map<string, KubeObject>();
+  private readonly keep: (object: KubeObject) => KubeObject;
   private readonly path: string;
   private readonly apiVersion: string;
   private readonly pageSize: number;
@@ -107,6 +113,7 @@ export class ListWatch {
     this.watchTimeoutSeconds = options.watchTimeoutSeconds ?? 300;
     this.backoff = new Backoff(options.backoffInitialMs ?? 500, options.backoffMaxMs ?? 30_000);
     this.logger = options.logger ?? quiet;
+    this.keep = options.trim === true ? trimmed : (object) => object;
     this.firstSync = new Promise((done) => (this.markSynced = done));
   }
 
@@ -158,7 +165,7 @@ export class ListWatch {
       return false;
     if (object.metadata.resourceVersion === basedOn) return true;
     this.withType(object);
-    this.cache.set(key, trimmed(object));
+    this.cache.set(key, this.keep(object));
     this.emit('upsert', object);
     return true;
   }
@@ -250,7 +257,7 @@ export class ListWatch {
       const cached = this.cache.get(key);
       if (cached !== undefined && cached.metadata.resourceVersion === object.metadata.resourceVersion)
         continue;
-      this.cache.set(key, trimmed(object));
+      this.cache.set(key, this.keep(object));
       this.emit('upsert', object);
     }
     for (const [key, cached] of this.cache) {
@@ -347,7 +354,7 @@ export class ListWatch {
         const cached = this.cache.get(key);
         if (cached !== undefined && cached.metadata.resourceVersion === object.metadata.resourceVersion)
           return;
-        this.cache.set(key, trimmed(object));
+        this.cache.set(key, this.keep(object));
         this.emit('upsert', object);
         return;
       }

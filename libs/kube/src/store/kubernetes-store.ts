@@ -79,6 +79,8 @@ export class KubernetesResourceStore implements ResourceStore {
       }
       const target = entry;
       const loop = new ListWatch(this.client, kind, (event) => this.dispatch(target, event), {
+        // No reconciler reads managedFields or kubectl's last-applied copy: the cache does without.
+        trim: true,
         ...options.listWatch,
         logger: options.logger,
       });
