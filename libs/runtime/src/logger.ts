@@ -1,3 +1,5 @@
+import { trace } from '@opentelemetry/api';
+
 /** Log levels in increasing severity. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -24,6 +26,13 @@ export function createLogger(options: LoggerOptions): Logger {
   const json = (options.format ?? 'json') === 'json';
   const emit = (level: LogLevel, fields: object, msg: string) => {
     if (ORDER[level] < min) return;
+    // Inside an active span (tracing on, the call made within the span's context) the line names the
+    // trace and span, so logs and traces join up; with tracing off this is one call returning nothing.
+    const span = trace.getActiveSpan();
+    if (span !== undefined) {
+      const sc = span.spanContext();
+      fields = { trace_id: sc.traceId, span_id: sc.spanId, ...fields };
+    }
     if (json) {
       write(
         JSON.stringify({ level, time: new Date().toISOString(), service: options.service, msg, ...fields }),
