@@ -8,6 +8,7 @@ export * from './pingsource/reconcile';
 export * from './controller/controller';
 export * from './controller/work-queue';
 export * from './controller/kinds';
+export * from './controller/owner';
 export * from './loader/yaml-loader';
 export * from './loader/folder-sync';
 export * from './channel/reconcile';

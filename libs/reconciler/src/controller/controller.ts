@@ -47,7 +47,8 @@ import {
 } from '../observation/observation';
 import { TrackingReads } from './tracking';
 import { WorkQueue, type WorkQueueOptions } from './work-queue';
-import { OWNED_KINDS, type OwnedKindReconciler } from './kinds';
+import { OWNED_KINDS } from './kinds';
+import type { OwnedKindReconciler } from './owner';
 import { beingDeleted, Provisioning, type DurableShare, type ProvisionerLookup } from './provisioning';
 
 /** The Ready condition of one resource, for printing. */
@@ -420,7 +421,16 @@ export class Controller {
         child.metadata.name ?? '',
       );
       if (existing !== undefined && sameDesired(existing, child)) continue;
-      await this.store.applyChild(child);
+      try {
+        await this.store.applyChild(child);
+      } catch (err) {
+        if (existing === undefined || !refusedAsImmutable(err)) throw err;
+        // A field the API does not let change (a Subscription's spec.channel when a flow's channel
+        // template changes kind): replace the child, as upstream does.
+        const { namespace = '', name = '' } = child.metadata;
+        await this.store.delete(groupOf(child.apiVersion), child.kind, namespace, name);
+        await this.store.applyChild(child);
+      }
     }
     const uid = owner.metadata.uid;
     for (const { group, kind } of computed.childKinds ?? [])
@@ -808,6 +818,12 @@ export class Controller {
   private scheduleList(): PingSchedule[] {
     return [...this.schedules.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
   }
+}
+
+/** Whether a write was refused because it changes a field that may not change (admission or schema). */
+function refusedAsImmutable(err: unknown): boolean {
+  const status = (err as { status?: unknown }).status;
+  return (status === 400 || status === 422) && /immutable/i.test(err instanceof Error ? err.message : '');
 }
 
 /** A value as it reads back from a store: what JSON keeps (no undefined fields). */

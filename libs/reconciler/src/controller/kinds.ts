@@ -1,15 +1,12 @@
 import type {
   ApiServerSource,
-  Condition,
   ContainerSource,
   EventType,
   Parallel,
-  Resource,
   Sequence,
   SinkBinding,
 } from '@eventing/api';
-import type { ResourceStore } from '../store/store';
-import type { AddressResolver } from '../resolver/address-resolver';
+import type { OwnedKindReconciler } from './owner';
 import { PARALLEL_CHILD_KINDS, reconcileParallel } from '../flows/parallel';
 import { SEQUENCE_CHILD_KINDS, reconcileSequence } from '../flows/sequence';
 import { APISERVER_CHILD_KINDS, reconcileApiServerSource } from '../sources/apiserversource';
@@ -17,28 +14,6 @@ import { CONTAINER_SOURCE_CHILD_KINDS, reconcileContainerSource } from '../sourc
 import { sourceSettings } from '../sources/settings';
 import { reconcileSinkBinding } from '../sources/sinkbinding';
 import { reconcileEventType } from '../eventtype/eventtype';
-
-/** What a reconciler of a kind that owns children reads. */
-export interface OwnerContext {
-  /** The store's cache; reads are tracked, so a child's change re-queues its owner. */
-  store: ResourceStore;
-  resolver: AddressResolver;
-}
-
-/** A reconciler of a kind whose resources own children (the channels and subscriptions of a flow). */
-export interface OwnedKindReconciler {
-  kind: string;
-  /** Kinds its children may have: owned children of these kinds that it no longer returns are deleted. */
-  childKinds: readonly { group: string; kind: string }[];
-  reconcile(
-    resource: Resource,
-    ctx: OwnerContext,
-  ): {
-    status: { conditions?: Condition[] } & Record<string, unknown>;
-    /** Undefined leaves the children as they are (neither applied nor pruned). */
-    children: Resource[] | undefined;
-  };
-}
 
 /**
  * Reconcilers of kinds that own children, one entry per kind. The controller applies the children

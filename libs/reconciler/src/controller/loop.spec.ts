@@ -286,3 +286,69 @@ describe('Controller loop: the cluster layout of a channel-based broker (upstrea
     await controller.stop();
   });
 });
+
+describe('Controller loop: a child whose immutable field must change is replaced', () => {
+  it('deletes and re-applies a child the store refuses to update as immutable', async () => {
+    const store = new MemoryResourceStore();
+    store.apply(broker());
+    const refusing = Object.create(store) as MemoryResourceStore;
+    let refused = 0;
+    refusing.applyChild = (child) => {
+      const existing = store.get(
+        'messaging.knative.dev',
+        child.kind,
+        child.metadata.namespace ?? '',
+        child.metadata.name ?? '',
+      );
+      if (
+        child.kind === 'Subscription' &&
+        existing &&
+        JSON.stringify((existing.spec as { channel?: unknown }).channel) !==
+          JSON.stringify((child.spec as { channel?: unknown }).channel)
+      ) {
+        refused++;
+        return Promise.reject(
+          Object.assign(
+            new Error(
+              'admission webhook denied the request: immutable field changed (-old +new): spec.channel',
+            ),
+            { status: 400 },
+          ),
+        );
+      }
+      return store.applyChild(child);
+    };
+    // A Trigger's Subscription whose channel changes kind (the broker's template changed).
+    const controller = new Controller(refusing, {
+      ingressUrl: (ns, name) => `http://broker-ingress.sys.svc/${ns}/${name}`,
+      channelUrl: (ns, name) => `http://imc-dispatcher.sys.svc/${ns}/${name}`,
+      addressBook: serviceBook,
+      cluster: { filterUrl: (ns, t, uid) => `http://broker-filter.sys.svc/triggers/${ns}/${t}/${uid}` },
+      contract: sink(),
+    });
+    controller.start();
+    store.apply(trigger('t', { uri: 'http://sub.local/' }));
+    await controller.idle();
+    const t = store.get('eventing.knative.dev', 'Trigger', 'default', 't')!;
+    const subName = `default-t-${t.metadata.uid}`;
+    const before = store.get('messaging.knative.dev', 'Subscription', 'default', subName)!;
+    // Someone changed the stored Subscription's channel: the controller's copy must replace it.
+    store.apply({
+      ...before,
+      spec: {
+        ...(before.spec as object),
+        channel: { apiVersion: 'messaging.knative.dev/v1', kind: 'Channel', name: 'other' },
+      },
+    });
+    controller.requeueAll();
+    await controller.idle();
+    const after = store.get('messaging.knative.dev', 'Subscription', 'default', subName)!;
+    expect(refused).toBe(1);
+    expect((after.spec as { channel: { kind: string; name: string } }).channel).toMatchObject({
+      kind: 'InMemoryChannel',
+      name: 'default-kne-trigger',
+    });
+    expect(after.metadata.uid).not.toBe(before.metadata.uid);
+    await controller.stop();
+  });
+});

@@ -8,7 +8,7 @@ import {
   type ObservedEventType,
 } from '@eventing/api';
 import { groupOf, type ResourceStore } from '../store/store';
-import type { OwnerContext } from '../controller/kinds';
+import type { OwnerContext } from '../controller/owner';
 
 const REFERENCE_EXISTS = 'ReferenceExists';
 

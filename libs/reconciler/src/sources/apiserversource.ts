@@ -15,7 +15,7 @@ import {
   type Resource,
 } from '@eventing/api';
 import { childName, ownerReference } from '../broker/cluster';
-import type { OwnerContext } from '../controller/kinds';
+import type { OwnerContext } from '../controller/owner';
 import { deploymentAvailability } from './pod-template';
 import type { SourceSettings } from './settings';
 import { resolveSink, type ResolvedSink } from './sink';

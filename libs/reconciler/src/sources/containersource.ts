@@ -9,7 +9,7 @@ import {
   type SinkBindingStatus,
 } from '@eventing/api';
 import { childName, ownerReference } from '../broker/cluster';
-import type { OwnerContext } from '../controller/kinds';
+import type { OwnerContext } from '../controller/owner';
 import { bindPodSpec, deploymentAvailability, type PodSpecLike } from './pod-template';
 import { resolveSink } from './sink';
 

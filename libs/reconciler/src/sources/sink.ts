@@ -1,5 +1,5 @@
 import type { Destination, Resource } from '@eventing/api';
-import type { OwnerContext } from '../controller/kinds';
+import type { OwnerContext } from '../controller/owner';
 import { groupOf } from '../store/store';
 
 /** A source's sink once resolved: its URL and what a sender must know to reach it. */

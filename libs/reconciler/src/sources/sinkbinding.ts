@@ -1,5 +1,5 @@
 import { SinkBindingConditionSet, type SinkBinding, type SinkBindingStatus } from '@eventing/api';
-import type { OwnerContext } from '../controller/kinds';
+import type { OwnerContext } from '../controller/owner';
 import { resolveSink } from './sink';
 
 const OIDC_DISABLED = 'authentication-oidc feature disabled';
