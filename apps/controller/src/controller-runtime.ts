@@ -4,6 +4,7 @@ import { ConfigMapWriter, controllerKinds, KubernetesResourceStore, LeaderElecto
 import {
   capabilitiesOf,
   clusterServiceAddressBook,
+  configureSources,
   Controller,
   KAFKA_BROKER_CLASS,
   type StoreProvisioner,
@@ -46,6 +47,12 @@ export class ClusterController implements Readiness {
   constructor(readonly settings: ControllerSettings) {
     this.log = createLogger({ service: 'controller', level: settings.logLevel });
     const kc = loadKubeConfig(settings.kubeconfig);
+    // Sources name the API server their adapters watch: the kubeconfig's, outside a cluster too.
+    const apiServerUrl = kc.getCurrentCluster()?.server;
+    configureSources({
+      systemNamespace: settings.systemNamespace,
+      ...(apiServerUrl !== undefined ? { apiServerUrl } : {}),
+    });
     this.store = new KubernetesResourceStore(kc, {
       kinds: controllerKinds({ systemNamespace: settings.systemNamespace, configMapsEverywhere: true }),
       fieldManager: 'eventing-controller',
