@@ -139,7 +139,7 @@ describe('KafkaChannelBackend', () => {
         'content-type',
         'kne-h-ce_id',
         'kne-h-content-type',
-        'kne-h-traceparent',
+        'ce_traceparent',
         'kne-h-x-request-id',
       ].sort(),
     );

@@ -1,12 +1,17 @@
 import { type CloudEvent, parseKafkaRecord, toKafkaRecord } from '@eventing/cloudevents';
+import { TRACE_EXTENSION_MARKER, traceIn, traceOut } from '../trace-extension';
 
 // Events as Kafka records: the CloudEvents Kafka binding in binary mode (`ce_` headers, as upstream's
 // receiver writes them), plus the passthrough HTTP headers captured at ingress under a prefix of
 // their own, so that no passthrough header can ever be read as a `ce_` attribute or content-type.
+// W3C trace context travels as the distributed-tracing extension (`ce_traceparent`), see
+// trace-extension.ts.
 
 /** Prefix of the record headers that carry passthrough HTTP headers (`kne-h-x-request-id`...). */
 export const PASSTHROUGH_PREFIX = 'kne-h-';
 const PREFIX_BYTES = Buffer.from(PASSTHROUGH_PREFIX, 'latin1');
+const MARKER_BYTES = Buffer.from(TRACE_EXTENSION_MARKER, 'latin1');
+const MARKER_VALUE = Buffer.from('1', 'latin1');
 
 /** A record as the producer takes it: header names and values as bytes. */
 export interface ProducerRecord {
@@ -41,9 +46,15 @@ export function encodeRecord(
   passthrough: Record<string, string>,
   key?: string,
 ): { record: ProducerRecord; bytes: number } {
-  const binding = toKafkaRecord(event, 'binary');
+  const traced = traceOut(event, passthrough);
+  passthrough = traced.passthrough;
+  const binding = toKafkaRecord(traced.event, 'binary');
   const headers = new Map<Buffer, Buffer>();
   let bytes = binding.value?.length ?? 0;
+  if (traced.marker) {
+    headers.set(MARKER_BYTES, MARKER_VALUE);
+    bytes += MARKER_BYTES.length + 3;
+  }
   for (const name in binding.headers) {
     const value = binding.headers[name]!;
     headers.set(headerName(name), value);
@@ -85,10 +96,13 @@ function isPassthrough(name: Buffer): boolean {
 export function decodeRecord(headers: RecordHeaders, value: Buffer | null): DecodedRecord {
   const passthrough: Record<string, string> = {};
   const named: [Buffer, Buffer | null][] = [];
+  let marked = false;
   for (const [name, v] of headers) {
     if (name === null) continue;
     if (isPassthrough(name)) {
       if (v !== null) passthrough[name.toString('utf8', PREFIX_BYTES.length)] = v.toString('utf8');
+    } else if (name.length === MARKER_BYTES.length && name.equals(MARKER_BYTES)) {
+      marked = true;
     } else {
       named.push([name, v]);
     }
@@ -96,7 +110,7 @@ export function decodeRecord(headers: RecordHeaders, value: Buffer | null): Deco
   try {
     const parsed = parseKafkaRecord({ headers: named, value });
     if (!parsed.ok) return { ok: false, reason: parsed.reason };
-    return { ok: true, event: parsed.event, headers: passthrough };
+    return { ok: true, event: traceIn(parsed.event, passthrough, marked), headers: passthrough };
   } catch (err) {
     return { ok: false, reason: `unreadable record: ${(err as Error).message}` };
   }
