@@ -227,6 +227,15 @@ describe('every workload', () => {
     expect(find(scaled, 'PodDisruptionBudget', 'broker-ingress')).toBeDefined();
   });
 
+  it('the Kafka values have the controller create topics and the Kafka services only use them', () => {
+    const byName = new Map(deployments(all).map((d) => [d['metadata']['name'] as string, env(d)]));
+    const bootstrap = byName.get('kafka-channel-dispatcher')?.['KAFKA_BOOTSTRAP_SERVERS'];
+    expect(bootstrap).toBeTruthy();
+    expect(byName.get('controller')?.['KAFKA_BOOTSTRAP_SERVERS']).toBe(bootstrap);
+    for (const app of ['kafka-channel-dispatcher', 'kafka-broker-receiver', 'kafka-broker-dispatcher'])
+      expect([app, byName.get(app)?.['CREATE_STORES']]).toEqual([app, 'false']);
+  });
+
   it("sets only environment variables its service reads, with the service's own defaults", () => {
     for (const d of deployments(all)) {
       const app = d['metadata']['name'] as string;
@@ -260,7 +269,11 @@ describe('every workload', () => {
           values[row.env] !== undefined &&
           row.default !== undefined &&
           row.env !== 'KAFKA_BOOTSTRAP_SERVERS' &&
-          row.env !== 'NATS_URL'
+          row.env !== 'NATS_URL' &&
+          // In a cluster the controller creates topics and streams, so the store services do not.
+          row.env !== 'CREATE_STORES' &&
+          // In a cluster broker-ingress reports event types to the controller's Service.
+          row.env !== 'EVENTTYPE_REGISTRY_URL'
         )
           expect([app, row.env, typeof values[row.env] === 'string' ? values[row.env] : '']).toEqual([
             app,
