@@ -106,6 +106,20 @@ describe('charts/eventing on a real kube-apiserver', () => {
         await can('webhook', ['update', 'mutatingwebhookconfigurations.admissionregistration.k8s.io']),
       ).toBe(true);
       expect(await can('webhook', ['list', 'brokers.eventing.knative.dev', '-A'])).toBe(false);
+      // SinkBindings: the bindings, their status, the subjects they name, and its Lease at home.
+      expect(await can('webhook', ['patch', 'deployments.apps', '-n', 'default'])).toBe(true);
+      expect(await can('webhook', ['patch', 'cronjobs.batch', '-n', 'default'])).toBe(true);
+      expect(
+        await can('webhook', [
+          'update',
+          'sinkbindings.sources.knative.dev',
+          '--subresource=status',
+          '-n',
+          'default',
+        ]),
+      ).toBe(true);
+      expect(await can('webhook', ['delete', 'deployments.apps', '-n', 'default'])).toBe(false);
+      expect(await can('webhook', ['update', 'leases.coordination.k8s.io', '-n', NS])).toBe(true);
     });
 
     it('ping-source: Leases at home; data-plane services: nothing', async () => {
