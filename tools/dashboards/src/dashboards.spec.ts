@@ -12,10 +12,15 @@ import { dashboardJson } from './render';
 import { dashboardQueries } from './spec';
 
 const ROOT = join(__dirname, '../../..');
-const SCHEMAS = join(ROOT, '../shared/schemas/grafana');
+/** Grafana's schemas: the workspace's shared copy beside the checkout, or where GRAFANA_SCHEMAS says. */
+const SCHEMAS = process.env['GRAFANA_SCHEMAS'] ?? join(ROOT, '../shared/schemas/grafana');
 
 /** Grafana's JSON schemas (grafana-foundation-sdk v0.0.18, copied to ../shared/schemas/grafana). */
 function schemaValidators(): { dashboard: ValidateFunction; part(ref: string): ValidateFunction } {
+  if (!existsSync(join(SCHEMAS, 'dashboard.jsonschema.json')))
+    throw new Error(
+      `Grafana's JSON schemas are not at ${SCHEMAS}: check out the repository beside the shared folder (../shared/schemas/grafana) or set GRAFANA_SCHEMAS to a folder holding dashboard.jsonschema.json`,
+    );
   const ajv = new Ajv({ strict: false, allErrors: true });
   ajv.addFormat('date-time', true);
   // The schemas of what the dashboards use (heatmap's has an enum with a duplicate item, which Ajv refuses).
