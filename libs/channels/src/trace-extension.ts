@@ -44,22 +44,22 @@ export function traceOut(event: CloudEvent, passthrough: Record<string, string>)
   return { event: { attributes, data: event.data }, passthrough: rest, marker: false };
 }
 
+/** Whether an event holds `traceparent` or `tracestate` attributes (two property reads). */
+export function hasTraceAttributes(event: CloudEvent): boolean {
+  return event.attributes['traceparent'] !== undefined || event.attributes['tracestate'] !== undefined;
+}
+
 /**
- * A read message's event and headers for HTTP delivery: unless `marked` (a function is asked only
- * when the event holds trace attributes), its `traceparent`/
+ * A read message's event and headers for HTTP delivery: unless `marked`, its `traceparent`/
  * `tracestate` attributes are moved into `headers` (which are changed in place) and a new event
  * without them is returned; a passthrough header of the same name is kept over the attribute.
  */
-export function traceIn(
-  event: CloudEvent,
-  headers: Record<string, string>,
-  marked: boolean | (() => boolean),
-): CloudEvent {
+export function traceIn(event: CloudEvent, headers: Record<string, string>, marked: boolean): CloudEvent {
   const a = event.attributes;
   const tp = a['traceparent'];
   const ts = a['tracestate'];
   if (tp === undefined && ts === undefined) return event;
-  if (marked === true || (marked !== false && marked())) return event;
+  if (marked) return event;
   const attributes = { ...a };
   delete attributes['traceparent'];
   delete attributes['tracestate'];

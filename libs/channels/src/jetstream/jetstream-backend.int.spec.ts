@@ -83,8 +83,8 @@ describe('JetStreamChannelBackend', () => {
       'ce-type': 'behaviour.test',
       'ce-datacontenttype': 'application/json',
       'ce-subject': 'café ☕',
+      'ce-traceparent': '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
       'kn-http-x-request-id': 'r1',
-      'kn-http-traceparent': '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
       'Nats-Msg-Id': 'wire-1',
     });
     expect(Buffer.from(m!.data).toString()).toBe('{"id":"wire-1"}');

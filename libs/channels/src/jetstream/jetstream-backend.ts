@@ -1,5 +1,6 @@
 import type { NatsConsumerConfigTemplate, NatsStream, NatsStreamConfig } from '@eventing/api';
 import { parseNatsMessage, toNatsMessage, type CloudEvent } from '@eventing/cloudevents';
+import { TRACE_EXTENSION_MARKER, hasTraceAttributes, traceIn, traceOut } from '../trace-extension';
 import {
   JetStreamApiCodes,
   JetStreamApiError,
@@ -195,6 +196,13 @@ function passthroughHeaders(h: HeaderList | undefined): Record<string, string> {
     if (!(key in out) && value !== undefined) out[key] = value;
   }
   return out;
+}
+
+/** Whether a message carries TRACE_EXTENSION_MARKER (asked only of events with trace attributes). */
+function hasTraceMarker(h: HeaderList | undefined): boolean {
+  if (h === undefined) return false;
+  for (const [name] of h) if (name.toLowerCase() === TRACE_EXTENSION_MARKER) return true;
+  return false;
 }
 
 /** Whether String.trim removes this character (white space or a line terminator). */
@@ -619,7 +627,9 @@ class JetStreamSubscription implements Consumer {
       return;
     }
     const message: ChannelMessage = {
-      event: parsed.event,
+      event: hasTraceAttributes(parsed.event)
+        ? traceIn(parsed.event, headers, hasTraceMarker(lines))
+        : parsed.event,
       headers,
       redeliveries: Math.max(0, h.deliveries - 1),
     };
@@ -907,8 +917,10 @@ export class JetStreamChannelBackend implements ChannelBackend {
     let h: string;
     let data: Uint8Array;
     try {
-      const m = toNatsMessage(event);
-      h = headerBlock(m.headers, headers, options?.dedupId);
+      const t = traceOut(event, headers);
+      const m = toNatsMessage(t.event);
+      if (t.marker) m.headers[TRACE_EXTENSION_MARKER] = '1';
+      h = headerBlock(m.headers, t.passthrough, options?.dedupId);
       data = m.data;
     } catch (err) {
       return {
