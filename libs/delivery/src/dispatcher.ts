@@ -12,6 +12,7 @@ import {
   TRACING,
   endHopSpan,
   startHopSpan,
+  traceparentOf,
   withTraceparent,
   type Tracer,
 } from '@eventing/observability';
@@ -69,10 +70,14 @@ export interface DeliveryRequest {
 }
 
 /** How a delivery ended. */
-export type DeliveryOutcome =
+export type DeliveryOutcome = (
   | { kind: 'delivered'; status: number; attempts: number; replied: boolean }
   | { kind: 'dead-lettered'; status: number; attempts: number; deadLetterStatus: number }
-  | { kind: 'failed'; status: number; attempts: number; reason: string };
+  | { kind: 'failed'; status: number; attempts: number; reason: string }
+) & {
+  /** With tracing on: the `traceparent` of the delivery's span, so its log lines name the trace. */
+  traceparent?: string;
+};
 
 /** Connection and size limits of a Dispatcher. */
 export interface DispatcherOptions {
@@ -242,6 +247,7 @@ export class Dispatcher {
       return this.deliver0(traced).then((outcome) => {
         span.setAttribute('eventing.delivery.outcome', outcome.kind);
         endHopSpan(span, outcome.status, outcome.kind === 'failed' ? outcome.reason : undefined);
+        outcome.traceparent = traceparentOf(span);
         return outcome;
       });
     }

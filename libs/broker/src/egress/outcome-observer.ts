@@ -24,12 +24,18 @@ export function outcomeObserver(metrics: EventingMetrics, log: Logger): Delivery
         outcomeLabel(outcome),
         outcome.attempts,
       );
-      const fields = {
+      const fields: Record<string, unknown> = {
         ...who(t),
         id: event.attributes.id,
         attempts: outcome.attempts,
         status: outcome.status,
       };
+      // Traced deliveries name their trace and span (`00-<trace id>-<span id>-<flags>`).
+      const tp = outcome.traceparent;
+      if (tp !== undefined && outcome.kind !== 'delivered') {
+        fields['trace_id'] = tp.slice(3, 35);
+        fields['span_id'] = tp.slice(36, 52);
+      }
       if (outcome.kind === 'dead-lettered')
         log.warn(fields, 'delivery failed; event sent to the dead-letter sink');
       else if (outcome.kind === 'failed')
