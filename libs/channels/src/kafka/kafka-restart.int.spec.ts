@@ -51,8 +51,13 @@ describe('KafkaChannelBackend when Kafka restarts', () => {
       const ref = { namespace: 'restart', name: 'survivor' };
       await backend.ensureChannel(ref, { numPartitions: 3 });
       const consumed = new Set<string>();
+      // Deliveries wait until Kafka is back, so the crash always comes mid-stream (however fast or
+      // slow the machine): what the consumer holds or has not fetched yet is finished afterwards.
+      let reopen = () => {};
+      const backAgain = new Promise<void>((resolve) => (reopen = resolve));
       await backend.subscribe(ref, { id: 'survivor', maxInFlight: 2 }, async (m) => {
-        await sleep(25);
+        await backAgain;
+        await sleep(5);
         consumed.add(String(m.event.attributes.id));
         return 'ack';
       });
@@ -75,6 +80,7 @@ describe('KafkaChannelBackend when Kafka restarts', () => {
       const afterCrash = consumed.size;
 
       await server.restart();
+      reopen();
       await until(
         () => acked.every((id) => consumed.has(id)),
         120_000,
