@@ -12,7 +12,23 @@ rmSync(results, { recursive: true, force: true });
 mkdirSync(results, { recursive: true });
 
 const extra = process.argv.slice(2);
+// The test servers are installed (built from the package registries on a fresh machine, cached in
+// the user cache afterwards) one after the other before any test runs: on two cores, building them
+// inside the tests that first need them would race those tests' own timeouts.
+const servers = [
+  ['kafka'],
+  ['nats'],
+  ['kube'],
+  ['helm'],
+  ['helm', '--v3'],
+  ['kubeconform'],
+  ['prometheus'],
+].map(([name, ...flags]) => [
+  `install ${[name, ...flags].join(' ')}`,
+  ['node', `tools/test-servers/${name}/install.mjs`, ...flags],
+]);
 const steps = [
+  ...servers,
   ['build', ['node', 'tools/build/build.mjs']],
   ['typecheck', ['npx', 'tsc', '-p', 'tsconfig.json', '--noEmit']],
   ['lint', ['npx', 'nx', 'run-many', '-t', 'lint', '--outputStyle=static']],
