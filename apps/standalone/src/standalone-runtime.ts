@@ -96,8 +96,15 @@ export class StandaloneRuntime {
         if (r.kind !== 'broker' || r.namespace === undefined || r.name === undefined) return;
         // A path that names no served broker never becomes a label value, whatever the status.
         if (this.dataPlane.hasBroker(r.namespace, r.name))
-          this.metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status);
-        else this.metrics.ingressResult(FOLDED_LABEL_VALUE, FOLDED_LABEL_VALUE, FOLDED_LABEL_VALUE, r.status);
+          this.metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status, r.seconds);
+        else
+          this.metrics.ingressResult(
+            FOLDED_LABEL_VALUE,
+            FOLDED_LABEL_VALUE,
+            FOLDED_LABEL_VALUE,
+            r.status,
+            r.seconds,
+          );
       },
       observer: outcomeObserver(this.metrics, this.log),
       eventTypes: this.eventTypes,

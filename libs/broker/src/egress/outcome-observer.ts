@@ -16,13 +16,14 @@ export function outcomeObserver(metrics: EventingMetrics, log: Logger): Delivery
     accepted: (t, copies) => metrics.acceptedFor(t, copies),
     // A consumer took on a delivery the store did not count: owed by its broker or channel.
     owed: (t) => metrics.owedFor(t),
-    outcome: (t, event, outcome) => {
+    outcome: (t, event, outcome, seconds) => {
       metrics.deliveryEnded(
         t,
         event.attributes.type,
         outcome.status,
         outcomeLabel(outcome),
         outcome.attempts,
+        seconds,
       );
       const fields: Record<string, unknown> = {
         ...who(t),

@@ -34,7 +34,8 @@ export interface DeliveryObserver {
   /** A consumer took on one delivery of an event whose copies the store did not count. */
   owed(target: DeliveryTarget): void;
   /** Delivered, dead-lettered, or failed after its retries with no dead-letter sink. */
-  outcome(target: DeliveryTarget, event: CloudEvent, outcome: DeliveryOutcome): void;
+  /** `seconds`: from the start of the delivery (its slot taken) to its end, retries included. */
+  outcome(target: DeliveryTarget, event: CloudEvent, outcome: DeliveryOutcome, seconds?: number): void;
   /** The event is held for a later redelivery; reported once per event, on the first time. */
   held(target: DeliveryTarget, event: CloudEvent, reason: HeldReason, detail: string): void;
   /** `count` held events left the held state (delivered, dead-lettered or discarded). */
@@ -68,6 +69,7 @@ export function conclude<C>(
   event: CloudEvent,
   outcome: DeliveryOutcome,
   context: ConsumerContext<C>,
+  startedAt?: number,
 ): Ack {
   // A delivery that ended before the cancellation reached it keeps its real outcome.
   if (outcome.kind === 'failed' && context.cancel.aborted) {
@@ -81,7 +83,12 @@ export function conclude<C>(
     return 'nack';
   }
   if (message.redeliveries > 0) observer.released(target, 1);
-  observer.outcome(target, event, outcome);
+  observer.outcome(
+    target,
+    event,
+    outcome,
+    startedAt === undefined ? undefined : (performance.now() - startedAt) / 1000,
+  );
   return 'ack';
 }
 

@@ -87,6 +87,7 @@ export class SubscriptionRouter {
     const limiter = this.options.limiter;
     const slot = limiter?.acquire();
     if (slot) await slot;
+    const startedAt = performance.now();
     let outcome: DeliveryOutcome;
     try {
       outcome = await this.options.dispatcher.deliver({
@@ -104,6 +105,6 @@ export class SubscriptionRouter {
     } finally {
       limiter?.release();
     }
-    return conclude(this.options.observer, who, message, message.event, outcome, context);
+    return conclude(this.options.observer, who, message, message.event, outcome, context, startedAt);
   }
 }

@@ -122,6 +122,7 @@ export class TriggerRouter {
     const limiter = this.options.limiter;
     const slot = limiter?.acquire();
     if (slot) await slot;
+    const startedAt = performance.now();
     let outcome: DeliveryOutcome;
     try {
       outcome = await this.options.dispatcher.deliver({
@@ -139,7 +140,7 @@ export class TriggerRouter {
     } finally {
       limiter?.release();
     }
-    return conclude(this.options.observer, target, message, event, outcome, context);
+    return conclude(this.options.observer, target, message, event, outcome, context, startedAt);
   }
 }
 

@@ -31,7 +31,14 @@ export interface FilterHandlerOptions {
   dispatcher: Dispatcher;
   maxBodyBytes: number;
   /** Told how each request ended; `filtered` when the trigger's filter did not pass the event (200, nothing sent). */
-  onResult?: (result: { trigger?: string; status: number; reason?: string; filtered?: boolean }) => void;
+  onResult?: (result: {
+    trigger?: string;
+    status: number;
+    reason?: string;
+    filtered?: boolean;
+    /** Seconds the subscriber took to answer, when it was sent the event. */
+    seconds?: number;
+  }) => void;
 }
 
 type TriggerPath = { ok: true; namespace: string; name: string; uid: string } | { ok: false; reason: string };
@@ -83,9 +90,10 @@ export function createFilterHandler(
     reason?: string,
     trigger?: string,
     headers?: Record<string, string>,
+    seconds?: number,
   ) => {
     respond(res, status, reason, headers);
-    report({ status, reason, trigger });
+    report({ status, reason, trigger, seconds });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -138,12 +146,14 @@ export function createFilterHandler(
       // The reply continues the trace where the subscriber leaves it, else under the filter's span.
       res.setHeader('traceparent', headers['traceparent']!);
     }
+    const sentAt = performance.now();
     const sent = await options.dispatcher.send(entry.subscriberUri, event, headers, {
       format: entry.format,
       timeoutMs: entry.policy.timeoutMs,
       preferReply: true,
       namespace: entry.namespace,
     });
+    const seconds = (performance.now() - sentAt) / 1000;
     if (span !== undefined) endHopSpan(span, sent.status, sent.ok ? undefined : sent.reason);
     if (sent.ok && sent.headers['traceparent'] !== undefined)
       res.setHeader('traceparent', sent.headers['traceparent']);
@@ -157,11 +167,11 @@ export function createFilterHandler(
       res.setHeader('content-type', 'application/json');
       res.setHeader('content-length', Buffer.byteLength(errorBody));
       res.end(errorBody);
-      return report({ status: sent.status, reason: sent.reason, trigger: key });
+      return report({ status: sent.status, reason: sent.reason, trigger: key, seconds });
     }
     // An empty body without ce-* headers carries no reply (T9); a binary event may have no data.
     if (sent.body.length === 0 && sent.headers['ce-specversion'] === undefined)
-      return finish(res, sent.status, undefined, key);
+      return finish(res, sent.status, undefined, key, undefined, seconds);
     const reply = parseHttp(sent.headers, sent.body);
     if (!reply.ok)
       return finish(
@@ -169,6 +179,8 @@ export function createFilterHandler(
         502,
         `subscriber answered ${sent.status} with a body that is not a CloudEvent: ${reply.reason}`,
         key,
+        undefined,
+        seconds,
       );
     // T11: the reply carries the same TTL; the broker's ingress decrements it.
     reply.event.attributes[TTL_EXTENSION] = ttl;
@@ -177,7 +189,7 @@ export function createFilterHandler(
     res.statusCode = sent.status;
     res.setHeader('content-length', message.body ? message.body.length : 0);
     res.end(message.body);
-    report({ status: sent.status, trigger: key });
+    report({ status: sent.status, trigger: key, seconds });
   };
 
   return (req, res) => {

@@ -36,6 +36,8 @@ export interface IngressResult {
   status: number;
   eventType?: string;
   reason?: string;
+  /** Seconds from the request's arrival to its answer. */
+  seconds?: number;
 }
 
 export interface IngressOptions {
@@ -113,19 +115,26 @@ export function createIngressHandler(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const report = options.onResult ?? (() => undefined);
 
-  const finish = (res: ServerResponse, result: IngressResult, headers?: Record<string, string>) => {
+  const finish = (
+    started: number,
+    res: ServerResponse,
+    result: IngressResult,
+    headers?: Record<string, string>,
+  ) => {
     respond(res, result.status, result.status >= 300 ? result.reason : undefined, headers);
+    result.seconds = (performance.now() - started) / 1000;
     report(result);
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, started: number): Promise<void> => {
     if (req.method === 'OPTIONS') {
       req.resume();
-      return finish(res, { status: 200 }, OPTIONS_HEADERS);
+      return finish(started, res, { status: 200 }, OPTIONS_HEADERS);
     }
     if (req.method !== 'POST') {
       req.resume();
       return finish(
+        started,
         res,
         { status: 405, reason: `method ${req.method} not allowed: send events with POST` },
         METHOD_NOT_ALLOWED_HEADERS,
@@ -134,19 +143,21 @@ export function createIngressHandler(
     const route = options.route(req.url ?? '/');
     if (!route.ok) {
       req.resume();
-      return finish(res, { status: route.status, reason: route.reason });
+      return finish(started, res, { status: route.status, reason: route.reason });
     }
     const { namespace, name, kind } = route;
     const body = await readBody(req, options.maxBodyBytes);
-    if (!body.ok) return finish(res, { kind, namespace, name, status: body.status, reason: body.reason });
+    if (!body.ok)
+      return finish(started, res, { kind, namespace, name, status: body.status, reason: body.reason });
 
     const parsed = parseHttp(req.headers, body.body);
-    if (!parsed.ok) return finish(res, { kind, namespace, name, status: 400, reason: parsed.reason });
+    if (!parsed.ok)
+      return finish(started, res, { kind, namespace, name, status: 400, reason: parsed.reason });
     const event = parsed.event;
     const eventType = event.attributes.type as string;
 
     if (route.target === undefined) {
-      return finish(res, {
+      return finish(started, res, {
         kind,
         namespace,
         name,
@@ -169,12 +180,13 @@ export function createIngressHandler(
     const stored = await route.target.append(event, headers);
     if (span !== undefined)
       endHopSpan(span, stored.ok ? 202 : stored.status, stored.ok ? undefined : stored.reason);
-    if (stored.ok) return finish(res, { kind, namespace, name, eventType, status: 202 });
+    if (stored.ok) return finish(started, res, { kind, namespace, name, eventType, status: 202 });
     const retryAfter =
       stored.retryAfterSeconds !== undefined
         ? { 'retry-after': String(stored.retryAfterSeconds) }
         : undefined;
     return finish(
+      started,
       res,
       { kind, namespace, name, eventType, status: stored.status, reason: stored.reason },
       retryAfter,
@@ -182,10 +194,11 @@ export function createIngressHandler(
   };
 
   return (req, res) => {
-    handle(req, res).catch((err: Error) => {
+    const started = performance.now();
+    handle(req, res, started).catch((err: Error) => {
       if (!res.headersSent) respond(res, 500, `internal error: ${err.message}`);
       else res.destroy(err);
-      report({ status: 500, reason: err.message });
+      report({ status: 500, reason: err.message, seconds: (performance.now() - started) / 1000 });
     });
   };
 }

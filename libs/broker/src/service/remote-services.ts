@@ -87,8 +87,15 @@ export function brokerIngressService(settings: {
           // A path that names no served broker never becomes a label value, whatever the status
           // (202 is answered only for a served one).
           if (r.status === 202 || current().has(`${r.namespace}/${r.name}`))
-            metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status);
-          else metrics.ingressResult(FOLDED_LABEL_VALUE, FOLDED_LABEL_VALUE, FOLDED_LABEL_VALUE, r.status);
+            metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status, r.seconds);
+          else
+            metrics.ingressResult(
+              FOLDED_LABEL_VALUE,
+              FOLDED_LABEL_VALUE,
+              FOLDED_LABEL_VALUE,
+              r.status,
+              r.seconds,
+            );
         },
       }),
   }));
@@ -165,6 +172,7 @@ export function brokerFilterService(settings: {
             trigger === undefined ? UNKNOWN_TRIGGER : targetOf(trigger),
             undefined,
             r.status,
+            r.seconds,
           );
         },
       }),

@@ -37,10 +37,12 @@ export interface ChannelsOf {
 export class BrokerDispatch {
   private readonly triggers: TriggerRouter;
   private readonly subscriptions: SubscriptionRouter;
+  private readonly limiter: InFlightLimiter;
 
   constructor(options: BrokerDispatchOptions) {
     const defaultMaxInFlight = options.defaultMaxInFlight ?? 100;
     const limiter = options.limiter ?? new InFlightLimiter(options.maxInFlightTotal ?? 1000);
+    this.limiter = limiter;
     const brokerUrl = options.brokerUrl;
     this.triggers = new TriggerRouter({
       backend: options.backend,
@@ -58,6 +60,11 @@ export class BrokerDispatch {
       limiter,
       observer: options.observer,
     });
+  }
+
+  /** Deliveries running now and waiting for a slot (read when metrics are scraped). */
+  inFlight(): { active: number; waiting: number } {
+    return this.limiter.stats();
   }
 
   /**

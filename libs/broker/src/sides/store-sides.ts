@@ -84,6 +84,8 @@ export class StoreSides {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay: number;
   private readonly retryDelays: { initial: number; max: number };
+  /** Removes this service's sources of the in-flight gauges. */
+  private readonly untrack: (() => void)[] = [];
 
   constructor(private readonly options: StoreSidesOptions) {
     const { metrics, log } = options;
@@ -101,8 +103,15 @@ export class StoreSides {
           if (r.kind !== 'broker' || r.namespace === undefined || r.name === undefined) return;
           // A path that names no served broker never becomes a label value, whatever the status.
           if (ingress.hasBroker(r.namespace, r.name))
-            metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status);
-          else metrics.ingressResult(FOLDED_LABEL_VALUE, FOLDED_LABEL_VALUE, FOLDED_LABEL_VALUE, r.status);
+            metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status, r.seconds);
+          else
+            metrics.ingressResult(
+              FOLDED_LABEL_VALUE,
+              FOLDED_LABEL_VALUE,
+              FOLDED_LABEL_VALUE,
+              r.status,
+              r.seconds,
+            );
         },
       });
       this.ingress = ingress;
@@ -124,6 +133,8 @@ export class StoreSides {
             reason: `broker ${trigger.namespace}/${trigger.broker} takes no replies here`,
           })),
       });
+    const d = this.dispatch;
+    if (d !== undefined) this.untrack.push(metrics.trackInFlight(() => d.inFlight()));
     const serve =
       this.ingress?.handler ??
       ((req: IncomingMessage, res: ServerResponse) => {
@@ -227,6 +238,7 @@ export class StoreSides {
           ? 'the grace period ended; undelivered events stay in the store for the next start'
           : 'the grace period ended; undelivered events are discarded (eventing_events_discarded_total{reason="shutdown"})',
       );
+    for (const untrack of this.untrack.splice(0)) untrack();
     await this.dispatch?.close('shutdown');
     await backend.close();
     return drained;
