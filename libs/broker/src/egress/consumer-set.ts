@@ -56,6 +56,11 @@ interface ConsumerState<C> extends ConsumerContext<C> {
  */
 export class ConsumerSet<C> {
   private readonly states = new Map<string, ConsumerState<C>>();
+
+  /** The configuration of the consumer running with `uid` now. */
+  configOf(uid: string): C | undefined {
+    return this.states.get(uid)?.config;
+  }
   /** Consumers closing in the background, awaited only by `close()`. */
   private readonly closing = new Set<Promise<void>>();
 

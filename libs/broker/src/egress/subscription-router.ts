@@ -67,6 +67,11 @@ export class SubscriptionRouter {
     return this.consumers.apply(specs, failed);
   }
 
+  /** The Subscription whose consumer has this uid, if it runs here. */
+  targetOf(uid: string): DeliveryTarget | undefined {
+    return this.consumers.configOf(uid)?.target;
+  }
+
   closeChannel(channel: ChannelRef, reason: string): void {
     this.consumers.closeChannel(channel, reason);
   }

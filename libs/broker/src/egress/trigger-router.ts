@@ -93,6 +93,11 @@ export class TriggerRouter {
     return this.consumers.apply(specs, failed);
   }
 
+  /** The Trigger whose consumer has this uid, if it runs here. */
+  targetOf(uid: string): DeliveryTarget | undefined {
+    return this.consumers.configOf(uid)?.target;
+  }
+
   /** Cancels the consumers of a broker's channel before it is deleted. */
   closeChannel(channel: ChannelRef, reason: string): void {
     this.consumers.closeChannel(channel, reason);

@@ -6,6 +6,11 @@ import { SubscriptionRouter } from '../egress/subscription-router';
 import { InFlightLimiter } from '../egress/limiter';
 import type { DeliveryObserver } from '../egress/outcomes';
 
+/** A store that can count each consumer's undelivered events by consumer id. */
+interface BacklogReader {
+  backlog(): Iterable<readonly [string, number]>;
+}
+
 export interface BrokerDispatchOptions {
   /** Where events are consumed from; only `subscribe` and `targetedAppend` are used. */
   backend: ChannelBackend;
@@ -38,11 +43,13 @@ export class BrokerDispatch {
   private readonly triggers: TriggerRouter;
   private readonly subscriptions: SubscriptionRouter;
   private readonly limiter: InFlightLimiter;
+  private readonly backend: ChannelBackend;
 
   constructor(options: BrokerDispatchOptions) {
     const defaultMaxInFlight = options.defaultMaxInFlight ?? 100;
     const limiter = options.limiter ?? new InFlightLimiter(options.maxInFlightTotal ?? 1000);
     this.limiter = limiter;
+    this.backend = options.backend;
     const brokerUrl = options.brokerUrl;
     this.triggers = new TriggerRouter({
       backend: options.backend,
@@ -60,6 +67,19 @@ export class BrokerDispatch {
       limiter,
       observer: options.observer,
     });
+  }
+
+  /**
+   * Events waiting per consumer in its store, as namespace, kind, name and count, when the store can
+   * tell (one with `backlog()`, such as the memory store); read when metrics are scraped.
+   */
+  *backlog(): IterableIterator<readonly [string, string, string, number]> {
+    const store = this.backend as Partial<BacklogReader>;
+    if (typeof store.backlog !== 'function') return;
+    for (const [uid, count] of store.backlog()) {
+      const t = this.triggers.targetOf(uid) ?? this.subscriptions.targetOf(uid);
+      if (t !== undefined) yield [t.namespace, t.kind, t.name, count];
+    }
   }
 
   /** Deliveries running now and waiting for a slot (read when metrics are scraped). */

@@ -18,6 +18,7 @@ import { triggerTarget, type BrokerReplyFn, type CompiledTrigger } from '../egre
 import { outcomeObserver } from '../egress/outcome-observer';
 import { respond } from '../ingress/respond';
 import { TriggerIndex } from '../routing/trigger-index';
+import type { EventTypeRecorder } from '../eventtypes/recorder';
 import { BrokerIngress } from './ingress-side';
 import { BrokerDispatch } from './dispatch-side';
 
@@ -32,7 +33,7 @@ export interface StoreSidesOptions {
    * Runs the ingress side (parse, route, append): brokers at `/<namespace>/<name>`; channels at
    * `/<namespace>/<name>` and `/_channels/<namespace>/<name>`. Without it, every event path is 404.
    */
-  ingress?: { maxBodyBytes: number; maxTtl?: number };
+  ingress?: { maxBodyBytes: number; maxTtl?: number; eventTypes?: EventTypeRecorder };
   /** Runs the dispatch side: one consumer per Trigger or Subscription, deliver, reply, dead-letter. */
   dispatch?: {
     dispatcher: Dispatcher;
@@ -97,6 +98,7 @@ export class StoreSides {
         backend: options.backend,
         maxBodyBytes: options.ingress.maxBodyBytes,
         maxTtl: options.ingress.maxTtl,
+        eventTypes: options.ingress.eventTypes,
         observer,
         paths: options.resources === 'channels' ? 'channels-at-root' : 'default',
         onIngress: (r) => {
@@ -134,7 +136,11 @@ export class StoreSides {
           })),
       });
     const d = this.dispatch;
-    if (d !== undefined) this.untrack.push(metrics.trackInFlight(() => d.inFlight()));
+    if (d !== undefined)
+      this.untrack.push(
+        metrics.trackInFlight(() => d.inFlight()),
+        metrics.trackBacklog(() => d.backlog()),
+      );
     const serve =
       this.ingress?.handler ??
       ((req: IncomingMessage, res: ServerResponse) => {

@@ -338,6 +338,15 @@ export class MemoryChannelBackend implements ChannelBackend {
     return { close: (reason) => sub.close(reason) };
   }
 
+  /**
+   * Undelivered events (queued, in flight, awaiting redelivery) of every subscription, by its id: a
+   * snapshot read when metrics are scraped.
+   */
+  *backlog(): IterableIterator<readonly [string, number]> {
+    for (const state of this.channels.values())
+      for (const sub of state.subscriptions) yield [sub.id, sub.undelivered];
+  }
+
   /** Per-subscription counts of a channel, keyed by subscription id; undefined for an unknown channel. */
   stats(channel: ChannelRef): Record<string, SubscriptionStats> | undefined {
     const state = this.channels.get(channelKey(channel));
