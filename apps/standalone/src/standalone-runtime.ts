@@ -109,6 +109,8 @@ export class StandaloneRuntime {
       observer: outcomeObserver(this.metrics, this.log),
       eventTypes: this.eventTypes,
     });
+    this.metrics.trackInFlight(() => this.dataPlane.inFlight());
+    this.metrics.trackBacklog(() => this.dataPlane.backlog());
     this.controller = new Controller(this.store, {
       ingressUrl: (namespace, name) => `${this.baseUrl}${pathOf('broker', namespace, name)}`,
       channelUrl: (namespace, name) => `${this.baseUrl}${pathOf('channel', namespace, name)}`,

@@ -144,6 +144,16 @@ export class BrokerDataPlane {
     this.limiter = new InFlightLimiter(options.maxInFlightTotal ?? 1000);
   }
 
+  /** Deliveries running now and waiting for a slot, across every store (read when metrics are scraped). */
+  inFlight(): { active: number; waiting: number } {
+    return this.limiter.stats();
+  }
+
+  /** Each consumer's backlog, in the stores that can tell (read when metrics are scraped). */
+  *backlog(): IterableIterator<readonly [string, string, string, number]> {
+    for (const dispatch of this.dispatches.values()) yield* dispatch.backlog();
+  }
+
   /** The dispatch side of one store kind, started on first use. */
   private dispatchFor(kind: StoreKind): BrokerDispatch {
     let dispatch = this.dispatches.get(kind);
