@@ -1,4 +1,5 @@
 import {
+  EVENTTYPE_REGISTRY_URL_SETTING,
   MAX_BODY_BYTES_SETTING,
   dispatchSettings,
   redeliverySettings,
@@ -12,6 +13,7 @@ import { LOG_LEVEL_SETTING, SERVICE_SETTINGS, intSetting } from '@eventing/runti
 export const SETTINGS = [
   ...SERVICE_SETTINGS,
   MAX_BODY_BYTES_SETTING,
+  EVENTTYPE_REGISTRY_URL_SETTING,
   intSetting('queueCapacity', 'QUEUE_CAPACITY', 10_000, 'undelivered events held per subscription', {
     min: 1,
   }),

@@ -1,5 +1,6 @@
 import {
   KAFKA_CONSUMER_SETTINGS,
+  EVENTTYPE_REGISTRY_URL_SETTING,
   MAX_BODY_BYTES_SETTING,
   defineStoreService,
   dispatchSettings,
@@ -18,6 +19,7 @@ export const SETTINGS = [
   ...kafkaSettings(NAME, 'producer, admin client and consumers', 'channel'),
   ...KAFKA_CONSUMER_SETTINGS,
   MAX_BODY_BYTES_SETTING,
+  EVENTTYPE_REGISTRY_URL_SETTING,
   ...dispatchSettings('subscription'),
   shutdownGraceSetting('fetched events may still be delivered'),
   LOG_LEVEL_SETTING,

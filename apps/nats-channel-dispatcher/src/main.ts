@@ -1,4 +1,5 @@
 import {
+  EVENTTYPE_REGISTRY_URL_SETTING,
   MAX_BODY_BYTES_SETTING,
   dispatchSettings,
   jetStreamStoreOptions,
@@ -16,6 +17,7 @@ export const SETTINGS = [
   ...SERVICE_SETTINGS,
   ...natsSettings(NAME),
   MAX_BODY_BYTES_SETTING,
+  EVENTTYPE_REGISTRY_URL_SETTING,
   ...dispatchSettings('subscription'),
   shutdownGraceSetting('pending messages may still be delivered'),
   LOG_LEVEL_SETTING,

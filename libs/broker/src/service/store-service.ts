@@ -14,6 +14,7 @@ import {
 } from '@eventing/runtime';
 import type { BrokerReplyFn } from '../egress/trigger-router';
 import { StoreSides } from '../sides/store-sides';
+import { eventTypeRecorder } from './remote-services';
 
 /** The settings every store service reads (the rows of SERVICE_SETTINGS, LOG_LEVEL and shutdown). */
 export interface StoreServiceSettings {
@@ -27,6 +28,8 @@ export interface StoreServiceSettings {
   /** With the dispatch side. */
   maxInFlight?: number;
   maxInFlightTotal?: number;
+  /** The controller's `/eventtypes/observed` (EVENTTYPE_REGISTRY_URL_SETTING); '' or none: not reported. */
+  eventTypeRegistryUrl?: string;
 }
 
 export interface StoreServiceOptions {
@@ -69,13 +72,19 @@ export function storeService(options: StoreServiceOptions): StoreServiceCore {
   const { settings, name } = options;
   const log = createLogger({ service: name, level: settings.logLevel });
   const metrics = new EventingMetrics();
+  // Channels' accepted types go to the registry as broker-ingress's do (a channel reference).
+  const eventTypes = options.ingress ? eventTypeRecorder(name, settings) : undefined;
   const dispatcher = options.dispatch ? new Dispatcher({ connectionsPerOrigin: 256 }) : undefined;
   const sides = new StoreSides({
     store: options.store,
     resources: options.resources,
     backend: options.backend(log),
     ingress: options.ingress
-      ? { maxBodyBytes: required(settings.maxBodyBytes, 'maxBodyBytes', name), maxTtl: settings.maxTtl }
+      ? {
+          maxBodyBytes: required(settings.maxBodyBytes, 'maxBodyBytes', name),
+          maxTtl: settings.maxTtl,
+          eventTypes,
+        }
       : undefined,
     dispatch:
       options.dispatch && dispatcher
@@ -102,6 +111,7 @@ export function storeService(options: StoreServiceOptions): StoreServiceCore {
       contract.close();
       await sides.close(settings.shutdownGraceMs);
       await dispatcher?.close();
+      eventTypes?.close();
     },
   };
 }
