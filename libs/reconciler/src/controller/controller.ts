@@ -35,6 +35,7 @@ import {
 } from '../broker/cluster';
 import { reconcileTrigger } from '../trigger/reconcile';
 import { reconcilePingSource } from '../pingsource/reconcile';
+import { EVENTTYPE_CHILD_KIND, sourceEventTypes } from '../eventtype/source-eventtypes';
 import { CHANNEL_KINDS, reconcileChannel } from '../channel/reconcile';
 import { brokerStore, type ConfigMapLookup } from '../broker/store';
 import { reconcileSubscription } from '../subscription/reconcile';
@@ -562,7 +563,8 @@ export class Controller {
         const result = reconcilePingSource(resource as PingSource, this.resolver, observed);
         if (result.schedule) this.schedules.set(key, result.schedule);
         else this.schedules.delete(key);
-        return { status: result.status };
+        const eventTypes = sourceEventTypes(resource as PingSource, result.status.ceAttributes);
+        return { status: result.status, children: eventTypes, childKinds: [EVENTTYPE_CHILD_KIND] };
       }
       case 'Subscription':
         return this.computeSubscription(key, resource as Subscription, observed);
