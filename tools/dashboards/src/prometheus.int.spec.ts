@@ -214,6 +214,24 @@ describe('dashboards and alerts on a real Prometheus with real traffic', () => {
     expect([...pending.keys()]).toEqual([]);
   }, 180_000);
 
+  it('the latency panels (histogram quantiles) return data: ingress and deliveries are timed', async () => {
+    const pending = new Map<string, string>();
+    for (const d of DASHBOARDS)
+      for (const { panel, query } of dashboardQueries(d))
+        if (query.expr.includes('histogram_quantile') && !/source|reconcile|apply/i.test(query.expr))
+          pending.set(`${d.uid} "${panel.title}"`, substitute(query.expr));
+    expect(pending.size).toBeGreaterThan(0);
+    const until = Date.now() + 90_000;
+    while (pending.size > 0 && Date.now() < until) {
+      for (const [key, expr] of pending) {
+        const samples = await prometheus.vector(expr);
+        if (samples.some((v) => Number.isFinite(v.value))) pending.delete(key);
+      }
+      if (pending.size > 0) await new Promise((r) => setTimeout(r, 1_000));
+    }
+    expect([...pending.keys()]).toEqual([]);
+  }, 180_000);
+
   it('every alert expression evaluates, and the rules load healthy', async () => {
     for (const a of alertRules(TEST_ALERTS)) await prometheus.query(a.expr);
     const groups = await prometheus.rules();
