@@ -18,6 +18,7 @@ import { childName, ownerReference } from '../broker/cluster';
 import type { OwnerContext } from '../controller/owner';
 import { deploymentAvailability } from './pod-template';
 import type { SourceSettings } from './settings';
+import { EVENTTYPE_CHILD_KIND, sourceEventTypes } from '../eventtype/source-eventtypes';
 import { resolveSink, type ResolvedSink } from './sink';
 
 /** Labels of an ApiServerSource's adapter Deployment and its pods (upstream's). */
@@ -25,9 +26,10 @@ export const APISERVER_ADAPTER_LABEL = 'eventing.knative.dev/source';
 export const APISERVER_ADAPTER_LABEL_VALUE = 'apiserver-source-controller';
 export const APISERVER_SOURCE_NAME_LABEL = 'eventing.knative.dev/sourceName';
 
-/** Kinds of an ApiServerSource's children: its adapter Deployment. */
+/** Kinds of an ApiServerSource's children: its adapter Deployment and its EventTypes. */
 export const APISERVER_CHILD_KINDS: readonly { group: string; kind: string }[] = [
   { group: 'apps', kind: 'Deployment' },
+  EVENTTYPE_CHILD_KIND,
 ];
 
 /** The adapter Deployment's name, as upstream's: `apiserversource-<name>-<uid>` (shortened past 63). */
@@ -99,7 +101,7 @@ export function reconcileApiServerSource(
     settings.apiServerUrl !== undefined ? { type, source: settings.apiServerUrl } : { type },
   );
   status.conditions = conds;
-  return { status, children: [deployment] };
+  return { status, children: [deployment, ...sourceEventTypes(source, status.ceAttributes)] };
 }
 
 /** The namespaces an ApiServerSource watches, sorted: its own without a selector, else those selected. */
