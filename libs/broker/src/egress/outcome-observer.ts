@@ -25,6 +25,8 @@ export function outcomeObserver(metrics: EventingMetrics, log: Logger): Delivery
         outcome.attempts,
         seconds,
       );
+      // Delivered is counted, never logged: no log fields are built for it.
+      if (outcome.kind === 'delivered') return;
       const fields: Record<string, unknown> = {
         ...who(t),
         id: event.attributes.id,
@@ -33,13 +35,13 @@ export function outcomeObserver(metrics: EventingMetrics, log: Logger): Delivery
       };
       // Traced deliveries name their trace and span (`00-<trace id>-<span id>-<flags>`).
       const tp = outcome.traceparent;
-      if (tp !== undefined && outcome.kind !== 'delivered') {
+      if (tp !== undefined) {
         fields['trace_id'] = tp.slice(3, 35);
         fields['span_id'] = tp.slice(36, 52);
       }
       if (outcome.kind === 'dead-lettered')
         log.warn(fields, 'delivery failed; event sent to the dead-letter sink');
-      else if (outcome.kind === 'failed')
+      else
         log.error(
           { ...fields, reason: outcome.reason },
           'delivery failed and there is no dead-letter sink; event dropped',
