@@ -36,8 +36,8 @@ const USAGE = `Usage: node bench/broker/run.mjs [options]
   --size BYTES      JSON body size (default 256)
   --warmup N        events sent before each measurement, not measured (default 2000)
   --timeout S       seconds to wait for the subscriber to receive everything (default 30)
-  --only PATH       run only "baseline", "chain" (three pass-throughs in a row), "broker" or
-                    "three-process"
+  --only PATHS      run only these (comma-separated): "baseline", "chain" (three pass-throughs in a
+                    row), "broker", "three-process"
   --out FILE        also write the result table (Markdown) to FILE
   --dist DIR        take the three processes' bundles from DIR/apps/<app>/main.js (default dist;
                     DIR must be inside the repository, so that node_modules resolve)
@@ -81,8 +81,9 @@ function parseOptions() {
     }
     return n;
   };
-  if (values.only !== undefined && !PATHS.includes(values.only)) {
-    console.error(`error: --only ${values.only}: expected one of ${PATHS.join(', ')}\n\n${USAGE}`);
+  const only = values.only?.split(',');
+  if (only !== undefined && !only.every((p) => PATHS.includes(p))) {
+    console.error(`error: --only ${values.only}: expected some of ${PATHS.join(', ')}\n\n${USAGE}`);
     process.exit(2);
   }
   return {
@@ -92,7 +93,7 @@ function parseOptions() {
     size: int('size', values.size, 32, 4 * 1024 * 1024 - 1),
     warmup: int('warmup', values.warmup, 0, 10_000_000),
     timeoutMs: int('timeout', values.timeout, 1, 3600) * 1000,
-    only: values.only,
+    only,
     out: values.out,
     profile: values.profile ? resolve(values.profile) : undefined,
     dist: resolve(root, values.dist),
@@ -404,14 +405,15 @@ function best(results, path) {
 
 async function main() {
   const options = parseOptions();
+  const wants = (path) => !options.only || options.only.includes(path);
   const cores = availableParallelism();
   const machine = machineLine();
   const paths = [
-    (!options.only || options.only === 'baseline') && 'pass-through',
-    (!options.only || options.only === 'chain') && '3 pass-throughs in a row',
-    (!options.only || options.only === 'broker') && 'standalone broker',
-    (!options.only || options.only === 'three-process') && 'broker-ingress + imc-dispatcher + broker-filter',
-    (!options.only || options.only === 'three-process-traced') &&
+    wants('baseline') && 'pass-through',
+    wants('chain') && '3 pass-throughs in a row',
+    wants('broker') && 'standalone broker',
+    wants('three-process') && 'broker-ingress + imc-dispatcher + broker-filter',
+    wants('three-process-traced') &&
       'the same three with tracing on (every event sampled, OTLP/HTTP to a sink here)',
   ].filter(Boolean);
   const processes = `processes: load generator (this one), subscriber, ${paths.join(', ')} — one path is loaded at a time: 3 busy processes (one-process paths) or 5 (three-process paths) share ${cores} cores`;
@@ -426,7 +428,6 @@ async function main() {
   }
 
   const subscriber = await startSubscriber(Math.max(options.events, options.warmup) + 1000);
-  const wants = (path) => !options.only || options.only === path;
   const passthrough = wants('baseline') ? await startPassthrough(subscriber.url, options.profile) : undefined;
   const chain = wants('chain') ? await startPassthroughChain(subscriber.url, options.profile) : undefined;
   const broker = wants('broker') ? await startBroker(subscriber.url, options.profile) : undefined;
