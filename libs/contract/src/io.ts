@@ -40,8 +40,8 @@ export function checkContract(doc: unknown, source = 'contract'): Contract {
   return c as Contract;
 }
 
-/** Reads and checks a contract file. */
-export function readContractFile(path: string): Contract {
+/** Reads a JSON document file; what cannot be read or parsed is a ContractError naming the file. */
+export function readJsonFile(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -54,7 +54,12 @@ export function readContractFile(path: string): Contract {
   } catch (err) {
     throw new ContractError(path, `not valid JSON: ${(err as Error).message}`);
   }
-  return checkContract(doc, path);
+  return doc;
+}
+
+/** Reads and checks a contract file. */
+export function readContractFile(path: string): Contract {
+  return checkContract(readJsonFile(path), path);
 }
 
 /**

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { PingSchedule } from './contract';
-import { ContractError, watchDocumentFile } from './io';
+import { ContractError, readJsonFile, watchDocumentFile } from './io';
 
 /**
  * The PingSource adapter's share of the contract: what the controller writes to the ConfigMap
@@ -39,19 +38,7 @@ export function checkSchedules(doc: unknown, source = 'schedules'): SchedulesDoc
 
 /** Reads and checks a schedules file. */
 export function readSchedulesFile(path: string): SchedulesDocument {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ContractError(path, `cannot read: ${(err as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new ContractError(path, `not valid JSON: ${(err as Error).message}`);
-  }
-  return checkSchedules(doc, path);
+  return checkSchedules(readJsonFile(path), path);
 }
 
 /** Follows a mounted schedules file as the contract files are followed: each new generation to `onChange`. */
