@@ -7,9 +7,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import {
   acceptsTcp,
   freePorts,
-  installServer,
+  launchServer,
+  startInstalled,
   makeServerDir,
-  PortTakenError,
   removeServerDir,
   ServerProcess,
 } from './process';
@@ -132,14 +132,7 @@ async function answersMetadata(bootstrap: string): Promise<boolean> {
  * metadata requests. Stop it with `stop()`; if a test forgets, it dies with the test process.
  */
 export async function startKafka(options: KafkaOptions = {}): Promise<KafkaServer> {
-  const home = await installServer('kafka');
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(home, options);
-    } catch (err) {
-      if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
-    }
-  }
+  return startInstalled('kafka', (home) => startOnce(home, options));
 }
 
 async function startOnce(home: string, options: KafkaOptions): Promise<KafkaServer> {
@@ -199,22 +192,12 @@ async function startOnce(home: string, options: KafkaOptions): Promise<KafkaServ
       );
       return proc;
     };
-    let proc = await launch();
     return {
       bootstrap,
       port,
       version: basename(home).replace(/^kafka-/, ''),
       dir,
-      stop: async () => {
-        await proc.stop();
-        removeServerDir(dir);
-      },
-      kill: () => proc.kill(),
-      restart: async () => {
-        await proc.stop();
-        proc = await launch();
-      },
-      logTail: (lines) => proc.logTail(lines),
+      ...(await launchServer(launch, dir)),
     };
   } catch (err) {
     removeServerDir(dir);

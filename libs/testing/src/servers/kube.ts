@@ -7,8 +7,8 @@ import { dirname, join } from 'node:path';
 import {
   freePorts,
   installServer,
+  startInstalled,
   makeServerDir,
-  PortTakenError,
   removeServerDir,
   ServerProcess,
 } from './process';
@@ -163,14 +163,7 @@ function serverOf(kubeconfig: string): string {
  * ServiceAccount). Stop it with `stop()`; if a test forgets, it dies with the test process.
  */
 export async function startKube(options: KubeOptions = {}): Promise<KubeServer> {
-  const binDir = await installServer('kube');
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(binDir, options);
-    } catch (err) {
-      if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
-    }
-  }
+  return startInstalled('kube', (binDir) => startOnce(binDir, options));
 }
 
 async function startOnce(binDir: string, options: KubeOptions): Promise<KubeServer> {

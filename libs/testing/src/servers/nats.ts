@@ -3,9 +3,9 @@ import { get } from 'node:http';
 import { basename, dirname, join } from 'node:path';
 import {
   freePorts,
-  installServer,
+  launchServer,
+  startInstalled,
   makeServerDir,
-  PortTakenError,
   removeServerDir,
   ServerProcess,
 } from './process';
@@ -59,14 +59,7 @@ function answers200(url: string): Promise<boolean> {
  * dies with the test process.
  */
 export async function startNats(options: NatsOptions = {}): Promise<NatsServer> {
-  const binary = await installServer('nats');
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(binary, options);
-    } catch (err) {
-      if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
-    }
-  }
+  return startInstalled('nats', (binary) => startOnce(binary, options));
 }
 
 async function startOnce(binary: string, options: NatsOptions): Promise<NatsServer> {
@@ -95,23 +88,13 @@ async function startOnce(binary: string, options: NatsOptions): Promise<NatsServ
       await proc.waitReady(() => answers200(`${monitorUrl}/healthz`), options.readyTimeoutMs ?? 30_000);
       return proc;
     };
-    let proc = await launch();
     return {
       url: `nats://127.0.0.1:${port}`,
       port,
       version: basename(dirname(dirname(binary))).replace(/^nats-server-/, ''),
       monitorUrl,
       dir,
-      stop: async () => {
-        await proc.stop();
-        removeServerDir(dir);
-      },
-      kill: () => proc.kill(),
-      restart: async () => {
-        await proc.stop();
-        proc = await launch();
-      },
-      logTail: (lines) => proc.logTail(lines),
+      ...(await launchServer(launch, dir)),
     };
   } catch (err) {
     removeServerDir(dir);

@@ -194,6 +194,57 @@ export class ServerProcess {
 /** A port picked as free was bound by someone else before the server could bind it. */
 export class PortTakenError extends Error {}
 
+/**
+ * Installs the test server `name` (on first use), then resolves with `startOnce(installed path)`,
+ * started again on new ports when a port picked as free was taken before the server bound it (three
+ * attempts).
+ */
+export async function startInstalled<T>(
+  name: Parameters<typeof installServer>[0],
+  startOnce: (installed: string) => Promise<T>,
+): Promise<T> {
+  const installed = await installServer(name);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(installed);
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
+    }
+  }
+}
+
+/** What a test does with a server it started: stop, crash, restart, read its log. */
+export interface ServerControls {
+  /** SIGTERM (SIGKILL after a grace period), then removes its folder. */
+  stop(): Promise<void>;
+  /** SIGKILLs the server now, as a crash would; its data stays for `restart()`. */
+  kill(): void;
+  /** Stops the server (if it still runs) and starts it again on the same ports and data. */
+  restart(): Promise<void>;
+  /** The last lines of its log. */
+  logTail(lines?: number): string;
+}
+
+/** The controls of a server that `launch()` starts (once now, again on each restart) in `dir`. */
+export async function launchServer(
+  launch: () => Promise<ServerProcess>,
+  dir: string,
+): Promise<ServerControls> {
+  let proc = await launch();
+  return {
+    stop: async () => {
+      await proc.stop();
+      removeServerDir(dir);
+    },
+    kill: () => proc.kill(),
+    restart: async () => {
+      await proc.stop();
+      proc = await launch();
+    },
+    logTail: (lines) => proc.logTail(lines),
+  };
+}
+
 const running = new Set<ServerProcess>();
 const serverDirs = new Set<string>();
 

@@ -1,14 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import {
-  freePorts,
-  installServer,
-  makeServerDir,
-  PortTakenError,
-  removeServerDir,
-  ServerProcess,
-} from './process';
+import { freePorts, startInstalled, makeServerDir, removeServerDir, ServerProcess } from './process';
 
 // A real Prometheus server on loopback, scraping the targets a test names and evaluating its rule
 // files, installed by tools/test-servers/prometheus on first use (Debian's package unpacked into the
@@ -129,14 +122,7 @@ function sampleValue(v: [number, string]): number {
  * if a test forgets, it dies with the test process.
  */
 export async function startPrometheus(options: PrometheusOptions): Promise<PrometheusServer> {
-  const binary = await installServer('prometheus');
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(binary, options);
-    } catch (err) {
-      if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
-    }
-  }
+  return startInstalled('prometheus', (binary) => startOnce(binary, options));
 }
 
 async function startOnce(binary: string, options: PrometheusOptions): Promise<PrometheusServer> {
