@@ -1,10 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { cachedBuild } from './cached-build';
 
 // The official CloudEvents Go SDK (the one upstream Knative and most Go subscribers use), built from
 // tools/interop/sdk-go into a cache outside the repository and reused while its sources are unchanged.
@@ -36,60 +34,37 @@ export interface GoReceiver {
 
 const execFileAsync = promisify(execFile);
 
-function cacheRoot(): string {
-  const xdg = process.env['XDG_CACHE_HOME'];
-  return join(xdg !== undefined && xdg !== '' ? xdg : join(homedir(), '.cache'), 'knative-eventing-ts');
-}
-
-let built: Promise<string> | undefined;
-
 /**
  * Path of the built Go SDK interop program, building it on first use (module downloads included,
  * which can take a minute; progress goes to stderr). Needs `go` on PATH and the Go module proxy.
  */
-export function goSdkBinary(): Promise<string> {
-  built ??= build().catch((err: unknown) => {
-    built = undefined;
-    throw err;
-  });
-  return built;
-}
-
-async function build(): Promise<string> {
-  const hash = createHash('sha256');
-  for (const file of SOURCE_FILES)
-    hash
-      .update(file)
-      .update('\0')
-      .update(readFileSync(join(SOURCE_DIR, file)));
-  const root = cacheRoot();
-  const dir = join(root, `sdk-go-${hash.digest('hex').slice(0, 16)}`);
-  const binary = join(dir, 'sdk-go');
-  if (existsSync(binary)) return binary;
-  mkdirSync(dir, { recursive: true });
-  // Another test process may build at the same time: each writes its own file, the rename is atomic.
-  const tmp = `${binary}.${process.pid}.tmp`;
-  const started = Date.now();
-  process.stderr.write(`sdk-go: building the CloudEvents Go SDK interop program into ${dir}\n`);
-  process.stderr.write('sdk-go: the first build downloads Go modules and can take a minute\n');
-  const env = {
-    ...process.env,
-    // -mod=mod fills go.sum entries if any are missing; -modcacherw keeps the module cache removable.
-    GOFLAGS: '-mod=mod -modcacherw -buildvcs=false',
-    GOMODCACHE: join(root, 'go', 'mod'),
-    GOCACHE: join(root, 'go', 'build'),
-  };
-  try {
-    await execFileAsync('go', ['build', '-o', tmp, '.'], { cwd: SOURCE_DIR, env, maxBuffer: 16 << 20 });
-  } catch (err) {
-    const e = err as { code?: unknown; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new Error('sdk-go: `go` is not on PATH; the Go SDK interop tests need Go');
-    throw new Error(`sdk-go: go build failed: ${e.stderr || e.message}`);
-  }
-  renameSync(tmp, binary);
-  process.stderr.write(`sdk-go: built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  return binary;
-}
+export const goSdkBinary = cachedBuild({
+  name: 'sdk-go',
+  what: 'the CloudEvents Go SDK interop program',
+  downloads: 'Go modules',
+  sourceDir: SOURCE_DIR,
+  sourceFiles: SOURCE_FILES,
+  artifact: 'sdk-go',
+  build: async (dir, root) => {
+    const tmp = join(dir, `sdk-go.${process.pid}.tmp`);
+    const env = {
+      ...process.env,
+      // -mod=mod fills go.sum entries if any are missing; -modcacherw keeps the module cache removable.
+      GOFLAGS: '-mod=mod -modcacherw -buildvcs=false',
+      GOMODCACHE: join(root, 'go', 'mod'),
+      GOCACHE: join(root, 'go', 'build'),
+    };
+    try {
+      await execFileAsync('go', ['build', '-o', tmp, '.'], { cwd: SOURCE_DIR, env, maxBuffer: 16 << 20 });
+    } catch (err) {
+      const e = err as { code?: unknown; stderr?: string; message: string };
+      if (e.code === 'ENOENT')
+        throw new Error('sdk-go: `go` is not on PATH; the Go SDK interop tests need Go');
+      throw new Error(`sdk-go: go build failed: ${e.stderr || e.message}`);
+    }
+    return tmp;
+  },
+});
 
 /** Starts the Go SDK's HTTP receiver (cloudevents.NewClientHTTP + StartReceiver) on a free port. */
 export async function startGoReceiver(): Promise<GoReceiver> {

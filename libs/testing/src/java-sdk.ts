@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { cpSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { cachedBuild } from './cached-build';
 
 // The official CloudEvents Java SDK's Kafka binding (io.cloudevents:cloudevents-kafka, what upstream
 // Knative's Kafka broker, sink and channel data plane use), built from tools/interop/sdk-java-kafka
@@ -56,65 +55,45 @@ export interface JavaKafkaRecordInput {
 
 const execFileAsync = promisify(execFile);
 
-function cacheRoot(): string {
-  const xdg = process.env['XDG_CACHE_HOME'];
-  return join(xdg !== undefined && xdg !== '' ? xdg : join(homedir(), '.cache'), 'knative-eventing-ts');
-}
-
-let built: Promise<string> | undefined;
-
 /**
  * Path of the built Java SDK Kafka interop jar, building it on first use with `mvn -q package`
  * (Maven Central downloads included, into the cache; progress goes to stderr). Needs `mvn` and a
  * Java 17+ `java` on PATH.
  */
-export function javaSdkKafkaJar(): Promise<string> {
-  built ??= build().catch((err: unknown) => {
-    built = undefined;
-    throw err;
-  });
-  return built;
-}
-
-async function build(): Promise<string> {
-  const hash = createHash('sha256');
-  for (const file of SOURCE_FILES)
-    hash
-      .update(file)
-      .update('\0')
-      .update(readFileSync(join(SOURCE_DIR, file)));
-  const root = cacheRoot();
-  const dir = join(root, `sdk-java-kafka-${hash.digest('hex').slice(0, 16)}`);
-  const jar = join(dir, 'sdk-java-kafka.jar');
-  if (existsSync(jar)) return jar;
-  // Another test process may build at the same time: each builds in its own folder, the rename is atomic.
-  const work = join(dir, `build.${process.pid}`);
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(work, { recursive: true });
-  for (const file of SOURCE_FILES) cpSync(join(SOURCE_DIR, file), join(work, file));
-  const started = Date.now();
-  process.stderr.write(`sdk-java-kafka: building the CloudEvents Java SDK Kafka interop jar into ${dir}\n`);
-  process.stderr.write('sdk-java-kafka: the first build downloads Maven artifacts and can take a minute\n');
-  try {
-    await execFileAsync('mvn', ['-q', '-B', `-Dmaven.repo.local=${join(root, 'm2')}`, 'package'], {
-      cwd: work,
-      maxBuffer: 16 << 20,
-    });
-    renameSync(join(work, 'target', 'sdk-java-kafka.jar'), jar);
-  } catch (err) {
-    const e = err as { code?: unknown; stdout?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT')
-      throw new Error(
-        'sdk-java-kafka: `mvn` is not on PATH; the Java SDK interop tests need Maven and Java 17+',
-      );
-    // Maven reports build errors on stdout.
-    throw new Error(`sdk-java-kafka: mvn package failed: ${e.stdout || ''}${e.stderr || e.message}`);
-  } finally {
+export const javaSdkKafkaJar = cachedBuild({
+  name: 'sdk-java-kafka',
+  what: 'the CloudEvents Java SDK Kafka interop jar',
+  downloads: 'Maven artifacts',
+  sourceDir: SOURCE_DIR,
+  sourceFiles: SOURCE_FILES,
+  artifact: 'sdk-java-kafka.jar',
+  build: async (dir, root) => {
+    const work = join(dir, `build.${process.pid}`);
     rmSync(work, { recursive: true, force: true });
-  }
-  process.stderr.write(`sdk-java-kafka: built in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-  return jar;
-}
+    mkdirSync(work, { recursive: true });
+    for (const file of SOURCE_FILES) cpSync(join(SOURCE_DIR, file), join(work, file));
+    try {
+      await execFileAsync('mvn', ['-q', '-B', `-Dmaven.repo.local=${join(root, 'm2')}`, 'package'], {
+        cwd: work,
+        maxBuffer: 16 << 20,
+      });
+      // Out of the work folder before it is removed; the caller renames it into place.
+      const jar = join(dir, `sdk-java-kafka.${process.pid}.jar`);
+      renameSync(join(work, 'target', 'sdk-java-kafka.jar'), jar);
+      return jar;
+    } catch (err) {
+      const e = err as { code?: unknown; stdout?: string; stderr?: string; message: string };
+      if (e.code === 'ENOENT')
+        throw new Error(
+          'sdk-java-kafka: `mvn` is not on PATH; the Java SDK interop tests need Maven and Java 17+',
+        );
+      // Maven reports build errors on stdout.
+      throw new Error(`sdk-java-kafka: mvn package failed: ${e.stdout || ''}${e.stderr || e.message}`);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+});
 
 async function runJar(mode: 'write' | 'read', input: unknown): Promise<unknown[]> {
   const jar = await javaSdkKafkaJar();

@@ -12,13 +12,14 @@ import {
   makeServerDir,
   removeServerDir,
   ServerProcess,
+  type ServerControls,
 } from './process';
 
 // A real single-node Apache Kafka (KRaft, combined broker + controller) on loopback, from the jars
 // tools/test-servers/kafka installs from Maven Central on first use (Java 17+ and Maven on PATH).
 
 /** A running Kafka broker started by startKafka. */
-export interface KafkaServer {
+export interface KafkaServer extends ServerControls {
   /** `127.0.0.1:<port>`, the PLAINTEXT listener: a client's broker list. */
   readonly bootstrap: string;
   readonly port: number;
@@ -26,14 +27,6 @@ export interface KafkaServer {
   readonly version: string;
   /** The broker's temp folder: server.properties, broker.log and data/. */
   readonly dir: string;
-  /** Stops the broker (SIGTERM: controlled shutdown) and removes its folder. */
-  stop(): Promise<void>;
-  /** SIGKILLs the broker now, as a crash would; its data stays for restart(). */
-  kill(): void;
-  /** Starts the broker again with the same ports and data (stopping it first if it runs); resolves when ready. */
-  restart(): Promise<void>;
-  /** The last `lines` lines of the broker's log. */
-  logTail(lines?: number): string;
 }
 
 /** Options of startKafka. */

@@ -8,13 +8,14 @@ import {
   makeServerDir,
   removeServerDir,
   ServerProcess,
+  type ServerControls,
 } from './process';
 
 // A real nats-server with JetStream (file storage in a temp folder) on loopback, built from the Go
 // module proxy by tools/test-servers/nats on first use (Go on PATH).
 
 /** A running nats-server started by startNats. */
-export interface NatsServer {
+export interface NatsServer extends ServerControls {
   /** `nats://127.0.0.1:<port>`: a client's server list. */
   readonly url: string;
   readonly port: number;
@@ -24,14 +25,6 @@ export interface NatsServer {
   readonly monitorUrl: string;
   /** The server's temp folder: nats.conf, nats.log and the JetStream store js/. */
   readonly dir: string;
-  /** Stops the server (SIGTERM) and removes its folder. */
-  stop(): Promise<void>;
-  /** SIGKILLs the server now, as a crash would; its JetStream store stays for restart(). */
-  kill(): void;
-  /** Starts the server again with the same ports and store (stopping it first if it runs); resolves when healthy. */
-  restart(): Promise<void>;
-  /** The last `lines` lines of the server's log. */
-  logTail(lines?: number): string;
 }
 
 /** Options of startNats. */
