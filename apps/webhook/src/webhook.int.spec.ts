@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { allKinds } from '@eventing/api';
-import { buildApps, startKube, type KubeServer } from '@eventing/testing';
+import { buildApps, eventuallyAsync, startKube, type KubeServer } from '@eventing/testing';
 import { issueServingCertificate, splitPemCertificates } from './certs/issue';
 import { validSpecOf } from './testing/valid-specs';
+import { startWebhookProcess, type WebhookProcess } from './testing/webhook-process';
 import { serviceHosts } from './webhook';
 
 // The webhook against a real kube-apiserver, as a developer runs it: the bundled process started
@@ -20,94 +19,7 @@ const NS = 'webhook-test';
 const START_TIMEOUT = 900_000; // includes a first build of the Kubernetes binaries
 const TEST_TIMEOUT = 90_000;
 
-interface WebhookProcess {
-  port: number;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`not within ${timeoutMs} ms: ${what}${last ? ` (${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 let kube: KubeServer;
-
-/** Starts `dist/apps/webhook/main.js` registered at its loopback URL; resolves once it listens. */
-async function startWebhookProcess(extra: string[] = []): Promise<WebhookProcess> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      'dist/apps/webhook/main.js',
-      '--kubeconfig',
-      kube.kubeconfig,
-      '--namespace',
-      SYSTEM,
-      '--port',
-      String(port),
-      '--host',
-      '127.0.0.1',
-      '--register-url',
-      `https://127.0.0.1:${port}`,
-      ...extra,
-    ],
-    { cwd: root, env: { PATH: process.env['PATH'] ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  try {
-    await eventually(
-      'the webhook to listen',
-      async () => {
-        if (gone) throw new Error(`exited:\n${out}`);
-        return out.includes('listening on https://') ? true : undefined;
-      },
-      60_000,
-    );
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  }
-  return {
-    port,
-    output: () => out,
-    stop: async () => {
-      if (!gone) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 /** The certificate a TLS server on 127.0.0.1:`port` presents. */
 function servedCertificate(port: number): Promise<X509Certificate> {
@@ -148,7 +60,7 @@ const SINK = { uri: 'http://sink.example.com/' };
 
 /** Applies until the webhook's answer is seen: right after registration the API server may not call it yet. */
 async function refusedApply(doc: object, name: string): Promise<string> {
-  return eventually(`the webhook to refuse ${name}`, async () => {
+  return eventuallyAsync(`the webhook to refuse ${name}`, async () => {
     const r = await kube.kubectl(['apply', '-f', '-'], { input: yaml(doc), allowFail: true });
     if (r.code !== 0) return r.stderr;
     // Admitted before the webhook took effect: remove it and try again.
@@ -167,7 +79,7 @@ describe('webhook process against kube-apiserver', () => {
     await kube.kubectl(['create', 'namespace', NS]);
     await kube.kubectl(['apply', '--server-side', '-f', join(root, 'charts/eventing/crds')]);
     await kube.kubectl(['wait', '--for', 'condition=established', '--timeout=60s', 'crd', '--all']);
-    webhook = await startWebhookProcess();
+    webhook = await startWebhookProcess(kube.kubeconfig, SYSTEM);
   }, START_TIMEOUT);
   afterAll(async () => {
     await webhook?.stop();
@@ -177,7 +89,7 @@ describe('webhook process against kube-apiserver', () => {
   it(
     'registers both webhook configurations at its URL with the rules of every kind and its CA',
     async () => {
-      const mutating = await eventually('the mutating configuration', async () =>
+      const mutating = await eventuallyAsync('the mutating configuration', async () =>
         kubectlJson(['get', 'mutatingwebhookconfiguration', 'webhook.eventing.knative.dev']),
       );
       const validating = await kubectlJson([
@@ -305,7 +217,7 @@ describe('webhook process against kube-apiserver', () => {
       ]);
       try {
         let n = 0;
-        const cls = await eventually('the new default class', async () => {
+        const cls = await eventuallyAsync('the new default class', async () => {
           const name = `next-${++n}`;
           await kube.kubectl(['apply', '-f', '-'], {
             input: yaml({
@@ -332,7 +244,7 @@ describe('webhook process against kube-apiserver', () => {
       const before = await kubectlJson(['-n', SYSTEM, 'get', 'secret', 'eventing-webhook-certs']);
       const servedBefore = await servedCertificate(webhook!.port);
       await webhook!.stop();
-      webhook = await startWebhookProcess();
+      webhook = await startWebhookProcess(kube.kubeconfig, SYSTEM);
       const after = await kubectlJson(['-n', SYSTEM, 'get', 'secret', 'eventing-webhook-certs']);
       expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
       expect((await servedCertificate(webhook.port)).fingerprint256).toBe(servedBefore.fingerprint256);
@@ -341,7 +253,7 @@ describe('webhook process against kube-apiserver', () => {
       );
 
       await kube.kubectl(['-n', SYSTEM, 'delete', 'secret', 'eventing-webhook-certs']);
-      const reissued = await eventually('a new certificate served', async () => {
+      const reissued = await eventuallyAsync('a new certificate served', async () => {
         const served = await servedCertificate(webhook!.port);
         return served.fingerprint256 !== servedBefore.fingerprint256 ? served : undefined;
       });
@@ -380,7 +292,7 @@ describe('webhook process against kube-apiserver', () => {
         `--from-literal=server-cert.pem=${expiring.cert}`,
         `--from-literal=ca-cert.pem=${expiring.caBundle}`,
       ]);
-      webhook = await startWebhookProcess();
+      webhook = await startWebhookProcess(kube.kubeconfig, SYSTEM);
       const secret = await kubectlJson(['-n', SYSTEM, 'get', 'secret', 'eventing-webhook-certs']);
       const stored = new X509Certificate(Buffer.from(secret.data['server-cert.pem']!, 'base64'));
       expect(stored.fingerprint256).not.toBe(new X509Certificate(expiring.cert).fingerprint256);
@@ -402,7 +314,10 @@ describe('webhook process against kube-apiserver', () => {
     async () => {
       await kube.kubectl(['-n', SYSTEM, 'delete', 'secret', 'eventing-webhook-certs']);
       await webhook!.stop();
-      const [a, b] = await Promise.all([startWebhookProcess(), startWebhookProcess()]);
+      const [a, b] = await Promise.all([
+        startWebhookProcess(kube.kubeconfig, SYSTEM),
+        startWebhookProcess(kube.kubeconfig, SYSTEM),
+      ]);
       try {
         const [ca, cb] = await Promise.all([servedCertificate(a.port), servedCertificate(b.port)]);
         const secret = await kubectlJson(['-n', SYSTEM, 'get', 'secret', 'eventing-webhook-certs']);
@@ -412,7 +327,7 @@ describe('webhook process against kube-apiserver', () => {
       } finally {
         // Each registered its own URL, the last one wins: one replica, registered again, serves the rest.
         await Promise.all([a.stop(), b.stop()]);
-        webhook = await startWebhookProcess();
+        webhook = await startWebhookProcess(kube.kubeconfig, SYSTEM);
       }
     },
     TEST_TIMEOUT,
@@ -432,7 +347,7 @@ describe('webhook process against kube-apiserver', () => {
       ]);
       try {
         let n = 0;
-        await eventually(
+        await eventuallyAsync(
           'the class configured after the restart',
           async () => {
             const name = `after-restart-${++n}`;

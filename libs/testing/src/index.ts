@@ -9,3 +9,4 @@ export * from './app-process';
 export * from './crash';
 export * from './servers/prometheus';
 export * from './channel-dispatcher-suite';
+export { freePorts } from './servers/process';

@@ -32,6 +32,34 @@ export async function startSubscriber(respond: Responder = () => ({ status: 202 
 /** Waits `ms` milliseconds. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Polls the async `check` every 200 ms until it resolves with something other than undefined. A check
+ * that throws counts as "not yet"; when `timeoutMs` passes, the error names `what`, the last error
+ * and, when given, `detail()` (e.g. the tail of a process's output).
+ */
+export async function eventuallyAsync<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  detail?: () => string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const more = detail === undefined ? '' : `\n${detail()}`;
+      throw new Error(`not within ${timeoutMs} ms: ${what}${last ? ` (${String(last)})` : ''}${more}`);
+    }
+    await sleep(200);
+  }
+}
+
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
 export async function eventually<T>(
   check: () => T | undefined | false,

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { controllerKinds, KubernetesResourceStore } from '@eventing/kube';
 import { Controller } from '@eventing/reconciler';
-import { buildApps, startKube, type KubeServer } from '@eventing/testing';
+import { buildApps, eventuallyAsync, startKube, type KubeServer } from '@eventing/testing';
 import { issueServingCertificate } from '../certs/issue';
+import { startWebhookProcess, type WebhookProcess } from '../testing/webhook-process';
 
 // SinkBinding and ContainerSource through a real kube-apiserver (no kubelet: pods never run): the
 // bundled webhook process registered at its loopback URL (its /sinkbindings admission path and its
@@ -22,77 +21,11 @@ const NS = 'bind';
 let kube: KubeServer;
 let store: KubernetesResourceStore;
 let controller: Controller;
-let stopWebhook: (() => Promise<void>) | undefined;
-let webhookOutput = () => '';
+let webhook: WebhookProcess | undefined;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `not within ${timeoutMs} ms: ${what}${last ? ` (${String(last)})` : ''}\nwebhook output:\n${webhookOutput().slice(-3000)}`,
-      );
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function startWebhookProcess(): Promise<void> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      'dist/apps/webhook/main.js',
-      '--kubeconfig',
-      kube.kubeconfig,
-      '--namespace',
-      SYSTEM,
-      '--port',
-      String(port),
-      '--host',
-      '127.0.0.1',
-      '--register-url',
-      `https://127.0.0.1:${port}`,
-    ],
-    { cwd: root, env: { PATH: process.env['PATH'] ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  webhookOutput = () => out;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  stopWebhook = async () => {
-    if (!gone) child.kill('SIGTERM');
-    await exited;
-  };
-  await eventually('the webhook to listen', async () => {
-    if (gone) throw new Error('exited');
-    return out.includes('listening on https://') ? true : undefined;
-  });
-}
+/** Polls `check` (see eventuallyAsync), naming the webhook's last output when it times out. */
+const eventually = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000) =>
+  eventuallyAsync(what, check, timeoutMs, () => `webhook output:\n${webhook?.output().slice(-3000) ?? ''}`);
 
 type Json = Record<string, unknown> & {
   metadata: { finalizers?: string[] };
@@ -160,11 +93,11 @@ beforeAll(async () => {
     addressBook: { lookup: () => undefined },
   });
   controller.start();
-  await startWebhookProcess();
+  webhook = await startWebhookProcess(kube.kubeconfig, SYSTEM);
 }, 900_000);
 
 afterAll(async () => {
-  await stopWebhook?.();
+  await webhook?.stop();
   await controller?.stop();
   await store?.stop();
   await kube?.stop();
