@@ -7,11 +7,12 @@
 //
 //   node bench/channels/run.mjs [--events N] [--connections C] [--rounds R] [--size BYTES]
 //                               [--warmup N] [--timeout S] [--only memory|kafka|jetstream]
-//                               [--triggers N] [--fanout-events N] [--out FILE]
+//                               [--triggers N] [--fanout-events N] [--out FILE] [--profile DIR]
 // See bench/channels/README.md for what each row means.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { killAllNow, removeTempDir, stopChild } from '../lib/children.mjs';
 import {
@@ -52,6 +53,8 @@ const USAGE = `Usage: node bench/channels/run.mjs [options]
   --triggers N        Triggers of the Kafka-class fan-out case, 0 to skip it (default 1000)
   --fanout-events N   measured events of the fan-out case, one round (default 500)
   --out FILE          also write the report (Markdown) to FILE
+  --profile DIR       run the standalone processes under --cpu-prof; their .cpuprofile files land in
+                      DIR when they stop (read them with bench/broker/profile-top.mjs)
   --help              show this help`;
 
 // ---------------------------------------------------------------------------------------------
@@ -71,6 +74,7 @@ function parseOptions() {
       triggers: { type: 'string', default: '1000' },
       'fanout-events': { type: 'string', default: '500' },
       out: { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -101,6 +105,7 @@ function parseOptions() {
     triggers: int('triggers', values.triggers, 0, 10_000),
     fanoutEvents: int('fanout-events', values['fanout-events'], 1, 10_000_000),
     out: values.out,
+    profile: values.profile ? resolve(values.profile) : undefined,
   };
 }
 
@@ -261,7 +266,7 @@ function cpuMsOf(pid) {
   }
 }
 
-async function startPath(path, store, servers) {
+async function startPath(path, store, servers, profileDir) {
   const extraArgs = [];
   if (store === 'kafka') extraArgs.push('--kafka-bootstrap', servers.kafka.bootstrap);
   if (store === 'jetstream') extraArgs.push('--nats-url', servers.nats.url);
@@ -270,6 +275,7 @@ async function startPath(path, store, servers) {
     yaml: path.yaml,
     ready: path.ready,
     extraArgs,
+    profileDir,
     timeoutMs: 60_000 + 300 * path.triggers,
     name: `standalone (${store}: ${path.name})`,
   });
@@ -435,7 +441,7 @@ async function runStore(store, servers, subscriber, options) {
   if (store !== 'memory')
     rows.push({ store, table: 'channel', name: RAW_NAME[store], raw: true, triggers: 1, rounds: [] });
   for (const path of pathsOf(store, subscriber.url)) {
-    const server = await startPath(path, store, servers);
+    const server = await startPath(path, store, servers, options.profile);
     console.log(
       `${store}: ${path.name}: standalone ready in ${fmt(server.setupMs / 1000, 1)} s (pid ${server.child.proc.pid})`,
     );
@@ -476,7 +482,7 @@ async function runFanout(servers, subscriber, options) {
   const n = options.triggers;
   const path = fanoutPath(n, subscriber.url);
   console.log(`kafka: ${path.name}: starting (one consumer group per Trigger)`);
-  const server = await startPath(path, 'kafka', servers);
+  const server = await startPath(path, 'kafka', servers, options.profile);
   console.log(
     `kafka: ${path.name}: ready in ${fmt(server.setupMs / 1000, 1)} s, ${fmt(server.setupCpuMs / 1000, 1)} s CPU, ` +
       `rss ${fmt(server.setupRssMb, 0)} MB (pid ${server.child.proc.pid})`,
@@ -687,6 +693,7 @@ function channelNotes(rows) {
 
 async function main() {
   const options = parseOptions();
+  if (options.profile) mkdirSync(options.profile, { recursive: true });
   const cores = availableParallelism();
   const machine = machineLine();
   console.log(machine);
