@@ -1,5 +1,5 @@
 import type { FieldError } from './errors';
-import type { ValidationContext } from './features';
+import type { ValidationContext } from './kind';
 import type { DefaultsContext, KindDefinition } from './kind';
 import type { Resource } from './meta';
 import { pruneNulls, validateShape } from './structural';

@@ -9,7 +9,8 @@ import {
   validateDestination,
 } from './duck';
 import { FieldError, indexPath, joinPath } from './errors';
-import { isEnabled, type ValidationContext } from './features';
+import { isEnabled } from './features';
+import type { ValidationContext } from './kind';
 import { AGE_COLUMN, readyColumns, type KindDefinition } from './kind';
 import { LabelSelectorSchema, validateLabelSelector } from './label-selector';
 import { resourceSchema, validateObjectMeta } from './meta';

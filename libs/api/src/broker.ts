@@ -15,7 +15,7 @@ import {
 import { described } from './describe';
 import { jsonEqual } from './equality';
 import { FieldError, indexPath } from './errors';
-import type { ValidationContext } from './features';
+import type { ValidationContext } from './kind';
 import {
   AGE_COLUMN,
   readyColumns,

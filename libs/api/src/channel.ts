@@ -4,7 +4,7 @@ import { KReferenceSchema, validateDeliverySpec } from './duck';
 import { described } from './describe';
 import { jsonEqual } from './equality';
 import { FieldError, joinPath } from './errors';
-import type { ValidationContext } from './features';
+import type { ValidationContext } from './kind';
 import {
   AGE_COLUMN,
   readyColumns,

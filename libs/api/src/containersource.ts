@@ -8,7 +8,7 @@ import {
   validateDestination,
 } from './duck';
 import { FieldError, indexPath, joinPath } from './errors';
-import type { ValidationContext } from './features';
+import type { ValidationContext } from './kind';
 import { AGE_COLUMN, type KindDefinition } from './kind';
 import { resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';

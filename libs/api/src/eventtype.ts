@@ -4,7 +4,7 @@ import { ConditionSet, StatusBaseProperties } from './conditions';
 import { described } from './describe';
 import { KReferenceSchema, setDestinationDefaults, validateKReference, type KReference } from './duck';
 import { FieldError, indexPath } from './errors';
-import type { ValidationContext } from './features';
+import type { ValidationContext } from './kind';
 import { readyColumns, type KindDefinition, type PrinterColumn } from './kind';
 import { resourceSchema, validateObjectMeta, type ObjectMeta } from './meta';
 import { validateShape } from './structural';

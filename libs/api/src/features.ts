@@ -1,5 +1,3 @@
-import type { BrokerDefaults } from './kind';
-
 /** Feature flags of `config-features` that change what the API accepts. */
 export interface FeatureFlags {
   'delivery-timeout': boolean;
@@ -21,22 +19,6 @@ export const defaultFeatureFlags: FeatureFlags = Object.freeze({
   'eventtype-auto-create': false,
   'new-apiserversource-filters': false,
 });
-
-/** What validation may depend on besides the object itself. */
-export interface ValidationContext {
-  features?: Partial<FeatureFlags>;
-  /** The stored object when validating an update (enables immutability checks). */
-  original?: unknown;
-  /** `config-br-defaults`, for the Broker `disallowDifferentNamespaceConfig` rule. */
-  brokerDefaults?: BrokerDefaults;
-  /** `config-ping-defaults` `data-max-size`; -1 or absent = unlimited. */
-  pingDataMaxSize?: number;
-  /**
-   * The user making an update (admission request). When set with `original`, only the eventing
-   * controller's service account may change an InMemoryChannel's `spec.subscribers`.
-   */
-  user?: string;
-}
 
 /** Resolves a flag against the defaults. */
 export function isEnabled(flags: Partial<FeatureFlags> | undefined, flag: keyof FeatureFlags): boolean {

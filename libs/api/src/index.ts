@@ -1,5 +1,5 @@
 export { FieldError, formatFieldErrors, indexPath, joinPath } from './errors';
-export { defaultFeatureFlags, isEnabled, type FeatureFlags, type ValidationContext } from './features';
+export { defaultFeatureFlags, isEnabled, type FeatureFlags } from './features';
 export { parseIsoDuration } from './duration';
 export { ConditionSchema, ConditionSet, type Condition, type ConditionStatus } from './conditions';
 export {
@@ -49,6 +49,7 @@ export type {
   DefaultsContext,
   KindDefinition,
   PrinterColumn,
+  ValidationContext,
 } from './kind';
 export {
   BROKER_CLASS_ANNOTATION,

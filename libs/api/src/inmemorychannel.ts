@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ConditionSet } from './conditions';
 import { validateDeliverySpec } from './duck';
 import type { FieldError } from './errors';
-import type { ValidationContext } from './features';
+import type { ValidationContext } from './kind';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
 import {
   ChannelableSpecProperties,

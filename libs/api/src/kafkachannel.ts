@@ -4,7 +4,7 @@ import { validateDeliverySpec } from './duck';
 import { parseIsoDuration } from './duration';
 import { jsonEqual } from './equality';
 import { FieldError } from './errors';
-import type { ValidationContext } from './features';
+import type { ValidationContext } from './kind';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
 import {
   ChannelableSpecProperties,

@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { FieldError } from './errors';
-import type { ValidationContext } from './features';
+import type { FeatureFlags } from './features';
 import type { DeliverySpec, KReference } from './duck';
 import type { ConditionSet } from './conditions';
 import type { ChannelTemplateSpec } from './messaging';
@@ -32,6 +32,22 @@ export interface BrokerDefaults {
 export interface ChannelDefaults {
   clusterDefault?: ChannelTemplateSpec;
   namespaceDefaults?: Record<string, ChannelTemplateSpec>;
+}
+
+/** What validation may depend on besides the object itself. */
+export interface ValidationContext {
+  features?: Partial<FeatureFlags>;
+  /** The stored object when validating an update (enables immutability checks). */
+  original?: unknown;
+  /** `config-br-defaults`, for the Broker `disallowDifferentNamespaceConfig` rule. */
+  brokerDefaults?: BrokerDefaults;
+  /** `config-ping-defaults` `data-max-size`; -1 or absent = unlimited. */
+  pingDataMaxSize?: number;
+  /**
+   * The user making an update (admission request). When set with `original`, only the eventing
+   * controller's service account may change an InMemoryChannel's `spec.subscribers`.
+   */
+  user?: string;
 }
 
 /** What defaulting may depend on besides the object itself. */

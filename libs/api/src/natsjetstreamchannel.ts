@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ConditionSet } from './conditions';
 import { validateDeliverySpec } from './duck';
 import { FieldError, indexPath, joinPath } from './errors';
-import type { ValidationContext } from './features';
+import type { ValidationContext } from './kind';
 import { described } from './describe';
 import { parseGoDuration, parseRfc3339 } from './go-time';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';

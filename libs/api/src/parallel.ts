@@ -11,7 +11,7 @@ import {
   type DuckContext,
 } from './duck';
 import { FieldError, indexPath, joinPath } from './errors';
-import type { ValidationContext } from './features';
+import type { ValidationContext } from './kind';
 import type { DefaultsContext, KindDefinition } from './kind';
 import { resourceSchema, validateObjectMeta } from './meta';
 import {

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ConditionSet } from './conditions';
 import { FieldError } from './errors';
-import type { ValidationContext } from './features';
+import type { ValidationContext } from './kind';
 import type { KindDefinition } from './kind';
 import { resourceSchema, validateObjectMeta } from './meta';
 import { parsePingSchedule } from './ping-schedule';

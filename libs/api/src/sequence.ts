@@ -15,7 +15,7 @@ import {
 } from './duck';
 import { channelTemplateFor, shippedChannelDefaults } from './channel';
 import { FieldError, indexPath, joinPath } from './errors';
-import type { ValidationContext } from './features';
+import type { ValidationContext } from './kind';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
 import { ChannelTemplateSpecSchema, type ChannelTemplateSpec } from './messaging';
 import { resourceSchema, validateObjectMeta } from './meta';

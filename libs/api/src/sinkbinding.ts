@@ -9,7 +9,7 @@ import {
   validateDestination,
 } from './duck';
 import { FieldError } from './errors';
-import type { ValidationContext } from './features';
+import type { ValidationContext } from './kind';
 import { AGE_COLUMN, readyColumns, type KindDefinition } from './kind';
 import { LabelSelectorSchema, validateLabelSelector } from './label-selector';
 import { isDns1123Label, resourceSchema, validateObjectMeta } from './meta';

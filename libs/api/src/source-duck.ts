@@ -11,7 +11,7 @@ import {
   type Destination,
 } from './duck';
 import { FieldError } from './errors';
-import type { ValidationContext } from './features';
+import type { ValidationContext } from './kind';
 import { AGE_COLUMN, readyColumns, type KindDefinition, type PrinterColumn } from './kind';
 import { resourceSchema } from './meta';
 

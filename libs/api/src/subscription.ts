@@ -16,7 +16,8 @@ import {
 import { described } from './describe';
 import { jsonEqual } from './equality';
 import { FieldError } from './errors';
-import { isEnabled, type ValidationContext } from './features';
+import { isEnabled } from './features';
+import type { ValidationContext } from './kind';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
 import { MESSAGING_GROUP } from './messaging';
 import { resourceSchema, validateObjectMeta } from './meta';

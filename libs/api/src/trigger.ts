@@ -14,7 +14,8 @@ import {
 import { validateDeliveryOrderAnnotation } from './delivery-order';
 import { described } from './describe';
 import { FieldError, indexPath, joinPath } from './errors';
-import { isEnabled, type ValidationContext } from './features';
+import { isEnabled } from './features';
+import type { ValidationContext } from './kind';
 import { AGE_COLUMN, readyColumns, type DefaultsContext, type KindDefinition } from './kind';
 import { resourceSchema, validateObjectMeta } from './meta';
 import { validateShape } from './structural';
