@@ -13,6 +13,7 @@ import {
   endHopSpan,
   startHopSpan,
   traceparentOf,
+  withActiveSpan,
   withTraceparent,
   type Tracer,
 } from '@eventing/observability';
@@ -244,7 +245,8 @@ export class Dispatcher {
         },
       );
       const traced = { ...request, headers: withTraceparent(request.headers, span) };
-      return this.deliver0(traced).then((outcome) => {
+      // Active while it runs: log lines of its attempts, reply and dead letter name it.
+      return withActiveSpan(span, () => this.deliver0(traced)).then((outcome) => {
         span.setAttribute('eventing.delivery.outcome', outcome.kind);
         endHopSpan(span, outcome.status, outcome.kind === 'failed' ? outcome.reason : undefined);
         outcome.traceparent = traceparentOf(span);

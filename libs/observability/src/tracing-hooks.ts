@@ -1,10 +1,12 @@
 import {
   ROOT_CONTEXT,
   SpanKind,
+  context,
   SpanStatusCode,
   createTraceState,
   trace,
   type Attributes,
+  type Context,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
@@ -34,20 +36,40 @@ export function startHopSpan(
   headers: Record<string, string | string[] | undefined>,
   attributes?: Attributes,
 ): Span {
+  return tracer.startSpan(name, { kind, attributes }, remoteContext(headers));
+}
+
+/** The context of the valid `traceparent` (and `tracestate`) of `headers`, else the root context. */
+function remoteContext(headers: Record<string, string | string[] | undefined>): Context {
   const parent = headers['traceparent'];
   const m = typeof parent === 'string' ? TRACEPARENT.exec(parent) : null;
-  let ctx = ROOT_CONTEXT;
-  if (m !== null && m[1] !== 'ff' && m[2] !== INVALID_TRACE && m[3] !== INVALID_SPAN) {
-    const state = headers['tracestate'];
-    ctx = trace.setSpanContext(ROOT_CONTEXT, {
-      traceId: m[2]!,
-      spanId: m[3]!,
-      traceFlags: parseInt(m[4]!, 16) & 1,
-      isRemote: true,
-      traceState: typeof state === 'string' && state.length > 0 ? createTraceState(state) : undefined,
-    });
-  }
-  return tracer.startSpan(name, { kind, attributes }, ctx);
+  if (m === null || m[1] === 'ff' || m[2] === INVALID_TRACE || m[3] === INVALID_SPAN) return ROOT_CONTEXT;
+  const state = headers['tracestate'];
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: m[2]!,
+    spanId: m[3]!,
+    traceFlags: parseInt(m[4]!, 16) & 1,
+    isRemote: true,
+    traceState: typeof state === 'string' && state.length > 0 ? createTraceState(state) : undefined,
+  });
+}
+
+/**
+ * Runs `fn` with `span` active, so log lines written meanwhile (after awaits too, with the context
+ * manager tracing registers) name it. For code that already holds a span, so only with tracing on.
+ */
+export function withActiveSpan<T>(span: Span, fn: () => T): T {
+  return context.with(trace.setSpan(ROOT_CONTEXT, span), fn);
+}
+
+/**
+ * Runs `fn` in the trace of the `traceparent` in `headers` (a stored event's), so its log lines name
+ * that trace and the span that stored it; none when there is no valid one, whatever was active
+ * before. While tracing is off: a plain call.
+ */
+export function inTraceOf<T>(headers: Record<string, string | string[] | undefined>, fn: () => T): T {
+  if (TRACING.tracer === undefined) return fn();
+  return context.with(remoteContext(headers), fn);
 }
 
 /** The `traceparent` naming `span` as the parent of the next hop. */

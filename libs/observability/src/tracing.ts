@@ -1,8 +1,11 @@
+import { context } from '@opentelemetry/api';
 import { TRACING } from './tracing-hooks';
 
 // Starts OpenTelemetry tracing for a service when an OTLP endpoint is configured: a tracer provider
-// with a parent-based ratio sampler and a batching OTLP/HTTP (JSON) exporter. The SDK is loaded only
-// then, so a service without an endpoint never loads it and its hops never start a span.
+// with a parent-based ratio sampler, a batching OTLP/HTTP (JSON) exporter, and an AsyncLocalStorage
+// context manager, so a span made active by a hop stays active across its awaits (log lines written
+// meanwhile name it). The SDK is loaded only then, so a service without an endpoint never loads it,
+// registers no context manager and its hops never start a span.
 
 export interface TracingOptions {
   /** OTLP/HTTP base URL (`http://collector:4318`); spans go to `<endpoint>/v1/traces`. Empty: off. */
@@ -28,11 +31,13 @@ export async function startTracing(options: TracingOptions): Promise<TracingHand
   if (TRACING.tracer !== undefined) throw new Error('tracing is already started in this process');
   if (!(options.sampleRatio >= 0 && options.sampleRatio <= 1))
     throw new Error(`the trace sampling ratio must be between 0 and 1, not ${options.sampleRatio}`);
-  const [sdk, { OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
-    import('@opentelemetry/sdk-trace'),
-    import('@opentelemetry/exporter-trace-otlp-http'),
-    import('@opentelemetry/resources'),
-  ]);
+  const [sdk, { OTLPTraceExporter }, { resourceFromAttributes }, { AsyncLocalStorageContextManager }] =
+    await Promise.all([
+      import('@opentelemetry/sdk-trace'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/context-async-hooks'),
+    ]);
   const url = `${options.endpoint.replace(/\/+$/, '')}/v1/traces`;
   const exporter = new OTLPTraceExporter({ url });
   const provider = new sdk.TracerProvider({
@@ -47,10 +52,15 @@ export async function startTracing(options: TracingOptions): Promise<TracingHand
       }),
     ],
   });
+  // Registered only when none is (an embedding process may have its own); removed with the tracer.
+  const contextManager = new AsyncLocalStorageContextManager();
+  const ownsContext = context.setGlobalContextManager(contextManager.enable());
+  if (!ownsContext) contextManager.disable();
   TRACING.tracer = provider.getTracer('eventing');
   return {
     shutdown: async () => {
       TRACING.tracer = undefined;
+      if (ownsContext) context.disable();
       await provider.shutdown();
     },
   };
