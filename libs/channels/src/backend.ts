@@ -126,6 +126,12 @@ export interface ChannelBackend {
   ): Promise<AppendResult>;
   /** Starts a consumer that receives every event appended after it started. */
   subscribe(channel: ChannelRef, options: SubscriptionOptions, handler: MessageHandler): Promise<Consumer>;
+  /**
+   * Events each consumer of this process has not finished, by subscription id (read when metrics are
+   * scraped, so synchronous and cheap): memory, its queue; Kafka, the lag of the partitions this
+   * member owns; JetStream, what its durable consumer has not delivered plus what it holds unacked.
+   */
+  backlog?(): Iterable<readonly [string, number]>;
   /** Resolves once every accepted event has been acknowledged (graceful shutdown). */
   drain?(): Promise<void>;
   /** Closes every consumer (their undelivered messages are discarded with `reason`, default `shutdown`). */

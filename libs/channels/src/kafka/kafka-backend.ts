@@ -21,6 +21,7 @@ import { DISCARD_REASONS } from '../memory/memory-backend';
 import { KafkaAppender } from './kafka-appender';
 import { type ProducerRecord, encodeRecord } from './kafka-records';
 import { KafkaSubscription, type MalformedKafkaRecord, type SubscriptionHooks } from './kafka-subscription';
+import { LogEnds } from './log-ends';
 
 export type { MalformedKafkaRecord } from './kafka-subscription';
 
@@ -121,6 +122,11 @@ export interface KafkaChannelBackendOptions {
   consumer?: KafkaConsumerSettings;
   producer?: KafkaProducerSettings;
   /**
+   * How old the end of a partition's log may be before `backlog()` has it listed again (one request
+   * per topic at most this often; partitions being fetched need none). Default 5000 ms.
+   */
+  backlogRefreshMs?: number;
+  /**
    * A consumed record that is not a CloudEvent (written to the topic by something else): it is
    * skipped and its offset committed past, never handed to a handler. Report it here (a counter and
    * a log line); it is never counted as a delivery, because nobody owed one.
@@ -202,6 +208,7 @@ export class KafkaChannelBackend implements ChannelBackend {
   /** Topics named by `ensureChannel` settings, by channel key. */
   private readonly named = new Map<string, string>();
   private readonly hooks: SubscriptionHooks;
+  private readonly logEnds: LogEnds;
   private roundRobin = 0;
   private closed = false;
   private draining = false;
@@ -269,6 +276,13 @@ export class KafkaChannelBackend implements ChannelBackend {
         retryAfterSeconds: 1,
       }),
     );
+    const refreshMs = options.backlogRefreshMs ?? 5000;
+    if (!(refreshMs >= 0)) throw new RangeError(`backlogRefreshMs must be >= 0, got ${refreshMs}`);
+    this.logEnds = new LogEnds(
+      (topic, partitions) => this.listLogEnds(topic, partitions),
+      refreshMs,
+      (err, topic) => this.reportError(err, `listing the log ends of ${topic}`),
+    );
     this.hooks = {
       createConsumer: (groupId) => this.createConsumer(groupId),
       createFetchPool: () => new ConnectionPool(`${this.clientId}-fetch`, { connectTimeout: 5000 }),
@@ -276,6 +290,7 @@ export class KafkaChannelBackend implements ChannelBackend {
       deleteGroup: (groupId) => this.deleteGroup(groupId),
       keepsOnClose: (reason) => reason === DISCARD_REASONS.shutdown,
       onMalformed: (record) => this.options.onMalformedRecord?.(record),
+      onLogEnd: (topic, partition, highWatermark) => this.logEnds.seen(topic, partition, highWatermark),
       onError: (err, context) => this.reportError(err, context),
       onIdle: () => this.checkDrained(),
       detach: (sub) => this.subscriptions.get(channelKey(sub.channel))?.delete(sub),
@@ -354,6 +369,7 @@ export class KafkaChannelBackend implements ChannelBackend {
     const topic = this.topicOf(channel);
     this.named.delete(channelKey(channel));
     this.ensured.delete(topic);
+    this.logEnds.forget(topic);
     try {
       await this.admin.deleteTopics({ topics: [topic] });
     } catch (err) {
@@ -459,6 +475,26 @@ export class KafkaChannelBackend implements ChannelBackend {
   }
 
   /**
+   * Consumer lag of every subscription in this process, by subscription id: for each partition this
+   * member of its group owns, the records from its first unfinished offset to the end of the log.
+   * Members elsewhere report their own partitions, so the group's lag is the sum. Synchronous: the
+   * ends come from fetch answers, or (for partitions not fetched for `backlogRefreshMs`, such as those
+   * of a consumer whose handlers are all busy) from a listing this call starts in the background, whose
+   * result the next call reports.
+   */
+  backlog(): Array<readonly [string, number]> {
+    const now = Date.now();
+    const out: Array<readonly [string, number]> = [];
+    for (const subs of this.subscriptions.values())
+      for (const sub of subs) {
+        const topic = sub.topic;
+        out.push([sub.id, sub.backlog((partition) => this.logEnds.end(topic, partition, now))]);
+      }
+    if (!this.closed) this.logEnds.refresh(now);
+    return out;
+  }
+
+  /**
    * Graceful shutdown: stops fetching (what is not fetched stays in Kafka for the next start) and
    * resolves once every consumer finished what it holds and every append was answered. A handler
    * that never settles keeps it pending: callers bound it with a timeout.
@@ -558,6 +594,22 @@ export class KafkaChannelBackend implements ChannelBackend {
       // offset still starts at the end of the log when assigned.
       this.reportError(err, `initializing offsets of consumer group ${groupId}`);
     }
+  }
+
+  /** The end of the log (high watermark) of some partitions of a topic, in one request. */
+  private async listLogEnds(topic: string, partitions: readonly number[]): Promise<Map<number, bigint>> {
+    const listed = await this.admin.listOffsets({
+      topics: [
+        {
+          name: topic,
+          partitions: partitions.map((p) => ({ partitionIndex: p, timestamp: ListOffsetTimestamps.LATEST })),
+        },
+      ],
+    });
+    const out = new Map<number, bigint>();
+    for (const t of listed)
+      if (t.name === topic) for (const p of t.partitions) out.set(p.partitionIndex, p.offset);
+    return out;
   }
 
   private async deleteGroup(groupId: string): Promise<void> {

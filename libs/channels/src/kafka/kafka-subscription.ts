@@ -63,6 +63,8 @@ export interface SubscriptionHooks {
   /** Whether closing with `reason` keeps unfinished messages in Kafka for the next start. */
   keepsOnClose(reason: string): boolean;
   onMalformed(record: MalformedKafkaRecord): void;
+  /** A fetch answer told the end of a partition's log (its high watermark). */
+  onLogEnd(topic: string, partition: number, highWatermark: bigint): void;
   onError(error: unknown, context: string): void;
   /** Called whenever the subscription holds no message any more (drain accounting). */
   onIdle(): void;
@@ -204,6 +206,11 @@ export class KafkaSubscription implements Consumer {
     return this.settings.channel;
   }
 
+  /** The topic consumed. */
+  get topic(): string {
+    return this.settings.topic;
+  }
+
   /** Messages held in memory (queued, in flight, awaiting redelivery). */
   get pending(): number {
     return this.held;
@@ -217,6 +224,22 @@ export class KafkaSubscription implements Consumer {
       malformed: this.malformedCount,
       partitions: [...this.partitions.keys()].sort((a, b) => a - b),
     };
+  }
+
+  /**
+   * Events of the partitions this member owns that are not finished yet: from each one's first
+   * unfinished offset (what a commit would name) to the end of its log, as `endOf` last knew it (never
+   * less than what was fetched already). Other members of the group report their own partitions.
+   */
+  backlog(endOf: (partition: number) => bigint | undefined): number {
+    let total = 0n;
+    for (const part of this.partitions.values()) {
+      const from = part.offsets.commitPoint();
+      const known = endOf(part.partition);
+      const end = known !== undefined && known > part.offsets.position ? known : part.offsets.position;
+      if (end > from) total += end - from;
+    }
+    return Number(total);
   }
 
   /**
@@ -515,8 +538,10 @@ export class KafkaSubscription implements Consumer {
         // The position moved meanwhile (a new assignment): this answer is for an old one.
         if (request === undefined || part === undefined || part.offsets.position !== request.fetchOffset)
           continue;
-        if (answer.errorCode === 0) this.take(part, answer.records ?? []);
-        else if (answer.errorCode === OFFSET_OUT_OF_RANGE)
+        if (answer.errorCode === 0) {
+          this.hooks.onLogEnd(this.settings.topic, part.partition, answer.highWatermark);
+          this.take(part, answer.records ?? []);
+        } else if (answer.errorCode === OFFSET_OUT_OF_RANGE)
           await this.resetOutOfRange(part, request.fetchOffset);
         else retry = true;
       }
