@@ -89,6 +89,11 @@ export interface JetStreamChannelBackendOptions {
   maxPendingPublishes?: number;
   /** Told about every stored message that does not parse as a CloudEvent (for a log line). */
   onMalformedMessage?(report: MalformedJetStreamMessage): void;
+  /**
+   * How long a consumer may go without receiving a message before `backlog()` asks JetStream for its
+   * pending count again (at most this often per consumer). Default 5000 ms.
+   */
+  backlogRefreshMs?: number;
 }
 
 /** Prefix of the message headers that carry an event's passthrough HTTP headers (`kn-http-traceparent`). */
@@ -472,12 +477,12 @@ function sequenceOf(h: Held): number {
 
 /**
  * The `index`th number after the consumer name in a JetStream ack subject (0: delivery count, 1: stream
- * sequence): `$JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<count>.<stream seq>.…` or, from
+ * sequence, 4: messages pending in the consumer after this one): `$JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<count>.<stream seq>.…` or, from
  * older servers, `$JS.ACK.<stream>.<consumer>.<count>.<stream seq>.…` (9 tokens). As JsMsg.info
  * reads them, without splitting the subject and filling an object for every message; NaN when the
  * subject is no JetStream ack subject.
  */
-function ackSubjectNumber(reply: string, index: 0 | 1): number {
+function ackSubjectNumber(reply: string, index: 0 | 1 | 4): number {
   if (!reply.startsWith('$JS.ACK.')) return NaN;
   let dots = 0;
   for (let i = reply.indexOf('.'); i !== -1; i = reply.indexOf('.', i + 1)) dots++;
@@ -507,6 +512,10 @@ interface ConsumerParams {
   outbox: Outbox;
   onMalformed: ((report: MalformedJetStreamMessage) => void) | undefined;
   detach(consumer: JetStreamSubscription): void;
+  /** The durable consumer's count of messages not delivered yet (its `num_pending`), asked of JetStream. */
+  pendingInStore(): Promise<number>;
+  /** How long without a message before `backlog` asks `pendingInStore` again. */
+  backlogRefreshMs: number;
 }
 
 /**
@@ -527,6 +536,15 @@ class JetStreamSubscription implements Consumer {
   private closeReason: string = DISCARD_REASONS.closed;
   private closing: Promise<void> | undefined;
   private onIdle: (() => void) | undefined;
+  /** The ack subject of the message received last (it tells the consumer's pending count then), and when. */
+  private lastReply = '';
+  private lastReceived = -Infinity;
+  /** The pending count JetStream answered last, and when it was asked. */
+  private listedPending = 0;
+  private listedAt = -Infinity;
+  /** When JetStream was last asked (answered or not), and whether it is being asked now. */
+  private askedAt = -Infinity;
+  private listing = false;
 
   constructor(
     private readonly p: ConsumerParams,
@@ -550,6 +568,38 @@ class JetStreamSubscription implements Consumer {
   /** Messages taken from JetStream and not settled yet. */
   get unsettled(): number {
     return this.held.size;
+  }
+
+  /**
+   * Messages of this subscription not finished yet: those its durable consumer has not delivered (as
+   * the last message received or the last consumer info told), those held here unacknowledged, and
+   * those nacked and waiting for their redelivery. When no message came for `backlogRefreshMs` (idle,
+   * or all handlers busy so JetStream delivers no more), it asks JetStream again in the background, at
+   * most that often; the next call reports the answer.
+   */
+  backlog(now: number): number {
+    let pending = this.listedPending;
+    if (this.lastReceived > this.listedAt) {
+      const told = ackSubjectNumber(this.lastReply, 4);
+      if (!Number.isNaN(told)) pending = told;
+    }
+    const refreshMs = this.p.backlogRefreshMs;
+    if (!this.closed && !this.listing && now - Math.max(this.lastReceived, this.askedAt) >= refreshMs) {
+      this.listing = true;
+      this.askedAt = now;
+      this.p.pendingInStore().then(
+        (count) => {
+          this.listing = false;
+          this.listedPending = count;
+          this.listedAt = now;
+        },
+        () => {
+          // Unreachable now: the last known count stands, and a later call asks again.
+          this.listing = false;
+        },
+      );
+    }
+    return pending + this.held.size + this.awaiting.size;
   }
 
   async start(consumer: NatsConsumer, batch: number, expiresMs: number | undefined): Promise<void> {
@@ -610,6 +660,8 @@ class JetStreamSubscription implements Consumer {
       touched: Date.now(),
     };
     this.held.add(h);
+    this.lastReply = reply;
+    this.lastReceived = h.touched;
     if (h.deliveries > 1) this.awaiting.delete(sequenceOf(h));
     if (this.inFlight < this.p.maxInFlight) void this.run(h);
     else this.queue.push(h);
@@ -763,6 +815,7 @@ export class JetStreamChannelBackend implements ChannelBackend {
   private readonly publishTimeoutMs: number;
   private readonly maxPendingPublishes: number;
   private readonly redelivery: { initialMs: number; maxMs: number };
+  private readonly backlogRefreshMs: number;
   private connecting: Promise<Connected> | undefined;
   private connected: Connected | undefined;
   /** False while the connection is down and reconnecting. */
@@ -792,6 +845,9 @@ export class JetStreamChannelBackend implements ChannelBackend {
     if (!(maxMs >= initialMs))
       throw new RangeError(`maxNackDelayMs must be >= nackDelayMs (${initialMs}), got ${maxMs}`);
     this.redelivery = { initialMs, maxMs };
+    this.backlogRefreshMs = options.backlogRefreshMs ?? 5000;
+    if (!(this.backlogRefreshMs >= 0))
+      throw new RangeError(`backlogRefreshMs must be >= 0, got ${this.backlogRefreshMs}`);
   }
 
   /** Connects now (otherwise the first call does); rejects when no server answers. */
@@ -988,6 +1044,8 @@ export class JetStreamChannelBackend implements ChannelBackend {
           detach: (s) => {
             if (this.consumers.get(key) === s) this.consumers.delete(key);
           },
+          pendingInStore: () => this.pendingInStore(stream, name),
+          backlogRefreshMs: this.backlogRefreshMs,
         },
         Math.max(1, maxAckPending) * 2,
       );
@@ -1010,6 +1068,20 @@ export class JetStreamChannelBackend implements ChannelBackend {
     } finally {
       this.starting.delete(key);
     }
+  }
+
+  /**
+   * Messages not finished per subscription of this process, by subscription id: not delivered yet by
+   * its durable consumer, plus held here unacknowledged or waiting for a redelivery. Synchronous: the
+   * pending count comes with every message received; a consumer that received none for
+   * `backlogRefreshMs` has it asked of JetStream in the background, reported by the next call. Replicas
+   * pulling from one durable consumer each see its whole pending count (see docs/observability.md).
+   */
+  backlog(): Array<readonly [string, number]> {
+    const now = Date.now();
+    const out: Array<readonly [string, number]> = [];
+    for (const sub of this.consumers.values()) out.push([sub.id, sub.backlog(now)]);
+    return out;
   }
 
   /**
@@ -1061,6 +1133,13 @@ export class JetStreamChannelBackend implements ChannelBackend {
       }
     }
     return true;
+  }
+
+  /** A durable consumer's `num_pending`, asked of JetStream; rejects while not connected. */
+  private async pendingInStore(stream: string, consumer: string): Promise<number> {
+    const c = this.connected;
+    if (c === undefined || !this.up) throw new Error('not connected to NATS');
+    return (await c.jsm.consumers.info(stream, consumer)).num_pending;
   }
 
   private streamOf(channel: ChannelRef): string {
