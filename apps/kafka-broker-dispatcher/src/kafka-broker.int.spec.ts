@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, startSubscriber, withKafka, type TestSubscriber } from '@eventing/testing';
+import {
+  eventually,
+  eventuallyAsync,
+  startSubscriber,
+  withKafka,
+  type TestSubscriber,
+} from '@eventing/testing';
 import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from '@eventing/testing';
 
 // The Kafka broker data plane as deployed: kafka-broker-receiver takes events into the broker's topic,
@@ -133,6 +139,15 @@ describe('kafka-broker-receiver and kafka-broker-dispatcher', () => {
     expect(metrics).toMatch(
       /eventing_delivery_outcomes_total\{[^}]*name="t-fail",outcome="dead_lettered"\} 1/,
     );
+    // Each trigger's consumer group reports its lag: none once everything is delivered.
+    await eventuallyAsync('a backlog of 0 for t-all and t-fail', async () => {
+      const text = await (await fetch(`${dispatcher.url}/metrics`)).text();
+      return (
+        ['t-all', 't-fail'].every((name) =>
+          text.includes(`eventing_consumer_backlog{namespace="kb",kind="Trigger",name="${name}"} 0\n`),
+        ) || undefined
+      );
+    });
   });
 
   it('applies a contract edit live: a new trigger gets what is posted from then on', async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApps, ce, spawnApp, waitReady, writeContract, type AppProcess } from './app-process';
-import { eventually, startSubscriber, type TestSubscriber } from './subscriber';
+import { eventually, eventuallyAsync, startSubscriber, type TestSubscriber } from './subscriber';
 
 // One suite for every channel dispatcher as it is deployed (the bundled process, settings in the
 // environment, the contract in a file that changes under it): imc-dispatcher, kafka-channel-dispatcher,
@@ -129,6 +129,17 @@ export function describeChannelDispatcher(suite: ChannelDispatcherSuite): Channe
       const first = a.requests.find((r) => r.headers['ce-id'] === 'o0')!;
       expect(first.body.toString()).toBe('body-o0');
       expect(first.url).toBe('/');
+      // Each subscription's consumer reports its backlog in the store: none once all is delivered.
+      await eventuallyAsync('a backlog of 0 for s-a and s-b', async () => {
+        const metrics = await (await fetch(`${state.app!.url}/metrics`)).text();
+        return (
+          ['s-a', 's-b'].every((name) =>
+            metrics.includes(
+              `eventing_consumer_backlog{namespace="${ns}",kind="Subscription",name="${name}"} 0\n`,
+            ),
+          ) || undefined
+        );
+      });
     });
 
     it('retries a failing subscriber, then dead-letters the event with the error extensions', async () => {
