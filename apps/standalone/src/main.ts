@@ -1,7 +1,8 @@
 import { registerCesqlValidator } from '@eventing/api';
 import { cesqlSyntaxError } from '@eventing/filters';
+import { startTracing, type TracingOptions } from '@eventing/observability';
 import { startService, closeOnSignals } from '@eventing/runtime';
-import { parseOptions, USAGE, UsageError, type StandaloneOptions } from './options';
+import { parseOptions, standaloneTracing, USAGE, UsageError, type StandaloneOptions } from './options';
 import { StandaloneModule, STANDALONE_RUNTIME } from './standalone.module';
 import type { StandaloneRuntime } from './standalone-runtime';
 import { SINKS_PREFIX, createBuiltinSinks } from './builtin-sinks';
@@ -57,15 +58,33 @@ if (require.main === module) {
     console.log(USAGE);
     process.exit(0);
   }
-  runStandalone(options).then(
-    ({ service }) => closeOnSignals(service, (m) => console.log(m)),
-    (err: Error & { code?: string }) => {
+  let tracingOptions: TracingOptions;
+  try {
+    tracingOptions = standaloneTracing(options, process.env);
+  } catch (err) {
+    console.error(`error: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const port = options.port;
+  void startTracing(tracingOptions)
+    .then(async (tracing) => {
+      if (tracingOptions.endpoint !== '')
+        console.log(`eventing standalone: exporting spans to ${tracingOptions.endpoint}`);
+      try {
+        const { service } = await runStandalone(options);
+        // Spans still buffered are exported before the process exits.
+        closeOnSignals({ close: () => service.close().finally(() => tracing.shutdown()) }, (m) =>
+          console.log(m),
+        );
+      } catch (err) {
+        await tracing.shutdown();
+        throw err;
+      }
+    })
+    .catch((err: Error & { code?: string }) => {
       const hint =
-        err.code === 'EADDRINUSE'
-          ? ` (port ${options.port} is taken: pass --port with a free one, or 0)`
-          : '';
+        err.code === 'EADDRINUSE' ? ` (port ${port} is taken: pass --port with a free one, or 0)` : '';
       console.error(`error: could not start: ${err.message}${hint}`);
       process.exit(1);
-    },
-  );
+    });
 }

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { HEADER_ENCODINGS, type HeaderEncoding } from '@eventing/cloudevents';
+import type { TracingOptions } from '@eventing/observability';
+import { tracingOptions } from '@eventing/runtime';
 
 /** Command-line settings of the standalone process. */
 export interface StandaloneOptions {
@@ -35,6 +37,8 @@ export interface StandaloneOptions {
   headerEncoding?: HeaderEncoding;
   /** ApiServerSources watch this kubeconfig's cluster instead of the folder. */
   kubeconfig?: string;
+  /** OTLP/HTTP base URL spans are exported to; '' turns tracing off; absent: OTEL_EXPORTER_OTLP_ENDPOINT. */
+  otlpEndpoint?: string;
   watch: boolean;
 }
 
@@ -75,6 +79,10 @@ Options:
                           percent-encodes per the CloudEvents HTTP binding (default: upstream)
   --kubeconfig PATH       ApiServerSources watch the cluster of this kubeconfig instead of the
                           resources of the folder
+  --otlp-endpoint URL     export OpenTelemetry spans over OTLP/HTTP to URL/v1/traces; an empty
+                          URL turns tracing off (default: OTEL_EXPORTER_OTLP_ENDPOINT, else off;
+                          OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER_ARG and OTEL_BSP_SCHEDULE_DELAY
+                          are read as by the other services)
   --no-watch              load the folder once; do not apply later edits
   --help                  show this help`;
 
@@ -107,6 +115,7 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
       'nats-url': { type: 'string' },
       'header-encoding': { type: 'string', default: 'upstream' },
       kubeconfig: { type: 'string' },
+      'otlp-endpoint': { type: 'string' },
       'no-watch': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -164,6 +173,9 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
   const headerEncoding = values['header-encoding'];
   if (!isHeaderEncoding(headerEncoding))
     throw new UsageError(`--header-encoding ${headerEncoding}: expected upstream or percent`);
+  const otlpEndpoint = values['otlp-endpoint'];
+  if (otlpEndpoint !== undefined && otlpEndpoint !== '' && !/^https?:\/\/[^\s]+$/.test(otlpEndpoint))
+    throw new UsageError(`--otlp-endpoint ${otlpEndpoint}: expected http://host:port or https://host:port`);
   return {
     configDir: values.config,
     port,
@@ -184,6 +196,7 @@ export function parseOptions(argv: string[]): StandaloneOptions | 'help' {
     ...(kafkaBootstrap ? { kafkaBootstrap } : {}),
     ...(natsUrl ? { natsUrl } : {}),
     ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+    ...(otlpEndpoint !== undefined ? { otlpEndpoint } : {}),
     watch: !values['no-watch'],
   };
 }
@@ -216,6 +229,18 @@ function integer(flag: string, text: string, min: number, max: number): number {
   if (!/^\d+$/.test(text) || n < min || n > max)
     throw new UsageError(`${flag} ${text}: expected an integer from ${min} to ${max}`);
   return n;
+}
+
+/**
+ * How standalone traces: the OTEL_* variables every service reads (libs/runtime), with
+ * `--otlp-endpoint` in place of OTEL_EXPORTER_OTLP_ENDPOINT when given. Throws a ConfigError naming
+ * a variable that is wrong.
+ */
+export function standaloneTracing(options: StandaloneOptions, env: NodeJS.ProcessEnv): TracingOptions {
+  return tracingOptions(
+    'standalone',
+    options.otlpEndpoint === undefined ? env : { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint },
+  );
 }
 
 /** The options a command line of only `args` gives, for embedding standalone (tests, tools). */

@@ -9,6 +9,7 @@ import type {
   StoreSettings,
 } from '@eventing/contract';
 import type { Dispatcher } from '@eventing/delivery';
+import { SpanKind, TRACING, endHopSpan, startHopSpan, withTraceparent } from '@eventing/observability';
 import { compileTriggerFilter, triggerIndexKeys, type TriggerIndexKeys } from '@eventing/filters';
 import type { IngressResult } from './ingress/handler';
 import { triggerTarget, type CompiledTrigger } from './egress/trigger-router';
@@ -174,7 +175,25 @@ export class BrokerDataPlane {
             status: 404,
             reason: `broker ${trigger.namespace}/${trigger.broker} not found`,
           };
-        const stored = await broker.append(event, headers);
+        const tracer = TRACING.tracer;
+        // Traced, the reply gets the ingress span it would get if POSTed to the broker, child of the
+        // delivery (or of the subscriber's own traceparent), and its deliveries are children of that.
+        const span =
+          tracer === undefined
+            ? undefined
+            : startHopSpan(
+                tracer,
+                `broker ingress ${trigger.namespace}/${trigger.broker}`,
+                SpanKind.INTERNAL,
+                headers,
+                {
+                  'messaging.destination.name': `${trigger.namespace}/${trigger.broker}`,
+                  'cloudevents.event_id': event.attributes.id as string,
+                  'cloudevents.event_type': event.attributes.type as string,
+                },
+              );
+        const stored = await broker.append(event, span ? withTraceparent(headers, span) : headers);
+        if (span) endHopSpan(span, stored.ok ? 202 : stored.status, stored.ok ? undefined : stored.reason);
         return stored.ok ? { ok: true } : { ok: false, status: stored.status, reason: stored.reason };
       },
     });
