@@ -20,7 +20,7 @@ import {
 } from '@eventing/reconciler';
 import type { ApplyReport, PingSchedule } from '@eventing/contract';
 import type { Logger } from '@eventing/runtime';
-import { EventingMetrics, FOLDED_LABEL_VALUE } from '@eventing/observability';
+import { ControlPlaneMetrics, EventingMetrics, FOLDED_LABEL_VALUE } from '@eventing/observability';
 import type { StandaloneOptions } from './options';
 import { storeConnections, storeKinds, type StoreConnections } from './stores';
 import { DeploymentRunner, apiServerOf } from './deployment-runner';
@@ -39,6 +39,8 @@ export class StandaloneRuntime {
   /** Found by `start` in the first load's ConfigMaps (or given on the command line). */
   private connections: StoreConnections = {};
   readonly metrics = new EventingMetrics();
+  /** The controller's metrics, as apps/controller exposes them, on the same registry. */
+  readonly controlPlane = new ControlPlaneMetrics({ registry: this.metrics.registry, defaultMetrics: false });
   readonly dispatcher: Dispatcher;
   readonly dataPlane: BrokerDataPlane;
   private readonly store = new MemoryResourceStore();
@@ -136,7 +138,11 @@ export class StandaloneRuntime {
           { key, error: error instanceof Error ? error.message : String(error) },
           'reconcile failed',
         ),
+      onReconciled: this.controlPlane.onReconciled,
     });
+    // The only replica: it always leads. It makes no Kubernetes API requests.
+    this.controlPlane.setLeader(true);
+    this.controlPlane.trackQueueDepth(() => this.controller.depth);
     this.deployments = new DeploymentRunner({
       store: this.store,
       configDir: options.configDir,

@@ -95,7 +95,7 @@ export function alertRules(settings: Partial<AlertSettings> = {}): AlertSpec[] {
       description:
         'The controller fails to reconcile some resources of this kind; their status says why (Ready=False).',
       action:
-        'kubectl get <kind> -A and look for Ready=False; the condition message names the field or dependency. Controller logs have the error per resource key.',
+        'kubectl get <kind> -A and look for Ready=False; the condition message names the field or dependency. Controller logs have the error per resource key. Standalone prints the Ready condition of each resource and logs "reconcile failed" with the key and error; a store it cannot reach (--kafka-bootstrap, --nats-url) fails the reconciles of everything on it.',
     },
     {
       alert: 'EventingTargetDown',

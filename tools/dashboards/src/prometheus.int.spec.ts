@@ -22,7 +22,7 @@ import { dashboardQueries, type AlertSettings } from './spec';
 // every dashboard query and alert expression evaluates, the main panels return data, and the alerts
 // fire when provoked — a dead subscriber (dead letters, dropped and held events), a subscriber that
 // never answers (a growing backlog, then a full queue and 503s at ingress), a contract that does not
-// parse, and a stopped dispatcher. Alert windows and `for:` are shortened; the production rules are
+// parse, a stopped dispatcher, and a KafkaChannel whose Kafka is unreachable (its reconciles fail). Alert windows and `for:` are shortened; the production rules are
 // checked with promtool.
 
 const ROOT = join(__dirname, '../../..');
@@ -81,17 +81,19 @@ ${delivery ? `  delivery:\n${delivery}` : ''}`;
     `apiVersion: messaging.knative.dev/v1\nkind: InMemoryChannel\nmetadata: { name: ch, namespace: default }`,
     `apiVersion: messaging.knative.dev/v1\nkind: Subscription\nmetadata: { name: sub, namespace: default }\nspec:\n  channel: { apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: ch }\n  subscriber: { uri: "${ok}" }`,
     `apiVersion: messaging.knative.dev/v1\nkind: Subscription\nmetadata: { name: sub-dead, namespace: default }\nspec:\n  channel: { apiVersion: messaging.knative.dev/v1, kind: InMemoryChannel, name: ch }\n  subscriber: { uri: "${dead}" }\n  delivery:\n${retry(dls)}`,
+    // Standalone's Kafka is unreachable: creating this channel's topic fails, and so its reconciles.
+    `apiVersion: messaging.knative.dev/v1beta1\nkind: KafkaChannel\nmetadata: { name: unreachable, namespace: default }\nspec: { numPartitions: 1, replicationFactor: 1 }`,
   ].join('\n---\n');
 }
 
 /** Starts standalone as deployed and resolves with its URL once it serves. */
-function startStandalone(dir: string): Promise<{ url: string; child: ChildProcess }> {
+function startStandalone(dir: string, args: string[]): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
     [
       join(ROOT, 'dist/apps/standalone/main.js'),
       ...['--config', dir, '--port', '0', '--no-watch', '--log-format', 'json', '--log-level', 'error'],
-      ...['--queue-capacity', '40', '--max-in-flight', '5'],
+      ...['--queue-capacity', '40', '--max-in-flight', '5', ...args],
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -154,7 +156,7 @@ describe('dashboards and alerts on a real Prometheus with real traffic', () => {
     rmSync(config, { recursive: true, force: true });
     mkdirSync(config);
     writeFileSync(join(config, 'resources.yaml'), resources(ok.url, hung.url, dead, dls.url));
-    standalone = await startStandalone(config);
+    standalone = await startStandalone(config, ['--kafka-bootstrap', `127.0.0.1:${closed}`]);
     contractPath = join(dir, 'contract.json');
     writeContract(contractPath, { generation: 1 });
     dispatcher = await spawnApp('imc-dispatcher', { CONTRACT_PATH: contractPath, LOG_LEVEL: 'error' });
@@ -265,6 +267,7 @@ describe('dashboards and alerts on a real Prometheus with real traffic', () => {
         'EventingDeliveriesHeld',
         'EventingBacklogGrowing',
         'EventingIngress5xx',
+        'EventingReconcileErrors',
       ],
       120_000,
     );
@@ -274,6 +277,7 @@ describe('dashboards and alerts on a real Prometheus with real traffic', () => {
       'EventingDeliveriesHeld',
       'EventingEventsDropped',
       'EventingIngress5xx',
+      'EventingReconcileErrors',
     ]);
     expect(traffic['EventingDeadLettersRising']).toMatchObject({
       kind: expect.stringMatching(/Trigger|Subscription/),
@@ -295,6 +299,14 @@ describe('dashboards and alerts on a real Prometheus with real traffic', () => {
       namespace_name: 'default',
     });
     expect(statuses.get(503)).toBeGreaterThan(0);
+    // Standalone runs the controller: its reconciles of the KafkaChannel fail for as long as Kafka is
+    // unreachable (standalone's /metrics has the controller's metrics too).
+    expect(traffic['EventingReconcileErrors']).toMatchObject({ kind: 'KafkaChannel', severity: 'warning' });
+    const errors = await prometheus.vector(
+      'eventing_controller_reconciles_total{job="eventing-standalone",kind="KafkaChannel",outcome="error"}',
+    );
+    expect(errors.map((e) => e.value)).toEqual([expect.any(Number)]);
+    expect(errors[0]!.value).toBeGreaterThan(1);
 
     // A contract that does not parse: the dispatcher keeps the last good one and counts the failure.
     writeFileSync(`${contractPath}.tmp`, '{ this is not json');
