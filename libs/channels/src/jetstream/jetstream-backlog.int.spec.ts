@@ -16,10 +16,14 @@ const event = (id: string): CloudEvent => ({
   data: Buffer.from(id),
 });
 
+const gates: Array<() => void> = [];
+
 /** A handler that holds every message until `open()`, then answers with `answer`. */
 function gate(answer: () => 'ack' | { nack: number } = () => 'ack') {
   let open!: () => void;
   const opened = new Promise<void>((resolve) => (open = resolve));
+  // Opened after each test whatever happened, so that closing never waits on a held handler.
+  gates.push(() => open());
   let handled = 0;
   return {
     open,
@@ -45,6 +49,7 @@ describe('JetStreamChannelBackend backlog', () => {
     return backend;
   };
   afterEach(async () => {
+    for (const open of gates.splice(0)) open();
     await Promise.all(backends.map((b) => b.close()));
     backends = [];
   });
@@ -66,6 +71,38 @@ describe('JetStreamChannelBackend backlog', () => {
     stuck.open();
     await eventually(() => backlogOf(backend, 'stuck') === 0, 60_000, 'the backlog to fall to 0');
     expect(stuck.handled).toBe(250);
+  });
+
+  it('takes the pending count from the messages it receives, asking JetStream nothing while they come', async () => {
+    // Asked once at the first read (nothing received yet), then not again within the test.
+    const backend = new JetStreamChannelBackend({ servers: [nats.url], backlogRefreshMs: 600_000 });
+    backends.push(backend);
+    const ref = channel();
+    await backend.ensureChannel(ref);
+    let appended!: () => void;
+    const all = new Promise<void>((resolve) => (appended = resolve));
+    let release!: () => void;
+    const tenth = new Promise<void>((resolve) => (release = resolve));
+    let handled = 0;
+    await backend.subscribe(ref, { id: 'reader', maxInFlight: 1 }, async () => {
+      handled++;
+      if (handled === 1) await all;
+      if (handled === 10) await tenth;
+      return 'ack';
+    });
+    expect(backlogOf(backend, 'reader')).toBe(0);
+    try {
+      for (let i = 0; i < 50; i++) expect((await backend.append(ref, event(`r${i}`), {})).ok).toBe(true);
+      appended();
+      // MaxAckPending 1: the tenth message came with 40 behind it, and is held.
+      await eventually(() => handled === 10, 30_000, 'the tenth message');
+      await eventually(() => backlogOf(backend, 'reader') === 41, 10_000, 'a backlog of 41');
+    } finally {
+      appended();
+      release();
+    }
+    await eventually(() => backlogOf(backend, 'reader') === 0, 30_000, 'the backlog to fall to 0');
+    expect(handled).toBe(50);
   });
 
   it('counts nacked messages waiting for their redelivery', async () => {

@@ -17,10 +17,14 @@ const event = (id: string): CloudEvent => ({
   data: Buffer.from(id),
 });
 
+const gates: Array<() => void> = [];
+
 /** A handler that holds every message until `open()`. */
 function gate() {
   let open!: () => void;
   const opened = new Promise<void>((resolve) => (open = resolve));
+  // Opened after each test whatever happened, so that closing never waits on a held handler.
+  gates.push(() => open());
   let handled = 0;
   return {
     open,
@@ -50,6 +54,7 @@ describe('KafkaChannelBackend backlog', () => {
     return backend;
   };
   afterEach(async () => {
+    for (const open of gates.splice(0)) open();
     await Promise.all(backends.splice(0).map((b) => b.close()));
   });
 
