@@ -155,6 +155,33 @@ export class ConditionSet {
   }
 }
 
+/**
+ * `next` with the lastTransitionTime of each condition whose status is the same in `stored` taken
+ * from `stored`: a status computed afresh over several steps (a condition marked True, then False by
+ * a later step) changes its time only when it changes from what is stored. Returns `next` itself
+ * when nothing is carried over.
+ */
+export function keepTransitionTimes(
+  next: readonly Condition[] | undefined,
+  stored: readonly Condition[] | undefined,
+): Condition[] | undefined {
+  if (next === undefined || stored === undefined || stored.length === 0)
+    return next as Condition[] | undefined;
+  let out: Condition[] | undefined;
+  next.forEach((c, i) => {
+    const before = stored.find((s) => s.type === c.type);
+    if (
+      before?.lastTransitionTime === undefined ||
+      before.status !== c.status ||
+      before.lastTransitionTime === c.lastTransitionTime
+    )
+      return;
+    out ??= [...next];
+    out[i] = { ...c, lastTransitionTime: before.lastTransitionTime };
+  });
+  return out ?? (next as Condition[]);
+}
+
 function upsert(conds: readonly Condition[], next: Condition): Condition[] {
   const out = conds.filter((c) => c.type !== next.type);
   out.push(next);

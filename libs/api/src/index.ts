@@ -1,7 +1,13 @@
 export { FieldError, formatFieldErrors, indexPath, joinPath } from './errors';
 export { defaultFeatureFlags, isEnabled, type FeatureFlags } from './features';
 export { parseIsoDuration } from './duration';
-export { ConditionSchema, ConditionSet, type Condition, type ConditionStatus } from './conditions';
+export {
+  ConditionSchema,
+  ConditionSet,
+  keepTransitionTimes,
+  type Condition,
+  type ConditionStatus,
+} from './conditions';
 export {
   ObjectMetaSchema,
   isDns1123Label,

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import {
   allKinds,
   BROKER_CLASS_ANNOTATION,
+  keepTransitionTimes,
   type Broker,
   type Channel,
   type Condition,
@@ -385,7 +386,13 @@ export class Controller {
           this.channels.delete(key);
           this.brokers.delete(key);
           this.admitted.delete(key);
-          computed = { ...computed, status: refused.status };
+          // Marked on top of what compute() made: the failure's time is kept while it lasts, so a
+          // failing reconcile rewrites no status (and its write queues no reconcile before the backoff).
+          const conditions = keepTransitionTimes(
+            refused.status.conditions,
+            (resource.status as { conditions?: Condition[] } | undefined)?.conditions,
+          );
+          computed = { ...computed, status: { ...refused.status, conditions } };
           outcome = 'error';
           this.options.onError?.(key, new Error(refused.failed));
         }

@@ -4,6 +4,7 @@ import { MemoryResourceStore } from '../store/memory-store';
 import type { ResourceStore } from '../store/store';
 import { clusterServiceAddressBook } from '../resolver/address-resolver';
 import { Controller, type ContractBody } from './controller';
+import type { StoreProvisioner } from './provisioning';
 
 const ingressUrl = (ns: string, name: string) => `http://ingress.local/${ns}/${name}`;
 const channelUrl = (ns: string, name: string) => `http://ingress.local/_channels/${ns}/${name}`;
@@ -349,6 +350,55 @@ describe('Controller loop: a child whose immutable field must change is replaced
       name: 'default-kne-trigger',
     });
     expect(after.metadata.uid).not.toBe(before.metadata.uid);
+    await controller.stop();
+  });
+});
+
+describe('Controller loop: a store that cannot be created', () => {
+  it('retries with growing backoff and keeps the failure’s status (and its time) while it lasts', async () => {
+    const store = new MemoryResourceStore();
+    store.apply({
+      apiVersion: 'messaging.knative.dev/v1beta1',
+      kind: 'KafkaChannel',
+      metadata: { name: 'orders', namespace: 'default' },
+      spec: { numPartitions: 1, replicationFactor: 1 },
+    });
+    let attempts = 0;
+    const unreachable: StoreProvisioner = {
+      ensure: () => {
+        attempts++;
+        return Promise.reject(new Error('Cannot connect to any broker: Connection to 127.0.0.1:1 failed'));
+      },
+      remove: () => Promise.resolve(),
+    };
+    const outcomes: string[] = [];
+    const controller = new Controller(store, {
+      ingressUrl,
+      channelUrl,
+      addressBook: serviceBook,
+      contract: sink(),
+      capabilities: { brokerClasses: ['MTChannelBasedBroker'], channelKinds: ['KafkaChannel'] },
+      provisioner: (kind) => (kind === 'kafka' ? unreachable : undefined),
+      onReconciled: (_kind, _ms, outcome) => outcomes.push(outcome),
+    });
+    controller.start();
+    const topicReady = () =>
+      (
+        store.get('messaging.knative.dev', 'KafkaChannel', 'default', 'orders')?.status as
+          | { conditions?: { type: string; status: string; reason?: string; lastTransitionTime?: string }[] }
+          | undefined
+      )?.conditions?.find((c) => c.type === 'TopicReady');
+    await new Promise((r) => setTimeout(r, 1_000));
+    const first = topicReady();
+    expect(first).toMatchObject({ status: 'False', reason: 'TopicNotPresentOrInvalid' });
+    await new Promise((r) => setTimeout(r, 1_500));
+    // The same failure keeps its transition time, so its status is not rewritten on each attempt.
+    expect(topicReady()?.lastTransitionTime).toBe(first?.lastTransitionTime);
+    // 5 ms doubling: about ten attempts in 2.5 s. Re-queued by its own status writes it was retried
+    // as fast as it failed (hundreds).
+    expect(attempts).toBeGreaterThanOrEqual(5);
+    expect(attempts).toBeLessThanOrEqual(14);
+    expect(outcomes.every((o) => o === 'error')).toBe(true);
     await controller.stop();
   });
 });
