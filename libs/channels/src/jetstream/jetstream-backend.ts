@@ -477,8 +477,8 @@ function sequenceOf(h: Held): number {
 
 /**
  * The `index`th number after the consumer name in a JetStream ack subject (0: delivery count, 1: stream
- * sequence, 4: messages pending in the consumer after this one): `$JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<count>.<stream seq>.…` or, from
- * older servers, `$JS.ACK.<stream>.<consumer>.<count>.<stream seq>.…` (9 tokens). As JsMsg.info
+ * sequence, 4: messages the consumer had not delivered yet besides this one):
+ * `$JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<count>.<stream seq>.…` or, from older servers, `$JS.ACK.<stream>.<consumer>.<count>.<stream seq>.…` (9 tokens). As JsMsg.info
  * reads them, without splitting the subject and filling an object for every message; NaN when the
  * subject is no JetStream ack subject.
  */
