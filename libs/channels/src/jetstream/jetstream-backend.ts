@@ -478,9 +478,10 @@ function sequenceOf(h: Held): number {
 /**
  * The `index`th number after the consumer name in a JetStream ack subject (0: delivery count, 1: stream
  * sequence, 4: messages the consumer had not delivered yet besides this one):
- * `$JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<count>.<stream seq>.…` or, from older servers, `$JS.ACK.<stream>.<consumer>.<count>.<stream seq>.…` (9 tokens). As JsMsg.info
- * reads them, without splitting the subject and filling an object for every message; NaN when the
- * subject is no JetStream ack subject.
+ * `$JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<count>.<stream seq>.…` or, from older servers,
+ * `$JS.ACK.<stream>.<consumer>.<count>.<stream seq>.…` (9 tokens). As JsMsg.info reads them, without
+ * splitting the subject and filling an object for every message; NaN when the subject is no JetStream
+ * ack subject.
  */
 function ackSubjectNumber(reply: string, index: 0 | 1 | 4): number {
   if (!reply.startsWith('$JS.ACK.')) return NaN;
