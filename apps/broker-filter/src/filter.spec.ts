@@ -68,6 +68,8 @@ describe('broker-filter service', () => {
       host: '127.0.0.1',
       contractPath: join(dir, 'contract.json'),
       maxBodyBytes: 1 << 20,
+      deliveryFrames: 'on',
+      acceptFrames: 'on',
     });
   });
 

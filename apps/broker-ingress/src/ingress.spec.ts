@@ -42,6 +42,8 @@ describe('broker-ingress service', () => {
       host: '127.0.0.1',
       contractPath,
       maxBodyBytes: 1024,
+      deliveryFrames: 'on',
+      acceptFrames: 'on',
       maxTtl: 255,
       eventTypeRegistryUrl: '',
       channelTimeoutMs: 5_000,

@@ -4,7 +4,13 @@ import {
   MAX_TTL_SETTING,
   brokerIngressService,
 } from '@eventing/broker';
-import { LOG_LEVEL_SETTING, SERVICE_SETTINGS, defineService, intSetting } from '@eventing/runtime';
+import {
+  FRAMES_SETTINGS,
+  LOG_LEVEL_SETTING,
+  SERVICE_SETTINGS,
+  defineService,
+  intSetting,
+} from '@eventing/runtime';
 
 /** broker-ingress's settings, as the Helm chart sets them. */
 export const SETTINGS = [
@@ -21,6 +27,7 @@ export const SETTINGS = [
     },
   ),
   EVENTTYPE_REGISTRY_URL_SETTING,
+  ...FRAMES_SETTINGS,
   LOG_LEVEL_SETTING,
 ] as const;
 

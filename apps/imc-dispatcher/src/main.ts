@@ -7,7 +7,7 @@ import {
   defineStoreService,
 } from '@eventing/broker';
 import { MemoryChannelBackend } from '@eventing/channels';
-import { LOG_LEVEL_SETTING, SERVICE_SETTINGS, intSetting } from '@eventing/runtime';
+import { FRAMES_SETTINGS, LOG_LEVEL_SETTING, SERVICE_SETTINGS, intSetting } from '@eventing/runtime';
 
 /** imc-dispatcher's settings, as the Helm chart sets them. */
 export const SETTINGS = [
@@ -23,6 +23,7 @@ export const SETTINGS = [
     'longest such wait',
   ),
   shutdownGraceSetting('queued events may still be delivered'),
+  ...FRAMES_SETTINGS,
   LOG_LEVEL_SETTING,
 ] as const;
 

@@ -9,7 +9,14 @@ import {
   defineStoreService,
 } from '@eventing/broker';
 import { KafkaChannelBackend, describeKafkaError } from '@eventing/channels/kafka';
-import { LOG_LEVEL_SETTING, SERVICE_SETTINGS, intSetting, textSetting, withSetting } from '@eventing/runtime';
+import {
+  DELIVERY_FRAMES_SETTING,
+  LOG_LEVEL_SETTING,
+  SERVICE_SETTINGS,
+  intSetting,
+  textSetting,
+  withSetting,
+} from '@eventing/runtime';
 
 const NAME = 'kafka-broker-dispatcher';
 
@@ -31,6 +38,7 @@ export const SETTINGS = [
   }),
   ...dispatchSettings('trigger'),
   shutdownGraceSetting('fetched events may still be delivered'),
+  DELIVERY_FRAMES_SETTING,
   LOG_LEVEL_SETTING,
 ] as const;
 

@@ -8,7 +8,7 @@ import {
   defineStoreService,
 } from '@eventing/broker';
 import { KafkaChannelBackend, describeKafkaError } from '@eventing/channels/kafka';
-import { LOG_LEVEL_SETTING, SERVICE_SETTINGS } from '@eventing/runtime';
+import { ACCEPT_FRAMES_SETTING, LOG_LEVEL_SETTING, SERVICE_SETTINGS } from '@eventing/runtime';
 
 const NAME = 'kafka-broker-receiver';
 
@@ -20,6 +20,7 @@ export const SETTINGS = [
   MAX_BODY_BYTES_SETTING,
   MAX_TTL_SETTING,
   shutdownGraceSetting('appends in flight may still be acknowledged'),
+  ACCEPT_FRAMES_SETTING,
   LOG_LEVEL_SETTING,
 ] as const;
 

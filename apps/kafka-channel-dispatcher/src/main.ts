@@ -9,7 +9,7 @@ import {
   shutdownGraceSetting,
 } from '@eventing/broker';
 import { KafkaChannelBackend, describeKafkaError } from '@eventing/channels/kafka';
-import { LOG_LEVEL_SETTING, SERVICE_SETTINGS } from '@eventing/runtime';
+import { FRAMES_SETTINGS, LOG_LEVEL_SETTING, SERVICE_SETTINGS } from '@eventing/runtime';
 
 const NAME = 'kafka-channel-dispatcher';
 
@@ -22,6 +22,7 @@ export const SETTINGS = [
   EVENTTYPE_REGISTRY_URL_SETTING,
   ...dispatchSettings('subscription'),
   shutdownGraceSetting('fetched events may still be delivered'),
+  ...FRAMES_SETTINGS,
   LOG_LEVEL_SETTING,
 ] as const;
 

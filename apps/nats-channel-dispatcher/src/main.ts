@@ -8,7 +8,7 @@ import {
   defineStoreService,
 } from '@eventing/broker';
 import { JetStreamChannelBackend } from '@eventing/channels/jetstream';
-import { LOG_LEVEL_SETTING, SERVICE_SETTINGS } from '@eventing/runtime';
+import { FRAMES_SETTINGS, LOG_LEVEL_SETTING, SERVICE_SETTINGS } from '@eventing/runtime';
 
 const NAME = 'nats-channel-dispatcher';
 
@@ -20,6 +20,7 @@ export const SETTINGS = [
   EVENTTYPE_REGISTRY_URL_SETTING,
   ...dispatchSettings('subscription'),
   shutdownGraceSetting('pending messages may still be delivered'),
+  ...FRAMES_SETTINGS,
   LOG_LEVEL_SETTING,
 ] as const;
 

@@ -17,6 +17,14 @@ import {
   withTraceparent,
   type Tracer,
 } from '@eventing/observability';
+import {
+  FRAMES_HEADER,
+  FramesClient,
+  type ClientConnection,
+  type FramePool,
+  type FramesClientOptions,
+  type StreamHandler,
+} from '@eventing/frames';
 import { withErrorExtensions } from './dead-letter';
 import { pickPassthroughHeaders } from './headers';
 import { type DeliveryPolicy, isRetryableStatus, parseRetryAfter, retryWait } from './policy';
@@ -96,6 +104,14 @@ export interface DispatcherOptions {
    * see the exact strings; 'percent': percent-encoded per the HTTP binding (3.1.3.2).
    */
   headerEncoding?: HeaderEncoding;
+  /**
+   * Eventing frames to origins that offer them (default on): once a response of an `http:` origin
+   * carries `eventing-frames: 1` (our broker-ingress, channel dispatchers and broker-filter do), its
+   * requests go over a few multiplexed framed connections instead of one HTTP request each; any other
+   * origin, a refused upgrade or a dropped connection means plain HTTP. `false` (the services'
+   * `DELIVERY_FRAMES=off`): always HTTP. An object: on, with those connection settings.
+   */
+  frames?: boolean | Omit<FramesClientOptions, 'maxResponseBytes'>;
 }
 
 /** Options of one send. */
@@ -121,6 +137,10 @@ const REPLY_SINK_DESTINATION = 'reply';
 interface Target {
   origin: string;
   path: string;
+  /** Set once the origin offered frames: its framed connections. */
+  pool: FramePool | undefined;
+  /** The Dispatcher's frames client, when frames are on. */
+  frames: FramesClient | undefined;
 }
 
 /** Why the previous attempt failed; becomes the dead-letter extensions. */
@@ -144,11 +164,20 @@ export class Dispatcher {
   private readonly userAgent: string | undefined;
   private readonly headerEncoding: HeaderEncoding;
   private readonly targets = new Map<string, Target | null>();
+  private readonly frames: FramesClient | undefined;
 
   constructor(options: DispatcherOptions = {}) {
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.userAgent = options.userAgent;
     this.headerEncoding = options.headerEncoding ?? 'upstream';
+    const frames = options.frames ?? true;
+    this.frames =
+      frames === false
+        ? undefined
+        : new FramesClient({
+            ...(frames === true ? {} : frames),
+            maxResponseBytes: this.maxResponseBytes,
+          });
     this.agent = new Agent({
       connections: options.connectionsPerOrigin ?? DEFAULT_CONNECTIONS,
       pipelining: 1,
@@ -201,8 +230,19 @@ export class Dispatcher {
     const timeoutMs = opts.timeoutMs ?? 0;
     const cancel = opts.cancel;
     if (cancel?.aborted) return Promise.resolve(cancelled());
+    // Another URL of the same origin may have found its framed connections already.
+    const pool =
+      target.pool ??
+      (target.frames === undefined ? undefined : (target.pool = target.frames.existing(target.origin)));
+    if (pool !== undefined && pool.ready) {
+      return new Promise<SendResult>((resolve) => {
+        const attempt = new Attempt(resolve, maxBytes, timeoutMs, cancel, undefined);
+        if (!pool.send(target.path, requestHeaders, body, attempt))
+          dispatchHttp(agent, dispatchOptions, attempt);
+      });
+    }
     return new Promise<SendResult>((resolve) => {
-      const attempt = new Attempt(resolve, maxBytes, timeoutMs, cancel);
+      const attempt = new Attempt(resolve, maxBytes, timeoutMs, cancel, target.frames && target);
       try {
         agent.dispatch(dispatchOptions, attempt);
       } catch (err) {
@@ -265,8 +305,16 @@ export class Dispatcher {
     }));
   }
 
-  /** Closes every pooled connection once in-flight requests finish. */
+  /** How a send to `uri` would go now: over an open framed connection, or plain HTTP. */
+  transport(uri: string): 'frames' | 'http' {
+    const target = this.target(uri);
+    const pool = target?.pool ?? target?.frames?.existing(target.origin);
+    return pool !== undefined && pool.ready ? 'frames' : 'http';
+  }
+
+  /** Closes every pooled connection once in-flight requests finish (framed ones at once). */
   async close(): Promise<void> {
+    this.frames?.close();
     await this.agent.close();
   }
 
@@ -420,7 +468,7 @@ export class Dispatcher {
   private target(uri: string): Target | null {
     let target = this.targets.get(uri);
     if (target !== undefined) return target;
-    target = parseTarget(uri);
+    target = parseTarget(uri, this.frames);
     if (this.targets.size >= TARGET_CACHE_LIMIT) this.targets.clear();
     this.targets.set(uri, target);
     return target;
@@ -431,8 +479,10 @@ export class Dispatcher {
  * One HTTP exchange as an undici dispatch handler: collects the response body up to a limit and
  * resolves exactly once, on the response end, an error, the size limit or the attempt timeout.
  */
-class Attempt implements UndiciDispatcher.DispatchHandler {
+class Attempt implements UndiciDispatcher.DispatchHandler, StreamHandler {
   private controller: UndiciDispatcher.DispatchController | null = null;
+  frameConnection: ClientConnection | undefined = undefined;
+  frameStream = 0;
   private timer: NodeJS.Timeout | undefined;
   private settled = false;
   private status = 0;
@@ -448,6 +498,8 @@ class Attempt implements UndiciDispatcher.DispatchHandler {
     private readonly maxBytes: number,
     private readonly timeoutMs: number,
     cancel: AbortSignal | undefined,
+    /** Sent over HTTP to a target that may offer frames. */
+    private readonly offer: Target | undefined,
   ) {
     if (timeoutMs > 0) this.timer = setTimeout(onAttemptTimeout, timeoutMs, this);
     if (cancel !== undefined) {
@@ -461,6 +513,7 @@ class Attempt implements UndiciDispatcher.DispatchHandler {
     if (this.settled) return;
     this.settle(cancelled());
     this.controller?.abort(new Error('delivery cancelled'));
+    this.frameConnection?.forget(this.frameStream);
   }
 
   onRequestStart(controller: UndiciDispatcher.DispatchController): void {
@@ -476,6 +529,25 @@ class Attempt implements UndiciDispatcher.DispatchHandler {
   ): void {
     this.status = statusCode;
     this.headers = flattenHeaders(headers);
+    const offer = this.offer;
+    if (offer !== undefined && this.headers[FRAMES_HEADER] !== undefined) offerFrames(offer);
+  }
+
+  /** The response, whole, from a framed connection. */
+  onFrameResponse(status: number, headers: Record<string, string>, body: Buffer): void {
+    if (this.settled) return;
+    this.status = status;
+    this.headers = headers;
+    if (body.length > this.maxBytes) {
+      this.size = this.maxBytes;
+      this.chunks = [body.subarray(0, this.maxBytes)];
+      this.settleOversized();
+    } else this.settle(this.response(body));
+  }
+
+  /** The framed connection closed before the response: as a reset HTTP connection. */
+  onFrameError(error: Error): void {
+    this.fail(error);
   }
 
   onResponseData(controller: UndiciDispatcher.DispatchController, chunk: Buffer): void {
@@ -509,6 +581,7 @@ class Attempt implements UndiciDispatcher.DispatchHandler {
     if (this.settled) return;
     this.settle(failure(500, this.headers, EMPTY, `timed out after ${this.timeoutMs} ms`, true));
     this.controller?.abort(new Error(`timed out after ${this.timeoutMs} ms`));
+    this.frameConnection?.forget(this.frameStream);
   }
 
   private settleOversized(): void {
@@ -610,7 +683,21 @@ function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   return headers as Record<string, string>;
 }
 
-function parseTarget(uri: string): Target | null {
+function dispatchHttp(agent: Agent, options: UndiciDispatcher.DispatchOptions, attempt: Attempt): void {
+  try {
+    agent.dispatch(options, attempt);
+  } catch (err) {
+    attempt.fail(err);
+  }
+}
+
+/** An origin answered with `eventing-frames`: open its framed connections (unless backing off). */
+function offerFrames(target: Target): void {
+  const pool = target.pool ?? (target.pool = target.frames?.pool(target.origin));
+  pool?.offered();
+}
+
+function parseTarget(uri: string, frames: FramesClient | undefined): Target | null {
   let url: URL;
   try {
     url = new URL(uri);
@@ -618,7 +705,12 @@ function parseTarget(uri: string): Target | null {
     return null;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
-  return { origin: url.origin, path: `${url.pathname}${url.search}` };
+  return {
+    origin: url.origin,
+    path: `${url.pathname}${url.search}`,
+    pool: undefined,
+    frames: url.protocol === 'http:' ? frames : undefined,
+  };
 }
 
 function attemptsAllowed(policy: DeliveryPolicy): number {

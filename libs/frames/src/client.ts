@@ -96,6 +96,11 @@ export class FramesClient {
     return pool;
   }
 
+  /** The pool of an origin that offered frames before, if any. */
+  existing(origin: string): FramePool | undefined {
+    return this.pools.get(origin);
+  }
+
   /** Closes every connection; requests in flight fail. */
   close(): void {
     this.closed = true;

@@ -171,6 +171,28 @@ describe('eventing frames over a real node:http server', () => {
     expect(frames.size).toBe(0);
   });
 
+  it("outlives the HTTP server's keep-alive, header and request timeouts once switched", async () => {
+    const server = createServer(
+      { headersTimeout: 300, requestTimeout: 300, connectionsCheckingInterval: 50 },
+      (_req, res) => res.end('http'),
+    );
+    server.keepAliveTimeout = 300;
+    servers.push(server);
+    const frames = new FrameServer({ handler: async () => ({ status: 202 }), maxBodyBytes: 1024 });
+    frames.attach(server);
+    frameServers.push(frames);
+    const client = new FramesClient({ connections: 1 });
+    clients.push(client);
+    const pool = client.pool(await listen(server))!;
+    pool.offered();
+    await until(() => pool.size === 1, 'a framed connection');
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(pool.size).toBe(1);
+    const h = handler();
+    expect(pool.send('/x', [], undefined, h)).toBe(true);
+    expect((await h.done).status).toBe(202);
+  });
+
   it('fails the requests in flight when the server goes away without answering', async () => {
     const { pool } = await start(() => new Promise<FrameAnswer>(() => undefined));
     const waiting = handler();

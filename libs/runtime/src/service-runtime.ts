@@ -8,6 +8,7 @@ import {
   type TracingOptions,
 } from '@eventing/observability';
 import { Registry } from 'prom-client';
+import { FrameServer, type FrameHandler } from '@eventing/frames';
 import { HealthController, READINESS, type Readiness } from './health';
 import { runService, startService, type RunningService } from './service';
 import { TRACING_SETTINGS, readSettings, settingsMarkdown, type Setting, type SettingsOf } from './settings';
@@ -18,6 +19,8 @@ export interface ServiceCore extends Readiness {
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   /** Served at `/metrics` (with Node's process metrics); without one, `/metrics` has those only. */
   readonly registry?: Registry;
+  /** Its events over eventing frames too (the same work as `handler` for a POST), with the body limit. */
+  readonly frames?: { handler: FrameHandler; maxBodyBytes: number };
   /** Finishes in-flight work and releases what the core holds (called once the port stopped accepting). */
   close(): Promise<void>;
 }
@@ -96,6 +99,7 @@ export function defineService<const T extends readonly Setting[], C extends Serv
         port: settings.port,
         host: settings.host,
         fastPath: () => core.handler,
+        frames: core.frames && new FrameServer(core.frames),
       });
       return { ...running, core };
     } catch (err) {

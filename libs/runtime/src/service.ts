@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { DynamicModule, INestApplication, LogLevel as NestLogLevel, Type } from '@nestjs/common';
+import type { FrameServer } from '@eventing/frames';
 
 /** Paths served by the NestJS application (probes, metrics, admin); everything else is the fast path. */
 export const ADMIN_PATHS = ['/healthz', '/readyz', '/metrics'];
@@ -30,6 +31,11 @@ export interface ServiceOptions {
    * receiving is timed: a handler may take longer to answer a request it has read.
    */
   requestTimeoutMs?: number;
+  /**
+   * Eventing frames on the same port (HTTP/1.1 Upgrade): our own services send their events over
+   * them once the fast path's answers say so. At shutdown it says goaway and answers what it has.
+   */
+  frames?: FrameServer;
 }
 
 /** Default of {@link ServiceOptions.headersTimeoutMs}. */
@@ -99,6 +105,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   );
   // Idle keep-alive connections are not timed by the two limits above, only by this one.
   server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 65_000;
+  const frames = options.frames;
+  frames?.attach(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
@@ -110,7 +118,11 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Framed connections hear goaway now: their clients send new events elsewhere while the
+      // requests already received are answered.
+      const framesDrained = frames?.goAway(requestTimeout);
       await app.close();
+      await framesDrained;
       server.closeAllConnections();
       await stopped;
     })();

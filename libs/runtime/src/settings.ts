@@ -178,6 +178,30 @@ export const SERVICE_SETTINGS = [
   ),
 ] as const;
 
+/**
+ * Eventing frames, both ways: `DELIVERY_FRAMES` for the events this service sends to our services
+ * that offer frames, `ACCEPT_FRAMES` for the events it receives.
+ */
+export const DELIVERY_FRAMES_SETTING = textSetting(
+  'deliveryFrames',
+  'DELIVERY_FRAMES',
+  'on',
+  '`on`: events to our own services that offer eventing frames go over a few multiplexed connections per address instead of one HTTP request each; `off`: always HTTP',
+  { pattern: '^(on|off)$', expected: 'on or off' },
+);
+
+/** See {@link FRAMES_SETTINGS}. */
+export const ACCEPT_FRAMES_SETTING = textSetting(
+  'acceptFrames',
+  'ACCEPT_FRAMES',
+  'on',
+  '`on`: also take events over eventing frames (HTTP/1.1 Upgrade on the same port; answers carry `eventing-frames: 1`); `off`: HTTP only',
+  { pattern: '^(on|off)$', expected: 'on or off' },
+);
+
+/** Both rows, for a service that receives events and sends them on. */
+export const FRAMES_SETTINGS = [DELIVERY_FRAMES_SETTING, ACCEPT_FRAMES_SETTING] as const;
+
 /** The log level row. */
 export const LOG_LEVEL_SETTING = logLevelSetting(
   'logLevel',

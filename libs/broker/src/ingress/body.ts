@@ -40,6 +40,7 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
   });
 }
 
-function tooLarge(maxBytes: number): BodyResult {
+/** The refusal of a body over the limit. */
+export function tooLarge(maxBytes: number): BodyResult {
   return { ok: false, status: 413, reason: `request body exceeds the limit of ${maxBytes} bytes` };
 }

@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FrameAnswer, FrameHandler } from '@eventing/frames';
 import { parseHttp, type CloudEvent } from '@eventing/cloudevents';
 import type { AppendResult } from '@eventing/channels';
 import { pickPassthroughHeaders } from '@eventing/delivery';
 import { SpanKind, TRACING, endHopSpan, startHopSpan, withTraceparent } from '@eventing/observability';
 import { parseBrokerPath } from './path';
-import { readBody } from './body';
-import { respond } from './respond';
+import { readBody, tooLarge, type BodyResult } from './body';
+import { frameAnswer, respond } from './respond';
 import { ARRIVAL_TIME_EXTENSION, applyIngressTtl } from './ttl';
 
 /** Why an ingress target refused an event: the backend's answer, or 400 for a used-up TTL. */
@@ -38,6 +39,8 @@ export interface IngressResult {
   reason?: string;
   /** Seconds from the request's arrival to its answer. */
   seconds?: number;
+  /** Headers of the answer beyond its status (Allow, Retry-After). */
+  headers?: Record<string, string>;
 }
 
 export interface IngressOptions {
@@ -105,68 +108,58 @@ export function brokerRoutes(
   };
 }
 
+/** Reads a request body from where it is (a node:http request, or a frame's bytes) up to a limit. */
+export type ReadBody<S> = (source: S, maxBytes: number) => Promise<BodyResult> | BodyResult;
+
+/** A frame's body: already whole, refused when over the limit. */
+export const frameBody: ReadBody<Buffer> = (body, maxBytes) =>
+  body.length > maxBytes ? tooLarge(maxBytes) : { ok: true, body };
+
 /**
- * The ingress request handler of brokers and channels (CONFORMANCE 2.2, 2.4): plain code built
- * once, no framework per event. Order of checks follows upstream: OPTIONS, method, path, body,
- * CloudEvent (before the lookup), target, then 202 only after the store accepted the event.
+ * The transport-neutral ingress of brokers and channels (CONFORMANCE 2.2, 2.4): method, path, headers
+ * and a body source in, what to answer out (the result also goes to metrics). Order of checks follows
+ * upstream: OPTIONS, method, path, body, CloudEvent (before the lookup), target, then 202 only after
+ * the store accepted the event. The body is read only once the path is known good.
  */
-export function createIngressHandler(
+export function createIngressCore(
   options: IngressOptions,
-): (req: IncomingMessage, res: ServerResponse) => void {
-  const report = options.onResult ?? (() => undefined);
-
-  const finish = (
-    started: number,
-    res: ServerResponse,
-    result: IngressResult,
-    headers?: Record<string, string>,
-  ) => {
-    respond(res, result.status, result.status >= 300 ? result.reason : undefined, headers);
-    result.seconds = (performance.now() - started) / 1000;
-    report(result);
-  };
-
-  const handle = async (req: IncomingMessage, res: ServerResponse, started: number): Promise<void> => {
-    if (req.method === 'OPTIONS') {
-      req.resume();
-      return finish(started, res, { status: 200 }, OPTIONS_HEADERS);
-    }
-    if (req.method !== 'POST') {
-      req.resume();
-      return finish(
-        started,
-        res,
-        { status: 405, reason: `method ${req.method} not allowed: send events with POST` },
-        METHOD_NOT_ALLOWED_HEADERS,
-      );
-    }
-    const route = options.route(req.url ?? '/');
-    if (!route.ok) {
-      req.resume();
-      return finish(started, res, { status: route.status, reason: route.reason });
-    }
+): <S>(
+  method: string | undefined,
+  url: string,
+  headers: Record<string, string | string[] | undefined>,
+  source: S,
+  read: ReadBody<S>,
+) => Promise<IngressResult> {
+  return async (method, url, reqHeaders, source, read) => {
+    if (method === 'OPTIONS') return { status: 200, headers: OPTIONS_HEADERS };
+    if (method !== 'POST')
+      return {
+        status: 405,
+        reason: `method ${method} not allowed: send events with POST`,
+        headers: METHOD_NOT_ALLOWED_HEADERS,
+      };
+    const route = options.route(url);
+    if (!route.ok) return { status: route.status, reason: route.reason };
     const { namespace, name, kind } = route;
-    const body = await readBody(req, options.maxBodyBytes);
-    if (!body.ok)
-      return finish(started, res, { kind, namespace, name, status: body.status, reason: body.reason });
+    const body = await read(source, options.maxBodyBytes);
+    if (!body.ok) return { kind, namespace, name, status: body.status, reason: body.reason };
 
-    const parsed = parseHttp(req.headers, body.body);
-    if (!parsed.ok)
-      return finish(started, res, { kind, namespace, name, status: 400, reason: parsed.reason });
+    const parsed = parseHttp(reqHeaders, body.body);
+    if (!parsed.ok) return { kind, namespace, name, status: 400, reason: parsed.reason };
     const event = parsed.event;
     const eventType = event.attributes.type as string;
 
     if (route.target === undefined) {
-      return finish(started, res, {
+      return {
         kind,
         namespace,
         name,
         eventType,
         status: 404,
         reason: `${kind} ${namespace}/${name} not found`,
-      });
+      };
     }
-    let headers = pickPassthroughHeaders(req.headers);
+    let headers = pickPassthroughHeaders(reqHeaders);
     const tracer = TRACING.tracer;
     const span =
       tracer === undefined
@@ -180,25 +173,80 @@ export function createIngressHandler(
     const stored = await route.target.append(event, headers);
     if (span !== undefined)
       endHopSpan(span, stored.ok ? 202 : stored.status, stored.ok ? undefined : stored.reason);
-    if (stored.ok) return finish(started, res, { kind, namespace, name, eventType, status: 202 });
+    if (stored.ok) return { kind, namespace, name, eventType, status: 202 };
     const retryAfter =
       stored.retryAfterSeconds !== undefined
         ? { 'retry-after': String(stored.retryAfterSeconds) }
         : undefined;
-    return finish(
-      started,
-      res,
-      { kind, namespace, name, eventType, status: stored.status, reason: stored.reason },
-      retryAfter,
-    );
+    return {
+      kind,
+      namespace,
+      name,
+      eventType,
+      status: stored.status,
+      reason: stored.reason,
+      headers: retryAfter,
+    };
   };
+}
 
+const httpBody: ReadBody<IncomingMessage> = readBody;
+
+/**
+ * The ingress request handler of brokers and channels over node:http: plain code built once, no
+ * framework per event. With `advertiseFrames`, answers say the service also takes eventing frames.
+ */
+export function createIngressHandler(
+  options: IngressOptions & { advertiseFrames?: boolean },
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const report = options.onResult ?? (() => undefined);
+  const core = createIngressCore(options);
+  const advertise = options.advertiseFrames === true;
   return (req, res) => {
     const started = performance.now();
-    handle(req, res, started).catch((err: Error) => {
-      if (!res.headersSent) respond(res, 500, `internal error: ${err.message}`);
-      else res.destroy(err);
-      report({ status: 500, reason: err.message, seconds: (performance.now() - started) / 1000 });
-    });
+    core(req.method, req.url ?? '/', req.headers, req, httpBody).then(
+      (result) => {
+        // A request refused before its body was read: drain it so the connection stays usable.
+        if (req.readableFlowing === null) req.resume();
+        respond(
+          res,
+          result.status,
+          result.status >= 300 ? result.reason : undefined,
+          result.headers,
+          advertise,
+        );
+        result.seconds = (performance.now() - started) / 1000;
+        report(result);
+      },
+      (err: Error) => {
+        if (!res.headersSent) respond(res, 500, `internal error: ${err.message}`);
+        else res.destroy(err);
+        report({ status: 500, reason: err.message, seconds: (performance.now() - started) / 1000 });
+      },
+    );
+  };
+}
+
+const ACCEPTED_FRAME: FrameAnswer = Object.freeze({ status: 202 });
+
+/** The ingress over eventing frames: each request frame is a POST to its path. */
+export function createIngressFrameHandler(options: IngressOptions): FrameHandler {
+  const report = options.onResult ?? (() => undefined);
+  const core = createIngressCore(options);
+  return (req) => {
+    const started = performance.now();
+    return core('POST', req.path, req.headers, req.body, frameBody).then(
+      (result) => {
+        const answer =
+          result.status === 202 ? ACCEPTED_FRAME : frameAnswer(result.status, result.reason, result.headers);
+        result.seconds = (performance.now() - started) / 1000;
+        report(result);
+        return answer;
+      },
+      (err: Error) => {
+        report({ status: 500, reason: err.message, seconds: (performance.now() - started) / 1000 });
+        return frameAnswer(500, `internal error: ${err.message}`, undefined);
+      },
+    );
   };
 }

@@ -30,6 +30,10 @@ export interface StoreServiceSettings {
   maxInFlightTotal?: number;
   /** The controller's `/eventtypes/observed` (EVENTTYPE_REGISTRY_URL_SETTING); '' or none: not reported. */
   eventTypeRegistryUrl?: string;
+  /** `off`: the dispatcher always sends over HTTP (FRAMES_SETTINGS); absent: on. */
+  deliveryFrames?: string;
+  /** `off`: the ingress side takes no eventing frames; absent: on. */
+  acceptFrames?: string;
 }
 
 export interface StoreServiceOptions {
@@ -74,7 +78,10 @@ export function storeService(options: StoreServiceOptions): StoreServiceCore {
   const metrics = new EventingMetrics();
   // Channels' accepted types go to the registry as broker-ingress's do (a channel reference).
   const eventTypes = options.ingress ? eventTypeRecorder(name, settings) : undefined;
-  const dispatcher = options.dispatch ? new Dispatcher({ connectionsPerOrigin: 256 }) : undefined;
+  const dispatcher = options.dispatch
+    ? new Dispatcher({ connectionsPerOrigin: 256, frames: settings.deliveryFrames !== 'off' })
+    : undefined;
+  const acceptFrames = options.ingress && settings.acceptFrames !== 'off';
   const sides = new StoreSides({
     store: options.store,
     resources: options.resources,
@@ -84,6 +91,7 @@ export function storeService(options: StoreServiceOptions): StoreServiceCore {
           maxBodyBytes: required(settings.maxBodyBytes, 'maxBodyBytes', name),
           maxTtl: settings.maxTtl,
           eventTypes,
+          advertiseFrames: acceptFrames,
         }
       : undefined,
     dispatch:
@@ -105,6 +113,13 @@ export function storeService(options: StoreServiceOptions): StoreServiceCore {
     sides,
     metrics,
     handler: sides.handler,
+    frames:
+      acceptFrames && sides.frames
+        ? {
+            handler: sides.frames,
+            maxBodyBytes: required(settings.maxBodyBytes, 'maxBodyBytes', name),
+          }
+        : undefined,
     registry: metrics.registry,
     readiness: () => sides.readiness(),
     close: async () => {

@@ -1,10 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FrameHandler } from '@eventing/frames';
 import type { CloudEvent } from '@eventing/cloudevents';
 import type { AppendResult, ChannelBackend, ChannelRef } from '@eventing/channels';
 import type { BrokerEntry, ChannelEntry } from '@eventing/contract';
 import {
   brokerTarget,
+  createIngressFrameHandler,
   createIngressHandler,
+  type IngressOptions,
   type IngressResult,
   type IngressRoute,
   type IngressTarget,
@@ -36,6 +39,8 @@ export interface BrokerIngressOptions {
   paths?: 'default' | 'channels-at-root';
   /** Notes the types of accepted events for EventType auto-creation; absent: nothing per event. */
   eventTypes?: EventTypeRecorder;
+  /** Answers over HTTP say that this service also takes eventing frames ({@link BrokerIngress.frames}). */
+  advertiseFrames?: boolean;
 }
 
 interface Served<E> {
@@ -74,17 +79,21 @@ export function partitionKey(event: CloudEvent): string | undefined {
 export class BrokerIngress {
   /** HTTP handler for `/<namespace>/<broker>` and `/_channels/<namespace>/<channel>` (see addresses.ts). */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The same over eventing frames. */
+  readonly frames: FrameHandler;
   private brokers = new Map<string, ServedBroker>();
   private channels = new Map<string, Served<ChannelEntry>>();
   private readonly maxTtl: number;
 
   constructor(private readonly options: BrokerIngressOptions) {
     this.maxTtl = options.maxTtl ?? DEFAULT_MAX_TTL;
-    this.handler = createIngressHandler({
+    const ingress: IngressOptions = {
       route: (url) => this.routeOf(url),
       maxBodyBytes: options.maxBodyBytes,
       onResult: options.onIngress,
-    });
+    };
+    this.handler = createIngressHandler({ ...ingress, advertiseFrames: options.advertiseFrames });
+    this.frames = createIngressFrameHandler(ingress);
   }
 
   /**

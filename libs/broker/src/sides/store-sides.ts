@@ -16,7 +16,12 @@ import type { Logger } from '@eventing/runtime';
 import { brokerChannel, channelStore } from '../data-plane';
 import { triggerTarget, type BrokerReplyFn, type CompiledTrigger } from '../egress/trigger-router';
 import { outcomeObserver } from '../egress/outcome-observer';
-import { respond } from '../ingress/respond';
+import { frameAnswer, respond } from '../ingress/respond';
+import type { FrameHandler } from '@eventing/frames';
+
+const SHUTTING_DOWN_FRAME = frameAnswer(503, 'shutting down: send it again (another replica takes it)', {
+  'retry-after': '1',
+});
 import { TriggerIndex } from '../routing/trigger-index';
 import type { EventTypeRecorder } from '../eventtypes/recorder';
 import { BrokerIngress } from './ingress-side';
@@ -33,7 +38,13 @@ export interface StoreSidesOptions {
    * Runs the ingress side (parse, route, append): brokers at `/<namespace>/<name>`; channels at
    * `/<namespace>/<name>` and `/_channels/<namespace>/<name>`. Without it, every event path is 404.
    */
-  ingress?: { maxBodyBytes: number; maxTtl?: number; eventTypes?: EventTypeRecorder };
+  ingress?: {
+    maxBodyBytes: number;
+    maxTtl?: number;
+    eventTypes?: EventTypeRecorder;
+    /** Answers say this service takes eventing frames (serve {@link StoreSides.frames} then). */
+    advertiseFrames?: boolean;
+  };
   /** Runs the dispatch side: one consumer per Trigger or Subscription, deliver, reply, dead-letter. */
   dispatch?: {
     dispatcher: Dispatcher;
@@ -74,6 +85,8 @@ type Entry = (BrokerEntry | ChannelEntry) & { store?: StoreKind; storeSettings?:
 export class StoreSides {
   /** The per-event HTTP handler (503 once closing, so clients go to another replica). */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The ingress side over eventing frames (503 once closing); none without an ingress side. */
+  readonly frames: FrameHandler | undefined;
   private readonly ingress: BrokerIngress | undefined;
   private readonly dispatch: BrokerDispatch | undefined;
   private current = new Map<string, Served<Entry>>();
@@ -99,6 +112,7 @@ export class StoreSides {
         maxBodyBytes: options.ingress.maxBodyBytes,
         maxTtl: options.ingress.maxTtl,
         eventTypes: options.ingress.eventTypes,
+        advertiseFrames: options.ingress.advertiseFrames,
         observer,
         paths: options.resources === 'channels' ? 'channels-at-root' : 'default',
         onIngress: (r) => {
@@ -151,6 +165,8 @@ export class StoreSides {
           `this service receives no events (it dispatches ${options.store} ${options.resources})`,
         );
       });
+    const frames = this.ingress?.frames;
+    this.frames = frames && ((req) => (this.closing ? Promise.resolve(SHUTTING_DOWN_FRAME) : frames(req)));
     this.handler = (req, res) => {
       if (!this.closing) return serve(req, res);
       req.resume();
