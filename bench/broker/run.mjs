@@ -4,7 +4,7 @@
 //
 //   node bench/broker/run.mjs [--events N] [--connections C] [--rounds R] [--size BYTES]
 //                             [--warmup N] [--timeout SECONDS]
-//                             [--only baseline|chain|broker|three-process|three-process-traced]
+//                             [--only baseline|chain|broker|three-process-http|three-process|three-process-traced]
 //                             [--out FILE] [--profile DIR]
 // See bench/broker/README.md for what is measured and how to read the table.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -37,19 +37,20 @@ const USAGE = `Usage: node bench/broker/run.mjs [options]
   --warmup N        events sent before each measurement, not measured (default 2000)
   --timeout S       seconds to wait for the subscriber to receive everything (default 30)
   --only PATHS      run only these (comma-separated): "baseline", "chain" (three pass-throughs in a
-                    row), "broker", "three-process"
+                    row), "broker", "three-process-http" (frames off), "three-process"
   --out FILE        also write the result table (Markdown) to FILE
   --dist DIR        take the three processes' bundles from DIR/apps/<app>/main.js (default dist;
                     DIR must be inside the repository, so that node_modules resolve)
-  --dist-before DIR also run the three processes from DIR's bundles (another build, e.g. of an
-                    earlier commit) as a "three-process-before" row, loaded in turn with the others
+  --dist-before DIR also run the three processes and standalone from DIR's bundles (another build,
+                    e.g. of an earlier commit) as "three-process-before" and "broker-before" rows,
+                    loaded in turn with the others
   --profile DIR     run every server under test under --cpu-prof, writing .cpuprofile files into DIR
   --help            show this help`;
 
 // ---------------------------------------------------------------------------------------------
 // options
 
-const PATHS = ['baseline', 'chain', 'broker', 'three-process', 'three-process-traced'];
+const PATHS = ['baseline', 'chain', 'broker', 'three-process-http', 'three-process', 'three-process-traced'];
 
 function parseOptions() {
   const { values } = parseArgs({
@@ -139,9 +140,11 @@ async function startPassthroughChain(subscriberUrl, profileDir) {
   };
 }
 
-function startBroker(subscriberUrl, profileDir) {
+function startBroker(subscriberUrl, profileDir, main) {
   return startStandalone({
     profileDir,
+    main,
+    name: main ? 'standalone-before' : 'standalone',
     ready: ['Broker default/default', 'Trigger default/bench'],
     yaml: `apiVersion: eventing.knative.dev/v1
 kind: Broker
@@ -431,8 +434,23 @@ async function main() {
   const passthrough = wants('baseline') ? await startPassthrough(subscriber.url, options.profile) : undefined;
   const chain = wants('chain') ? await startPassthroughChain(subscriber.url, options.profile) : undefined;
   const broker = wants('broker') ? await startBroker(subscriber.url, options.profile) : undefined;
+  const brokerBefore =
+    options.distBefore && wants('broker')
+      ? await startBroker(
+          subscriber.url,
+          options.profile,
+          join(options.distBefore, 'apps', 'standalone', 'main.js'),
+        )
+      : undefined;
   const three = wants('three-process')
     ? await startThreeProcess(subscriber.url, options.profile, options.dist)
+    : undefined;
+  // The same three with eventing frames off: one HTTP request per event on every hop.
+  const http = wants('three-process-http')
+    ? await startThreeProcess(subscriber.url, options.profile, options.dist, {
+        DELIVERY_FRAMES: 'off',
+        ACCEPT_FRAMES: 'off',
+      })
     : undefined;
   const before =
     options.distBefore && wants('three-process')
@@ -456,8 +474,10 @@ async function main() {
       for (const [path, server] of [
         ['baseline', passthrough],
         ['chain', chain],
+        ['broker-before', brokerBefore],
         ['broker', broker],
         ['three-process-before', before],
+        ['three-process-http', http],
         ['three-process', three],
         ['three-process-traced', traced],
       ]) {
@@ -482,8 +502,10 @@ async function main() {
     const summary = [
       best(results, 'baseline'),
       best(results, 'chain'),
+      best(results, 'broker-before'),
       best(results, 'broker'),
       best(results, 'three-process-before'),
+      best(results, 'three-process-http'),
       best(results, 'three-process'),
       best(results, 'three-process-traced'),
     ].filter(Boolean);
@@ -508,11 +530,27 @@ async function main() {
         '',
       );
     }
+    const brkBefore = summary.find((r) => r.path === 'broker-before');
+    if (brk && brkBefore) {
+      const own = (r) => r.cpu.filter((c) => !HARNESS.has(c.name)).reduce((a, c) => a + c.msPerEvent, 0);
+      lines.push(
+        `standalone against the --dist-before build: ${fmt(own(brk) - own(brkBefore), 3)} core-ms/event ` +
+          `(${fmt(own(brk), 3)} vs ${fmt(own(brkBefore), 3)}), throughput ${fmt(brk.throughput / brkBefore.throughput, 2)}×`,
+        '',
+      );
+    }
     const tri = summary.find((r) => r.path === 'three-process');
     if (base && tri) {
       const ratio = tri.throughput / base.throughput;
       lines.push(
         `three-process/baseline throughput ratio: ${ratio.toFixed(2)} (target ≥ 0.60; upstream's same topology measured 0.23–0.30 here)${ratio < 0.6 ? ' — below target' : ''}`,
+        '',
+      );
+    }
+    const httpRow = summary.find((r) => r.path === 'three-process-http');
+    if (base && httpRow) {
+      lines.push(
+        `three-process-http/baseline throughput ratio: ${(httpRow.throughput / base.throughput).toFixed(2)} (the same three processes, eventing frames off: one HTTP request per event per hop)`,
         '',
       );
     }
@@ -561,13 +599,17 @@ async function main() {
       console.log(`(written to ${options.out})`);
     }
   } finally {
-    await Promise.all([subscriber, passthrough, broker].filter(Boolean).map((c) => stopChild(c)));
+    await Promise.all(
+      [subscriber, passthrough, broker, brokerBefore].filter(Boolean).map((c) => stopChild(c)),
+    );
     await three?.stop();
+    await http?.stop();
     await traced?.stop();
     await before?.stop();
     await sink?.close();
     await chain?.stop();
     if (broker) removeTempDir(broker.configDir);
+    if (brokerBefore) removeTempDir(brokerBefore.configDir);
     if (options.profile) console.log(`profile: ${options.profile}`);
   }
   if (problems.length) {

@@ -23,7 +23,7 @@ export async function startSubscriber(capacity) {
 /**
  * Starts `dist/apps/standalone/main.js` on port 0 with `yaml` as its only config file, and resolves
  * once it serves and has reported every resource in `ready` (e.g. "Broker default/default") Ready.
- * A `✗` line fails the start. `extraArgs` go to standalone after the defaults. The result carries `port` and `configDir` (remove it with
+ * A `✗` line fails the start. `extraArgs` go to standalone after the defaults; `main` is another build's bundle. The result carries `port` and `configDir` (remove it with
  * removeTempDir after stopping the child).
  */
 export async function startStandalone({
@@ -33,9 +33,9 @@ export async function startStandalone({
   timeoutMs = 60_000,
   name = 'standalone',
   extraArgs = [],
+  main = standaloneMain,
 }) {
-  if (!existsSync(standaloneMain))
-    throw new Error(`${standaloneMain} is missing: run \`node tools/build/build.mjs\` first`);
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`node tools/build/build.mjs\` first`);
   const configDir = makeTempDir('bench-standalone-');
   writeFileSync(join(configDir, 'bench.yaml'), yaml);
   const profileArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
@@ -46,7 +46,7 @@ export async function startStandalone({
       name,
       [
         ...profileArgs,
-        standaloneMain,
+        main,
         '--config',
         configDir,
         '--port',
