@@ -262,6 +262,8 @@ export class Dispatcher {
     const span = startHopSpan(tracer, 'POST', SpanKind.CLIENT, headers, {
       'url.full': uri,
       'cloudevents.event_id': event.attributes.id as string,
+      // Which transport carries it: `eventing-frames` between our services once offered, else `http`.
+      'network.protocol.name': this.transport(uri) === 'frames' ? 'eventing-frames' : 'http',
     });
     return this.post(uri, event, withTraceparent(headers, span), opts).then((result) => {
       endHopSpan(span, result.status, result.ok ? undefined : result.reason);
