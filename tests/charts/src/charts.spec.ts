@@ -391,6 +391,7 @@ describe('values.schema.json', () => {
     ['kafka-channel-dispatcher.enabled=true', '/kafka-channel-dispatcher/settings/KAFKA_BOOTSTRAP_SERVERS'],
     ['nats-channel-dispatcher.enabled=true', '/nats-channel-dispatcher/settings/NATS_URL'],
     ['ping-source.settings.COORDINATION=zookeeper', '/ping-source/settings/COORDINATION'],
+    ['broker-filter.settings.DELIVERY_FRAMES=maybe', '/broker-filter/settings/DELIVERY_FRAMES'],
     [
       'broker-filter.securityContext.allowPrivilegeEscalation=true',
       '/broker-filter/securityContext/allowPrivilegeEscalation',

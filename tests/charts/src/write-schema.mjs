@@ -12,6 +12,7 @@ const int = (min = 0, max) => ({
 const str = (extra = {}) => ({ type: 'string', ...extra });
 const logLevel = { enum: ['debug', 'info', 'warn', 'error'] };
 const bool = { enum: ['true', 'false', true, false] };
+const onOff = { enum: ['on', 'off'] };
 const hostPorts = str({
   pattern: '^$|^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$',
   description: 'host:port[,host:port…]',
@@ -36,25 +37,38 @@ const settings = {
     MAX_BODY_BYTES: int(1),
     MAX_TTL: int(1, 255),
     CHANNEL_TIMEOUT_MS: int(1),
+    DELIVERY_FRAMES: onOff,
+    ACCEPT_FRAMES: onOff,
     LOG_LEVEL: logLevel,
   },
-  'broker-filter': { MAX_BODY_BYTES: int(1), LOG_LEVEL: logLevel },
+  'broker-filter': {
+    MAX_BODY_BYTES: int(1),
+    DELIVERY_FRAMES: onOff,
+    ACCEPT_FRAMES: onOff,
+    LOG_LEVEL: logLevel,
+  },
   'imc-dispatcher': {
     QUEUE_CAPACITY: int(1),
     MAX_BODY_BYTES: int(1),
     SHUTDOWN_GRACE_MS: int(0),
+    DELIVERY_FRAMES: onOff,
+    ACCEPT_FRAMES: onOff,
     LOG_LEVEL: logLevel,
   },
   'kafka-channel-dispatcher': {
     KAFKA_BOOTSTRAP_SERVERS: hostPorts,
     MAX_BODY_BYTES: int(1),
     SHUTDOWN_GRACE_MS: int(0),
+    DELIVERY_FRAMES: onOff,
+    ACCEPT_FRAMES: onOff,
     LOG_LEVEL: logLevel,
   },
   'nats-channel-dispatcher': {
     NATS_URL: str({ pattern: '^$|^nats://[^,\\s]+(,nats://[^,\\s]+)*$' }),
     MAX_BODY_BYTES: int(1),
     SHUTDOWN_GRACE_MS: int(0),
+    DELIVERY_FRAMES: onOff,
+    ACCEPT_FRAMES: onOff,
     LOG_LEVEL: logLevel,
   },
   'kafka-broker-receiver': {
@@ -62,6 +76,7 @@ const settings = {
     MAX_BODY_BYTES: int(1),
     MAX_TTL: int(1, 255),
     SHUTDOWN_GRACE_MS: int(0),
+    ACCEPT_FRAMES: onOff,
     LOG_LEVEL: logLevel,
   },
   'kafka-broker-dispatcher': {
@@ -69,6 +84,7 @@ const settings = {
     RECEIVER_URL: str({ pattern: '^https?://[^/]+/?$' }),
     REPLY_TIMEOUT_MS: int(1),
     SHUTDOWN_GRACE_MS: int(0),
+    DELIVERY_FRAMES: onOff,
     LOG_LEVEL: logLevel,
   },
   'ping-source': {
