@@ -15,6 +15,7 @@ import {
   type AppProcess,
   type TestSubscriber,
 } from '@eventing/testing';
+import { brokerFilter } from './main';
 
 // broker-filter as a process, reached the way a channel dispatcher reaches it: a Dispatcher that
 // switches to eventing frames once the service offers them. Killed with requests in flight, those
@@ -118,4 +119,61 @@ describe('broker-filter over eventing frames, killed and restarted', () => {
       return dispatcher.transport(fast) === 'frames' || undefined;
     });
   }, 90_000);
+});
+
+describe('broker-filter over eventing frames, shut down gracefully', () => {
+  it('says goaway: the request in flight is answered, then the Dispatcher goes back to HTTP', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'filter-goaway-'));
+    const subscriber = await startSubscriber((req) =>
+      req.url === '/slow' ? { status: 202, delayMs: 1_000 } : { status: 202 },
+    );
+    const trigger = (name: string) => ({
+      uid: `uid-${name}`,
+      namespace: 'ns',
+      name,
+      broker: 'default',
+      filter: {},
+      subscriberUri: `${subscriber.url}/${name}`,
+      policy: { retry: 0, backoffPolicy: 'linear', backoffDelayMs: 0 },
+      format: 'binary',
+    });
+    writeContract(join(dir, 'contract.json'), {
+      generation: 1,
+      triggers: [trigger('fast'), trigger('slow')],
+    });
+    const service = await brokerFilter.start({
+      logLevel: 'warn',
+      port: 0,
+      host: '127.0.0.1',
+      contractPath: join(dir, 'contract.json'),
+      maxBodyBytes: 1 << 20,
+      deliveryFrames: 'on',
+      acceptFrames: 'on',
+    });
+    const dispatcher = new Dispatcher();
+    try {
+      const fast = `${service.url}/triggers/ns/fast/uid-fast`;
+      await eventuallyAsync('frames', async () => {
+        await dispatcher.send(fast, event('warm'), {}, { format: 'binary' });
+        return dispatcher.transport(fast) === 'frames' || undefined;
+      });
+      const inFlight = dispatcher.send(
+        `${service.url}/triggers/ns/slow/uid-slow`,
+        event('slow'),
+        {},
+        {
+          format: 'binary',
+        },
+      );
+      await subscriber.waitFor(subscriber.requests.length + 1);
+      const closed = service.close();
+      await eventually(() => dispatcher.transport(fast) === 'http' || undefined, 5_000, 'goaway');
+      expect((await inFlight).status).toBe(202);
+      await closed;
+    } finally {
+      await dispatcher.close();
+      await subscriber.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

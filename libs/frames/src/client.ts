@@ -189,6 +189,8 @@ export class FramePool {
     if (i < 0) return;
     this.open.splice(i, 1);
     connection.drain();
+    // Its replacement, unless the origin refused recently.
+    this.offered();
   }
 }
 

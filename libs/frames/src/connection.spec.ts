@@ -193,6 +193,30 @@ describe('eventing frames over a real node:http server', () => {
     expect((await h.done).status).toBe(202);
   });
 
+  it('replaces connections after their request budget, so new replicas behind an address get a share', async () => {
+    const server = createServer((_req, res) => res.end('http'));
+    servers.push(server);
+    const frames = new FrameServer({ handler: async () => ({ status: 202 }), maxBodyBytes: 1024 });
+    frames.attach(server);
+    frameServers.push(frames);
+    let upgrades = 0;
+    server.on('upgrade', () => upgrades++);
+    const client = new FramesClient({ connections: 2, maxRequestsPerConnection: 5 });
+    clients.push(client);
+    const pool = client.pool(await listen(server))!;
+    pool.offered();
+    await until(() => pool.size === 2, 'two framed connections');
+    for (let i = 0; i < 40; i++) {
+      await until(() => pool.ready, 'an open connection');
+      const h = handler();
+      pool.send('/x', [], undefined, h);
+      expect((await h.done).status).toBe(202);
+    }
+    // 40 requests at 5 per connection: about 8 connections were opened in turn, never more than 2 at once.
+    expect(upgrades).toBeGreaterThanOrEqual(6);
+    await until(() => frames.size <= 2, 'retired connections to close');
+  });
+
   it('fails the requests in flight when the server goes away without answering', async () => {
     const { pool } = await start(() => new Promise<FrameAnswer>(() => undefined));
     const waiting = handler();

@@ -135,6 +135,11 @@ class ServerConnection {
     const socket = this.socket;
     socket.on('data', (chunk: Buffer) => this.data(chunk));
     socket.on('error', () => socket.destroy());
+    // The client closed its side (node:http sockets allow half-open ones): answer what is in flight, then close ours.
+    socket.once('end', () => {
+      this.goingAway = true;
+      this.endIfDone();
+    });
     socket.once('close', () => this.drained?.());
     if (head.length > 0) this.data(head);
   }
