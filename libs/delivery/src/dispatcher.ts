@@ -141,6 +141,8 @@ interface Target {
   pool: FramePool | undefined;
   /** The Dispatcher's frames client, when frames are on. */
   frames: FramesClient | undefined;
+  /** `frames.origins` when its pool was last looked up. */
+  originsSeen: number;
 }
 
 /** Why the previous attempt failed; becomes the dead-letter extensions. */
@@ -230,10 +232,14 @@ export class Dispatcher {
     const timeoutMs = opts.timeoutMs ?? 0;
     const cancel = opts.cancel;
     if (cancel?.aborted) return Promise.resolve(cancelled());
-    // Another URL of the same origin may have found its framed connections already.
-    const pool =
-      target.pool ??
-      (target.frames === undefined ? undefined : (target.pool = target.frames.existing(target.origin)));
+    // Another URL of the same origin may have found its framed connections already (looked up again
+    // only when some origin offered frames since the last look).
+    let pool = target.pool;
+    const frames = target.frames;
+    if (pool === undefined && frames !== undefined && frames.origins !== target.originsSeen) {
+      target.originsSeen = frames.origins;
+      pool = target.pool = frames.existing(target.origin);
+    }
     if (pool !== undefined && pool.ready) {
       return new Promise<SendResult>((resolve) => {
         const attempt = new Attempt(resolve, maxBytes, timeoutMs, cancel, undefined);
@@ -712,6 +718,7 @@ function parseTarget(uri: string, frames: FramesClient | undefined): Target | nu
     path: `${url.pathname}${url.search}`,
     pool: undefined,
     frames: url.protocol === 'http:' ? frames : undefined,
+    originsSeen: 0,
   };
 }
 

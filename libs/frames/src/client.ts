@@ -101,6 +101,11 @@ export class FramesClient {
     return this.pools.get(origin);
   }
 
+  /** How many origins offered frames so far: unchanged, a lookup that found nothing still finds nothing. */
+  get origins(): number {
+    return this.pools.size;
+  }
+
   /** Closes every connection; requests in flight fail. */
   close(): void {
     this.closed = true;
