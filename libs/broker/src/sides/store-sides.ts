@@ -13,15 +13,11 @@ import type { Dispatcher } from '@eventing/delivery';
 import { compileTriggerFilter, triggerIndexKeys } from '@eventing/filters';
 import { FOLDED_LABEL_VALUE, type EventingMetrics } from '@eventing/observability';
 import type { Logger } from '@eventing/runtime';
+import type { FrameHandler } from '@eventing/frames';
 import { brokerChannel, channelStore } from '../data-plane';
 import { triggerTarget, type BrokerReplyFn, type CompiledTrigger } from '../egress/trigger-router';
 import { outcomeObserver } from '../egress/outcome-observer';
 import { frameAnswer, respond } from '../ingress/respond';
-import type { FrameHandler } from '@eventing/frames';
-
-const SHUTTING_DOWN_FRAME = frameAnswer(503, 'shutting down: send it again (another replica takes it)', {
-  'retry-after': '1',
-});
 import { TriggerIndex } from '../routing/trigger-index';
 import type { EventTypeRecorder } from '../eventtypes/recorder';
 import { BrokerIngress } from './ingress-side';
@@ -72,6 +68,11 @@ interface Served<E> {
   entry: E;
   channel: ChannelRef;
 }
+
+/** The answer over frames once closing, as the HTTP handler's 503: another replica takes it. */
+const SHUTTING_DOWN_FRAME = frameAnswer(503, 'shutting down: send it again (another replica takes it)', {
+  'retry-after': '1',
+});
 
 type Entry = (BrokerEntry | ChannelEntry) & { store?: StoreKind; storeSettings?: StoreSettings };
 
