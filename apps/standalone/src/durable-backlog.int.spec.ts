@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   eventuallyAsync,
   startSubscriber,
@@ -8,8 +5,12 @@ import {
   withNats,
   type TestSubscriber,
 } from '@eventing/testing';
-import { runStandalone } from './main';
-import { optionsFrom } from './options';
+import {
+  durableResourcesYaml,
+  startDurableStandalone,
+  subscriptionYaml,
+  triggerYaml,
+} from './testing/durable-fixture';
 
 // eventing_consumer_backlog on /metrics of standalone over real Kafka and NATS JetStream: the
 // consumer of every Trigger and Subscription on a durable store reports the events it has not
@@ -36,12 +37,12 @@ function backlogIn(text: string, kind: string, name: string): number | undefined
 describe('standalone on durable stores: consumer backlog', () => {
   const kafka = withKafka();
   const nats = withNats();
-  let dir: string;
   let blocked = true;
   /** `<path> <ce-id>` of every event the subscriber took. */
   const taken = new Set<string>();
   let sink: TestSubscriber;
-  let app: Awaited<ReturnType<typeof runStandalone>>;
+  let app: Awaited<ReturnType<typeof startDurableStandalone>>['app'];
+  let standalone: Awaited<ReturnType<typeof startDurableStandalone>> | undefined;
   const EVENTS = 30;
 
   // What sends events, where, and whose backlog it is.
@@ -54,7 +55,6 @@ describe('standalone on durable stores: consumer backlog', () => {
   ];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'durable-backlog-'));
     // Refuses every event while blocked; the deliveries retry until it takes them.
     sink = await startSubscriber((req) => {
       if (blocked) return { status: 503 };
@@ -62,104 +62,26 @@ describe('standalone on durable stores: consumer backlog', () => {
       return { status: 202 };
     });
     const delivery = 'delivery: { retry: 100, backoffPolicy: linear, backoffDelay: PT0.2S }';
-    const sub = (name: string, kind: string, channel: string) => `---
-apiVersion: messaging.knative.dev/v1
-kind: Subscription
-metadata: { name: ${name}, namespace: default }
-spec:
-  channel: { apiVersion: messaging.knative.dev/v1, kind: ${kind}, name: ${channel} }
-  subscriber: { uri: "${sink.url}/${name}" }
-  ${delivery}
-`;
-    const trig = (name: string) => `---
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: { name: ${name}, namespace: default }
-spec:
-  broker: ${name}
-  subscriber: { uri: "${sink.url}/${name}" }
-  ${delivery}
-`;
-    writeFileSync(
-      join(dir, 'resources.yaml'),
-      `apiVersion: messaging.knative.dev/v1beta1
-kind: KafkaChannel
-metadata: { name: orders, namespace: default }
-spec: { numPartitions: 3, replicationFactor: 1 }
----
-apiVersion: messaging.knative.dev/v1alpha1
-kind: NatsJetStreamChannel
-metadata: { name: payments, namespace: default }
----
-apiVersion: v1
-kind: ConfigMap
-metadata: { name: kafka-channel, namespace: knative-eventing }
-data:
-  channel-template-spec: |
-    apiVersion: messaging.knative.dev/v1beta1
-    kind: KafkaChannel
-    spec: { numPartitions: 2, replicationFactor: 1 }
----
-apiVersion: v1
-kind: ConfigMap
-metadata: { name: jetstream-channel, namespace: knative-eventing }
-data:
-  channel-template-spec: |
-    apiVersion: messaging.knative.dev/v1alpha1
-    kind: NatsJetStreamChannel
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: { name: on-kafka, namespace: default }
-spec:
-  config: { apiVersion: v1, kind: ConfigMap, name: kafka-channel, namespace: knative-eventing }
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: { name: on-jetstream, namespace: default }
-spec:
-  config: { apiVersion: v1, kind: ConfigMap, name: jetstream-channel, namespace: knative-eventing }
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: kafka-class
-  namespace: default
-  annotations: { eventing.knative.dev/broker.class: Kafka }
-` +
-        sub('orders-sink', 'KafkaChannel', 'orders') +
-        sub('payments-sink', 'NatsJetStreamChannel', 'payments') +
-        trig('on-kafka') +
-        trig('on-jetstream') +
-        trig('kafka-class'),
-    );
-    const lines: string[] = [];
-    app = await runStandalone(
-      optionsFrom([
-        '--config',
-        dir,
-        '--port',
-        '0',
-        '--no-watch',
-        '--log-format',
-        'json',
-        '--log-level',
-        'error',
-        '--kafka-bootstrap',
-        kafka.bootstrap,
-        '--nats-url',
-        nats.url,
-      ]),
-      (l) => lines.push(l),
-    );
+    const sub = (name: string, kind: string, channel: string) =>
+      subscriptionYaml(name, kind, channel, `${sink.url}/${name}`, delivery);
+    const trig = (name: string) => triggerYaml(name, name, `${sink.url}/${name}`, delivery);
+    const yaml =
+      durableResourcesYaml() +
+      sub('orders-sink', 'KafkaChannel', 'orders') +
+      sub('payments-sink', 'NatsJetStreamChannel', 'payments') +
+      trig('on-kafka') +
+      trig('on-jetstream') +
+      trig('kafka-class');
+    standalone = await startDurableStandalone(yaml, { kafkaBootstrap: kafka.bootstrap, natsUrl: nats.url });
+    app = standalone.app;
+    const lines = standalone.lines;
     for (const c of cases)
       expect(lines.find((l) => l.includes(`${c.kind} default/${c.name}`))).toMatch(/^✓ /);
   }, 120_000);
 
   afterAll(async () => {
-    await app?.service.close();
+    await standalone?.close();
     await sink?.close();
-    rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   const scrape = async () => (await fetch(`${app.service.url}/metrics`)).text();

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { eventually, startSubscriber, withKafka, withNats, type TestSubscriber } from '@eventing/testing';
-import { runStandalone } from './main';
-import { optionsFrom } from './options';
+import {
+  durableResourcesYaml,
+  startDurableStandalone,
+  subscriptionYaml,
+  triggerYaml,
+} from './testing/durable-fixture';
 
 // Standalone on real Kafka and NATS JetStream: KafkaChannel, NatsJetStreamChannel, brokers on either
 // channel kind (through the channel template of their config ConfigMap) and the Kafka broker class,
@@ -22,120 +23,40 @@ const ce = (id: string, type = 'com.example.durable') => ({
 describe('standalone on durable stores', () => {
   const kafka = withKafka();
   const nats = withNats();
-  let dir: string;
   let lines: string[];
   let sink: TestSubscriber;
   let failing: TestSubscriber;
   let dls: TestSubscriber;
-  let app: Awaited<ReturnType<typeof runStandalone>>;
+  let app: Awaited<ReturnType<typeof startDurableStandalone>>['app'];
+  let standalone: Awaited<ReturnType<typeof startDurableStandalone>> | undefined;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'durable-'));
     sink = await startSubscriber();
     failing = await startSubscriber(() => ({ status: 503 }));
     dls = await startSubscriber();
-    const sub = (name: string, kind: string, channel: string, uri: string) => `---
-apiVersion: messaging.knative.dev/v1
-kind: Subscription
-metadata: { name: ${name}, namespace: default }
-spec:
-  channel: { apiVersion: messaging.knative.dev/v1, kind: ${kind}, name: ${channel} }
-  subscriber: { uri: "${uri}" }
-`;
-    const trig = (name: string, broker: string, uri: string, extra = '') => `---
-apiVersion: eventing.knative.dev/v1
-kind: Trigger
-metadata: { name: ${name}, namespace: default }
-spec:
-  broker: ${broker}
-  filter: { attributes: { type: com.example.durable } }
-  subscriber: { uri: "${uri}" }
-${extra}`;
-    writeFileSync(
-      join(dir, 'resources.yaml'),
-      `apiVersion: messaging.knative.dev/v1beta1
-kind: KafkaChannel
-metadata: { name: orders, namespace: default }
-spec: { numPartitions: 3, replicationFactor: 1 }
----
-apiVersion: messaging.knative.dev/v1alpha1
-kind: NatsJetStreamChannel
-metadata: { name: payments, namespace: default }
----
-apiVersion: v1
-kind: ConfigMap
-metadata: { name: kafka-channel, namespace: knative-eventing }
-data:
-  channel-template-spec: |
-    apiVersion: messaging.knative.dev/v1beta1
-    kind: KafkaChannel
-    spec: { numPartitions: 2, replicationFactor: 1 }
----
-apiVersion: v1
-kind: ConfigMap
-metadata: { name: jetstream-channel, namespace: knative-eventing }
-data:
-  channel-template-spec: |
-    apiVersion: messaging.knative.dev/v1alpha1
-    kind: NatsJetStreamChannel
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: { name: on-kafka, namespace: default }
-spec:
-  config: { apiVersion: v1, kind: ConfigMap, name: kafka-channel, namespace: knative-eventing }
-  delivery: { retry: 2, backoffDelay: PT0.05S, deadLetterSink: { uri: "${dls.url}/on-kafka" } }
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata: { name: on-jetstream, namespace: default }
-spec:
-  config: { apiVersion: v1, kind: ConfigMap, name: jetstream-channel, namespace: knative-eventing }
-  delivery: { retry: 2, backoffDelay: PT0.05S, deadLetterSink: { uri: "${dls.url}/on-jetstream" } }
----
-apiVersion: eventing.knative.dev/v1
-kind: Broker
-metadata:
-  name: kafka-class
-  namespace: default
-  annotations: { eventing.knative.dev/broker.class: Kafka }
-spec:
-  delivery: { retry: 2, backoffDelay: PT0.05S, deadLetterSink: { uri: "${dls.url}/kafka-class" } }
-` +
-        sub('orders-sink', 'KafkaChannel', 'orders', `${sink.url}/orders`) +
-        sub('payments-sink', 'NatsJetStreamChannel', 'payments', `${sink.url}/payments`) +
-        trig('on-kafka', 'on-kafka', `${sink.url}/on-kafka`) +
-        trig('on-kafka-failing', 'on-kafka', failing.url) +
-        trig('on-jetstream', 'on-jetstream', `${sink.url}/on-jetstream`) +
-        trig('on-jetstream-failing', 'on-jetstream', failing.url) +
-        trig('kafka-class', 'kafka-class', `${sink.url}/kafka-class`) +
-        trig('kafka-class-failing', 'kafka-class', failing.url),
-    );
-    lines = [];
-    app = await runStandalone(
-      optionsFrom([
-        '--config',
-        dir,
-        '--port',
-        '0',
-        '--no-watch',
-        '--log-format',
-        'json',
-        '--log-level',
-        'error',
-        '--kafka-bootstrap',
-        kafka.bootstrap,
-        '--nats-url',
-        nats.url,
-      ]),
-      (l) => lines.push(l),
-    );
+    const filter = 'filter: { attributes: { type: com.example.durable } }';
+    const trig = (name: string, broker: string, uri: string) => triggerYaml(name, broker, uri, filter);
+    const yaml =
+      durableResourcesYaml(
+        (broker) =>
+          `delivery: { retry: 2, backoffDelay: PT0.05S, deadLetterSink: { uri: "${dls.url}/${broker}" } }`,
+      ) +
+      subscriptionYaml('orders-sink', 'KafkaChannel', 'orders', `${sink.url}/orders`) +
+      subscriptionYaml('payments-sink', 'NatsJetStreamChannel', 'payments', `${sink.url}/payments`) +
+      trig('on-kafka', 'on-kafka', `${sink.url}/on-kafka`) +
+      trig('on-kafka-failing', 'on-kafka', failing.url) +
+      trig('on-jetstream', 'on-jetstream', `${sink.url}/on-jetstream`) +
+      trig('on-jetstream-failing', 'on-jetstream', failing.url) +
+      trig('kafka-class', 'kafka-class', `${sink.url}/kafka-class`) +
+      trig('kafka-class-failing', 'kafka-class', failing.url);
+    standalone = await startDurableStandalone(yaml, { kafkaBootstrap: kafka.bootstrap, natsUrl: nats.url });
+    app = standalone.app;
+    lines = standalone.lines;
   }, 120_000);
 
   afterAll(async () => {
-    await app?.service.close();
+    await standalone?.close();
     await Promise.all([sink, failing, dls].map((s) => s?.close()));
-    rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   it('every resource is Ready on its store', () => {
