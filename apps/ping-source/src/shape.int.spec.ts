@@ -6,6 +6,7 @@ import {
   buildApps,
   eventually,
   spawnApp,
+  spawnStandalone,
   startSubscriber,
   waitReady,
   type AppProcess,
@@ -49,7 +50,7 @@ spec:
   subscriber: { uri: '${subscriber.url}/display' }
 `,
     );
-    standalone = await spawnStandalone(config);
+    standalone = await startStandalone(config);
     broker = `${standalone.url}/demo/default`;
     const schedules: PingSchedule[] = [
       {
@@ -171,24 +172,13 @@ function eventuallyFrom(subscriber: TestSubscriber, source: string): RecordedReq
   return r;
 }
 
-/** Starts the built standalone on a folder, resolved once it serves. */
-async function spawnStandalone(config: string): Promise<AppProcess> {
-  const { spawn } = await import('node:child_process');
-  const root = join(__dirname, '../../..');
-  const child = spawn(
-    process.execPath,
-    ['dist/apps/standalone/main.js', '--config', config, '--port', '0', '--no-watch'],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const url = await eventually(
-    () => /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1],
+/** Starts the built standalone on a folder, resolved once its trigger is Ready. */
+async function startStandalone(config: string): Promise<AppProcess> {
+  const standalone = await spawnStandalone(['--config', config, '--no-watch']);
+  await eventually(
+    () => standalone.output().includes('✓  Trigger demo/pings Ready'),
     20_000,
-    'standalone to serve',
+    'the trigger to be ready',
   );
-  await eventually(() => out.includes('✓  Trigger demo/pings Ready'), 20_000, 'the trigger to be ready');
-  return { url, pid: child.pid!, output: () => out, exited, kill: (s = 'SIGKILL') => child.kill(s) };
+  return standalone;
 }

@@ -27,10 +27,39 @@ export interface AppProcess {
 }
 
 /** Starts `dist/apps/<app>/main.js` on a free port and resolves once it listens. */
-export async function spawnApp(app: string, env: Record<string, string>): Promise<AppProcess> {
-  const child = spawn(process.execPath, [`dist/apps/${app}/main.js`], {
+export function spawnApp(app: string, env: Record<string, string>): Promise<AppProcess> {
+  return spawnBundled(app, [], { PORT: '0', ...env }, /listening on (http:\/\/[\d.:]+)/, 20_000);
+}
+
+/**
+ * Starts `dist/apps/standalone/main.js --port 0` with `args` (and only PATH and `env` in its
+ * environment) and resolves once it serves.
+ */
+export function spawnStandalone(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<AppProcess> {
+  return spawnBundled(
+    'standalone',
+    ['--port', '0', ...args],
+    env,
+    /serving on (http:\/\/[\d.:]+)/,
+    timeoutMs,
+  );
+}
+
+/** Starts a bundled app; resolves once its output matches `ready`, whose first group is its URL. */
+async function spawnBundled(
+  app: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs: number,
+): Promise<AppProcess> {
+  const child = spawn(process.execPath, [`dist/apps/${app}/main.js`, ...args], {
     cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', PORT: '0', ...env },
+    env: { PATH: process.env['PATH'] ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -43,9 +72,9 @@ export async function spawnApp(app: string, env: Record<string, string>): Promis
     const url = await eventually(
       () => {
         if (gone) throw new Error(`${app} exited before listening:\n${out}`);
-        return /listening on (http:\/\/[\d.:]+)/.exec(out)?.[1];
+        return ready.exec(out)?.[1];
       },
-      20_000,
+      timeoutMs,
       `${app} to listen`,
     );
     return {

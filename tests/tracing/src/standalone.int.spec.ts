@@ -7,6 +7,7 @@ import {
   buildApps,
   ce,
   eventually,
+  spawnStandalone,
   startSubscriber,
   waitReady,
   type AppProcess,
@@ -23,7 +24,6 @@ import {
   sendEvent,
   unlinkedSpans,
 } from './spans';
-import { spawnStandalone } from './standalone-process';
 
 // The same event as trace.int.spec.ts, through standalone as one process: its broker, a trigger whose
 // subscriber replies, the reply back into the broker. With OTEL_EXPORTER_OTLP_ENDPOINT every hop's span

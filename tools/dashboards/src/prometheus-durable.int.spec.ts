@@ -1,10 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApps, startPrometheus, withKafka, withNats, type PrometheusServer } from '@eventing/testing';
+import {
+  buildApps,
+  spawnStandalone,
+  startPrometheus,
+  withKafka,
+  withNats,
+  type AppProcess,
+  type PrometheusServer,
+} from '@eventing/testing';
 import { alertRules } from './alerts';
 import { DASHBOARDS } from './dashboards';
 import { ruleFileText } from './render';
@@ -15,7 +22,6 @@ import { dashboardQueries, type AlertSettings } from './spec';
 // a Trigger of a broker on NatsJetStreamChannel and Subscriptions of a KafkaChannel and a
 // NatsJetStreamChannel whose subscriber never answers.
 
-const ROOT = join(__dirname, '../../..');
 const TEST_ALERTS: Partial<AlertSettings> = {
   window: '20s',
   for: () => '1s',
@@ -85,32 +91,13 @@ spec:
   ].join('\n---\n');
 }
 
-/** Starts standalone as deployed and resolves with its URL once it serves. */
-function startStandalone(args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'dist/apps/standalone/main.js'),
-      ...['--port', '0', '--no-watch', '--log-format', 'json', '--log-level', 'error'],
-      ...['--max-in-flight', '5', ...args],
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+/** Starts standalone as deployed and resolves once it serves. */
+function startStandalone(args: string[]): Promise<AppProcess> {
+  return spawnStandalone(
+    [...['--no-watch', '--log-format', 'json', '--log-level', 'error'], ...['--max-in-flight', '5', ...args]],
+    {},
+    60_000,
   );
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`standalone did not start:\n${out}`)), 60_000);
-    const read = (chunk: Buffer) => {
-      out += chunk.toString();
-      const url = /serving on (http:\/\/[^,\s]+)/.exec(out)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        resolve({ url, child });
-      }
-    };
-    child.stdout.on('data', read);
-    child.stderr.on('data', read);
-    child.once('exit', (code) => reject(new Error(`standalone exited (${code}):\n${out}`)));
-  });
 }
 
 let sent = 0;
@@ -134,7 +121,7 @@ describe('backlog panels and alert on durable stores, on a real Prometheus', () 
   const nats = withNats();
   const dir = mkdtempSync(join(tmpdir(), 'dashboards-durable-'));
   let prometheus: PrometheusServer;
-  let standalone: { url: string; child: ChildProcess };
+  let standalone: AppProcess;
   let hung: Server;
   let traffic: NodeJS.Timeout | undefined;
 
@@ -162,7 +149,7 @@ describe('backlog panels and alert on durable stores, on a real Prometheus', () 
 
   afterAll(async () => {
     if (traffic) clearInterval(traffic);
-    standalone?.child.kill('SIGKILL');
+    standalone?.kill('SIGKILL');
     await prometheus?.stop();
     hung?.closeAllConnections();
     hung?.close();

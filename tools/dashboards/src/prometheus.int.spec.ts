@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +6,7 @@ import { join } from 'node:path';
 import {
   buildApps,
   spawnApp,
+  spawnStandalone,
   startPrometheus,
   writeContract,
   type AppProcess,
@@ -86,32 +86,12 @@ ${delivery ? `  delivery:\n${delivery}` : ''}`;
   ].join('\n---\n');
 }
 
-/** Starts standalone as deployed and resolves with its URL once it serves. */
-function startStandalone(dir: string, args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(ROOT, 'dist/apps/standalone/main.js'),
-      ...['--config', dir, '--port', '0', '--no-watch', '--log-format', 'json', '--log-level', 'error'],
-      ...['--queue-capacity', '40', '--max-in-flight', '5', ...args],
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`standalone did not start:\n${out}`)), 30_000);
-    const read = (chunk: Buffer) => {
-      out += chunk.toString();
-      const url = /serving on (http:\/\/[^,\s]+)/.exec(out)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        resolve({ url, child });
-      }
-    };
-    child.stdout.on('data', read);
-    child.stderr.on('data', read);
-    child.once('exit', (code) => reject(new Error(`standalone exited (${code}):\n${out}`)));
-  });
+/** Starts standalone as deployed and resolves once it serves. */
+function startStandalone(dir: string, args: string[]): Promise<AppProcess> {
+  return spawnStandalone([
+    ...['--config', dir, '--no-watch', '--log-format', 'json', '--log-level', 'error'],
+    ...['--queue-capacity', '40', '--max-in-flight', '5', ...args],
+  ]);
 }
 
 let sent = 0;
@@ -135,7 +115,7 @@ async function send(url: string, type: string): Promise<number> {
 describe('dashboards and alerts on a real Prometheus with real traffic', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dashboards-int-'));
   let prometheus: PrometheusServer;
-  let standalone: { url: string; child: ChildProcess };
+  let standalone: AppProcess;
   let dispatcher: AppProcess;
   let contractPath: string;
   const subscribers: Subscriber[] = [];
@@ -187,7 +167,7 @@ describe('dashboards and alerts on a real Prometheus with real traffic', () => {
 
   afterAll(async () => {
     if (traffic) clearInterval(traffic);
-    standalone?.child.kill('SIGKILL');
+    standalone?.kill('SIGKILL');
     dispatcher?.kill('SIGKILL');
     await prometheus?.stop();
     for (const s of subscribers) {
