@@ -20,7 +20,7 @@ import {
 } from '@eventing/reconciler';
 import type { ApplyReport, PingSchedule } from '@eventing/contract';
 import type { Logger } from '@eventing/runtime';
-import { ControlPlaneMetrics, EventingMetrics, FOLDED_LABEL_VALUE } from '@eventing/observability';
+import { ControlPlaneMetrics, EventingMetrics } from '@eventing/observability';
 import type { StandaloneOptions } from './options';
 import { storeConnections, storeKinds, type StoreConnections } from './stores';
 import { DeploymentRunner, apiServerOf } from './deployment-runner';
@@ -97,16 +97,8 @@ export class StandaloneRuntime {
       onIngress: (r) => {
         if (r.kind !== 'broker' || r.namespace === undefined || r.name === undefined) return;
         // A path that names no served broker never becomes a label value, whatever the status.
-        if (this.dataPlane.hasBroker(r.namespace, r.name))
-          this.metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status, r.seconds);
-        else
-          this.metrics.ingressResult(
-            FOLDED_LABEL_VALUE,
-            FOLDED_LABEL_VALUE,
-            FOLDED_LABEL_VALUE,
-            r.status,
-            r.seconds,
-          );
+        const served = this.dataPlane.hasBroker(r.namespace, r.name);
+        this.metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status, r.seconds, served);
       },
       observer: outcomeObserver(this.metrics, this.log),
       eventTypes: this.eventTypes,

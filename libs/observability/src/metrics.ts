@@ -250,8 +250,8 @@ export class EventingMetrics {
 
   /**
    * Counts one ingress request, and its duration when given (from the request's arrival to the
-   * answer, in seconds). A 404 (the path names no broker) is counted under broker, namespace and
-   * event type `other`, so request paths never become label values.
+   * answer, in seconds). A 404, or a path naming a broker that is not `served` here, is counted
+   * under broker, namespace and event type `other`, so request paths never become label values.
    */
   ingressResult(
     namespace: string,
@@ -259,9 +259,10 @@ export class EventingMetrics {
     eventType: string,
     status: number,
     seconds?: number,
+    served = true,
   ): void {
     const cell =
-      status === 404
+      status === 404 || !served
         ? this.ingressCell(FOLDED_LABEL_VALUE, FOLDED_LABEL_VALUE, FOLDED_LABEL_VALUE, status)
         : this.ingressCell(namespace, broker, eventType, status);
     cell.count.get().inc();

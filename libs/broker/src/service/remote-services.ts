@@ -107,16 +107,8 @@ export function brokerIngressService(
         if (r.kind !== 'broker' || r.namespace === undefined || r.name === undefined) return;
         // A path that names no served broker never becomes a label value, whatever the status
         // (202 is answered only for a served one).
-        if (r.status === 202 || current().has(`${r.namespace}/${r.name}`))
-          metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status, r.seconds);
-        else
-          metrics.ingressResult(
-            FOLDED_LABEL_VALUE,
-            FOLDED_LABEL_VALUE,
-            FOLDED_LABEL_VALUE,
-            r.status,
-            r.seconds,
-          );
+        const served = r.status === 202 || current().has(`${r.namespace}/${r.name}`);
+        metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status, r.seconds, served);
       },
     });
     return {

@@ -11,7 +11,7 @@ import {
 } from '@eventing/contract';
 import type { Dispatcher } from '@eventing/delivery';
 import { compileTriggerFilter, triggerIndexKeys } from '@eventing/filters';
-import { FOLDED_LABEL_VALUE, type EventingMetrics } from '@eventing/observability';
+import type { EventingMetrics } from '@eventing/observability';
 import type { Logger } from '@eventing/runtime';
 import type { FrameHandler } from '@eventing/frames';
 import { brokerChannel, channelStore } from '../data-plane';
@@ -119,16 +119,8 @@ export class StoreSides {
         onIngress: (r) => {
           if (r.kind !== 'broker' || r.namespace === undefined || r.name === undefined) return;
           // A path that names no served broker never becomes a label value, whatever the status.
-          if (ingress.hasBroker(r.namespace, r.name))
-            metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status, r.seconds);
-          else
-            metrics.ingressResult(
-              FOLDED_LABEL_VALUE,
-              FOLDED_LABEL_VALUE,
-              FOLDED_LABEL_VALUE,
-              r.status,
-              r.seconds,
-            );
+          const served = ingress.hasBroker(r.namespace, r.name);
+          metrics.ingressResult(r.namespace, r.name, r.eventType ?? '', r.status, r.seconds, served);
         },
       });
       this.ingress = ingress;
