@@ -10,8 +10,7 @@ import {
   type RecordedRequest,
   type TestSubscriber,
 } from '@eventing/testing';
-import { runStandalone } from './main';
-import { optionsFrom } from './options';
+import { startQuietStandalone, type QuietStandalone } from './testing/quiet-standalone';
 
 // Sequence and Parallel end to end in standalone, on every channel kind (CONFORMANCE 2.14): real HTTP
 // functions transform the event and reply; the end of each flow records what arrives. Everything
@@ -42,7 +41,7 @@ function flowSuite(store: Store): void {
   /** Where flows end: `/<flow>` per flow, `/r0` for the reply of branch 0. */
   let end: TestSubscriber;
   let dls: TestSubscriber;
-  let app: Awaited<ReturnType<typeof runStandalone>>;
+  let app: QuietStandalone['app'];
 
   const template = () => (store.template ? `  channelTemplate: ${store.template}\n` : '');
   const step = (name: string, extra = '') => `    - uri: "${fn.url}/${name}"\n${extra}`;
@@ -117,22 +116,7 @@ ${template()}  branches:
 `,
     );
     writeFileSync(join(dir, 'edited.yaml'), sequence('edited', [step('a'), step('b')]));
-    lines = [];
-    app = await runStandalone(
-      optionsFrom([
-        '--config',
-        dir,
-        '--port',
-        '0',
-        '--no-watch',
-        '--log-format',
-        'json',
-        '--log-level',
-        'error',
-        ...store.args(),
-      ]),
-      (l) => lines.push(l),
-    );
+    ({ app, lines } = await startQuietStandalone(dir, store.args()));
   }, 120_000);
 
   afterAll(async () => {

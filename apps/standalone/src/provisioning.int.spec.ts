@@ -5,8 +5,7 @@ import { Admin } from '@platformatic/kafka';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { eventually, withKafka, withNats } from '@eventing/testing';
-import { runStandalone } from './main';
-import { optionsFrom } from './options';
+import { startQuietStandalone, type QuietStandalone } from './testing/quiet-standalone';
 
 // Standalone provisions durable stores through the reconcilers, as the controller does in a cluster:
 // a KafkaChannel's topic (with its partitions), a NatsJetStreamChannel's stream and a Kafka-class
@@ -51,7 +50,7 @@ describe('standalone provisions and removes durable stores', () => {
   let admin: Admin;
   let jsm: JetStreamManager;
   let close: () => Promise<void>;
-  let app: Awaited<ReturnType<typeof runStandalone>>;
+  let app: QuietStandalone['app'];
 
   const topics = async () => admin.listTopics({ includeInternals: false });
   const streamExists = (name: string) =>
@@ -71,25 +70,10 @@ describe('standalone provisions and removes durable stores', () => {
     const nc = await connect({ servers: [nats.url] });
     jsm = await jetstreamManager(nc);
     close = () => nc.close();
-    lines = [];
-    app = await runStandalone(
-      optionsFrom([
-        '--config',
-        dir,
-        '--port',
-        '0',
-        '--no-watch',
-        '--log-format',
-        'json',
-        '--log-level',
-        'error',
-        '--kafka-bootstrap',
-        kafka.bootstrap,
-        '--nats-url',
-        nats.url,
-      ]),
-      (l) => lines.push(l),
-    );
+    ({ app, lines } = await startQuietStandalone(dir, [
+      ...['--kafka-bootstrap', kafka.bootstrap],
+      ...['--nats-url', nats.url],
+    ]));
   }, 120_000);
 
   afterAll(async () => {

@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runStandalone } from '../main';
-import { optionsFrom } from '../options';
+import { startQuietStandalone, type QuietStandalone } from './quiet-standalone';
 
 // What the tests of standalone on real Kafka and NATS JetStream share: the same durable resources
 // (both channel kinds, a Broker on each through its config's channel template, a Kafka-class
@@ -94,29 +93,14 @@ ${extra === '' ? '' : `  ${extra}\n`}`;
 export async function startDurableStandalone(
   yaml: string,
   stores: { kafkaBootstrap: string; natsUrl: string },
-): Promise<{ app: Awaited<ReturnType<typeof runStandalone>>; lines: string[]; close(): Promise<void> }> {
+): Promise<QuietStandalone & { close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'durable-'));
   writeFileSync(join(dir, 'resources.yaml'), yaml);
-  const lines: string[] = [];
   try {
-    const app = await runStandalone(
-      optionsFrom([
-        '--config',
-        dir,
-        '--port',
-        '0',
-        '--no-watch',
-        '--log-format',
-        'json',
-        '--log-level',
-        'error',
-        '--kafka-bootstrap',
-        stores.kafkaBootstrap,
-        '--nats-url',
-        stores.natsUrl,
-      ]),
-      (l) => lines.push(l),
-    );
+    const { app, lines } = await startQuietStandalone(dir, [
+      ...['--kafka-bootstrap', stores.kafkaBootstrap],
+      ...['--nats-url', stores.natsUrl],
+    ]);
     return {
       app,
       lines,
