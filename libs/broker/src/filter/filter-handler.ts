@@ -5,9 +5,8 @@ import type { TriggerEntry } from '@eventing/contract';
 import { pickPassthroughHeaders, type Dispatcher } from '@eventing/delivery';
 import { compileTriggerFilter, type CompiledFilter } from '@eventing/filters';
 import { SpanKind, TRACING, endHopSpan, startHopSpan, withTraceparent } from '@eventing/observability';
-import { readBody } from '../ingress/body';
+import { frameBody, httpBody, type TransportCore } from '../ingress/body';
 import { frameAnswer, respond } from '../ingress/respond';
-import { frameBody, type ReadBody } from '../ingress/handler';
 import { TTL_EXTENSION } from '../ingress/ttl';
 
 /** A trigger as broker-filter serves it: its contract entry and compiled filter. */
@@ -96,15 +95,7 @@ const FILTERED: FilterAnswer = Object.freeze({ status: 200, filtered: true });
  * filters it, and makes one delivery attempt to the subscriber; the channel dispatcher in front does
  * retries and dead letters (CONFORMANCE 2.3, T1–T14).
  */
-export function createFilterCore(
-  options: FilterHandlerOptions,
-): <S>(
-  method: string | undefined,
-  url: string,
-  headers: Record<string, string | string[] | undefined>,
-  source: S,
-  read: ReadBody<S>,
-) => Promise<FilterAnswer> {
+export function createFilterCore(options: FilterHandlerOptions): TransportCore<FilterAnswer> {
   return async (method, url, reqHeaders, source, read) => {
     if (method !== 'POST')
       return { status: 405, reason: `method ${method} not allowed`, headers: ALLOW_POST };
@@ -205,7 +196,6 @@ export function createFilterCore(
 }
 
 const EMPTY = Buffer.alloc(0);
-const httpBody: ReadBody<IncomingMessage> = readBody;
 
 function reportOf(answer: FilterAnswer) {
   return {

@@ -44,3 +44,25 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
 export function tooLarge(maxBytes: number): BodyResult {
   return { ok: false, status: 413, reason: `request body exceeds the limit of ${maxBytes} bytes` };
 }
+
+/** Reads a request body from where it is (a node:http request, or a frame's bytes) up to a limit. */
+export type ReadBody<S> = (source: S, maxBytes: number) => Promise<BodyResult> | BodyResult;
+
+/** A node:http request's body, read as `readBody` reads it. */
+export const httpBody: ReadBody<IncomingMessage> = readBody;
+
+/** A frame's body: already whole, refused when over the limit. */
+export const frameBody: ReadBody<Buffer> = (body, maxBytes) =>
+  body.length > maxBytes ? tooLarge(maxBytes) : { ok: true, body };
+
+/**
+ * A handler's transport-neutral core: method, path, headers and a body source (read only when the
+ * core wants it) in, its answer `A` out. The node:http and eventing-frames adapters call the same one.
+ */
+export type TransportCore<A> = <S>(
+  method: string | undefined,
+  url: string,
+  headers: Record<string, string | string[] | undefined>,
+  source: S,
+  read: ReadBody<S>,
+) => Promise<A>;

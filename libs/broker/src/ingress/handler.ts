@@ -5,7 +5,7 @@ import type { AppendResult } from '@eventing/channels';
 import { pickPassthroughHeaders } from '@eventing/delivery';
 import { SpanKind, TRACING, endHopSpan, startHopSpan, withTraceparent } from '@eventing/observability';
 import { parseBrokerPath } from './path';
-import { readBody, tooLarge, type BodyResult } from './body';
+import { frameBody, httpBody, type TransportCore } from './body';
 import { frameAnswer, respond } from './respond';
 import { ARRIVAL_TIME_EXTENSION, applyIngressTtl } from './ttl';
 
@@ -108,28 +108,13 @@ export function brokerRoutes(
   };
 }
 
-/** Reads a request body from where it is (a node:http request, or a frame's bytes) up to a limit. */
-export type ReadBody<S> = (source: S, maxBytes: number) => Promise<BodyResult> | BodyResult;
-
-/** A frame's body: already whole, refused when over the limit. */
-export const frameBody: ReadBody<Buffer> = (body, maxBytes) =>
-  body.length > maxBytes ? tooLarge(maxBytes) : { ok: true, body };
-
 /**
  * The transport-neutral ingress of brokers and channels (CONFORMANCE 2.2, 2.4): method, path, headers
  * and a body source in, what to answer out (the result also goes to metrics). Order of checks follows
  * upstream: OPTIONS, method, path, body, CloudEvent (before the lookup), target, then 202 only after
  * the store accepted the event. The body is read only once the path is known good.
  */
-export function createIngressCore(
-  options: IngressOptions,
-): <S>(
-  method: string | undefined,
-  url: string,
-  headers: Record<string, string | string[] | undefined>,
-  source: S,
-  read: ReadBody<S>,
-) => Promise<IngressResult> {
+export function createIngressCore(options: IngressOptions): TransportCore<IngressResult> {
   return async (method, url, reqHeaders, source, read) => {
     if (method === 'OPTIONS') return { status: 200, headers: OPTIONS_HEADERS };
     if (method !== 'POST')
@@ -189,8 +174,6 @@ export function createIngressCore(
     };
   };
 }
-
-const httpBody: ReadBody<IncomingMessage> = readBody;
 
 /**
  * The ingress request handler of brokers and channels over node:http: plain code built once, no
