@@ -3,6 +3,7 @@
 import type { CloudEvent } from '@eventing/cloudevents';
 import { eventually, withNats } from '@eventing/testing';
 import type { ChannelRef } from '../backend';
+import { gates } from '../testing/gates';
 import { JetStreamChannelBackend } from './jetstream-backend';
 
 jest.setTimeout(120_000);
@@ -16,27 +17,8 @@ const event = (id: string): CloudEvent => ({
   data: Buffer.from(id),
 });
 
-const gates: Array<() => void> = [];
-
-/** A handler that holds every message until `open()`, then answers with `answer`. */
-function gate(answer: () => 'ack' | { nack: number } = () => 'ack') {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  // Opened after each test whatever happened, so that closing never waits on a held handler.
-  gates.push(() => open());
-  let handled = 0;
-  return {
-    open,
-    get handled() {
-      return handled;
-    },
-    handler: async () => {
-      await opened;
-      handled++;
-      return answer();
-    },
-  };
-}
+// Opened after each test whatever happened, so that closing never waits on a held handler.
+const { gate, openAll } = gates();
 
 const backlogOf = (backend: JetStreamChannelBackend, id: string): number | undefined =>
   new Map(backend.backlog()).get(id);
@@ -49,7 +31,7 @@ describe('JetStreamChannelBackend backlog', () => {
     return backend;
   };
   afterEach(async () => {
-    for (const open of gates.splice(0)) open();
+    openAll();
     await Promise.all(backends.map((b) => b.close()));
     backends = [];
   });

@@ -3,6 +3,7 @@
 import type { CloudEvent } from '@eventing/cloudevents';
 import { eventually, withKafka } from '@eventing/testing';
 import type { ChannelRef } from '../backend';
+import { gates } from '../testing/gates';
 import { KafkaChannelBackend } from './kafka-backend';
 
 jest.setTimeout(120_000);
@@ -17,27 +18,8 @@ const event = (id: string): CloudEvent => ({
   data: Buffer.from(id),
 });
 
-const gates: Array<() => void> = [];
-
-/** A handler that holds every message until `open()`. */
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  // Opened after each test whatever happened, so that closing never waits on a held handler.
-  gates.push(() => open());
-  let handled = 0;
-  return {
-    open,
-    get handled() {
-      return handled;
-    },
-    handler: async () => {
-      await opened;
-      handled++;
-      return 'ack' as const;
-    },
-  };
-}
+// Opened after each test whatever happened, so that closing never waits on a held handler.
+const { gate, openAll } = gates();
 
 const backlogOf = (backend: KafkaChannelBackend, id: string): number | undefined =>
   new Map(backend.backlog()).get(id);
@@ -54,7 +36,7 @@ describe('KafkaChannelBackend backlog', () => {
     return backend;
   };
   afterEach(async () => {
-    for (const open of gates.splice(0)) open();
+    openAll();
     await Promise.all(backends.splice(0).map((b) => b.close()));
   });
 
