@@ -386,22 +386,23 @@ export class Controller {
           this.channels.delete(key);
           this.brokers.delete(key);
           this.admitted.delete(key);
-          // Marked on top of what compute() made: the failure's time is kept while it lasts, so a
-          // failing reconcile rewrites no status (and its write queues no reconcile before the backoff).
-          const conditions = keepTransitionTimes(
-            refused.status.conditions,
-            (resource.status as { conditions?: Condition[] } | undefined)?.conditions,
-          );
-          computed = { ...computed, status: { ...refused.status, conditions } };
+          computed = { ...computed, status: refused.status };
           outcome = 'error';
           this.options.onError?.(key, new Error(refused.failed));
         }
         resource = this.store.get(group, kind, namespace, name) ?? resource;
       }
       if (computed.children !== undefined) await this.applyChildren(resource, computed);
-      const written = isDeepStrictEqual(resource.status, plain(computed.status))
+      // A status made in steps (compute, then a provisioning failure marked on top) keeps the stored
+      // transition time of each condition whose status is unchanged: a reconcile that fails the same
+      // way again rewrites no status (and its write queues no reconcile before the backoff).
+      const stored = (resource.status as { conditions?: Condition[] } | undefined)?.conditions;
+      const conditions = keepTransitionTimes(computed.status.conditions, stored);
+      const status =
+        conditions === computed.status.conditions ? computed.status : { ...computed.status, conditions };
+      const written = isDeepStrictEqual(resource.status, plain(status))
         ? 'ok'
-        : await this.store.updateStatus(resource, computed.status);
+        : await this.store.updateStatus(resource, status);
       if (written === 'conflict') {
         outcome = 'conflict';
         this.queue.addRateLimited(key);
